@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { boxArea, boxCount, boxIou, clipBoxes, removeSmallBoxes, scaleBoxes, xywhToXyxy, xyxyToXywh, InvalidInputError } from '../../src/index.js';
+
+const boxes = Float32Array.from([-5, 2, 30, 12, 10, 10, 10.5, 40, 0, 0, 4, 4]);
+
+describe('box helpers', () => {
+  it('counts, areas', () => {
+    expect(boxCount(boxes)).toBe(3);
+    expect(Array.from(boxArea(boxes))).toEqual([350, 15, 16]);
+  });
+  it('clips x to [0, W] and y to [0, H]', () => {
+    expect(Array.from(clipBoxes(boxes, [20, 25]))).toEqual([0, 2, 25, 12, 10, 10, 10.5, 20, 0, 0, 4, 4]);
+  });
+  it('removes boxes whose width or height is below minSize (>= keeps)', () => {
+    expect(Array.from(removeSmallBoxes(boxes, 0.5))).toEqual([0, 1, 2]);
+    expect(Array.from(removeSmallBoxes(boxes, 4))).toEqual([0, 2]);
+    expect(Array.from(removeSmallBoxes(boxes, 4.5))).toEqual([0]);
+  });
+  it('scales and converts XYXY ↔ XYWH losslessly', () => {
+    expect(Array.from(scaleBoxes(boxes.subarray(8), 2, 0.5))).toEqual([0, 0, 8, 2]);
+    const xywh = xyxyToXywh(boxes);
+    expect(Array.from(xywh)).toEqual([-5, 2, 35, 10, 10, 10, 0.5, 30, 0, 0, 4, 4]);
+    expect(Array.from(xywhToXyxy(xywh))).toEqual(Array.from(boxes));
+  });
+  it('boxIou of inverted boxes follows torchvision: positive area, no intersection', () => {
+    const inverted = Float32Array.from([10, 10, 0, 0]);
+    const iou = boxIou(inverted, Float32Array.from([0, 0, 10, 10, 10, 10, 0, 0]));
+    expect(Array.from(iou)).toEqual([0, 0]);
+  });
+  it('rejects bad boxes with a typed error naming the argument', () => {
+    expect(() => clipBoxes(Float32Array.from([3, 0, 1, 1]), [10, 10])).toThrow(InvalidInputError);
+    expect(() => clipBoxes(boxes, [0, 10])).toThrow(/\[height, width\] as two positive integers for imageSize but received \[0, 10\]/);
+    expect(() => removeSmallBoxes(boxes, -1)).toThrow(/finite number >= 0 for minSize but received -1/);
+    expect(() => xywhToXyxy(Float32Array.from([0, 0, -1, 2]))).toThrow(/w >= 0 and h >= 0 for boxes\[0\]/);
+    expect(() => boxArea(Float32Array.from([0, 0, 1]))).toThrow(/multiple of 4/);
+    expect(() => boxIou(Float32Array.from([0, 0, 1, Infinity]), new Float32Array(0))).toThrow(/finite coordinates for a\[0\]/);
+  });
+});

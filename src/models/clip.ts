@@ -1,0 +1,202 @@
+/**
+ * CLIP towers behind a manifest: the image tower (pixels → L2-normalized image embeddings) and the
+ * text tower (token ids → L2-normalized text embeddings), loaded and checked together.
+ *
+ * Glossary: B batch; S image size; L context length (77); D embedding size.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Tensor } from '../geometry/tensor.js';
+import { InvalidInputError, ModelLoadError, ModelRunError, expectedMessage } from '../errors.js';
+import { decodeImage, type DecodeOptions } from '../image/read.js';
+import { clipPreprocessPixels } from '../image/preprocess.js';
+import { CheckedSession, compareWithSpec, ort, type SessionOptions } from '../runtime/session.js';
+import { ClipTokenizer, type TokenBatch } from '../text/tokenizer.js';
+import { checkFiles, readManifest, type LoadedManifest } from './manifest.js';
+import { readHuggingFaceClip } from './hf-layout.js';
+
+/** Divides each D-row by its L2 norm (rows of norm 0 stay 0). In place; returns `rows`. */
+export function l2NormalizeRows(rows: Float32Array, dim: number): Float32Array {
+  for (let o = 0; o < rows.length; o += dim) {
+    let sum = 0;
+    for (let i = 0; i < dim; i++) sum += rows[o + i] * rows[o + i];
+    const norm = Math.sqrt(sum);
+    if (norm > 0) for (let i = 0; i < dim; i++) rows[o + i] /= norm;
+  }
+  return rows;
+}
+
+function outputOf(outputs: Record<string, ort.Tensor>, name: string, rows: number, dim: number, graph: string): Float32Array {
+  const tensor = outputs[name];
+  if (tensor === undefined || !(tensor.data instanceof Float32Array) || tensor.data.length !== rows * dim) {
+    throw new ModelRunError(expectedMessage(`output "${name}" of ${rows}×${dim} float32`, `graph ${graph}`, tensor === undefined ? 'no such output' : `dims [${tensor.dims.join(', ')}] of ${tensor.type}`));
+  }
+  return tensor.data;
+}
+
+export interface ClipLoadOptions extends SessionOptions {
+  /** Images per image-tower run (default 16). */
+  imageBatchSize?: number;
+  /** Prompts per text-tower run (default 64). */
+  textBatchSize?: number;
+}
+
+export class ClipModel {
+  private constructor(
+    readonly loaded: LoadedManifest,
+    readonly tokenizer: ClipTokenizer,
+    private readonly textSession: CheckedSession,
+    private readonly visionSession: CheckedSession,
+    private readonly options: ClipLoadOptions,
+  ) {}
+
+  get manifest() {
+    return this.loaded.manifest;
+  }
+
+  get embedDim(): number {
+    return this.loaded.manifest.embedDim;
+  }
+
+  get logitScale(): number {
+    return this.loaded.manifest.logitScale;
+  }
+
+  /**
+   * Loads a model folder: our `manifest.json` layout, or a Hugging Face CLIP ONNX folder. Files,
+   * hashes, graph inputs/outputs and dtypes are all checked; one ModelLoadError lists every problem.
+   */
+  static async load(pathOrDir: string, options: ClipLoadOptions = {}): Promise<ClipModel> {
+    const dir = resolve(pathOrDir);
+    const loaded = pathOrDir.endsWith('.json') || existsSync(join(dir, 'manifest.json'))
+      ? await readManifest(pathOrDir)
+      : existsSync(join(dir, 'config.json')) && existsSync(join(dir, 'onnx'))
+        ? await readHuggingFaceClip(dir)
+        : (() => { throw new ModelLoadError(expectedMessage('a model folder with manifest.json (or a Hugging Face CLIP ONNX folder with config.json and onnx/)', dir, 'neither')); })();
+    const { manifest } = loaded;
+    const problems = await checkFiles(loaded);
+    const sessions: Partial<Record<'text' | 'vision', CheckedSession>> = {};
+    for (const role of ['text', 'vision'] as const) {
+      const spec = manifest.graphs[role];
+      const path = resolve(loaded.dir, spec.file);
+      if (problems.some((p) => p.startsWith(`${spec.file}:`))) continue;
+      try {
+        const session = await ort.InferenceSession.create(path, {
+          graphOptimizationLevel: 'all',
+          ...(options.intraOpThreads !== undefined ? { intraOpNumThreads: options.intraOpThreads } : {}),
+        });
+        // A derived (Hugging Face) text graph may also take an attention mask: declare it.
+        if (loaded.derived && role === 'text' && session.inputNames.includes('attention_mask') && !spec.inputs.some((t) => t.name === 'attention_mask')) {
+          spec.inputs.push({ name: 'attention_mask', dtype: 'int64' });
+        }
+        const mismatches = compareWithSpec(session, spec, `graphs.${role} (${spec.file})`);
+        if (mismatches.length > 0) {
+          problems.push(...mismatches);
+          await session.release().catch(() => undefined);
+        } else {
+          sessions[role] = CheckedSession.wrap(session, spec, `${manifest.name}/${role}`);
+        }
+      } catch (error) {
+        problems.push(`${spec.file}: not a loadable ONNX graph (${(error as Error).message?.split('\n')[0]})`);
+      }
+    }
+    let tokenizer: ClipTokenizer | undefined;
+    if (problems.length === 0) {
+      const t = manifest.tokenizer;
+      try {
+        tokenizer = t.tokenizerJson !== undefined && (t.vocab === undefined || t.merges === undefined)
+          ? ClipTokenizer.fromTokenizerJson(resolve(loaded.dir, t.tokenizerJson), { contextLength: t.contextLength })
+          : ClipTokenizer.fromFiles(resolve(loaded.dir, t.vocab!), resolve(loaded.dir, t.merges!), { contextLength: t.contextLength });
+      } catch (error) {
+        problems.push(`tokenizer: ${(error as Error).message}`);
+      }
+    }
+    if (problems.length > 0 || tokenizer === undefined || !sessions.text || !sessions.vision) {
+      for (const s of Object.values(sessions)) await s?.release().catch(() => undefined);
+      throw new ModelLoadError(expectedMessage('a model matching its manifest', loaded.path, `${problems.length} problem(s): ${problems.join('; ')}`));
+    }
+    return new ClipModel(loaded, tokenizer, sessions.text, sessions.vision, options);
+  }
+
+  /** Image tower on a preprocessed NCHW (or one CHW) batch → B×D L2-normalized embeddings. */
+  async embedPixels(pixels: Tensor): Promise<Float32Array> {
+    const { size } = this.manifest.preprocess;
+    const dims = pixels.dims.length === 3 ? [1, ...pixels.dims] : pixels.dims;
+    if (dims.length !== 4 || dims[1] !== 3 || dims[2] !== size || dims[3] !== size || pixels.data.length !== dims[0] * 3 * size * size) {
+      throw new InvalidInputError(expectedMessage(`pixels of dims [B, 3, ${size}, ${size}]`, 'embedPixels', `dims [${pixels.dims.join(', ')}] with ${pixels.data.length} values`));
+    }
+    const spec = this.manifest.graphs.vision;
+    const batchSize = this.options.imageBatchSize ?? 16;
+    const per = 3 * size * size;
+    const D = this.embedDim;
+    const out = new Float32Array(dims[0] * D);
+    for (let start = 0; start < dims[0]; start += batchSize) {
+      const count = Math.min(batchSize, dims[0] - start);
+      const feeds = { [spec.inputs[0].name]: new ort.Tensor('float32', pixels.data.subarray(start * per, (start + count) * per), [count, 3, size, size]) };
+      const outputs = await this.visionSession.run(feeds);
+      out.set(outputOf(outputs, spec.outputs[0].name, count, D, this.visionSession.graphName), start * D);
+    }
+    return l2NormalizeRows(out, D);
+  }
+
+  /** Decodes and preprocesses images with the manifest's settings, then embeds them → B×D. */
+  async embedImages(images: (string | Buffer)[], decode: DecodeOptions = {}): Promise<Float32Array> {
+    const { size, mean, std, channelOrder } = this.manifest.preprocess;
+    const per = 3 * size * size;
+    const batch = new Float32Array(images.length * per);
+    for (let i = 0; i < images.length; i++) {
+      const tensor = clipPreprocessPixels(await decodeImage(images[i], decode), { size, mean, std });
+      if (channelOrder === 'BGR') {
+        const plane = size * size;
+        batch.set(tensor.data.subarray(2 * plane, 3 * plane), i * per);
+        batch.set(tensor.data.subarray(plane, 2 * plane), i * per + plane);
+        batch.set(tensor.data.subarray(0, plane), i * per + 2 * plane);
+      } else {
+        batch.set(tensor.data, i * per);
+      }
+    }
+    return this.embedPixels({ data: batch, dims: [images.length, 3, size, size] });
+  }
+
+  /** Text tower on raw texts (no templates) → T×D L2-normalized embeddings, in batches. */
+  async embedTexts(texts: readonly string[]): Promise<Float32Array> {
+    const D = this.embedDim;
+    const batchSize = this.options.textBatchSize ?? 64;
+    const idsInput = this.idsInput();
+    const out = new Float32Array(texts.length * D);
+    for (let start = 0; start < texts.length; start += batchSize) {
+      const chunk = texts.slice(start, start + batchSize);
+      const tokens = idsInput.dtype === 'int32' ? this.tokenizer.encodeBatch(chunk, { dtype: 'int32' }) : this.tokenizer.encodeBatch(chunk);
+      out.set(await this.embedTokens(tokens), start * D);
+    }
+    return out;
+  }
+
+  private idsInput() {
+    const spec = this.manifest.graphs.text;
+    return spec.inputs.find((t) => t.name === 'input_ids') ?? spec.inputs[0];
+  }
+
+  /** Text tower on one padded batch of token ids → B×D L2-normalized embeddings. */
+  async embedTokens(tokens: Pick<TokenBatch, 'data' | 'dims' | 'dtype' | 'lengths'>): Promise<Float32Array> {
+    const spec = this.manifest.graphs.text;
+    const idsInput = this.idsInput();
+    const maskInput = spec.inputs.find((t) => t.name === 'attention_mask');
+    const [rows, length] = tokens.dims;
+    const feeds: Record<string, ort.Tensor> = { [idsInput.name]: new ort.Tensor(tokens.dtype, tokens.data, tokens.dims) };
+    if (maskInput !== undefined) {
+      // 1 over SOT…EOT, 0 over the padding.
+      const ones = new Int32Array(rows * length);
+      for (let r = 0; r < rows; r++) ones.fill(1, r * length, r * length + tokens.lengths[r]);
+      feeds[maskInput.name] = maskInput.dtype === 'int32'
+        ? new ort.Tensor('int32', ones, tokens.dims)
+        : new ort.Tensor('int64', BigInt64Array.from(ones, (v) => BigInt(v)), tokens.dims);
+    }
+    const outputs = await this.textSession.run(feeds);
+    return l2NormalizeRows(new Float32Array(outputOf(outputs, spec.outputs[0].name, rows, this.embedDim, this.textSession.graphName)), this.embedDim);
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([this.textSession.release(), this.visionSession.release()]);
+  }
+}

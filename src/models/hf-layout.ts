@@ -1,0 +1,81 @@
+/**
+ * Hugging Face CLIP ONNX folders, as published for transformers.js:
+ *
+ *   config.json               projection_dim, vision_config.image_size
+ *   preprocessor_config.json  size / crop_size, image_mean, image_std, resample
+ *   tokenizer.json and/or vocab.json + merges.txt
+ *   onnx/text_model.onnx      input_ids [B, L] (int64) → text_embeds [B, D]
+ *   onnx/vision_model.onnx    pixel_values [B, 3, S, S] → image_embeds [B, D]
+ *
+ * The manifest is derived from those files. They carry no recorded hashes, so the files are
+ * checked for presence and graph signatures, not for integrity; the cache key uses the folder path.
+ * The logit scale is not in config.json (it only records the initial value), so OpenAI's trained
+ * value, 100, is used.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError, IoError, expectedMessage } from '../errors.js';
+import { derivedManifest, type LoadedManifest, type Manifest } from './manifest.js';
+
+async function readJsonFile(path: string): Promise<Record<string, any>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new IoError(expectedMessage('a readable file', path, (error as NodeJS.ErrnoException).code ?? String(error)), { cause: error });
+  }
+  try {
+    return JSON.parse(text) as Record<string, any>;
+  } catch (error) {
+    throw new ConfigError(expectedMessage('valid JSON', path, (error as Error).message), { cause: error });
+  }
+}
+
+function sizeOf(value: unknown, key: string, path: string): number {
+  if (typeof value === 'number') return value;
+  if (value && typeof value === 'object') {
+    const v = value as Record<string, number>;
+    const n = v.shortest_edge ?? v.height ?? v.width;
+    if (typeof n === 'number') return n;
+  }
+  throw new ConfigError(expectedMessage('a size (a number, or {shortest_edge} / {height, width})', `${path}: ${key}`, JSON.stringify(value)));
+}
+
+/** OpenAI CLIP's trained logit scale (exp of the learned log-scale, clamped at 100 in training). */
+export const OPENAI_LOGIT_SCALE = 100;
+
+export async function readHuggingFaceClip(dir: string): Promise<LoadedManifest> {
+  const config = await readJsonFile(join(dir, 'config.json'));
+  const preprocessorPath = join(dir, 'preprocessor_config.json');
+  const pre = await readJsonFile(preprocessorPath);
+  const embedDim = config.projection_dim ?? config.text_config?.projection_dim;
+  if (typeof embedDim !== 'number') throw new ConfigError(expectedMessage('projection_dim', join(dir, 'config.json'), 'none'));
+  const size = pre.crop_size !== undefined ? sizeOf(pre.crop_size, 'crop_size', preprocessorPath) : sizeOf(pre.size, 'size', preprocessorPath);
+  const resample = pre.resample ?? 3;
+  const hasVocab = existsSync(join(dir, 'vocab.json')) && existsSync(join(dir, 'merges.txt'));
+  const manifest: Manifest = {
+    name: config._name_or_path ?? dir.split(/[\\/]/).filter(Boolean).pop() ?? 'clip',
+    kind: 'clip',
+    description: `Derived from the Hugging Face CLIP folder ${dir}`,
+    license: 'see the model card',
+    source: dir,
+    embedDim,
+    logitScale: OPENAI_LOGIT_SCALE,
+    tokenizer: hasVocab ? { vocab: 'vocab.json', merges: 'merges.txt', contextLength: 77 } : { tokenizerJson: 'tokenizer.json', contextLength: 77 },
+    preprocess: {
+      size,
+      mean: pre.image_mean ?? [0.48145466, 0.4578275, 0.40821073],
+      std: pre.image_std ?? [0.26862954, 0.26130258, 0.27577711],
+      channelOrder: 'RGB',
+      interpolation: resample === 2 ? 'bilinear' : 'bicubic',
+      crop: pre.do_center_crop === false ? 'none' : 'center',
+    },
+    graphs: {
+      text: { file: 'onnx/text_model.onnx', inputs: [{ name: 'input_ids', dtype: 'int64' }], outputs: [{ name: 'text_embeds', dtype: 'float32', dims: ['batch', embedDim] }] },
+      vision: { file: 'onnx/vision_model.onnx', inputs: [{ name: 'pixel_values', dtype: 'float32' }], outputs: [{ name: 'image_embeds', dtype: 'float32', dims: ['batch', embedDim] }] },
+    },
+    files: {},
+  };
+  return derivedManifest(manifest, dir);
+}

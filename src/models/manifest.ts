@@ -1,0 +1,198 @@
+/**
+ * Model manifests: `models/<name>/manifest.json` describes a model's files (with sha256), each ONNX
+ * graph's inputs and outputs (names, dtypes, dims), the image preprocessing, the embedding size, the
+ * logit scale and the tokenizer. A manifest is validated when it is read (unknown keys are errors
+ * with a suggestion), its files are checked against their hashes when the model loads, and every
+ * ONNX session is compared with its graph entry (runtime/session.ts).
+ *
+ * A Hugging Face CLIP ONNX folder as published for transformers.js (onnx/text_model.onnx,
+ * onnx/vision_model.onnx, tokenizer files, preprocessor_config.json, config.json) is read too: its
+ * manifest is derived from those config files (hf-layout.ts).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError, IoError, ModelLoadError, expectedMessage } from '../errors.js';
+import { closestMatch } from '../util/suggest.js';
+
+const dim = z.union([z.number().int().nonnegative(), z.string().min(1)]);
+const tensorSpec = z.strictObject({
+  name: z.string().min(1),
+  dtype: z.enum(['float32', 'float16', 'int64', 'int32', 'uint8', 'bool']),
+  /** Fixed sizes as numbers, symbolic (free) sizes as names such as "batch". */
+  dims: z.array(dim).optional(),
+});
+export type TensorSpec = z.infer<typeof tensorSpec>;
+
+const graphSpec = z.strictObject({
+  file: z.string().min(1),
+  inputs: z.array(tensorSpec).min(1),
+  outputs: z.array(tensorSpec).min(1),
+});
+export type GraphSpec = z.infer<typeof graphSpec>;
+
+const triple = z.tuple([z.number(), z.number(), z.number()]);
+const preprocessSpec = z.strictObject({
+  size: z.number().int().positive(),
+  mean: triple,
+  std: triple.refine((s) => s.every((v) => v > 0), 'std must be > 0'),
+  channelOrder: z.enum(['RGB', 'BGR']).default('RGB'),
+  interpolation: z.enum(['bicubic', 'bilinear']).default('bicubic'),
+  crop: z.enum(['center', 'none']).default('center'),
+});
+export type PreprocessSpec = z.infer<typeof preprocessSpec>;
+
+const tokenizerSpec = z.strictObject({
+  vocab: z.string().min(1).optional(),
+  merges: z.string().min(1).optional(),
+  tokenizerJson: z.string().min(1).optional(),
+  contextLength: z.number().int().positive().default(77),
+}).refine((t) => (t.vocab !== undefined && t.merges !== undefined) || t.tokenizerJson !== undefined, 'needs vocab + merges, or tokenizerJson');
+
+export const manifestSchema = z.strictObject({
+  name: z.string().min(1),
+  kind: z.enum(['clip']),
+  description: z.string().optional(),
+  license: z.string().min(1),
+  source: z.string().min(1),
+  embedDim: z.number().int().positive(),
+  /** CLIP's learned logit scale (exp of the log-scale parameter; 100 for OpenAI's models). */
+  logitScale: z.number().positive(),
+  tokenizer: tokenizerSpec,
+  preprocess: preprocessSpec,
+  graphs: z.strictObject({ text: graphSpec, vision: graphSpec }),
+  files: z.record(z.string(), z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex sha256') })),
+});
+export type Manifest = z.infer<typeof manifestSchema>;
+
+export interface LoadedManifest {
+  manifest: Manifest;
+  /** Folder the manifest's paths are relative to. */
+  dir: string;
+  /** Path of the manifest file (or of the folder, for a derived manifest). */
+  path: string;
+  /** A digest identifying the model's weights (sha256 over the file hashes), for cache keys. */
+  modelHash: string;
+  /** Derived from a Hugging Face folder: files carry no recorded hashes. */
+  derived: boolean;
+}
+
+/** Known keys at each level, for did-you-mean suggestions on unknown keys. */
+function knownKeysAt(path: PropertyKey[]): string[] {
+  let shape: unknown = manifestSchema;
+  for (const key of path) {
+    const def = (shape as { def?: { type?: string; shape?: Record<string, unknown>; element?: unknown; valueType?: unknown; innerType?: unknown } }).def;
+    if (def?.type === 'object' && def.shape) shape = def.shape[String(key)];
+    else if (def?.type === 'array') shape = def.element;
+    else if (def?.type === 'record') shape = def.valueType;
+    else return [];
+    while ((shape as { def?: { type?: string; innerType?: unknown } })?.def?.innerType !== undefined) shape = (shape as { def: { innerType: unknown } }).def.innerType;
+  }
+  while ((shape as { def?: { innerType?: unknown } })?.def?.innerType !== undefined) shape = (shape as { def: { innerType: unknown } }).def.innerType;
+  const def = (shape as { def?: { type?: string; shape?: Record<string, unknown> } }).def;
+  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+}
+
+function formatPath(path: PropertyKey[]): string {
+  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
+}
+
+/** Validates a parsed manifest object; one ConfigError lists every problem. */
+export function parseManifest(value: unknown, source: string): Manifest {
+  const result = manifestSchema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const where = formatPath(issue.path) || '(root)';
+    if (issue.code === 'unrecognized_keys') {
+      const known = knownKeysAt(issue.path);
+      return issue.keys.map((key) => {
+        const suggestion = closestMatch(key, known);
+        return `${where === '(root)' ? '' : `${where}.`}${key}: unknown key${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`;
+      }).join('; ');
+    }
+    return `${where}: ${issue.message}`;
+  });
+  throw new ConfigError(expectedMessage('a valid model manifest', source, `${problems.length} problem(s): ${problems.join('; ')}`));
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Every file the manifest names (graphs and tokenizer), relative to its folder. */
+export function referencedFiles(manifest: Manifest): string[] {
+  const files = [manifest.graphs.text.file, manifest.graphs.vision.file, manifest.tokenizer.vocab, manifest.tokenizer.merges, manifest.tokenizer.tokenizerJson];
+  return [...new Set(files.filter((f): f is string => f !== undefined))];
+}
+
+/**
+ * Checks that every referenced file exists inside the model folder and matches its recorded sha256.
+ * Returns the problems (empty when all is well); the caller reports them together.
+ */
+export async function checkFiles(loaded: Pick<LoadedManifest, 'manifest' | 'dir' | 'derived'>): Promise<string[]> {
+  const problems: string[] = [];
+  const { manifest, dir } = loaded;
+  for (const file of referencedFiles(manifest)) {
+    const path = resolve(dir, file);
+    if (isAbsolute(file) || relative(dir, path).startsWith('..')) {
+      problems.push(`${file}: path leaves the model folder`);
+      continue;
+    }
+    if (!existsSync(path)) {
+      problems.push(`${file}: file is missing`);
+      continue;
+    }
+    if (loaded.derived) continue;
+    const recorded = manifest.files[file]?.sha256;
+    if (recorded === undefined) {
+      problems.push(`${file}: no sha256 recorded in "files"`);
+      continue;
+    }
+    const actual = await sha256File(path);
+    if (actual !== recorded) problems.push(`${file}: sha256 is ${actual}, manifest records ${recorded}`);
+  }
+  return problems;
+}
+
+function modelHashOf(manifest: Manifest, fallback: string): string {
+  const entries = Object.entries(manifest.files).sort(([a], [b]) => a.localeCompare(b));
+  const hash = createHash('sha256');
+  if (entries.length === 0) hash.update(`unverified:${fallback}`);
+  for (const [file, { sha256 }] of entries) hash.update(`${file}:${sha256}\n`);
+  return hash.digest('hex');
+}
+
+/** Reads and validates `manifest.json` (a path to the file or its folder). Files are not hashed here. */
+export async function readManifest(pathOrDir: string): Promise<LoadedManifest> {
+  const path = pathOrDir.endsWith('.json') ? pathOrDir : join(pathOrDir, 'manifest.json');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new IoError(expectedMessage('a readable manifest file', path, (error as NodeJS.ErrnoException).code ?? String(error)), { cause: error });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(expectedMessage('valid JSON', path, (error as Error).message), { cause: error });
+  }
+  const manifest = parseManifest(value, path);
+  return { manifest, dir: dirname(path), path, modelHash: modelHashOf(manifest, path), derived: false };
+}
+
+/** A manifest built in code (e.g. derived from a Hugging Face folder). */
+export function derivedManifest(manifest: Manifest, dir: string): LoadedManifest {
+  return { manifest: parseManifest(manifest, dir), dir, path: dir, modelHash: modelHashOf(manifest, resolve(dir)), derived: true };
+}
+
+/** Throws one ModelLoadError listing every problem, if any. */
+export function throwIfProblems(problems: string[], what: string): void {
+  if (problems.length > 0) {
+    throw new ModelLoadError(expectedMessage(`a model matching its manifest`, what, `${problems.length} problem(s): ${problems.join('; ')}`));
+  }
+}

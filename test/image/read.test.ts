@@ -24,9 +24,9 @@ const raw = { raw: { width: 6, height: 4, channels: 3 as const } };
 describe('decodeImage', () => {
   it('decodes lossless formats to identical RGB pixels (PNG, WebP lossless, TIFF, GIF first frame)', async () => {
     for (const [name, encode] of [
-      ['png', (s: sharp.Sharp) => s.png()],
-      ['webp', (s: sharp.Sharp) => s.webp({ lossless: true })],
-      ['tiff', (s: sharp.Sharp) => s.tiff({ compression: 'lzw' })],
+      ['png', (s: ReturnType<typeof sharp>) => s.png()],
+      ['webp', (s: ReturnType<typeof sharp>) => s.webp({ lossless: true })],
+      ['tiff', (s: ReturnType<typeof sharp>) => s.tiff({ compression: 'lzw' })],
     ] as const) {
       const bytes = await encode(sharp(pattern(), raw)).toBuffer();
       const image = await decodeImage(bytes);

@@ -11,3 +11,4 @@ export {
   EXIT_CODES,
   type ExitCode,
 } from './errors.js';
+export * from './text/index.js';

@@ -1,0 +1,143 @@
+/**
+ * Prompt templates and the two ways of turning per-template text embeddings into one class embedding.
+ *
+ * Glossary: P phrases, T templates, D embedding dim. `templateEmbeds` is a [T, D] row-major
+ * Float32Array (one phrase, every template); `phraseEmbeds` is [P, D].
+ */
+import { invalidInput, describe as describeValue } from '../errors.js';
+
+/** One template: "a photo of a {}." */
+export const SINGLE_TEMPLATES: readonly string[] = Object.freeze(['a photo of a {}.']);
+
+/**
+ * OpenAI's 80 ImageNet prompt templates (CLIP repo, notebooks/Prompt_Engineering_for_ImageNet.ipynb)
+ * followed by "{}.", the 81 that RegionCLIP's `get_lang_emb` uses.
+ */
+export const ENSEMBLE_TEMPLATES: readonly string[] = Object.freeze([
+  'a bad photo of a {}.', 'a photo of many {}.', 'a sculpture of a {}.', 'a photo of the hard to see {}.',
+  'a low resolution photo of the {}.', 'a rendering of a {}.', 'graffiti of a {}.', 'a bad photo of the {}.',
+  'a cropped photo of the {}.', 'a tattoo of a {}.', 'the embroidered {}.', 'a photo of a hard to see {}.',
+  'a bright photo of a {}.', 'a photo of a clean {}.', 'a photo of a dirty {}.', 'a dark photo of the {}.',
+  'a drawing of a {}.', 'a photo of my {}.', 'the plastic {}.', 'a photo of the cool {}.',
+  'a close-up photo of a {}.', 'a black and white photo of the {}.', 'a painting of the {}.', 'a painting of a {}.',
+  'a pixelated photo of the {}.', 'a sculpture of the {}.', 'a bright photo of the {}.', 'a cropped photo of a {}.',
+  'a plastic {}.', 'a photo of the dirty {}.', 'a jpeg corrupted photo of a {}.', 'a blurry photo of the {}.',
+  'a photo of the {}.', 'a good photo of the {}.', 'a rendering of the {}.', 'a {} in a video game.',
+  'a photo of one {}.', 'a doodle of a {}.', 'a close-up photo of the {}.', 'a photo of a {}.',
+  'the origami {}.', 'the {} in a video game.', 'a sketch of a {}.', 'a doodle of the {}.',
+  'a origami {}.', 'a low resolution photo of a {}.', 'the toy {}.', 'a rendition of the {}.',
+  'a photo of the clean {}.', 'a photo of a large {}.', 'a rendition of a {}.', 'a photo of a nice {}.',
+  'a photo of a weird {}.', 'a blurry photo of a {}.', 'a cartoon {}.', 'art of a {}.',
+  'a sketch of the {}.', 'a embroidered {}.', 'a pixelated photo of a {}.', 'itap of the {}.',
+  'a jpeg corrupted photo of the {}.', 'a good photo of a {}.', 'a plushie {}.', 'a photo of the nice {}.',
+  'a photo of the small {}.', 'a photo of the weird {}.', 'the cartoon {}.', 'art of the {}.',
+  'a drawing of the {}.', 'a photo of the large {}.', 'a black and white photo of a {}.', 'the plushie {}.',
+  'a dark photo of a {}.', 'itap of a {}.', 'graffiti of the {}.', 'a toy {}.',
+  'itap of my {}.', 'a photo of a cool {}.', 'a photo of a small {}.', 'a tattoo of the {}.',
+  '{}.',
+]);
+
+export const TEMPLATE_SETS = Object.freeze({ single: SINGLE_TEMPLATES, ensemble: ENSEMBLE_TEMPLATES });
+export type TemplateSetName = keyof typeof TEMPLATE_SETS;
+
+export interface FillOptions {
+  /**
+   * Fix the article directly before `{}` to the phrase's sound: "a {}" + "apple" → "an apple",
+   * "a {}" + "unicorn" stays "a unicorn". Default true. An article followed by another word
+   * ("a photo of a large {}.") is left alone: it agrees with that word. `false` keeps templates
+   * verbatim, as RegionCLIP does ("a apple").
+   */
+  articles?: boolean;
+}
+
+/** Words whose first letter is a vowel but whose sound is not, and the reverse. */
+const A_BEFORE_VOWEL_LETTER = /^(?:uni|use|usu|uti|uro|eu|ewe|one|once|ufo|u-|ubiq|ukulele|uk\b)/i;
+const AN_BEFORE_CONSONANT_LETTER = /^(?:hour|honest|honou?r|heir|herb\b|[fhlmnrsx][- ]|x-?ray|mp3|nba|fbi|sos)/i;
+
+/** "a" or "an" for a phrase, by its first sound (a common-case approximation). */
+export function indefiniteArticle(phrase: string): 'a' | 'an' {
+  const p = phrase.trim();
+  if (AN_BEFORE_CONSONANT_LETTER.test(p)) return 'an';
+  if (A_BEFORE_VOWEL_LETTER.test(p)) return 'a';
+  if (/^\d/.test(p)) return /^(?:8|11|18)(?:\D|$)/.test(p) ? 'an' : 'a';
+  return /^[aeiou]/i.test(p) ? 'an' : 'a';
+}
+
+/** One template filled with one phrase. Throws when the template has no `{}`. */
+export function fillTemplate(template: string, phrase: string, options: FillOptions = {}): string {
+  if (!template.includes('{}')) throw invalidInput('a template containing "{}"', 'a prompt template', describeValue(template));
+  let filled = template;
+  if (options.articles ?? true) {
+    filled = filled.replace(/\b([Aa]n?) \{\}/g, (_m, article: string) => {
+      const fixed = indefiniteArticle(phrase);
+      const cased = article[0] === 'A' ? fixed[0].toUpperCase() + fixed.slice(1) : fixed;
+      return `${cased} {}`;
+    });
+  }
+  return filled.split('{}').join(phrase);
+}
+
+/** A phrase in every template of a set (by name or as a list). */
+export function buildPrompts(phrase: string, templates: TemplateSetName | readonly string[] = 'single', options: FillOptions = {}): string[] {
+  const list = typeof templates === 'string' ? TEMPLATE_SETS[templates] : templates;
+  if (list === undefined) throw invalidInput(`one of ${Object.keys(TEMPLATE_SETS).join(', ')}`, 'the template set', describeValue(templates));
+  if (list.length === 0) throw invalidInput('at least one template', 'the template set', 'an empty list');
+  return list.map((t) => fillTemplate(t, phrase, options));
+}
+
+/**
+ * How T template embeddings [T, D] become one class embedding [D]:
+ * - `normalize-average-normalize` (OpenAI's zero-shot notebook; default): L2-normalize each row,
+ *   average, L2-normalize the mean;
+ * - `average-normalize` (RegionCLIP's `get_lang_emb`): average the raw rows, then L2-normalize.
+ */
+export type EnsembleRule = 'normalize-average-normalize' | 'average-normalize';
+export const DEFAULT_ENSEMBLE_RULE: EnsembleRule = 'normalize-average-normalize';
+
+function checkShape(templateEmbeds: Float32Array, dim: number): number {
+  if (!(templateEmbeds instanceof Float32Array)) throw invalidInput('a Float32Array', 'the template embeddings', describeValue(templateEmbeds));
+  if (!Number.isInteger(dim) || dim < 1) throw invalidInput('a positive integer', 'the embedding dim D', describeValue(dim));
+  if (templateEmbeds.length === 0 || templateEmbeds.length % dim !== 0) {
+    throw invalidInput(`a non-empty length divisible by D = ${dim}`, 'the template embeddings [T, D]', `length ${templateEmbeds.length}`);
+  }
+  return templateEmbeds.length / dim;
+}
+
+/** L2-normalize each row of a [N, D] array into a new array; an all-zero row stays zero. */
+export function l2NormalizeRows(x: Float32Array, dim: number): Float32Array {
+  const rows = checkShape(x, dim);
+  const out = new Float32Array(x.length);
+  for (let r = 0; r < rows; r++) {
+    let sum = 0;
+    for (let d = 0; d < dim; d++) sum += x[r * dim + d] * x[r * dim + d];
+    const inv = sum > 0 ? 1 / Math.sqrt(sum) : 0;
+    for (let d = 0; d < dim; d++) out[r * dim + d] = x[r * dim + d] * inv;
+  }
+  return out;
+}
+
+/** One class embedding [D] from its T template embeddings [T, D] by the given rule. */
+export function ensembleEmbeddings(templateEmbeds: Float32Array, dim: number, rule: EnsembleRule = DEFAULT_ENSEMBLE_RULE): Float32Array {
+  const rows = checkShape(templateEmbeds, dim);
+  if (rule !== 'normalize-average-normalize' && rule !== 'average-normalize') {
+    throw invalidInput('"normalize-average-normalize" or "average-normalize"', 'the ensemble rule', describeValue(rule));
+  }
+  const source = rule === 'normalize-average-normalize' ? l2NormalizeRows(templateEmbeds, dim) : templateEmbeds;
+  const mean = new Float64Array(dim);
+  for (let r = 0; r < rows; r++) for (let d = 0; d < dim; d++) mean[d] += source[r * dim + d];
+  for (let d = 0; d < dim; d++) mean[d] /= rows;
+  return l2NormalizeRows(Float32Array.from(mean), dim);
+}
+
+/** P class embeddings [P, D] from [P, T, D] template embeddings (T templates per phrase). */
+export function ensembleBatch(embeds: Float32Array, numTemplates: number, dim: number, rule: EnsembleRule = DEFAULT_ENSEMBLE_RULE): Float32Array {
+  if (!Number.isInteger(numTemplates) || numTemplates < 1) throw invalidInput('a positive integer', 'the template count T', describeValue(numTemplates));
+  const rows = checkShape(embeds, dim);
+  if (rows % numTemplates !== 0) throw invalidInput(`a row count divisible by T = ${numTemplates}`, 'the embeddings [P, T, D]', `${rows} rows`);
+  const P = rows / numTemplates;
+  const out = new Float32Array(P * dim);
+  for (let p = 0; p < P; p++) {
+    out.set(ensembleEmbeddings(embeds.subarray(p * numTemplates * dim, (p + 1) * numTemplates * dim), dim, rule), p * dim);
+  }
+  return out;
+}

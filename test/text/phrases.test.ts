@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { extractPhrases, parseVocab, singularize, InvalidInputError } from '../../src/index.js';
+import { readGold, scorePhrases } from '../../bench/phrase-score.js';
+import { sharedGoldenDir, SKIP_NO_SHARED } from '../helpers/golden.js';
+
+const phrases = (text: string) => extractPhrases(text).map((p) => p.phrase);
+const concepts = (text: string) => extractPhrases(text).map((p) => p.concept);
+
+describe('extractPhrases', () => {
+  it('keeps modifiers in phrases and reduces concepts to the head or a fixed compound', () => {
+    expect(extractPhrases('A woman in a red jacket waits at a traffic light.')).toEqual([
+      { phrase: 'woman', concept: 'woman' },
+      { phrase: 'red jacket', concept: 'jacket' },
+      { phrase: 'traffic light', concept: 'traffic light' },
+    ]);
+    expect(concepts('a teddy bear next to a fire hydrant')).toEqual(['teddy bear', 'fire hydrant']);
+  });
+
+  it('splits at "of" for portions and drops collective nouns', () => {
+    expect(phrases('a slice of pizza on a plate')).toEqual(['slice', 'pizza', 'plate']);
+    expect(phrases('a group of people near a row of parked cars')).toEqual(['person', 'parked car']);
+  });
+
+  it('singularizes the head, irregular plurals included, and keeps plural-only nouns', () => {
+    expect(concepts('three mice and two geese')).toEqual(['mouse', 'goose']);
+    expect(singularize('people')).toBe('person');
+    expect(singularize('knives')).toBe('knife');
+    expect(singularize('scissors')).toBe('scissors');
+    expect(singularize('sheep')).toBe('sheep');
+  });
+
+  it('drops pronouns, image words, time and relational nouns', () => {
+    expect(phrases('It was a great day, and the view of the harbor was amazing.')).toEqual(['harbor']);
+    expect(phrases('a photo of a cat on top of a car at sunset')).toEqual(['cat', 'car']);
+    expect(phrases('something to sit on')).toEqual([]);
+  });
+
+  it('splits possessives and coordination, keeps coordinated adjectives', () => {
+    expect(phrases("the woman's handbag")).toEqual(['woman', 'handbag']);
+    expect(phrases('knife, fork or spoon?')).toEqual(['knife', 'fork', 'spoon']);
+    expect(phrases('a brown and white cow')).toEqual(['brown and white cow']);
+  });
+
+  it('de-duplicates phrases but keeps one entry per distinct phrase', () => {
+    expect(extractPhrases('a black dog chases a white dog and a black dog')).toEqual([
+      { phrase: 'black dog', concept: 'dog' },
+      { phrase: 'white dog', concept: 'dog' },
+    ]);
+  });
+
+  it('never crashes on odd text', () => {
+    for (const t of ['', '   ', '🐶🐱', '猫がソファの上にいる', '\u0000\u0007\ufeff', '!!!???', 'ÇA VA?', 'x'.repeat(2000)]) {
+      expect(Array.isArray(extractPhrases(t))).toBe(true);
+    }
+    expect(phrases('cute puppy 🐶 playing with a ball ⚽')).toEqual(['cute puppy', 'ball']);
+    expect(() => extractPhrases(null as unknown as string)).toThrow(InvalidInputError);
+  });
+});
+
+describe('parseVocab', () => {
+  it('takes entries verbatim: trimmed, de-duplicated, case kept', () => {
+    expect(parseVocab(' person, Traffic Light;dog\nperson\r\n traffic light ')).toEqual(['person', 'Traffic Light', 'dog']);
+    expect(parseVocab(['red car, blue car', 'the dogs'])).toEqual(['red car', 'blue car', 'the dogs']);
+  });
+
+  it('rejects an empty or separator-only list with a typed error', () => {
+    for (const bad of ['', '  ', ',;,\n', []]) expect(() => parseVocab(bad as string)).toThrow(InvalidInputError);
+    expect(() => parseVocab(', ,')).toThrow(/Expected at least one non-empty entry .* for the vocabulary but received/);
+  });
+});
+
+// The gold set lives in ../shared; scored micro-averaged by exact string (bench/phrase-score.ts).
+const goldPath = sharedGoldenDir === null ? null : join(sharedGoldenDir, 'phrases', 'phrases.jsonl');
+describe.skipIf(goldPath === null)('phrase gold set (../shared/golden/phrases)', () => {
+  if (goldPath === null) { it.skip(SKIP_NO_SHARED, () => {}); return; }
+  it('concept F1 ≥ 0.97 and phrase F1 ≥ 0.95 (micro-averaged)', () => {
+    const score = scorePhrases(readGold(goldPath));
+    console.log(
+      `phrases gold: concept P ${score.concept.precision.toFixed(3)} R ${score.concept.recall.toFixed(3)} F1 ${score.concept.f1.toFixed(3)}; ` +
+        `phrase P ${score.phrase.precision.toFixed(3)} R ${score.phrase.recall.toFixed(3)} F1 ${score.phrase.f1.toFixed(3)}`,
+    );
+    expect(score.concept.f1).toBeGreaterThanOrEqual(0.97);
+    expect(score.phrase.f1).toBeGreaterThanOrEqual(0.95);
+  });
+});

@@ -61,3 +61,8 @@ write('roi-align/set1_subset.json', {
   boxes_by_scale: Object.fromEntries(Object.entries(roi.boxes_by_scale).filter(([k]) => keys.has(k))),
   runs,
 });
+
+// cocoeval: whole cases (each is one small dataset with its pycocotools outputs).
+for (const name of ['case02_crowd.json', 'case04_maxdets.json', 'case05_empty.json']) {
+  write(`cocoeval/${name}`, { ...read(`cocoeval/${name}`), subsetOf: `cocoeval/${name} (whole case)` });
+}

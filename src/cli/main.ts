@@ -9,12 +9,14 @@ import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UsageError } from '../errors.js';
 import { closestMatch } from '../util/suggest.js';
+import { evalCommand } from './commands/eval.js';
 import { exitCodeFor, formatError } from './errors.js';
 
 const packageJson = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
 
 /** The CLI's commands; later stages add theirs here. */
 export const commands: CommandModule[] = [];
+commands.push(evalCommand as unknown as CommandModule);
 
 /** Known option names (without dashes) of the parser, for suggestions. */
 function knownOptions(parser: Argv): string[] {
@@ -59,7 +61,7 @@ export function buildParser(argv: string[]): Argv {
       throw usageErrorFrom(message, parser, argv);
     });
   for (const command of commands) parser.command(command);
-  if (commands.length > 0) parser.demandCommand(1, 'Expected a command but received none. Run "regionclip --help" for usage.');
+  // No demandCommand: it would fire before strict mode could name an unknown option; `run` checks instead.
   return parser;
 }
 
@@ -69,7 +71,8 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const parser = buildParser(argv);
     await parser.parseAsync();
-    if (commands.length === 0 && argv.filter((a) => !a.startsWith('-')).length === 0 && !argv.some((a) => /^(-h|--help|-V|--version)$/.test(a))) {
+    if (argv.filter((a) => !a.startsWith('-')).length === 0 && !argv.some((a) => /^(-h|--help|-V|--version)$/.test(a))) {
+      if (commands.length > 0) throw new UsageError('Expected a command but received none. Run "regionclip --help" for usage.');
       parser.showHelp('log');
     }
     return 0;

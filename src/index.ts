@@ -51,3 +51,24 @@ export {
   type CocoSplit,
 } from './io/coco.js';
 export * from './text/index.js';
+export { decodeImage, DEFAULT_MAX_PIXELS, type DecodedImage, type DecodeOptions, type PillowMode } from './image/read.js';
+export { resizePillow, type PixelImage, type ResampleFilter } from './image/resample.js';
+export {
+  preprocessClip,
+  clipPreprocessPixels,
+  clipResize,
+  centerCrop,
+  normalizeToChw,
+  resizeForDetection,
+  shortestEdgeSize,
+  CLIP_MEAN,
+  CLIP_STD,
+  type ClipPreprocessOptions,
+  type ResizedForDetection,
+} from './image/preprocess.js';
+export { readManifest, parseManifest, manifestSchema, type Manifest, type LoadedManifest, type GraphSpec } from './models/manifest.js';
+export { ClipModel, type ClipLoadOptions } from './models/clip.js';
+export { ClipTextEncoder, type PhraseEmbeddingOptions, type TextEncoderOptions } from './models/text-encoder.js';
+export { TextEmbeddingCache, defaultCacheDir } from './models/embedding-cache.js';
+export { cosineSimilarity, softmaxRows, regionPhraseProbs, REGIONCLIP_TEMPERATURE, type RegionScoreOptions } from './matching/scores.js';
+export { classifyImages, type ClassifyOptions, type ClassifyResult } from './pipelines/classify.js';

@@ -9,6 +9,7 @@ import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UsageError } from '../errors.js';
 import { closestMatch } from '../util/suggest.js';
+import { classifyCommand } from './commands/classify.js';
 import { evalCommand } from './commands/eval.js';
 import { exitCodeFor, formatError } from './errors.js';
 
@@ -16,7 +17,7 @@ const packageJson = JSON.parse(readFileSync(fileURLToPath(new URL('../../package
 
 /** The CLI's commands; later stages add theirs here. */
 export const commands: CommandModule[] = [];
-commands.push(evalCommand as unknown as CommandModule);
+commands.push(classifyCommand as unknown as CommandModule, evalCommand as unknown as CommandModule);
 
 /** Known option names (without dashes) of the parser, for suggestions. */
 function knownOptions(parser: Argv): string[] {

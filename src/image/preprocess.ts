@@ -22,6 +22,10 @@ export interface NormalizeOptions {
 export interface ClipPreprocessOptions extends NormalizeOptions, DecodeOptions {
   /** Input size S of the image tower (224 for ViT-B/32). */
   size: number;
+  /** Resampling filter (CLIP: bicubic). */
+  interpolation?: 'bicubic' | 'bilinear';
+  /** `center`: short side to S then a centred S×S crop (CLIP); `none`: resize straight to S×S. */
+  crop?: 'center' | 'none';
 }
 
 /** OpenAI CLIP's normalization constants. */
@@ -55,10 +59,10 @@ export function toRgb(image: PixelImage): PixelImage {
 }
 
 /** CLIP's Resize(S, BICUBIC) followed by convert('RGB'): the resized RGB image before the crop. */
-export function clipResize(image: DecodedImage | PixelImage, size: number): PixelImage {
+export function clipResize(image: DecodedImage | PixelImage, size: number, filter: 'bicubic' | 'bilinear' = 'bicubic'): PixelImage {
   checkInteger('size', size, 1);
   const [width, height] = clipResizeSize(image.width, image.height, size);
-  const resized = resizePillow(image, width, height, { filter: effectiveFilter(image, 'bicubic'), hasAlpha: hasAlpha(image) });
+  const resized = resizePillow(image, width, height, { filter: effectiveFilter(image, filter), hasAlpha: hasAlpha(image) });
   return toRgb(resized);
 }
 
@@ -99,7 +103,11 @@ export function normalizeToChw(image: PixelImage, { mean, std }: NormalizeOption
 
 /** CLIP preprocessing of a decoded image → CHW float32 [3, S, S]. */
 export function clipPreprocessPixels(image: DecodedImage | PixelImage, options: Omit<ClipPreprocessOptions, keyof DecodeOptions>): Tensor & { dims: [3, number, number] } {
-  const tensor = normalizeToChw(centerCrop(clipResize(image, options.size), options.size), options);
+  const filter = options.interpolation ?? 'bicubic';
+  const square = options.crop === 'none'
+    ? toRgb(resizePillow(image, options.size, options.size, { filter: effectiveFilter(image, filter), hasAlpha: hasAlpha(image) }))
+    : centerCrop(clipResize(image, options.size, filter), options.size);
+  const tensor = normalizeToChw(square, options);
   return tensor as Tensor & { dims: [3, number, number] };
 }
 

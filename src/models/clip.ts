@@ -8,23 +8,14 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Tensor } from '../geometry/tensor.js';
 import { InvalidInputError, ModelLoadError, ModelRunError, expectedMessage } from '../errors.js';
-import { decodeImage, type DecodeOptions } from '../image/read.js';
+import { decodeImage, type DecodedImage, type DecodeOptions } from '../image/read.js';
+import type { PixelImage } from '../image/resample.js';
 import { clipPreprocessPixels } from '../image/preprocess.js';
 import { CheckedSession, compareWithSpec, ort, type SessionOptions } from '../runtime/session.js';
 import { ClipTokenizer, type TokenBatch } from '../text/tokenizer.js';
+import { l2NormalizeRows } from '../text/prompts.js';
 import { checkFiles, readManifest, type LoadedManifest } from './manifest.js';
 import { readHuggingFaceClip } from './hf-layout.js';
-
-/** Divides each D-row by its L2 norm (rows of norm 0 stay 0). In place; returns `rows`. */
-export function l2NormalizeRows(rows: Float32Array, dim: number): Float32Array {
-  for (let o = 0; o < rows.length; o += dim) {
-    let sum = 0;
-    for (let i = 0; i < dim; i++) sum += rows[o + i] * rows[o + i];
-    const norm = Math.sqrt(sum);
-    if (norm > 0) for (let i = 0; i < dim; i++) rows[o + i] /= norm;
-  }
-  return rows;
-}
 
 function outputOf(outputs: Record<string, ort.Tensor>, name: string, rows: number, dim: number, graph: string): Float32Array {
   const tensor = outputs[name];
@@ -136,30 +127,36 @@ export class ClipModel {
       const outputs = await this.visionSession.run(feeds);
       out.set(outputOf(outputs, spec.outputs[0].name, count, D, this.visionSession.graphName), start * D);
     }
-    return l2NormalizeRows(out, D);
+    return dims[0] === 0 ? out : l2NormalizeRows(out, D);
+  }
+
+  /** CLIP preprocessing of a decoded image with the manifest's settings → CHW in the tower's channel order. */
+  preprocess(image: DecodedImage | PixelImage): Tensor {
+    const { size, mean, std, channelOrder, interpolation, crop } = this.manifest.preprocess;
+    const tensor = clipPreprocessPixels(image, { size, mean, std, interpolation, crop });
+    if (channelOrder === 'RGB') return tensor;
+    const plane = size * size;
+    const bgr = new Float32Array(3 * plane);
+    bgr.set(tensor.data.subarray(2 * plane, 3 * plane), 0);
+    bgr.set(tensor.data.subarray(plane, 2 * plane), plane);
+    bgr.set(tensor.data.subarray(0, plane), 2 * plane);
+    return { data: bgr, dims: tensor.dims };
   }
 
   /** Decodes and preprocesses images with the manifest's settings, then embeds them → B×D. */
   async embedImages(images: (string | Buffer)[], decode: DecodeOptions = {}): Promise<Float32Array> {
-    const { size, mean, std, channelOrder } = this.manifest.preprocess;
+    const { size } = this.manifest.preprocess;
     const per = 3 * size * size;
     const batch = new Float32Array(images.length * per);
-    for (let i = 0; i < images.length; i++) {
-      const tensor = clipPreprocessPixels(await decodeImage(images[i], decode), { size, mean, std });
-      if (channelOrder === 'BGR') {
-        const plane = size * size;
-        batch.set(tensor.data.subarray(2 * plane, 3 * plane), i * per);
-        batch.set(tensor.data.subarray(plane, 2 * plane), i * per + plane);
-        batch.set(tensor.data.subarray(0, plane), i * per + 2 * plane);
-      } else {
-        batch.set(tensor.data, i * per);
-      }
-    }
+    for (let i = 0; i < images.length; i++) batch.set(this.preprocess(await decodeImage(images[i], decode)).data, i * per);
     return this.embedPixels({ data: batch, dims: [images.length, 3, size, size] });
   }
 
-  /** Text tower on raw texts (no templates) → T×D L2-normalized embeddings, in batches. */
-  async embedTexts(texts: readonly string[]): Promise<Float32Array> {
+  /**
+   * Text tower on raw texts (no templates) → T×D embeddings, in batches; L2-normalized unless
+   * `normalize: false` (RegionCLIP's ensembling averages raw embeddings).
+   */
+  async embedTexts(texts: readonly string[], { normalize = true }: { normalize?: boolean } = {}): Promise<Float32Array> {
     const D = this.embedDim;
     const batchSize = this.options.textBatchSize ?? 64;
     const idsInput = this.idsInput();
@@ -167,7 +164,7 @@ export class ClipModel {
     for (let start = 0; start < texts.length; start += batchSize) {
       const chunk = texts.slice(start, start + batchSize);
       const tokens = idsInput.dtype === 'int32' ? this.tokenizer.encodeBatch(chunk, { dtype: 'int32' }) : this.tokenizer.encodeBatch(chunk);
-      out.set(await this.embedTokens(tokens), start * D);
+      out.set(await this.embedTokens(tokens, { normalize }), start * D);
     }
     return out;
   }
@@ -177,8 +174,8 @@ export class ClipModel {
     return spec.inputs.find((t) => t.name === 'input_ids') ?? spec.inputs[0];
   }
 
-  /** Text tower on one padded batch of token ids → B×D L2-normalized embeddings. */
-  async embedTokens(tokens: Pick<TokenBatch, 'data' | 'dims' | 'dtype' | 'lengths'>): Promise<Float32Array> {
+  /** Text tower on one padded batch of token ids → B×D embeddings (L2-normalized unless `normalize: false`). */
+  async embedTokens(tokens: Pick<TokenBatch, 'data' | 'dims' | 'dtype' | 'lengths'>, { normalize = true }: { normalize?: boolean } = {}): Promise<Float32Array> {
     const spec = this.manifest.graphs.text;
     const idsInput = this.idsInput();
     const maskInput = spec.inputs.find((t) => t.name === 'attention_mask');
@@ -193,7 +190,8 @@ export class ClipModel {
         : new ort.Tensor('int64', BigInt64Array.from(ones, (v) => BigInt(v)), tokens.dims);
     }
     const outputs = await this.textSession.run(feeds);
-    return l2NormalizeRows(new Float32Array(outputOf(outputs, spec.outputs[0].name, rows, this.embedDim, this.textSession.graphName)), this.embedDim);
+    const raw = new Float32Array(outputOf(outputs, spec.outputs[0].name, rows, this.embedDim, this.textSession.graphName));
+    return normalize ? l2NormalizeRows(raw, this.embedDim) : raw;
   }
 
   async release(): Promise<void> {

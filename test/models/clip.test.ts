@@ -2,7 +2,8 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ClipModel, l2NormalizeRows } from '../../src/models/clip.js';
+import { ClipModel } from '../../src/models/clip.js';
+import { l2NormalizeRows } from '../../src/text/prompts.js';
 import { ConfigError, ModelLoadError } from '../../src/errors.js';
 import { readManifest } from '../../src/models/manifest.js';
 import { repoRoot } from '../helpers/golden.js';

@@ -1,0 +1,69 @@
+/**
+ * A progress bar on stderr for long runs: items done, rate, ETA. Redrawn in place on a TTY (at most
+ * every 100 ms); elsewhere (logs, CI) a plain line every 10% so output stays readable.
+ */
+export interface ProgressOptions {
+  label: string;
+  total: number;
+  stream?: NodeJS.WriteStream;
+  /** Force plain lines even on a TTY, or disable output entirely. */
+  mode?: 'auto' | 'lines' | 'off';
+}
+
+function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '--';
+  const s = Math.round(seconds);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+export class Progress {
+  private done = 0;
+  private failed = 0;
+  private readonly start = performance.now();
+  private lastDraw = 0;
+  private lastDecile = -1;
+  private readonly stream: NodeJS.WriteStream;
+  private readonly tty: boolean;
+
+  constructor(private readonly options: ProgressOptions) {
+    this.stream = options.stream ?? process.stderr;
+    this.tty = options.mode !== 'lines' && this.stream.isTTY === true;
+  }
+
+  tick(ok = true): void {
+    this.done++;
+    if (!ok) this.failed++;
+    this.draw(false);
+  }
+
+  private line(): string {
+    const elapsed = (performance.now() - this.start) / 1000;
+    const rate = this.done / Math.max(elapsed, 1e-9);
+    const eta = (this.options.total - this.done) / rate;
+    const fraction = this.options.total > 0 ? this.done / this.options.total : 1;
+    const width = 24;
+    const bar = '█'.repeat(Math.round(fraction * width)).padEnd(width, '░');
+    const failed = this.failed > 0 ? ` ${this.failed} failed` : '';
+    return `${this.options.label} ${bar} ${this.done}/${this.options.total}${failed} ${rate.toFixed(1)}/s ETA ${formatDuration(eta)}`;
+  }
+
+  private draw(final: boolean): void {
+    if (this.options.mode === 'off' || this.options.total <= 1) return;
+    const now = performance.now();
+    if (this.tty) {
+      if (!final && now - this.lastDraw < 100) return;
+      this.lastDraw = now;
+      this.stream.write(`\r${this.line()}\x1b[K${final ? '\n' : ''}`);
+    } else {
+      const decile = Math.floor((10 * this.done) / this.options.total);
+      if (decile !== this.lastDecile || final) {
+        this.lastDecile = decile;
+        if (!final || decile !== 10) this.stream.write(`${this.line()}\n`);
+      }
+    }
+  }
+
+  finish(): void {
+    this.draw(true);
+  }
+}

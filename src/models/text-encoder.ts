@@ -1,0 +1,78 @@
+/**
+ * Phrase embeddings: each phrase in every template of a set, through the CLIP text tower, ensembled
+ * into one L2-normalized embedding per phrase, cached on disk (embedding-cache.ts).
+ *
+ * Glossary: P phrases, T templates, D embedding size; the result is P×D row-major.
+ */
+import { createHash } from 'node:crypto';
+import { InvalidInputError, expectedMessage } from '../errors.js';
+import { buildPrompts, DEFAULT_ENSEMBLE_RULE, ensembleEmbeddings, TEMPLATE_SETS, type EnsembleRule, type FillOptions, type TemplateSetName } from '../text/prompts.js';
+import type { ClipModel } from './clip.js';
+import { defaultCacheDir, TextEmbeddingCache } from './embedding-cache.js';
+
+export interface PhraseEmbeddingOptions {
+  /** A named template set or a list of templates with `{}` (default "single"). */
+  templates?: TemplateSetName | readonly string[];
+  /** How per-template embeddings become one (default: normalize, average, renormalize). */
+  ensemble?: EnsembleRule;
+  /** Article handling when filling templates. */
+  fill?: FillOptions;
+  /** Called as phrases are embedded (done, total), for progress bars. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface TextEncoderOptions {
+  /** Cache folder; `false` disables the cache. Default: $XDG_CACHE_HOME/regionclip. */
+  cacheDir?: string | false;
+  /** Phrases whose prompts go through the tower together (default 32). */
+  phraseBatchSize?: number;
+}
+
+export class ClipTextEncoder {
+  constructor(readonly model: ClipModel, private readonly options: TextEncoderOptions = {}) {}
+
+  private cacheFor(templates: readonly string[], templateName: string, rule: EnsembleRule, fill: FillOptions): TextEmbeddingCache | undefined {
+    const dir = this.options.cacheDir ?? defaultCacheDir();
+    if (dir === false) return undefined;
+    const templateId = `${templateName}:${createHash('sha256').update(JSON.stringify([templates, fill.articles ?? true])).digest('hex').slice(0, 16)}`;
+    return new TextEmbeddingCache(dir, { modelHash: this.model.loaded.modelHash, templates: templateId, ensemble: rule, dim: this.model.embedDim });
+  }
+
+  /** P×D L2-normalized phrase embeddings, in the order given. */
+  async embedPhrases(phrases: readonly string[], options: PhraseEmbeddingOptions = {}): Promise<Float32Array> {
+    const templateOption = options.templates ?? 'single';
+    const templates = typeof templateOption === 'string' ? TEMPLATE_SETS[templateOption] : templateOption;
+    if (templates === undefined) {
+      throw new InvalidInputError(expectedMessage(`one of ${Object.keys(TEMPLATE_SETS).join(', ')}`, 'templates', JSON.stringify(templateOption)));
+    }
+    const rule = options.ensemble ?? DEFAULT_ENSEMBLE_RULE;
+    const fill = options.fill ?? {};
+    const D = this.model.embedDim;
+    const T = templates.length;
+    const cache = this.cacheFor(templates, typeof templateOption === 'string' ? templateOption : 'custom', rule, fill);
+    const out = new Float32Array(phrases.length * D);
+    const missing: number[] = [];
+    phrases.forEach((phrase, i) => {
+      const hit = cache?.get(phrase);
+      if (hit) out.set(hit, i * D);
+      else missing.push(i);
+    });
+    let done = phrases.length - missing.length;
+    options.onProgress?.(done, phrases.length);
+    const batch = Math.max(1, this.options.phraseBatchSize ?? 32);
+    for (let start = 0; start < missing.length; start += batch) {
+      const chunk = missing.slice(start, start + batch);
+      const prompts = chunk.flatMap((i) => buildPrompts(phrases[i], templates, fill));
+      // Raw embeddings: the ensembling rule decides where normalization happens.
+      const raw = await this.model.embedTexts(prompts, { normalize: false });
+      chunk.forEach((i, k) => {
+        const embedding = ensembleEmbeddings(raw.subarray(k * T * D, (k + 1) * T * D), D, rule);
+        out.set(embedding, i * D);
+        cache?.set(phrases[i], embedding);
+      });
+      done += chunk.length;
+      options.onProgress?.(done, phrases.length);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Zero-shot classification (CLIP's core trick): each image against "a photo of a {label}" for
+ * every label, ranked by softmax(logitScale × cosine). Orchestration only.
+ */
+import { RegionClipError } from '../errors.js';
+import { decodeImage, type DecodeOptions } from '../image/read.js';
+import { regionPhraseProbs } from '../matching/scores.js';
+import type { ClipModel } from '../models/clip.js';
+import { ClipTextEncoder, type PhraseEmbeddingOptions, type TextEncoderOptions } from '../models/text-encoder.js';
+import { parseVocab } from '../text/phrases.js';
+
+export interface ClassifyOptions extends Omit<PhraseEmbeddingOptions, 'onProgress'>, TextEncoderOptions, DecodeOptions {
+  /** Labels, as a list or a comma/semicolon/newline separated string (taken verbatim). */
+  labels: string | readonly string[];
+  /** How many labels to return per image (default 5). */
+  topK?: number;
+  /** Called after each image (ok or failed). */
+  onImage?: (result: ClassifyResult) => void;
+}
+
+export interface ClassifyResult {
+  image: { path: string; width?: number; height?: number };
+  /** Top-k labels, best first; empty when the image failed. */
+  labels: { label: string; score: number }[];
+  /** Set when the image could not be classified. */
+  error?: RegionClipError;
+}
+
+/** Classifies images one by one; a failing image gives a result with `error` and the rest go on. */
+export async function classifyImages(model: ClipModel, images: readonly (string | Buffer)[], options: ClassifyOptions): Promise<ClassifyResult[]> {
+  const labels = parseVocab(options.labels);
+  const encoder = new ClipTextEncoder(model, options);
+  const phraseEmbeds = await encoder.embedPhrases(labels, options);
+  const topK = Math.max(1, Math.min(options.topK ?? 5, labels.length));
+  const results: ClassifyResult[] = [];
+  for (const input of images) {
+    const path = typeof input === 'string' ? input : '<buffer>';
+    let result: ClassifyResult;
+    try {
+      const decoded = await decodeImage(input, options);
+      const imageEmbeds = await model.embedPixels(model.preprocess(decoded));
+      const probs = regionPhraseProbs(imageEmbeds, phraseEmbeds, model.embedDim, { temperature: 1 / model.logitScale });
+      const ranked = labels.map((label, i) => ({ label, score: probs[i] })).sort((a, b) => b.score - a.score).slice(0, topK);
+      result = { image: { path, width: decoded.width, height: decoded.height }, labels: ranked };
+    } catch (error) {
+      if (!(error instanceof RegionClipError)) throw error;
+      result = { image: { path }, labels: [], error };
+    }
+    results.push(result);
+    options.onImage?.(result);
+  }
+  return results;
+}

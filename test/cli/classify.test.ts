@@ -1,0 +1,60 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT_CODES } from '../../src/errors.js';
+import { repoRoot } from '../helpers/golden.js';
+
+const bin = join(repoRoot, 'dist', 'cli', 'main.js');
+const tiny = join(repoRoot, 'fixtures', 'models', 'tiny-clip');
+const scratch = mkdtempSync(join(tmpdir(), 'regionclip-cli-classify-'));
+const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: join(scratch, 'xdg') } });
+
+beforeAll(async () => {
+  for (const [name, colour] of [['red.png', { r: 220, g: 20, b: 20 }], ['blue.jpg', { r: 20, g: 20, b: 220 }]] as const) {
+    const image = sharp({ create: { width: 48, height: 32, channels: 3, background: colour } });
+    await (name.endsWith('.png') ? image.png() : image.jpeg()).toFile(join(scratch, name));
+  }
+  writeFileSync(join(scratch, 'broken.png'), 'not an image');
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('regionclip classify', () => {
+  it('classifies a folder, keeps going past a broken image, and exits with its error code', () => {
+    const r = cli('classify', scratch, '--labels', 'cat, dog;red car', '--model', tiny, '--json', '-', '--top-k', '2');
+    expect(r.status).toBe(EXIT_CODES.invalidInput);
+    const results = JSON.parse(r.stdout);
+    expect(results.map((x: { image: { path: string } }) => x.image.path.split('/').pop())).toEqual(['blue.jpg', 'broken.png', 'red.png']);
+    expect(results[0].labels).toHaveLength(2);
+    expect(results[1].error.name).toBe('InvalidInputError');
+    expect(r.stderr).toContain('classified 2 of 3 image(s)');
+    expect(r.stderr).toMatch(/Expected every image to be classified for classify but received 1 failure\(s\): .*broken.png/);
+  });
+
+  it('writes a JSON file and succeeds when every image works (glob input)', () => {
+    copyFileSync(join(scratch, 'red.png'), join(scratch, 'red2.png'));
+    const out = join(scratch, 'out.json');
+    const r = cli('classify', join(scratch, 'red*.png'), '--labels', 'cat,dog', '--model', tiny, '--json', out, '--templates', 'ensemble');
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('classified 2 of 2 image(s)');
+  });
+
+  it('requires --model until a built-in model ships, and validates numbers', () => {
+    const noModel = cli('classify', join(scratch, 'red.png'), '--labels', 'cat');
+    expect(noModel.status).toBe(EXIT_CODES.usage);
+    expect(noModel.stderr).toContain('Expected a model folder for --model');
+    const badK = cli('classify', join(scratch, 'red.png'), '--labels', 'cat', '--model', tiny, '--top-k', '0');
+    expect(badK.status).toBe(EXIT_CODES.usage);
+    expect(badK.stderr).toContain('Expected a positive integer for --top-k but received 0');
+    const missing = cli('classify', join(scratch, 'nope.png'), '--labels', 'cat', '--model', tiny);
+    expect(missing.status).toBe(EXIT_CODES.invalidInput);
+    expect(missing.stderr).toContain('nope.png (no such file or folder)');
+  });
+
+  it('fails to load a broken model folder with the model-load exit code', () => {
+    const r = cli('classify', join(scratch, 'red.png'), '--labels', 'cat', '--model', scratch);
+    expect(r.status).toBe(EXIT_CODES.modelLoad);
+  });
+});

@@ -42,13 +42,16 @@ const NON_VISUAL_HEADS = new Set([
   'top', 'side', 'front', 'back', 'middle', 'edge', 'corner', 'end', 'distance', 'bottom', 'left', 'right', 'center',
   'centre', 'inside', 'outside', 'rear', 'near', 'behind', 'past', 'part', 'area', 'place', 'direction', 'way',
   // empty space
-  'air', 'space',
+  'air', 'space', 'mid-air', 'midair', 'mid-flight', 'midflight', 'mid-jump', 'mid-stride',
   // activities, events, abstract
   'game', 'match', 'race', 'trick', 'kind', 'sort', 'type', 'tug', 'war', 'fun', 'lot', 'number', 'amount',
   'color', 'colour', 'shape', 'size', 'style', 'look', 'order', 'attention', 'use', 'idea', 'thing', 'stuff',
   'word', 'words', 'text', 'rest', 'turn', 'walk', 'ride', 'play', 'trip', 'event', 'party', 'ceremony', 'show',
   'sit', 'wait', 'meal', 'lunch', 'dinner', 'breakfast', 'weather', 'light', 'sunlight', 'shade', 'shadow',
   // sports as activities ("play soccer"); their gear keeps its own head ("tennis racket")
+  'history', 'story', 'life', 'love', 'music', 'song', 'news', 'information', 'name', 'joy', 'fun', 'beauty', 'memory',
+  'nature', 'culture', 'science', 'peace', 'freedom', 'health', 'safety', 'help', 'problem', 'question', 'answer', 'reason',
+  'fact', 'detail', 'attempt', 'chance', 'moment', 'lesson', 'practice', 'exercise', 'fashion', 'business',
   'soccer', 'tennis', 'baseball', 'basketball', 'volleyball', 'golf', 'hockey', 'cricket', 'rugby', 'chess', 'polo',
 ]);
 
@@ -75,7 +78,9 @@ const DETERMINERS = new Set([
 ]);
 
 /** Adverb-like words compromise sometimes tags as nouns after a verb ("drives past"). */
-const PARTICLES = new Set(['past', 'away', 'together', 'ahead', 'nearby', 'around', 'home', 'upstairs', 'downstairs', 'outdoors', 'indoors', 'apart', 'alone', 'high', 'low', 'far']);
+const PARTICLES = new Set(['past', 'away', 'together', 'ahead', 'nearby', 'around', 'home', 'upstairs', 'downstairs', 'outdoors', 'indoors', 'apart', 'alone', 'high', 'low', 'far',
+  'overhead', 'uphill', 'downhill', 'upstream', 'downstream', 'underwater', 'offshore', 'abroad', 'aboard', 'ashore', 'afloat',
+  'back', 'forward', 'backward', 'backwards', 'sideways', 'outward', 'inward', 'upward', 'downward', 'everywhere', 'somewhere']);
 
 /** Nouns that stay plural (eyewear "glasses" handled separately: "glasses of" → glass). */
 const PLURAL_ONLY = new Set([
@@ -108,21 +113,21 @@ export const COMPOUND_CONCEPTS: ReadonlySet<string> = new Set([
   // COCO
   'fire hydrant', 'stop sign', 'parking meter', 'traffic light', 'teddy bear', 'hot dog', 'cell phone', 'tennis racket',
   'baseball bat', 'baseball glove', 'wine glass', 'dining table', 'hair drier', 'hair dryer', 'sports ball', 'potted plant',
-  // head alone names something else, or fixed names looked up as a unit
-  'bus stop', 'cutting board', 'high chair', 'ice cream', 'rubber duck', 'tank top', 'swimming pool', 'washing machine',
-  'tennis court', 'remote control', 'sea lion', 'guinea pig', 'polar bear', 'french fries', 'french fry', 'hot air balloon',
-  'air conditioner', 'fire truck', 'fire engine', 'traffic cone', 'ice rink', 'ice skate', 'roller skate', 'life jacket',
-  'life vest', 'christmas tree', 'jack-o-lantern', 'bow tie', 'cowboy hat', 'top hat', 'tee shirt', 'polo shirt',
-  'crop top', 'flip flop', 'high heel', 'sweat shirt', 'coffee table', 'picnic table', 'dining room', 'living room',
-  'bath tub', 'shower curtain', 'toilet paper', 'paper towel', 'fire place', 'fire extinguisher', 'light bulb',
-  'street light', 'street lamp', 'traffic signal', 'parking lot', 'gas station', 'train station', 'train track',
-  'railroad track', 'zebra crossing', 'cross walk', 'sea gull', 'ladybug', 'fruit fly', 'jelly fish', 'star fish',
-  'sea turtle', 'killer whale', 'peanut butter', 'corn dog', 'hot sauce', 'soy sauce', 'chicken wing', 'spring roll',
-  'french toast', 'cotton candy', 'sweet potato', 'bell pepper', 'chili pepper', 'brussels sprout', 'green bean',
-  'hard drive', 'game controller', 'computer mouse', 'power line', 'power outlet', 'ceiling fan', 'vending machine',
-  'slot machine', 'sewing machine', 'rocking chair', 'folding chair', 'sleeping bag', 'tape measure', 'golf club',
-  'golf cart', 'hockey stick', 'surf board', 'ski pole', 'ski lift', 'soccer goal', 'basketball hoop', 'pool table',
-  'ping pong', 'palm tree', 'pine cone', 'sun flower', 'water lily', 'lily pad', 'fire pit', 'hard hat', 'toy story',
+  // head alone names something else, or fixed names looked up as a unit.
+  // Not here: names whose modifier only describes an ordinary example of the head (README table:
+  // purpose, place, species, material, sport), e.g. picnic table, train station, palm tree, fire truck.
+  'bus stop', 'cutting board', 'high chair', 'ice cream', 'rubber duck', 'tank top', 'swimming pool',
+  'washing machine', 'tennis court', 'remote control', 'sea lion', 'guinea pig', 'french fries', 'french fry',
+  'hot air balloon', 'air conditioner', 'fire engine', 'traffic cone', 'ice skate', 'roller skate', 'life jacket',
+  'life vest', 'christmas tree', 'jack-o-lantern', 'bow tie', 'top hat', 'tee shirt', 'crop top', 'flip flop',
+  'high heel', 'sweat shirt', 'dining room', 'living room', 'bath tub', 'toilet paper', 'fire place',
+  'fire extinguisher', 'light bulb', 'street light', 'street lamp', 'traffic signal', 'parking lot',
+  'zebra crossing', 'cross walk', 'sea gull', 'ladybug', 'fruit fly', 'jelly fish', 'star fish', 'killer whale',
+  'peanut butter', 'corn dog', 'chicken wing', 'spring roll', 'french toast', 'cotton candy', 'sweet potato',
+  'bell pepper', 'chili pepper', 'brussels sprout', 'green bean', 'hard drive', 'power line', 'power outlet',
+  'vending machine', 'slot machine', 'sewing machine', 'sleeping bag', 'tape measure', 'golf club', 'surf board',
+  'ski lift', 'soccer goal', 'pool table', 'ping pong', 'pine cone', 'sun flower', 'water lily', 'lily pad',
+  'fire pit', 'hard hat',
 ]);
 
 const NON_VISUAL_COMPOUNDS = new Set(['tug of war', 'clip art', 'digital art', 'pixel art', 'line art', 'close up']);
@@ -137,6 +142,8 @@ interface Term {
   post: string;
   pre: string;
   possessive: boolean;
+  /** Written with a capital letter, not at the start of its sentence (a proper name). */
+  capitalized: boolean;
   /** The word is joined to the next by a hyphen. */
   hyphenNext: boolean;
 }
@@ -144,6 +151,7 @@ interface Term {
 type Role = 'det' | 'num' | 'adj' | 'noun' | 'verb' | 'prep' | 'conj' | 'pron' | 'adv' | 'other';
 
 /** Words that open a new clause (its own subject and verb). */
+const SUBORDINATORS = new Set(['while', 'as', 'when', 'whilst', 'because', 'though', 'although', 'since', 'until', 'after', 'before', 'where', 'whereas', 'if', 'once']);
 const CLAUSE_STARTS = new Set(['while', 'as', 'when', 'where', 'because', 'but', 'after', 'before', 'until', 'that', 'which', 'who', 'and', 'whilst', 'though', 'although', 'since', 'so']);
 
 /** Prepositions compromise sometimes tags as adjectives or nouns ("high above people"). */
@@ -165,6 +173,18 @@ const ING_NOUNS = new Set([
   'coating', 'covering', 'bunting', 'casing', 'setting', 'wrapping', 'packaging', 'viking',
 ]);
 
+const unchangedPastCache = new Map<string, boolean>();
+/** Verbs whose past participle is the base form ("cut", "split", "put"): "a sandwich cut in half". */
+function unchangedPast(word: string): boolean {
+  let known = unchangedPastCache.get(word);
+  if (known === undefined) {
+    const forms = (nlp(`they ${word}`).verbs() as unknown as { conjugate: () => { Infinitive?: string; PastTense?: string }[] }).conjugate()[0];
+    known = forms !== undefined && forms.Infinitive === word && forms.PastTense === word;
+    unchangedPastCache.set(word, known);
+  }
+  return known;
+}
+
 const verbCapableCache = new Map<string, boolean>();
 /** Whether a word reads as a verb after "they"/"it" (compromise tags it Verb there). */
 function verbCapable(word: string): boolean {
@@ -183,7 +203,7 @@ function roleOf(t: Term): Role {
   const tags = t.tags;
   if (PREPOSITIONS.has(w) && !tags.has('Determiner')) return 'prep';
   if (DETERMINERS.has(w) || tags.has('Determiner')) return 'det';
-  if (tags.has('Pronoun') || (NON_VISUAL_HEADS.has(w) && !tags.has('Noun') && !tags.has('Adjective'))) return 'pron';
+  if (tags.has('Pronoun') || (NON_VISUAL_HEADS.has(w) && !tags.has('Noun') && !tags.has('Adjective') && !tags.has('Verb'))) return 'pron';
   if (tags.has('Value') || tags.has('Cardinal') || /^\d+(?:[.,]\d+)?$/.test(w)) return 'num';
   if (tags.has('Preposition')) return 'prep';
   if (tags.has('Conjunction')) return 'conj';
@@ -224,7 +244,7 @@ function prepareText(text: string): string {
   let t = text.normalize('NFC').replace(EMOJI, ' ');
   t = t.replace(QUOTED_SIGN, '$1 ');
   t = t.replace(/["“”]/g, ' ').replace(/[‘’]/g, "'");
-  t = t.replace(/[–—]/g, ', ').replace(/[()\[\]{}]/g, ', ');
+  t = t.replace(/\s*[–—]\s*/g, ', ').replace(/[()\[\]{}]/g, ', ');
   t = t.replace(/[!?;:]+/g, '. ').replace(/\.{2,}/g, '. ');
   // ALL CAPS text confuses the tagger (it reads acronyms): lowercase it.
   const letters = t.replace(/[^\p{L}]/gu, '');
@@ -238,7 +258,7 @@ function termsOf(text: string): Term[][] {
     terms: RawTerm[];
   }[];
   return json.map((sentence) =>
-    joinHyphenated(sentence.terms).map((raw) => {
+    joinHyphenated(movePunctuationBack(sentence.terms)).map((raw, index) => {
       const tags = new Set(raw.tags);
       let word = (raw.normal || raw.text).toLowerCase();
       let possessive = tags.has('Possessive') && !tags.has('Pronoun');
@@ -250,12 +270,26 @@ function termsOf(text: string): Term[][] {
         if (/s$/.test(word)) possessive = true;
       }
       word = word.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}-]+$/gu, '');
-      return { word, tags, post: raw.post, pre: raw.pre, possessive, hyphenNext: /^-\s*$/.test(raw.post.trim()) && !/\s/.test(raw.post) };
+      const capitalized = index > 0 && /^\p{Lu}/u.test(raw.text);
+      return { word, tags, post: raw.post, pre: raw.pre, possessive, capitalized, hyphenNext: /^-\s*$/.test(raw.post.trim()) && !/\s/.test(raw.post) };
     }),
   );
 }
 
 interface RawTerm { text: string; normal: string; tags: string[]; pre: string; post: string }
+
+/** A comma or period written after a space ("a bottle , lying") belongs to the word before it. */
+function movePunctuationBack(terms: RawTerm[]): RawTerm[] {
+  const out = terms.map((t) => ({ ...t }));
+  for (let i = 1; i < out.length; i++) {
+    const m = /^\s*([,.;:!?&/]+)\s*/.exec(out[i].pre);
+    if (m !== null) {
+      out[i - 1].post = `${out[i - 1].post.trimEnd()}${m[1]} `;
+      out[i].pre = out[i].pre.slice(m[0].length);
+    }
+  }
+  return out;
+}
 
 /** compromise splits "double-decker" into two terms; join them, keeping the last part's tags. */
 function joinHyphenated(terms: RawTerm[]): RawTerm[] {
@@ -264,7 +298,7 @@ function joinHyphenated(terms: RawTerm[]): RawTerm[] {
     let t = { ...terms[i] };
     while (i + 1 < terms.length && /^[-‐]$/.test(t.post)) {
       const next = terms[++i];
-      const tags = next.tags.some((g) => g === 'Noun' || g === 'Adjective' || g === 'Verb') ? next.tags : [...next.tags, 'Adjective'];
+      const tags = next.tags.some((g) => g === 'Noun' || g === 'Adjective' || g === 'Verb') ? next.tags : ['Adjective', 'Hyphenated'];
       t = { text: `${t.text}-${next.text}`, normal: `${t.normal || t.text}-${next.normal || next.text}`, tags, pre: t.pre, post: next.post };
     }
     out.push(t);
@@ -291,6 +325,10 @@ function conceptOf(words: string[]): string {
 interface Chunk {
   words: string[];
   roles: Role[];
+  /** Per word: tagged as a place name (city, country, region), which names no box on its own. */
+  places: boolean[];
+  /** Per word: written capitalized inside the sentence (compromise tags "boardwalk" ProperNoun too). */
+  proper: boolean[];
   /** Started right after a determiner. */
   determined: boolean;
   /** The determiner before the chunk was singular ("a", "an", "one", "each", "every"). */
@@ -300,6 +338,8 @@ interface Chunk {
   /** The token before the chunk (or '' at the start). */
   before: Role | '';
   beforeWord: string;
+  /** Index of the chunk's first term in its sentence. */
+  startIndex: number;
   /** Word after the chunk ends. */
   afterWord: string;
   afterRole: Role | '';
@@ -346,11 +386,14 @@ function chunkSentence(terms: Term[]): Chunk[] {
   const open = (): Chunk => ({
     words: [],
     roles: [],
+    places: [],
+    proper: [],
     determined: prevRole === 'det',
     singularDet: prevRole === 'det' && ['a', 'an', 'one', 'each', 'every', 'another', 'this', 'that'].includes(lastDet),
     pluralDet: prevRole === 'num' || (prevRole === 'det' && ['these', 'those', 'several', 'many', 'few', 'both', 'some', 'all', 'various'].includes(lastDet)),
     before: prevRole,
     beforeWord: prevWord,
+    startIndex: -1,
     afterWord: '',
     afterRole: '',
   });
@@ -371,6 +414,15 @@ function chunkSentence(terms: Term[]): Chunk[] {
       }
     }
   }
+  // A bare plural subject read as a verb, its verb read as a noun: "Boats float in the harbor".
+  if (
+    terms.length > 2 && roles[0] === 'verb' && terms[0].tags.has('PresentTense') && /[^s]s$/.test(terms[0].word) && !breaksAfter(terms[0]) &&
+    roles[1] === 'noun' && !/s$/.test(terms[1].word) && !terms[1].possessive && !breaksAfter(terms[1]) &&
+    ['prep', 'det', 'adv'].includes(roles[2]) && verbCapable(terms[1].word)
+  ) {
+    roles[0] = 'noun';
+    roles[1] = 'verb';
+  }
   // "next to" is a preposition.
   for (let i = 0; i + 1 < terms.length; i++) if (terms[i].word === 'next' && terms[i + 1].word === 'to') roles[i] = 'prep';
   // Clauses end at subordinating words; "a verb in this clause" is what tells a subject noun from a verb.
@@ -385,6 +437,20 @@ function chunkSentence(terms: Term[]): Chunk[] {
       !t.tags.has('Gerund') && terms[k - 1]?.word !== 'to';
   };
   const clauseHasFiniteVerb = (k: number, except: number): boolean => terms.some((_, j) => j !== except && clauseOf[j] === clauseOf[k] && isFinite(j));
+  /** Whether the phrase starting at term k is the second of two coordinated nouns ("X and (the) Y"). */
+  const coordinatedBefore = (k: number): boolean => coordinationAt(k) >= 0;
+  /** The index of the "and" before the phrase starting at term k, or -1. */
+  const coordinationAt = (k: number): number => {
+    let j = k - 1;
+    while (j >= 0 && roles[j] === 'det' && !breaksAfter(terms[j])) j--;
+    return j >= 1 && terms[j].word === 'and' && roles[j - 1] === 'noun' && !terms[j - 1].possessive && !breaksAfter(terms[j - 1]) ? j : -1;
+  };
+  /** Whether the clause holding term k is opened by a subordinator, so it must have a verb ("as the catcher ... watch"). */
+  const inSubordinateClause = (k: number): boolean => {
+    let j = k;
+    while (j > 0 && clauseOf[j - 1] === clauseOf[k]) j--;
+    return SUBORDINATORS.has(terms[j].word);
+  };
   const sentenceHasFiniteVerb = terms.some((_, j) => isFinite(j));
   const sentenceHasAnd = terms.some((t) => t.word === 'and');
   const isListSeparator = (k: number): boolean =>
@@ -397,6 +463,13 @@ function chunkSentence(terms: Term[]): Chunk[] {
     const nextRole = roles[i + 1] ?? '';
     // A lone base-form "verb" between list separators is a noun ("knife, fork or spoon").
     if (role === 'verb' && t.tags.has('Infinitive') && (i === 0 || isListSeparator(i - 1)) && (breaksAfter(t) || i + 1 >= terms.length || ['or', 'and'].includes(terms[i + 1].word)) && terms.length > 1) {
+      role = 'noun';
+    }
+    // A plural-looking present-tense "verb" listed after a noun: "knives, forks and spoons".
+    if (
+      role === 'verb' && !forced.has(i) && i > 0 && roles[i - 1] === 'noun' && breaksAfter(terms[i - 1]) && /[^s]s$/.test(t.word) &&
+      t.tags.has('PresentTense') && !t.tags.has('Copula') && !t.tags.has('Auxiliary') && (breaksAfter(t) || ['and', 'or'].includes(terms[i + 1]?.word ?? ''))
+    ) {
       role = 'noun';
     }
     // A sentence-initial base-form "verb" directly followed by "with" is a query noun ("kid with a kite").
@@ -418,7 +491,9 @@ function chunkSentence(terms: Term[]): Chunk[] {
     }
     if (t.word.length === 0) {
       close('', '');
-      prevRole = 'other';
+      // compromise reads the "'s" of a possessive as a separate (empty) term: the possessor then
+      // determines what follows, like "his" ("the man's left hand").
+      prevRole = i > 0 && terms[i - 1].possessive ? 'det' : 'other';
       continue;
     }
     // Participles and gerunds modify a following noun when they open a phrase ("a parked car",
@@ -450,6 +525,40 @@ function chunkSentence(terms: Term[]): Chunk[] {
       const agrees = thirdSingular ? !prevPlural && !(current as Chunk).pluralDet : prevPlural || sentenceHasAnd;
       if (agrees && verbCapable(t.word)) role = 'verb';
     }
+    // After a coordinated subject ("a mother and her child", "the catcher and the umpire") a
+    // base-form noun that can be a verb is the plural verb when the clause has none, whether it
+    // ends the clause or an object follows ("... feed ducks", "... watch.").
+    if (
+      role === 'noun' && current !== null && !forced.has(i) && !clauseHasFiniteVerb(i, i) && !t.possessive &&
+      (current as Chunk).roles.length === 1 && (current as Chunk).roles[0] === 'noun' && !/s$/.test(t.word) &&
+      coordinatedBefore((current as Chunk).startIndex) &&
+      // at the end of a clause only when the clause needs a verb: "a football and a water bottle." is a list
+      (((next === undefined || breaksAfter(t)) && inSubordinateClause(coordinationAt((current as Chunk).startIndex) - 1)) ||
+        (next !== undefined && !breaksAfter(t) && nextRole === 'noun') || nextRole === 'det' || nextRole === 'prep' || nextRole === 'adv' || nextRole === 'num') &&
+      verbCapable(t.word)
+    ) {
+      role = 'verb';
+    }
+    // A predicate adjective ("a hydrant painted yellow") followed by a verb-like plural noun and a
+    // preposition, adverb or determiner: the noun is the verb ("... yellow sits on the sidewalk").
+    if (
+      role === 'noun' && current !== null && !forced.has(i) && (current as Chunk).before === 'verb' && !(current as Chunk).determined &&
+      (current as Chunk).roles.every((r) => r === 'adj') && /[^s]s$/.test(t.word) && !PLURAL_ONLY.has(t.word) && !t.possessive &&
+      (nextRole === 'prep' || nextRole === 'adv' || nextRole === 'det' || next === undefined || breaksAfter(t) || PARTICLES.has(next.word)) &&
+      verbCapable(t.word)
+    ) {
+      role = 'verb';
+    }
+    // A participle that looks like its base form after a noun, then a preposition or particle:
+    // a reduced relative clause ("a sandwich cut in half", "logs split into pieces").
+    if (
+      role === 'noun' && current !== null && !forced.has(i) && !clauseHasFiniteVerb(i, i) && !t.possessive &&
+      (current as Chunk).roles[(current as Chunk).roles.length - 1] === 'noun' && next !== undefined && !breaksAfter(t) &&
+      ['in', 'into', 'on', 'onto', 'up', 'down', 'off', 'out', 'open', 'apart', 'across', 'through'].includes(next.word) &&
+      !COLLECTIVE_BEFORE_OF.has(t.word) && unchangedPast(t.word)
+    ) {
+      role = 'verb';
+    }
     // A noun after "a"/"an" in subject position whose last word is plural and followed by a
     // preposition or an adverb is a verb ("a jetliner taxis on", "a truck drives past").
     if (
@@ -466,9 +575,11 @@ function chunkSentence(terms: Term[]): Chunk[] {
       case 'noun': {
         // A noun followed by a determiner-less noun in a new clause is fine; a noun after a
         // possessive starts a new phrase (the possessor is its own phrase).
-        if (current === null) current = open();
+        if (current === null) current = { ...open(), startIndex: i };
         current.words.push(t.word);
         current.roles.push(role);
+        current.places.push(['Place', 'City', 'Country', 'Region'].some((g) => t.tags.has(g)));
+        current.proper.push(t.capitalized);
         if (t.possessive) close(t.word, 'other');
         else if (breaksAfter(t)) close('', '');
         break;
@@ -482,6 +593,8 @@ function chunkSentence(terms: Term[]): Chunk[] {
         ) {
           c.words.push(t.word);
           c.roles.push('conj');
+          c.places.push(false);
+          c.proper.push(false);
         } else {
           close(t.word, role);
         }
@@ -492,7 +605,8 @@ function chunkSentence(terms: Term[]): Chunk[] {
         close(t.word, role);
     }
     if (role === 'det') lastDet = t.word;
-    prevRole = breaksAfter(t) ? '' : role;
+    prevRole = breaksAfter(t) ? '' : t.possessive ? 'det' : role;
+    if (t.possessive) lastDet = "'s";
     prevWord = t.word;
     if (breaksAfter(t)) close('', '');
   }
@@ -519,7 +633,10 @@ function finishChunk(chunk: Chunk): ExtractedPhrase | null {
   for (const compound of NON_VISUAL_COMPOUNDS) if (full.endsWith(compound)) return null;
   const isCompound = conceptOf([...words.slice(0, -1), singularize(head)]).includes(' ');
   if (NON_VISUAL_HEADS.has(head) && !isCompound) return null;
+  // A place name as the head ("the history of Paris"); as a modifier it stays ("a New York taxi").
+  if (chunk.places[last] && chunk.proper[last] && !isCompound) return null;
   // Collective and measure nouns before "of" are dropped; "in a row" names nothing either.
+  if (COLLECTIVE_BEFORE_OF.has(singularize(head)) && chunk.afterWord === 'of') return null;
   if (COLLECTIVE_BEFORE_OF.has(head) && (chunk.afterWord === 'of' || words.length === 1)) {
     if (chunk.afterWord === 'of' || ['row', 'line', 'pile', 'stack', 'set', 'lot', 'group', 'pair', 'couple', 'bunch', 'crowd', 'number'].includes(head)) return null;
   }

@@ -4,18 +4,16 @@
  *
  * Glossary: B batch; S image size; L context length (77); D embedding size.
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import type { Tensor } from '../geometry/tensor.js';
 import { InvalidInputError, ModelLoadError, ModelRunError, expectedMessage } from '../errors.js';
 import { decodeImage, type DecodedImage, type DecodeOptions } from '../image/read.js';
 import type { PixelImage } from '../image/resample.js';
 import { clipPreprocessPixels } from '../image/preprocess.js';
-import { CheckedSession, compareWithSpec, ort, type SessionOptions } from '../runtime/session.js';
+import { CheckedSession, ort, type SessionOptions } from '../runtime/session.js';
+import { openModel, type OpenedModel } from './loader.js';
 import { ClipTokenizer, type TokenBatch } from '../text/tokenizer.js';
 import { l2NormalizeRows } from '../text/prompts.js';
-import { checkFiles, readManifest, type LoadedManifest } from './manifest.js';
-import { readHuggingFaceClip } from './hf-layout.js';
+import type { LoadedManifest } from './manifest.js';
 
 function outputOf(outputs: Record<string, ort.Tensor>, name: string, rows: number, dim: number, graph: string): Float32Array {
   const tensor = outputs[name];
@@ -37,7 +35,7 @@ export class ClipModel {
     readonly loaded: LoadedManifest,
     readonly tokenizer: ClipTokenizer,
     private readonly textSession: CheckedSession,
-    private readonly visionSession: CheckedSession,
+    private readonly visionSession: CheckedSession | undefined,
     private readonly options: ClipLoadOptions,
   ) {}
 
@@ -54,59 +52,24 @@ export class ClipModel {
   }
 
   /**
-   * Loads a model folder: our `manifest.json` layout, or a Hugging Face CLIP ONNX folder. Files,
-   * hashes, graph inputs/outputs and dtypes are all checked; one ModelLoadError lists every problem.
+   * Loads a model folder: our `manifest.json` layout (a CLIP model, or a detector's towers), or a
+   * Hugging Face CLIP ONNX folder. Files, hashes, graph inputs/outputs and dtypes are all checked;
+   * one ModelLoadError lists every problem.
    */
   static async load(pathOrDir: string, options: ClipLoadOptions = {}): Promise<ClipModel> {
-    const dir = resolve(pathOrDir);
-    const loaded = pathOrDir.endsWith('.json') || existsSync(join(dir, 'manifest.json'))
-      ? await readManifest(pathOrDir)
-      : existsSync(join(dir, 'config.json')) && existsSync(join(dir, 'onnx'))
-        ? await readHuggingFaceClip(dir)
-        : (() => { throw new ModelLoadError(expectedMessage('a model folder with manifest.json (or a Hugging Face CLIP ONNX folder with config.json and onnx/)', dir, 'neither')); })();
-    const { manifest } = loaded;
-    const problems = await checkFiles(loaded);
-    const sessions: Partial<Record<'text' | 'vision', CheckedSession>> = {};
-    for (const role of ['text', 'vision'] as const) {
-      const spec = manifest.graphs[role];
-      const path = resolve(loaded.dir, spec.file);
-      if (problems.some((p) => p.startsWith(`${spec.file}:`))) continue;
-      try {
-        const session = await ort.InferenceSession.create(path, {
-          graphOptimizationLevel: 'all',
-          ...(options.intraOpThreads !== undefined ? { intraOpNumThreads: options.intraOpThreads } : {}),
-        });
-        // A derived (Hugging Face) text graph may also take an attention mask: declare it.
-        if (loaded.derived && role === 'text' && session.inputNames.includes('attention_mask') && !spec.inputs.some((t) => t.name === 'attention_mask')) {
-          spec.inputs.push({ name: 'attention_mask', dtype: 'int64' });
-        }
-        const mismatches = compareWithSpec(session, spec, `graphs.${role} (${spec.file})`);
-        if (mismatches.length > 0) {
-          problems.push(...mismatches);
-          await session.release().catch(() => undefined);
-        } else {
-          sessions[role] = CheckedSession.wrap(session, spec, `${manifest.name}/${role}`);
-        }
-      } catch (error) {
-        problems.push(`${spec.file}: not a loadable ONNX graph (${(error as Error).message?.split('\n')[0]})`);
-      }
+    return ClipModel.fromOpened(await openModel(pathOrDir, options), options);
+  }
+
+  /** A CLIP model over sessions that are already open (a detector shares its towers). */
+  static fromOpened(opened: OpenedModel, options: ClipLoadOptions = {}): ClipModel {
+    return new ClipModel(opened.loaded, opened.tokenizer, opened.sessions.text, opened.sessions.vision, options);
+  }
+
+  private vision(): CheckedSession {
+    if (this.visionSession === undefined) {
+      throw new ModelLoadError(expectedMessage('an image tower (graphs.vision)', this.loaded.path, 'a model without one'));
     }
-    let tokenizer: ClipTokenizer | undefined;
-    if (problems.length === 0) {
-      const t = manifest.tokenizer;
-      try {
-        tokenizer = t.tokenizerJson !== undefined && (t.vocab === undefined || t.merges === undefined)
-          ? ClipTokenizer.fromTokenizerJson(resolve(loaded.dir, t.tokenizerJson), { contextLength: t.contextLength })
-          : ClipTokenizer.fromFiles(resolve(loaded.dir, t.vocab!), resolve(loaded.dir, t.merges!), { contextLength: t.contextLength });
-      } catch (error) {
-        problems.push(`tokenizer: ${(error as Error).message}`);
-      }
-    }
-    if (problems.length > 0 || tokenizer === undefined || !sessions.text || !sessions.vision) {
-      for (const s of Object.values(sessions)) await s?.release().catch(() => undefined);
-      throw new ModelLoadError(expectedMessage('a model matching its manifest', loaded.path, `${problems.length} problem(s): ${problems.join('; ')}`));
-    }
-    return new ClipModel(loaded, tokenizer, sessions.text, sessions.vision, options);
+    return this.visionSession;
   }
 
   /** Image tower on a preprocessed NCHW (or one CHW) batch → B×D L2-normalized embeddings. */
@@ -116,7 +79,8 @@ export class ClipModel {
     if (dims.length !== 4 || dims[1] !== 3 || dims[2] !== size || dims[3] !== size || pixels.data.length !== dims[0] * 3 * size * size) {
       throw new InvalidInputError(expectedMessage(`pixels of dims [B, 3, ${size}, ${size}]`, 'embedPixels', `dims [${pixels.dims.join(', ')}] with ${pixels.data.length} values`));
     }
-    const spec = this.manifest.graphs.vision;
+    const vision = this.vision();
+    const spec = vision.spec;
     const batchSize = this.options.imageBatchSize ?? 16;
     const per = 3 * size * size;
     const D = this.embedDim;
@@ -124,8 +88,8 @@ export class ClipModel {
     for (let start = 0; start < dims[0]; start += batchSize) {
       const count = Math.min(batchSize, dims[0] - start);
       const feeds = { [spec.inputs[0].name]: new ort.Tensor('float32', pixels.data.subarray(start * per, (start + count) * per), [count, 3, size, size]) };
-      const outputs = await this.visionSession.run(feeds);
-      out.set(outputOf(outputs, spec.outputs[0].name, count, D, this.visionSession.graphName), start * D);
+      const outputs = await vision.run(feeds);
+      out.set(outputOf(outputs, spec.outputs[0].name, count, D, vision.graphName), start * D);
     }
     return dims[0] === 0 ? out : l2NormalizeRows(out, D);
   }
@@ -195,6 +159,6 @@ export class ClipModel {
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.textSession.release(), this.visionSession.release()]);
+    await Promise.all([this.textSession.release(), this.visionSession?.release()]);
   }
 }

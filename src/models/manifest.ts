@@ -51,9 +51,8 @@ const tokenizerSpec = z.strictObject({
   contextLength: z.number().int().positive().default(77),
 }).refine((t) => (t.vocab !== undefined && t.merges !== undefined) || t.tokenizerJson !== undefined, 'needs vocab + merges, or tokenizerJson');
 
-export const manifestSchema = z.strictObject({
+const commonFields = {
   name: z.string().min(1),
-  kind: z.enum(['clip']),
   description: z.string().optional(),
   license: z.string().min(1),
   source: z.string().min(1),
@@ -61,11 +60,104 @@ export const manifestSchema = z.strictObject({
   /** CLIP's learned logit scale (exp of the log-scale parameter; 100 for OpenAI's models). */
   logitScale: z.number().positive(),
   tokenizer: tokenizerSpec,
+  /** The CLIP image tower's preprocessing (also used for `crop`-mode region crops). */
   preprocess: preprocessSpec,
-  graphs: z.strictObject({ text: graphSpec, vision: graphSpec }),
   files: z.record(z.string(), z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex sha256') })),
+};
+
+/** Normalization of a detector input in pixel units (0–255), detectron2 style: (pixel - mean) / std. */
+const pixelNormSpec = z.strictObject({
+  channelOrder: z.enum(['RGB', 'BGR']),
+  pixelMean: triple,
+  pixelStd: triple.refine((s) => s.every((v) => v > 0), 'pixelStd must be > 0'),
 });
-export type Manifest = z.infer<typeof manifestSchema>;
+export type PixelNormSpec = z.infer<typeof pixelNormSpec>;
+
+const fraction = z.number().min(0).max(1);
+const rpnSpec = z.strictObject({
+  input: pixelNormSpec,
+  /** Per feature level, in order: output names and anchors (torchvision AnchorGenerator sizes × ratios). */
+  levels: z.array(z.strictObject({
+    objectness: z.string().min(1),
+    deltas: z.string().min(1),
+    anchorSizes: z.array(z.number().positive()).min(1),
+    aspectRatios: z.array(z.number().positive()).min(1),
+  })).min(1),
+  boxCoderWeights: z.tuple([z.number().positive(), z.number().positive(), z.number().positive(), z.number().positive()]).default([1, 1, 1, 1]),
+  preNmsTopK: z.number().int().positive().default(1000),
+  postNmsTopK: z.number().int().positive().default(1000),
+  nmsThreshold: fraction.default(0.7),
+  minSize: z.number().nonnegative().default(1e-3),
+  scoreThreshold: fraction.default(0),
+});
+export type RpnSpec = z.infer<typeof rpnSpec>;
+
+const regionEncoderSpec = z.discriminatedUnion('mode', [
+  z.strictObject({
+    /** RegionCLIP: backbone → feature map → RoIAlign → head (e.g. res5 + attention pool). */
+    mode: z.literal('features'),
+    input: pixelNormSpec,
+    /** The backbone output RoIAlign pools from. */
+    featureOutput: z.string().min(1),
+    spatialScale: z.number().positive(),
+    outputSize: z.tuple([z.number().int().positive(), z.number().int().positive()]).default([14, 14]),
+    samplingRatio: z.number().int().default(0),
+    aligned: z.boolean().default(true),
+  }),
+  z.strictObject({
+    /** Any whole-image CLIP tower: RoIAlign pixel crops of each box at the tower's input size. */
+    mode: z.literal('crop'),
+    /** Boxes are enlarged around their centre by this factor before cropping. */
+    contextScale: z.number().positive().default(1),
+    samplingRatio: z.number().int().default(0),
+  }),
+]);
+export type RegionEncoderSpec = z.infer<typeof regionEncoderSpec>;
+
+const clipManifestSchema = z.strictObject({
+  kind: z.literal('clip'),
+  ...commonFields,
+  graphs: z.strictObject({ text: graphSpec, vision: graphSpec }),
+});
+
+const detectorManifestSchema = z.strictObject({
+  kind: z.literal('detector'),
+  ...commonFields,
+  /** The detector's resize (detectron2 ResizeShortestEdge, PIL bilinear) and batch padding. */
+  image: z.strictObject({
+    shortEdge: z.number().int().positive().default(800),
+    maxSize: z.number().int().positive().default(1333),
+    sizeDivisibility: z.number().int().positive().default(32),
+  }),
+  rpn: rpnSpec,
+  regionEncoder: regionEncoderSpec,
+  scoring: z.strictObject({
+    /** logits = cosine / temperature (RegionCLIP: 0.01). */
+    temperature: z.number().positive().default(0.01),
+    /** Optional background embedding: a file of D little-endian float32. */
+    backgroundEmbed: z.string().min(1).optional(),
+  }).default({ temperature: 0.01 }),
+  graphs: z.strictObject({
+    text: graphSpec,
+    vision: graphSpec.optional(),
+    rpn: graphSpec,
+    backbone: graphSpec.optional(),
+    head: graphSpec.optional(),
+  }),
+}).superRefine((m, ctx) => {
+  if (m.regionEncoder.mode === 'features') {
+    for (const g of ['backbone', 'head'] as const) {
+      if (m.graphs[g] === undefined) ctx.addIssue({ code: 'custom', path: ['graphs', g], message: `required when regionEncoder.mode is "features"` });
+    }
+  } else if (m.graphs.vision === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['graphs', 'vision'], message: 'required when regionEncoder.mode is "crop"' });
+  }
+});
+
+export const manifestSchema = z.discriminatedUnion('kind', [clipManifestSchema, detectorManifestSchema as unknown as typeof clipManifestSchema]);
+export type ClipManifest = z.infer<typeof clipManifestSchema>;
+export type DetectorManifest = z.infer<typeof detectorManifestSchema>;
+export type Manifest = ClipManifest | DetectorManifest;
 
 export interface LoadedManifest {
   manifest: Manifest;
@@ -80,8 +172,8 @@ export interface LoadedManifest {
 }
 
 /** Known keys at each level, for did-you-mean suggestions on unknown keys. */
-function knownKeysAt(path: PropertyKey[]): string[] {
-  let shape: unknown = manifestSchema;
+function knownKeysAt(root: unknown, path: PropertyKey[]): string[] {
+  let shape: unknown = root;
   for (const key of path) {
     const def = (shape as { def?: { type?: string; shape?: Record<string, unknown>; element?: unknown; valueType?: unknown; innerType?: unknown } }).def;
     if (def?.type === 'object' && def.shape) shape = def.shape[String(key)];
@@ -101,12 +193,14 @@ function formatPath(path: PropertyKey[]): string {
 
 /** Validates a parsed manifest object; one ConfigError lists every problem. */
 export function parseManifest(value: unknown, source: string): Manifest {
+  const kind = (value as { kind?: unknown } | null)?.kind;
+  const root = kind === 'detector' ? detectorManifestSchema : clipManifestSchema;
   const result = manifestSchema.safeParse(value);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const where = formatPath(issue.path) || '(root)';
     if (issue.code === 'unrecognized_keys') {
-      const known = knownKeysAt(issue.path);
+      const known = knownKeysAt(root, issue.path);
       return issue.keys.map((key) => {
         const suggestion = closestMatch(key, known);
         return `${where === '(root)' ? '' : `${where}.`}${key}: unknown key${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`;
@@ -125,7 +219,9 @@ export async function sha256File(path: string): Promise<string> {
 
 /** Every file the manifest names (graphs and tokenizer), relative to its folder. */
 export function referencedFiles(manifest: Manifest): string[] {
-  const files = [manifest.graphs.text.file, manifest.graphs.vision.file, manifest.tokenizer.vocab, manifest.tokenizer.merges, manifest.tokenizer.tokenizerJson];
+  const graphs = Object.values(manifest.graphs as Record<string, GraphSpec | undefined>).map((g) => g?.file);
+  const extra = manifest.kind === 'detector' ? [manifest.scoring.backgroundEmbed] : [];
+  const files = [...graphs, manifest.tokenizer.vocab, manifest.tokenizer.merges, manifest.tokenizer.tokenizerJson, ...extra];
   return [...new Set(files.filter((f): f is string => f !== undefined))];
 }
 

@@ -1,0 +1,72 @@
+/**
+ * Opening a model folder: read and validate its manifest (or derive one from a Hugging Face CLIP
+ * folder), check every file and hash, open every ONNX graph the manifest names and compare it with
+ * its entry, build the tokenizer — and report every problem together in one ModelLoadError.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ModelLoadError, expectedMessage } from '../errors.js';
+import { CheckedSession, compareWithSpec, ort, type SessionOptions } from '../runtime/session.js';
+import { ClipTokenizer } from '../text/tokenizer.js';
+import { readHuggingFaceClip } from './hf-layout.js';
+import { checkFiles, readManifest, type GraphSpec, type LoadedManifest } from './manifest.js';
+
+export interface OpenedModel {
+  loaded: LoadedManifest;
+  tokenizer: ClipTokenizer;
+  /** One checked session per graph the manifest names (text, vision, rpn, backbone, head). */
+  sessions: Record<string, CheckedSession>;
+}
+
+/** Our manifest layout, or a Hugging Face CLIP ONNX folder. */
+export async function locateManifest(pathOrDir: string): Promise<LoadedManifest> {
+  const dir = resolve(pathOrDir);
+  if (pathOrDir.endsWith('.json') || existsSync(join(dir, 'manifest.json'))) return readManifest(pathOrDir);
+  if (existsSync(join(dir, 'config.json')) && existsSync(join(dir, 'onnx'))) return readHuggingFaceClip(dir);
+  throw new ModelLoadError(expectedMessage('a model folder with manifest.json (or a Hugging Face CLIP ONNX folder with config.json and onnx/)', dir, existsSync(dir) ? 'a folder with neither' : 'a path that does not exist'));
+}
+
+export async function openModel(pathOrDir: string, options: SessionOptions = {}): Promise<OpenedModel> {
+  const loaded = await locateManifest(pathOrDir);
+  const { manifest } = loaded;
+  const problems = await checkFiles(loaded);
+  const sessions: Record<string, CheckedSession> = {};
+  for (const [role, spec] of Object.entries(manifest.graphs as Record<string, GraphSpec | undefined>)) {
+    if (spec === undefined || problems.some((p) => p.startsWith(`${spec.file}:`))) continue;
+    try {
+      const session = await ort.InferenceSession.create(resolve(loaded.dir, spec.file), {
+        graphOptimizationLevel: 'all',
+        ...(options.intraOpThreads !== undefined ? { intraOpNumThreads: options.intraOpThreads } : {}),
+      });
+      // A derived (Hugging Face) text graph may also take an attention mask: declare it.
+      if (loaded.derived && role === 'text' && session.inputNames.includes('attention_mask') && !spec.inputs.some((t) => t.name === 'attention_mask')) {
+        spec.inputs.push({ name: 'attention_mask', dtype: 'int64' });
+      }
+      const mismatches = compareWithSpec(session, spec, `graphs.${role} (${spec.file})`);
+      if (mismatches.length > 0) {
+        problems.push(...mismatches);
+        await session.release().catch(() => undefined);
+      } else {
+        sessions[role] = CheckedSession.wrap(session, spec, `${manifest.name}/${role}`);
+      }
+    } catch (error) {
+      problems.push(`${spec.file}: not a loadable ONNX graph (${(error as Error).message?.split('\n')[0]})`);
+    }
+  }
+  let tokenizer: ClipTokenizer | undefined;
+  if (problems.length === 0) {
+    const t = manifest.tokenizer;
+    try {
+      tokenizer = t.tokenizerJson !== undefined && (t.vocab === undefined || t.merges === undefined)
+        ? ClipTokenizer.fromTokenizerJson(resolve(loaded.dir, t.tokenizerJson), { contextLength: t.contextLength })
+        : ClipTokenizer.fromFiles(resolve(loaded.dir, t.vocab!), resolve(loaded.dir, t.merges!), { contextLength: t.contextLength });
+    } catch (error) {
+      problems.push(`tokenizer: ${(error as Error).message}`);
+    }
+  }
+  if (problems.length > 0 || tokenizer === undefined) {
+    await Promise.all(Object.values(sessions).map((s) => s.release().catch(() => undefined)));
+    throw new ModelLoadError(expectedMessage('a model matching its manifest', loaded.path, `${problems.length} problem(s): ${problems.join('; ')}`));
+  }
+  return { loaded, tokenizer, sessions };
+}

@@ -152,3 +152,37 @@ export function resizeForDetection(image: DecodedImage | PixelImage, options: Sh
   const resized = resizePillow(image, width, height, { filter: effectiveFilter(image, 'bilinear'), hasAlpha: hasAlpha(image) });
   return { image: toRgb(resized), scaleX: width / image.width, scaleY: height / image.height };
 }
+
+export interface PixelNormalization {
+  channelOrder: 'RGB' | 'BGR';
+  /** Per-channel mean in pixel units (0–255), in `channelOrder`. */
+  pixelMean: [number, number, number];
+  /** Per-channel standard deviation in pixel units, in `channelOrder`. */
+  pixelStd: [number, number, number];
+}
+
+/**
+ * A detector input: RGB pixels → [1, 3, Hp, Wp] float32, `(u - mean) / std` per channel in the
+ * given channel order (detectron2 style, pixel units), zero-padded right and bottom to multiples of
+ * `sizeDivisibility` (the padding is 0 after normalization, as in detectron2's ImageList).
+ */
+export function toDetectorTensor(image: PixelImage, norm: PixelNormalization, sizeDivisibility = 1): Tensor {
+  if (image.channels !== 3) throw invalidInput('an RGB image (3 channels)', 'toDetectorTensor', `${image.channels} channels`);
+  checkInteger('sizeDivisibility', sizeDivisibility, 1);
+  const f32 = Math.fround;
+  const { width, height } = image;
+  const Hp = Math.ceil(height / sizeDivisibility) * sizeDivisibility;
+  const Wp = Math.ceil(width / sizeDivisibility) * sizeDivisibility;
+  const out = new Float32Array(3 * Hp * Wp);
+  for (let c = 0; c < 3; c++) {
+    const source = norm.channelOrder === 'BGR' ? 2 - c : c;
+    const mean = f32(norm.pixelMean[c]), std = f32(norm.pixelStd[c]);
+    const table = new Float32Array(256);
+    for (let u = 0; u < 256; u++) table[u] = f32(f32(u - mean) / std);
+    for (let y = 0; y < height; y++) {
+      const row = (c * Hp + y) * Wp;
+      for (let x = 0; x < width; x++) out[row + x] = table[image.data[(y * width + x) * 3 + source]];
+    }
+  }
+  return { data: out, dims: [1, 3, Hp, Wp] };
+}

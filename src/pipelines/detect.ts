@@ -1,0 +1,219 @@
+/**
+ * Zero-shot detection, RegionCLIP's inference: proposals (RPN, or given boxes) → region embeddings →
+ * phrase embeddings → scores (cosine / temperature, softmax over phrases and background) →
+ * per-class NMS. Orchestration only: every step is a model method or a pure function.
+ *
+ * Glossary: R regions, P phrases, D embedding size.
+ */
+import { ConfigError, InvalidInputError, expectedMessage } from '../errors.js';
+import { checkBoxes } from '../geometry/validate.js';
+import { decodeImage, type DecodeOptions } from '../image/read.js';
+import { selectDetections } from '../matching/detections.js';
+import { regionPhraseProbs } from '../matching/scores.js';
+import { DetectorModel, type DetectorLoadOptions } from '../models/detector.js';
+import { ClipTextEncoder, type TextEncoderOptions } from '../models/text-encoder.js';
+import { applyOverrides, mergeSettings, parseSettings, PIPELINES_DIR, readPreset, resolveModelPath, settingsSchema, type DetectSettings } from '../config/preset.js';
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { extractPhrases, parseVocab } from '../text/phrases.js';
+
+export interface Detection {
+  label: string;
+  score: number;
+  /** [x1, y1, x2, y2] in original-image pixels. */
+  box: [number, number, number, number];
+}
+
+export interface DetectionResultData {
+  image: { path: string; width: number; height: number };
+  /** The phrases the image was searched for, in order (detections' labels come from here). */
+  phrases: string[];
+  detections: Detection[];
+  /** Milliseconds per stage. */
+  timings: Record<string, number>;
+}
+
+/** One image's detections, with per-stage timings; `toJSON()` gives the documented object. */
+export class DetectionResult implements DetectionResultData {
+  constructor(
+    readonly image: DetectionResultData['image'],
+    readonly phrases: string[],
+    readonly detections: Detection[],
+    readonly timings: Record<string, number>,
+  ) {}
+
+  toJSON(): DetectionResultData {
+    return { image: this.image, phrases: this.phrases, detections: this.detections, timings: this.timings };
+  }
+}
+
+export interface DetectOptions extends TextEncoderOptions, DecodeOptions {
+  /** Labels taken verbatim (comma/semicolon/newline separated string, or a list). */
+  vocab?: string | readonly string[];
+  /** A caption: its noun phrases become the labels. */
+  caption?: string;
+  /** Labels taken exactly as given, not split at separators (e.g. the lines of a vocabulary file). */
+  phrases?: readonly string[];
+  /** Settings (defaults: pipelines/default.json's values). */
+  settings?: Partial<DetectSettings>;
+  /** Score these boxes (original pixels, N×4) instead of RPN proposals (RegionCLIP's GT-box mode). */
+  boxes?: Float32Array;
+}
+
+/** The phrases to look for: a vocab verbatim, or the noun phrases of a caption (de-duplicated). */
+export function resolvePhrases(options: Pick<DetectOptions, 'vocab' | 'caption' | 'phrases'>): string[] {
+  const phrases: string[] = [];
+  const add = (phrase: string) => {
+    const clean = phrase.replace(/\s+/g, ' ').trim();
+    if (clean.length > 0 && !phrases.some((p) => p.toLowerCase() === clean.toLowerCase())) phrases.push(clean);
+  };
+  options.phrases?.forEach(add);
+  if (options.vocab !== undefined) parseVocab(options.vocab).forEach(add);
+  if (options.caption !== undefined) {
+    for (const { phrase } of extractPhrases(options.caption)) add(phrase);
+  }
+  if (phrases.length === 0) {
+    throw new InvalidInputError(expectedMessage('at least one phrase (a vocabulary, or a caption with a noun phrase)', 'detect', options.caption !== undefined ? `the caption ${JSON.stringify(options.caption)} with no noun phrase` : 'no vocabulary'));
+  }
+  return phrases;
+}
+
+const round = (v: number) => Math.round(v * 100) / 100;
+
+/**
+ * Detects the phrases in one image. Phrase embeddings can be passed in (`phraseEmbeds`) so a run
+ * over many images embeds its vocabulary once.
+ */
+export async function detectImage(
+  detector: DetectorModel,
+  image: string | Buffer,
+  phrases: string[],
+  phraseEmbeds: Float32Array,
+  options: DetectOptions = {},
+): Promise<DetectionResult> {
+  const settings = settingsSchema.parse({ ...options.settings });
+  const timings: Record<string, number> = {};
+  let t = performance.now();
+  const lap = (stage: string) => {
+    const now = performance.now();
+    timings[stage] = round(now - t);
+    t = now;
+  };
+  const decoded = await decodeImage(image, options);
+  lap('decode');
+  let boxes: Float32Array;
+  let objectness: Float32Array | undefined;
+  let resized;
+  if (options.boxes !== undefined) {
+    checkBoxes('boxes', options.boxes);
+    boxes = options.boxes;
+  } else {
+    const proposed = await detector.propose(decoded, settings.proposals);
+    resized = proposed.resized;
+    objectness = proposed.proposals.scores;
+    // Proposals are in resized pixels: back to the original image.
+    const p = proposed.proposals.boxes;
+    boxes = new Float32Array(p.length);
+    for (let i = 0; i < p.length; i += 4) {
+      boxes[i] = p[i] / resized.scaleX;
+      boxes[i + 1] = p[i + 1] / resized.scaleY;
+      boxes[i + 2] = p[i + 2] / resized.scaleX;
+      boxes[i + 3] = p[i + 3] / resized.scaleY;
+    }
+    lap('proposals');
+  }
+  const regionEmbeds = await detector.embedRegions(decoded, boxes, { resized, contextScale: settings.detect.contextScale });
+  lap('regions');
+  const D = detector.manifest.embedDim;
+  const probsWithBackground = regionPhraseProbs(regionEmbeds, phraseEmbeds, D, {
+    temperature: detector.manifest.scoring.temperature,
+    backgroundEmbed: detector.backgroundEmbed,
+  });
+  // Drop the background column (last) — it only takes probability mass away from the phrases.
+  const P = phrases.length;
+  const cols = P + (detector.backgroundEmbed ? 1 : 0);
+  const R = boxes.length / 4;
+  const probs = new Float32Array(R * P);
+  for (let r = 0; r < R; r++) probs.set(probsWithBackground.subarray(r * cols, r * cols + P), r * P);
+  if (settings.detect.fusion === 'geometric' && objectness === undefined) {
+    throw new InvalidInputError(expectedMessage('RPN proposals for geometric objectness fusion', 'fusion', 'given boxes (no objectness)'));
+  }
+  const selected = selectDetections(probs, P, boxes, {
+    scoreThreshold: settings.detect.scoreThreshold,
+    iouThreshold: settings.detect.iouThreshold,
+    maxDetections: settings.detect.maxDetections,
+    fusion: settings.detect.fusion,
+    objectness,
+  });
+  lap('scoring');
+  const detections: Detection[] = Array.from(selected.scores, (score, k) => ({
+    label: phrases[selected.classIds[k]],
+    score,
+    box: [selected.boxes[4 * k], selected.boxes[4 * k + 1], selected.boxes[4 * k + 2], selected.boxes[4 * k + 3]],
+  }));
+  return new DetectionResult({ path: typeof image === 'string' ? image : '<buffer>', width: decoded.width, height: decoded.height }, phrases, detections, timings);
+}
+
+export interface DetectorOptions extends DetectorLoadOptions, TextEncoderOptions {
+  /** Settings over the preset's (e.g. `{ detect: { scoreThreshold: 0.5 } }`). */
+  settings?: Record<string, unknown>;
+  /** `--set key=value` style overrides, applied last. */
+  set?: readonly string[];
+}
+
+/**
+ * The library's detector: `const detector = await Detector.load('models/x' | 'default' | 'preset.json')`,
+ * then `await detector.detect(image, { vocab })`. Phrase embeddings are cached in memory (and on disk).
+ */
+export class Detector {
+  private readonly phraseCache = new Map<string, Float32Array>();
+  private readonly encoder: ClipTextEncoder;
+
+  private constructor(readonly model: DetectorModel, readonly settings: DetectSettings, private readonly options: DetectorOptions) {
+    this.encoder = new ClipTextEncoder(model.clip, options);
+  }
+
+  /** A model folder, or a preset (name under pipelines/ or a .json path) that names one. */
+  static async load(modelOrPreset: string, options: DetectorOptions = {}): Promise<Detector> {
+    // A preset is a .json other than a manifest, or a name found under pipelines/.
+    const isPreset = modelOrPreset.endsWith('.json')
+      ? basename(modelOrPreset) !== 'manifest.json'
+      : !existsSync(modelOrPreset) && existsSync(join(PIPELINES_DIR, `${modelOrPreset}.json`));
+    let raw = isPreset ? readPreset(modelOrPreset) : mergeSettings(readPreset('default'), { model: modelOrPreset });
+    if (options.settings) raw = mergeSettings(raw, options.settings);
+    if (options.set) raw = applyOverrides(raw, options.set);
+    const settings = parseSettings(raw, isPreset ? modelOrPreset : 'detector settings');
+    if (settings.model === undefined) {
+      throw new ConfigError(expectedMessage('a model (the preset\'s "model", or a model folder)', modelOrPreset, 'none'));
+    }
+    const model = await DetectorModel.load(resolveModelPath(settings.model), options);
+    return new Detector(model, settings, options);
+  }
+
+  /** P×D embeddings of the phrases, from memory, disk cache or the text tower. */
+  async embedPhrases(phrases: readonly string[]): Promise<Float32Array> {
+    const D = this.model.manifest.embedDim;
+    const missing = phrases.filter((p) => !this.phraseCache.has(p));
+    if (missing.length > 0) {
+      const embeds = await this.encoder.embedPhrases(missing, this.settings.text);
+      missing.forEach((p, i) => this.phraseCache.set(p, embeds.slice(i * D, (i + 1) * D)));
+    }
+    const out = new Float32Array(phrases.length * D);
+    phrases.forEach((p, i) => out.set(this.phraseCache.get(p)!, i * D));
+    return out;
+  }
+
+  async detect(image: string | Buffer, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<DetectionResult> {
+    const phrases = resolvePhrases(options);
+    const t0 = performance.now();
+    const phraseEmbeds = await this.embedPhrases(phrases);
+    const textMs = round(performance.now() - t0);
+    const result = await detectImage(this.model, image, phrases, phraseEmbeds, { ...this.options, ...options, settings: this.settings });
+    result.timings.text = textMs;
+    return result;
+  }
+
+  async release(): Promise<void> {
+    await this.model.release();
+  }
+}

@@ -1,0 +1,105 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Detector } from '../../src/pipelines/detect.js';
+import { decodeImage } from '../../src/image/read.js';
+import { InvalidInputError } from '../../src/errors.js';
+import { repoRoot } from '../helpers/golden.js';
+
+const features = join(repoRoot, 'fixtures', 'models', 'tiny-detector-features');
+let detector: Detector;
+let scene: Buffer;
+beforeAll(async () => {
+  detector = await Detector.load(features, { cacheDir: false, settings: { detect: { scoreThreshold: 0.3 } } });
+  const square = await sharp({ create: { width: 50, height: 40, channels: 3, background: { r: 220, g: 20, b: 20 } } }).png().toBuffer();
+  scene = await sharp({ create: { width: 160, height: 120, channels: 3, background: { r: 30, g: 120, b: 200 } } }).composite([{ input: square, left: 20, top: 30 }]).png().toBuffer();
+});
+afterAll(async () => { await detector.release(); });
+
+describe('detect edge cases', () => {
+  it('an empty vocabulary is a typed error', async () => {
+    await expect(detector.detect(scene, { vocab: ' ; , ' })).rejects.toThrow(InvalidInputError);
+    await expect(detector.detect(scene, { caption: 'it is what it is' })).rejects.toThrow(/no noun phrase/);
+  });
+
+  it('an image smaller than the smallest anchor still works', async () => {
+    const tiny = await sharp({ create: { width: 7, height: 5, channels: 3, background: { r: 0, g: 0, b: 0 } } }).png().toBuffer();
+    const result = await detector.detect(tiny, { vocab: 'red square' });
+    expect(result.image).toMatchObject({ width: 7, height: 5 });
+    for (const d of result.detections) expect(d.box[2]).toBeLessThanOrEqual(7);
+  });
+
+  it('zero proposals give an empty result, not a crash', async () => {
+    const strict = await Detector.load(features, { cacheDir: false, settings: { proposals: { minSize: 1e6 } } });
+    const result = await strict.detect(scene, { vocab: 'red square' });
+    expect(result.detections).toEqual([]);
+    await strict.release();
+  });
+
+  it('a 5,000-phrase vocabulary works (batched)', async () => {
+    const big = await Detector.load(features, { cacheDir: false, settings: { text: { templates: 'single' }, detect: { scoreThreshold: 0.001 } }, phraseBatchSize: 256 });
+    const vocab = Array.from({ length: 5000 }, (_, i) => `thing ${i}`);
+    const result = await big.detect(scene, { phrases: vocab });
+    expect(result.phrases).toHaveLength(5000);
+    expect(result.detections.length).toBeLessThanOrEqual(100);
+    for (const d of result.detections) expect(vocab).toContain(d.label);
+    await big.release();
+  }, 120_000);
+});
+
+// Parity with the PyTorch reference implementation (training/reference_detect.py) on the same models.
+const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+
+for (const mode of ['features', 'crop'] as const) {
+  const dir = join(repoRoot, 'fixtures', 'models', `tiny-detector-${mode}`);
+  const references = existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith('reference-') && f.endsWith('.json')) : [];
+  describe(`torch reference parity, ${mode} mode`, () => {
+    it('has reference fixtures', () => expect(references.length).toBeGreaterThan(0));
+    it.each(references)('%s: proposals, region embeddings, phrase embeddings and detections within 1e-4', async (file) => {
+      const ref = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+      const s = ref.settings;
+      const settings = {
+        proposals: { preNmsTopK: s.rpn.preNmsTopK, postNmsTopK: s.rpn.postNmsTopK, nmsThreshold: s.rpn.nmsThreshold, minSize: s.rpn.minSize },
+        text: { templates: 'single' as const, ensemble: s.ensemble },
+        detect: { iouThreshold: s.detIou, maxDetections: s.maxDet },
+      };
+      const det = await Detector.load(dir, { cacheDir: false, settings });
+      const imagePath = join(repoRoot, ref.image.path);
+      const decoded = await decodeImage(imagePath);
+      // 1. proposals (resized coordinates) and objectness
+      const { proposals, resized } = await det.model.propose(decoded, settings.proposals);
+      expect([resized.image.height, resized.image.width]).toEqual([ref.resize.height, ref.resize.width]);
+      expect(proposals.scores.length).toBe(ref.proposals.count);
+      expect(maxAbs(proposals.boxes, ref.proposals.boxes.flat())).toBeLessThanOrEqual(1e-4);
+      expect(maxAbs(proposals.scores, ref.proposals.scores)).toBeLessThanOrEqual(1e-4);
+      // 2. region embeddings from the reference's original-coordinate boxes
+      const boxes = Float32Array.from(ref.proposals.boxesOriginal.flat());
+      if (boxes.length > 0) {
+        const regionEmbeds = await det.model.embedRegions(decoded, boxes, { resized });
+        expect(maxAbs(regionEmbeds, ref.regionEmbeds.flat())).toBeLessThanOrEqual(1e-4);
+      }
+      // 3. token ids and phrase embeddings
+      const ids = ref.text.prompts.map((p: string) => det.model.clip.tokenizer.encode(p));
+      expect(ids).toEqual(ref.text.inputIds);
+      const phraseEmbeds = await det.embedPhrases(s.vocab);
+      expect(maxAbs(phraseEmbeds, ref.text.phraseEmbeds.flat())).toBeLessThanOrEqual(1e-4);
+      await det.release();
+      // 4. final detections, for each score fusion
+      for (const fusion of s.fusions as ('none' | 'geometric')[]) {
+        const expected = ref.detections[fusion];
+        const run = await Detector.load(dir, { cacheDir: false, settings: { ...settings, detect: { ...settings.detect, scoreThreshold: expected.conf, fusion } } });
+        const result = await run.detect(imagePath, { phrases: s.vocab });
+        await run.release();
+        expect(result.detections.map((d) => d.label)).toEqual(expected.detections.map((d: { label: string }) => d.label));
+        expect(maxAbs(result.detections.flatMap((d) => d.box), expected.detections.flatMap((d: { box: number[] }) => d.box))).toBeLessThanOrEqual(1e-4);
+        expect(maxAbs(result.detections.map((d) => d.score), expected.detections.map((d: { score: number }) => d.score))).toBeLessThanOrEqual(1e-4);
+      }
+    });
+  });
+}

@@ -29,78 +29,78 @@ export function argsortDescending(scores: Float32Array): Int32Array {
 }
 
 /**
- * Greedy suppression over `order` (a subset of box indices in visiting order). Marks kept boxes in
- * `kept` and returns how many were kept. Unchecked: callers validate.
+ * Greedy NMS in visiting order: a box is kept when no already-kept box of the same class overlaps
+ * it by more than the threshold. Comparing each box with the kept boxes only is the same decision
+ * as torchvision's forward suppression (suppressed boxes never suppress) and lets the loop stop once
+ * `maxKeep` boxes are kept: whether a box is kept depends only on higher-scoring boxes. Returns the
+ * kept indices in visiting order. Unchecked: callers validate.
  */
-function suppress(boxes: Float32Array, areas: Float32Array, order: Int32Array, iouThreshold: number, kept: Uint8Array): number {
-  const count = order.length;
-  const suppressed = new Uint8Array(count);
-  let keptCount = 0;
-  for (let oi = 0; oi < count; oi++) {
-    if (suppressed[oi]) continue;
-    const i = order[oi];
-    kept[i] = 1;
-    keptCount++;
-    const ix1 = boxes[4 * i], iy1 = boxes[4 * i + 1], ix2 = boxes[4 * i + 2], iy2 = boxes[4 * i + 3];
-    const iarea = areas[i];
-    for (let oj = oi + 1; oj < count; oj++) {
-      if (suppressed[oj]) continue;
-      const j = order[oj];
-      const w = f32(Math.min(ix2, boxes[4 * j + 2]) - Math.max(ix1, boxes[4 * j]));
+function greedyKeep(boxes: Float32Array, areas: Float32Array, order: Int32Array, classIds: Int32Array | undefined, iouThreshold: number, maxKeep: number): Int32Array {
+  // Kept boxes per class, stored contiguously (x1, y1, x2, y2, area) for a tight inner loop.
+  interface Kept { rows: Float32Array; count: number }
+  const keptByClass = new Map<number, Kept>();
+  const keep: number[] = [];
+  for (let oi = 0; oi < order.length && keep.length < maxKeep; oi++) {
+    const j = order[oi];
+    const cls = classIds === undefined ? 0 : classIds[j];
+    let kept = keptByClass.get(cls);
+    if (kept === undefined) keptByClass.set(cls, (kept = { rows: new Float32Array(5 * 16), count: 0 }));
+    const jx1 = boxes[4 * j], jy1 = boxes[4 * j + 1], jx2 = boxes[4 * j + 2], jy2 = boxes[4 * j + 3];
+    const jarea = areas[j];
+    const rows = kept.rows;
+    let suppressed = false;
+    for (let k = 0, end = 5 * kept.count; k < end; k += 5) {
+      const w = f32(Math.min(rows[k + 2], jx2) - Math.max(rows[k], jx1));
       if (w <= 0) continue; // no overlap: IoU is 0 (or NaN for two empty boxes), never > threshold
-      const h = f32(Math.min(iy2, boxes[4 * j + 3]) - Math.max(iy1, boxes[4 * j + 1]));
+      const h = f32(Math.min(rows[k + 3], jy2) - Math.max(rows[k + 1], jy1));
       if (h <= 0) continue;
       const inter = f32(w * h);
-      const iou = f32(inter / f32(f32(iarea + areas[j]) - inter));
-      if (iou > iouThreshold) suppressed[oj] = 1;
+      if (f32(inter / f32(f32(rows[k + 4] + jarea) - inter)) > iouThreshold) {
+        suppressed = true;
+        break;
+      }
+    }
+    if (!suppressed) {
+      if (5 * (kept.count + 1) > kept.rows.length) {
+        const grown = new Float32Array(kept.rows.length * 2);
+        grown.set(kept.rows);
+        kept.rows = grown;
+      }
+      kept.rows.set([jx1, jy1, jx2, jy2, jarea], 5 * kept.count);
+      kept.count++;
+      keep.push(j);
     }
   }
-  return keptCount;
+  return Int32Array.from(keep);
+}
+
+function checkMaxKeep(maxKeep: number): void {
+  if (!(maxKeep === Infinity || (Number.isInteger(maxKeep) && maxKeep >= 0))) throw invalidInput('an integer >= 0 (or Infinity)', 'maxKeep', describe(maxKeep));
 }
 
 /**
  * torchvision.ops.nms: indices of the kept boxes, in decreasing score order.
- * Empty input gives an empty result.
+ * Empty input gives an empty result. `maxKeep` returns only the first that many (`keep[:maxKeep]`),
+ * computed without visiting the rest.
  */
-export function nms(boxes: Float32Array, scores: Float32Array, iouThreshold: number): Int32Array {
+export function nms(boxes: Float32Array, scores: Float32Array, iouThreshold: number, maxKeep = Infinity): Int32Array {
   const n = checkBoxes('boxes', boxes);
   checkScores('scores', scores, n);
   checkFraction('iouThreshold', iouThreshold);
-  const order = argsortDescending(scores);
-  const kept = new Uint8Array(n);
-  const keptCount = suppress(boxes, areasOf(boxes, n), order, iouThreshold, kept);
-  const keep = new Int32Array(keptCount);
-  for (let oi = 0, k = 0; oi < n; oi++) if (kept[order[oi]]) keep[k++] = order[oi];
-  return keep;
+  checkMaxKeep(maxKeep);
+  return greedyKeep(boxes, areasOf(boxes, n), argsortDescending(scores), undefined, iouThreshold, maxKeep);
 }
 
 /**
  * torchvision.ops.batched_nms: NMS independently within each class id; the kept indices of all
- * classes together, in decreasing score order (ties by ascending index).
+ * classes together, in decreasing score order (ties by ascending index). `maxKeep` as in `nms`.
  */
-export function batchedNms(boxes: Float32Array, scores: Float32Array, classIds: Int32Array, iouThreshold: number): Int32Array {
+export function batchedNms(boxes: Float32Array, scores: Float32Array, classIds: Int32Array, iouThreshold: number, maxKeep = Infinity): Int32Array {
   const n = checkBoxes('boxes', boxes);
   checkScores('scores', scores, n);
   if (!(classIds instanceof Int32Array)) throw invalidInput(`an Int32Array of ${n} class ids`, 'classIds', describe(classIds));
   if (classIds.length !== n) throw invalidInput(`${n} class ids (one per box)`, 'classIds', `length ${classIds.length}`);
   checkFraction('iouThreshold', iouThreshold);
-
-  const order = argsortDescending(scores);
-  // Split the global visiting order by class, keeping each class's boxes in score order.
-  const byClass = new Map<number, number[]>();
-  for (let oi = 0; oi < n; oi++) {
-    const i = order[oi];
-    let members = byClass.get(classIds[i]);
-    if (members === undefined) byClass.set(classIds[i], (members = []));
-    members.push(i);
-  }
-  const areas = areasOf(boxes, n);
-  const kept = new Uint8Array(n);
-  let keptCount = 0;
-  for (const members of byClass.values()) {
-    keptCount += suppress(boxes, areas, Int32Array.from(members), iouThreshold, kept);
-  }
-  const keep = new Int32Array(keptCount);
-  for (let oi = 0, k = 0; oi < n; oi++) if (kept[order[oi]]) keep[k++] = order[oi];
-  return keep;
+  checkMaxKeep(maxKeep);
+  return greedyKeep(boxes, areasOf(boxes, n), argsortDescending(scores), classIds, iouThreshold, maxKeep);
 }

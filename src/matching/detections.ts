@@ -69,7 +69,7 @@ export function selectDetections(probs: Float32Array, phraseCount: number, boxes
   }
   const candBoxes = new Float32Array(4 * candRegion.length);
   candRegion.forEach((r, i) => candBoxes.set(boxes.subarray(4 * r, 4 * r + 4), 4 * i));
-  const keep = batchedNms(candBoxes, Float32Array.from(candScore), Int32Array.from(candClass), options.iouThreshold).subarray(0, options.maxDetections);
+  const keep = batchedNms(candBoxes, Float32Array.from(candScore), Int32Array.from(candClass), options.iouThreshold, options.maxDetections);
   const out: SelectedDetections = { boxes: new Float32Array(4 * keep.length), scores: new Float32Array(keep.length), classIds: new Int32Array(keep.length), regionIds: new Int32Array(keep.length) };
   keep.forEach((i, k) => {
     out.boxes.set(candBoxes.subarray(4 * i, 4 * i + 4), 4 * k);

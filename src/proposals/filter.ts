@@ -145,7 +145,7 @@ export function filterProposals(levels: readonly RpnLevelOutput[], options: Prop
     candScores[j] = sigmoid(selLogits[finite[k]]);
     candLevels[j] = selLevels[finite[k]];
   });
-  const keep = batchedNms(candBoxes, candScores, candLevels, options.nmsThreshold).subarray(0, options.postNmsTopK);
+  const keep = batchedNms(candBoxes, candScores, candLevels, options.nmsThreshold, options.postNmsTopK);
   const out: Proposals = { boxes: new Float32Array(4 * keep.length), scores: new Float32Array(keep.length), levels: new Int32Array(keep.length) };
   keep.forEach((j, k) => {
     out.boxes.set(candBoxes.subarray(4 * j, 4 * j + 4), 4 * k);

@@ -111,3 +111,16 @@ describe('nms bad input', () => {
     expect(call).toThrow(message);
   });
 });
+
+describe('maxKeep', () => {
+  it('returns exactly the first maxKeep of the full result', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 0, max: 3 })), { maxLength: 80 }), fc.integer({ min: 0, max: 20 }), (rows, k) => {
+      const boxes = Float32Array.from(rows.flatMap(([x, y, s]) => [x, y, x + s, y + s]));
+      const scores = Float32Array.from(rows, (_, i) => ((i * 7919) % 101) / 101);
+      const classes = Int32Array.from(rows, (r) => r[3]);
+      expect(Array.from(nms(boxes, scores, 0.4, k))).toEqual(Array.from(nms(boxes, scores, 0.4)).slice(0, k));
+      expect(Array.from(batchedNms(boxes, scores, classes, 0.4, k))).toEqual(Array.from(batchedNms(boxes, scores, classes, 0.4)).slice(0, k));
+    }), { numRuns: 200 });
+    expect(() => nms(new Float32Array(0), new Float32Array(0), 0.5, -1)).toThrow(/maxKeep/);
+  });
+});

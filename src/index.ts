@@ -72,3 +72,9 @@ export { ClipTextEncoder, type PhraseEmbeddingOptions, type TextEncoderOptions }
 export { TextEmbeddingCache, defaultCacheDir } from './models/embedding-cache.js';
 export { cosineSimilarity, softmaxRows, regionPhraseProbs, REGIONCLIP_TEMPERATURE, type RegionScoreOptions } from './matching/scores.js';
 export { classifyImages, type ClassifyOptions, type ClassifyResult } from './pipelines/classify.js';
+export { DetectorModel, type DetectorLoadOptions, type ProposalOverrides } from './models/detector.js';
+export { Detector, DetectionResult, detectImage, resolvePhrases, type Detection, type DetectionResultData, type DetectOptions, type DetectorOptions } from './pipelines/detect.js';
+export { filterProposals, type Proposals, type ProposalOptions, type RpnLevelOutput } from './proposals/filter.js';
+export { selectDetections, fuseScores, type ObjectnessFusion, type SelectOptions } from './matching/detections.js';
+export { readPreset, parseSettings, applyOverrides, settingsSchema, type DetectSettings } from './config/preset.js';
+export { renderDetections, saveAnnotated } from './io/draw.js';

@@ -11,6 +11,7 @@ import { UsageError } from '../errors.js';
 import { closestMatch } from '../util/suggest.js';
 import { classifyCommand } from './commands/classify.js';
 import { detectCommand } from './commands/detect.js';
+import { mineCommand } from './commands/mine.js';
 import { evalCommand } from './commands/eval.js';
 import { exitCodeFor, formatError } from './errors.js';
 
@@ -18,7 +19,7 @@ const packageJson = JSON.parse(readFileSync(fileURLToPath(new URL('../../package
 
 /** The CLI's commands; later stages add theirs here. */
 export const commands: CommandModule[] = [];
-commands.push(detectCommand as unknown as CommandModule, classifyCommand as unknown as CommandModule, evalCommand as unknown as CommandModule);
+commands.push(detectCommand as unknown as CommandModule, mineCommand as unknown as CommandModule, classifyCommand as unknown as CommandModule, evalCommand as unknown as CommandModule);
 
 /** Known option names (without dashes) of the parser, for suggestions. */
 function knownOptions(parser: Argv): string[] {

@@ -30,6 +30,13 @@ export class Progress {
     this.tty = options.mode !== 'lines' && this.stream.isTTY === true;
   }
 
+  /** Sets the absolute count (e.g. when work resumes part-way). */
+  update(done: number, failed = this.failed): void {
+    this.done = done;
+    this.failed = failed;
+    this.draw(false);
+  }
+
   tick(ok = true): void {
     this.done++;
     if (!ok) this.failed++;

@@ -1,0 +1,121 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT_CODES } from '../../src/errors.js';
+import { repoRoot } from '../helpers/golden.js';
+
+const bin = join(repoRoot, 'dist', 'cli', 'main.js');
+const model = join(repoRoot, 'fixtures', 'models', 'tiny-detector-features');
+const scratch = mkdtempSync(join(tmpdir(), 'regionclip-mine-'));
+const data = join(scratch, 'data');
+const input = join(data, 'captions.jsonl');
+const common = ['--model', model, '--proposals', '30', '--no-cache'];
+const cli = (...args: string[]) => spawnSync(process.execPath, [bin, 'mine', ...args], { encoding: 'utf8' });
+const N = 24;
+
+beforeAll(async () => {
+  mkdirSync(join(data, 'imgs'), { recursive: true });
+  const lines: string[] = [];
+  for (let i = 0; i < N; i++) {
+    await sharp({ create: { width: 96, height: 72, channels: 3, background: { r: (i * 37) % 255, g: 90, b: 200 - i * 5 } } }).png().toFile(join(data, 'imgs', `i${i}.png`));
+    lines.push(JSON.stringify(i % 5 === 0 ? { file_name: `imgs/i${i}.png`, image_id: 1000 + i, caption: 'two red squares on the sand' } : { image: `imgs/i${i}.png`, caption: 'a blue circle next to a green triangle', id: `img-${i}` }));
+  }
+  // Bad lines: invalid JSON, missing caption, a missing image, an absolute path, a path escaping the root, a link escaping it.
+  writeFileSync(join(scratch, 'outside.png'), await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } }).png().toBuffer());
+  symlinkSync(join(scratch, 'outside.png'), join(data, 'imgs', 'link.png'));
+  lines.splice(3, 0, '{not json');
+  lines.splice(6, 0, JSON.stringify({ image: 'imgs/i1.png' }));
+  lines.splice(9, 0, JSON.stringify({ image: 'imgs/nope.png', caption: 'a dog' }));
+  lines.splice(12, 0, JSON.stringify({ image: join(data, 'imgs', 'i2.png'), caption: 'a dog' }));
+  lines.splice(15, 0, JSON.stringify({ image: '../outside.png', caption: 'a dog' }));
+  lines.splice(18, 0, JSON.stringify({ image: 'imgs/link.png', caption: 'a dog' }));
+  writeFileSync(input, `${lines.join('\n')}\n`);
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const read = (path: string) => readFileSync(path, 'utf8');
+const records = (path: string) => read(path).trim().split('\n').map((l) => JSON.parse(l));
+
+describe('regionclip mine', () => {
+  const reference = join(scratch, 'reference.jsonl');
+
+  it('mines every good line, sends bad lines to the errors file, and writes a COCO dataset', () => {
+    const coco = join(scratch, 'reference.coco.json');
+    const r = cli(input, '--out', reference, '--coco', coco, ...common);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/mined 24 image\(s\) .* 6 error\(s\)/);
+    const out = records(reference);
+    expect(out.map((o) => o.id)).toEqual(Array.from({ length: N }, (_, i) => (i % 5 === 0 ? 1000 + i : `img-${i}`)));
+    expect(out[1]).toMatchObject({ image: 'imgs/i1.png', width: 96, height: 72, caption: 'a blue circle next to a green triangle', phrases: ['blue circle', 'green triangle'] });
+    for (const record of out) {
+      for (const label of record.labels) {
+        expect(record.phrases).toContain(label.phrase);
+        expect(['region→phrase', 'phrase→region', 'both']).toContain(label.direction);
+        expect(label.box[2]).toBeLessThanOrEqual(96);
+        if (label.direction !== 'phrase→region') expect(label.score).toBeGreaterThan(0.1);
+      }
+      // every phrase gets its best region (phrase→region) unless below the floor
+      expect(new Set(record.labels.map((l: { phrase: string }) => l.phrase)).size).toBeGreaterThan(0);
+    }
+    const errors = records(`${reference}.errors.jsonl`);
+    expect(errors.map((e) => e.line)).toEqual([4, 7, 10, 13, 16, 19]);
+    expect(errors[0].reason).toContain('invalid JSON');
+    expect(errors[1].reason).toContain('a "caption" string');
+    expect(errors[2].error).toBe('IoError');
+    expect(errors[3].reason).toContain('the absolute path');
+    expect(errors[4].reason).toContain('which leaves it');
+    expect(errors[5].reason).toContain('a link that leaves it');
+    const dataset = JSON.parse(read(coco));
+    expect(dataset.images).toHaveLength(N);
+    expect(dataset.categories.map((c: { name: string }) => c.name)).toEqual(['circle', 'sand', 'square', 'triangle']);
+    expect(dataset.annotations.length).toBe(out.reduce((n, o) => n + o.labels.length, 0));
+  });
+
+  it('--strict stops at the first bad line with its exit code; an existing output needs --resume or --overwrite', () => {
+    const strict = cli(input, '--out', join(scratch, 'strict.jsonl'), '--strict', ...common);
+    expect(strict.status).toBe(EXIT_CODES.invalidInput);
+    expect(records(join(scratch, 'strict.jsonl'))).toHaveLength(3);
+    const again = cli(input, '--out', reference, ...common);
+    expect(again.status).toBe(EXIT_CODES.usage);
+    expect(again.stderr).toContain('--resume or --overwrite');
+  });
+
+  it('shards partition the run: together they equal the whole', () => {
+    const parts = [0, 1, 2].map((i) => {
+      const out = join(scratch, `shard${i}.jsonl`);
+      expect(cli(input, '--out', out, '--shard', `${i}/3`, ...common).status).toBe(0);
+      return records(out);
+    });
+    const merged = parts.flat().sort((a, b) => String(a.id).localeCompare(String(b.id)));
+    const whole = records(reference).sort((a, b) => String(a.id).localeCompare(String(b.id)));
+    expect(merged).toEqual(whole);
+    expect(parts.every((p) => p.length > 0)).toBe(true);
+    expect(cli(input, '--out', join(scratch, 'bad.jsonl'), '--shard', '3/3', ...common).status).toBe(EXIT_CODES.usage);
+  });
+
+  it('killed with SIGKILL at random moments and resumed, it ends with exactly the uninterrupted records', async () => {
+    const out = join(scratch, 'killed.jsonl');
+    let kills = 0;
+    for (let attempt = 0; attempt < 6 && kills < 4; attempt++) {
+      const args = [bin, 'mine', input, '--out', out, ...common, ...(attempt === 0 ? [] : ['--resume'])];
+      const child = spawn(process.execPath, args, { stdio: 'ignore' });
+      const delay = 900 + Math.floor(Math.random() * 1800);
+      const exited = await new Promise<boolean>((resolveExit) => {
+        const timer = setTimeout(() => { child.kill('SIGKILL'); resolveExit(false); }, delay);
+        child.on('exit', (code) => { clearTimeout(timer); resolveExit(code === 0); });
+      });
+      if (exited) break;
+      kills++;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(kills).toBeGreaterThan(0);
+    const final = cli(input, '--out', out, '--resume', ...common);
+    expect(final.status).toBe(0);
+    expect(read(out)).toBe(read(reference));
+    expect(read(`${out}.errors.jsonl`)).toBe(read(`${reference}.errors.jsonl`));
+    expect(existsSync(`${out}.checkpoint.json`)).toBe(true);
+  }, 120_000);
+});

@@ -78,3 +78,5 @@ export { filterProposals, type Proposals, type ProposalOptions, type RpnLevelOut
 export { selectDetections, fuseScores, type ObjectnessFusion, type SelectOptions } from './matching/detections.js';
 export { readPreset, parseSettings, applyOverrides, settingsSchema, type DetectSettings } from './config/preset.js';
 export { renderDetections, saveAnnotated } from './io/draw.js';
+export { mine, minedToCoco, parseMineLine, readConcepts, type MineOptions, type MineSummary, type MinedRecord, type MinedLabel } from './pipelines/mine.js';
+export { mineRegionPhrasePairs, type MinedPair, type LabelDirection, type MatchOptions } from './mining/match.js';

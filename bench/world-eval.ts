@@ -1,0 +1,131 @@
+/**
+ * Synthetic-world measurements for a detector model (see README "Built-in model").
+ *
+ *   npx tsx bench/world-eval.ts recall <model> <world> [--nms 0.7] [--limit N]
+ *       RPN recall@100 and @1000 at IoU 0.5 on a test world's boxes (gt.json: every box on a --split test
+ *       world), split by novel / base concepts and for the COCO-65 analogue, with the model's RPN
+ *       post-processing (proposals.nmsThreshold override with --nms; RegionCLIP's zero-shot preset uses 0.9).
+ *   npx tsx bench/world-eval.ts top1 <classify.json> <world>
+ *       zero-shot top-1 from `regionclip classify <world>/singles --labels-of-the-world --json classify.json`,
+ *       by the concept's split (the world's singles.jsonl has the true label of each image).
+ *   npx tsx bench/world-eval.ts labels <world>
+ *       prints every concept name of the world, one a line (the `--labels` of classify).
+ */
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { decodeImage } from '../src/image/read.js';
+import { DetectorModel } from '../src/models/detector.js';
+
+interface CocoGt {
+  images: { id: number; file_name: string }[];
+  annotations: { image_id: number; category_id: number; bbox: [number, number, number, number] }[];
+  categories: { id: number; name: string; split: 'base' | 'novel'; coco65?: boolean }[];
+}
+
+const args = process.argv.slice(2);
+const flag = (name: string, fallback?: number): number | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const readJson = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;
+const readJsonl = <T>(path: string): T[] => readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
+const pct = (n: number, d: number) => (d === 0 ? 'n/a' : `${((100 * n) / d).toFixed(1)}% (${n}/${d})`);
+
+function iou(a: ArrayLike<number>, ai: number, b: number[]): number {
+  const ix = Math.max(0, Math.min(a[ai + 2], b[2]) - Math.max(a[ai], b[0]));
+  const iy = Math.max(0, Math.min(a[ai + 3], b[3]) - Math.max(a[ai + 1], b[1]));
+  const inter = ix * iy;
+  const ua = (a[ai + 2] - a[ai]) * (a[ai + 3] - a[ai + 1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
+  return ua > 0 ? inter / ua : 0;
+}
+
+async function recall(modelDir: string, world: string) {
+  const gt = readJson<CocoGt>(join(world, 'gt.json'));
+  const cats = new Map(gt.categories.map((c) => [c.id, c]));
+  const model = await DetectorModel.load(modelDir);
+  const nms = flag('--nms');
+  const limit = flag('--limit', gt.images.length)!;
+  const ks = [100, 300, 1000];
+  // group -> [found@k..., total]
+  const stats = new Map<string, { found: number[]; total: number }>();
+  const add = (group: string, hits: boolean[]) => {
+    const s = stats.get(group) ?? { found: ks.map(() => 0), total: 0 };
+    hits.forEach((h, i) => (s.found[i] += h ? 1 : 0));
+    s.total++;
+    stats.set(group, s);
+  };
+  const byImage = new Map<number, CocoGt['annotations']>();
+  for (const a of gt.annotations) byImage.set(a.image_id, [...(byImage.get(a.image_id) ?? []), a]);
+  let proposalsSeen = 0;
+  const t0 = performance.now();
+  for (const img of gt.images.slice(0, limit)) {
+    const decoded = await decodeImage(join(world, img.file_name));
+    const { proposals, resized } = await model.propose(decoded, { postNmsTopK: 1000, ...(nms !== undefined ? { nmsThreshold: nms } : {}) });
+    const p = proposals.boxes;
+    const boxes = new Float32Array(p.length);
+    for (let i = 0; i < p.length; i += 4) {
+      boxes[i] = p[i] / resized.scaleX;
+      boxes[i + 1] = p[i + 1] / resized.scaleY;
+      boxes[i + 2] = p[i + 2] / resized.scaleX;
+      boxes[i + 3] = p[i + 3] / resized.scaleY;
+    }
+    proposalsSeen += p.length / 4;
+    for (const a of byImage.get(img.id) ?? []) {
+      const [x, y, w, h] = a.bbox;
+      const b = [x, y, x + w, y + h];
+      const hits = ks.map(() => false);
+      for (let r = 0; r < p.length / 4; r++) {
+        if (iou(boxes, 4 * r, b) >= 0.5) {
+          ks.forEach((k, i) => (hits[i] ||= r < k));
+          break; // proposals are sorted by score: the first hit decides every k
+        }
+      }
+      const c = cats.get(a.category_id)!;
+      add(c.split, hits);
+      add('all', hits);
+      if (c.coco65) add(`coco65-${c.split}`, hits);
+    }
+  }
+  const n = Math.min(limit, gt.images.length);
+  console.log(`RPN recall at IoU 0.5 — ${basename(modelDir)} on ${world} (${n} images, ${(proposalsSeen / n).toFixed(0)} proposals/image, ` +
+    `nms ${nms ?? model.manifest.rpn.nmsThreshold}, ${((performance.now() - t0) / n).toFixed(0)} ms/image)`);
+  for (const [group, s] of [...stats.entries()].sort()) {
+    console.log(`  ${group.padEnd(14)} ${ks.map((k, i) => `@${k} ${(s.found[i] / s.total).toFixed(3)}`).join('  ')}  (${s.total} boxes)`);
+  }
+  await model.release();
+}
+
+function top1(resultsPath: string, world: string) {
+  const singles = readJsonl<{ image: string; label: string; split: string; style: string }>(join(world, 'singles.jsonl'));
+  const truth = new Map(singles.map((s) => [basename(s.image), s]));
+  const results = readJson<{ image: { path: string }; labels: { label: string }[] }[]>(resultsPath);
+  const stats = new Map<string, [number, number, number]>();
+  for (const r of results) {
+    const s = truth.get(basename(r.image.path));
+    if (s === undefined) continue;
+    const top = r.labels.map((l) => l.label);
+    for (const group of [s.split, 'all', `style:${s.style}`]) {
+      const st = stats.get(group) ?? [0, 0, 0];
+      st[0] += top[0] === s.label ? 1 : 0;
+      st[1] += top.slice(0, 5).includes(s.label) ? 1 : 0;
+      st[2]++;
+      stats.set(group, st);
+    }
+  }
+  console.log(`zero-shot classification — ${resultsPath} (${results.length} images, truth ${world}/singles.jsonl)`);
+  for (const [group, [t1, t5, n]] of [...stats.entries()].sort()) console.log(`  ${group.padEnd(34)} top-1 ${pct(t1, n)}  top-5 ${pct(t5, n)}`);
+}
+
+function labels(world: string) {
+  const gt = readJson<CocoGt>(join(world, 'gt.json'));
+  console.log(gt.categories.map((c) => c.name).join('\n'));
+}
+
+const [cmd, a, b] = args;
+if (cmd === 'recall' && a && b) await recall(a, b);
+else if (cmd === 'top1' && a && b) top1(a, b);
+else if (cmd === 'labels' && a) labels(a);
+else {
+  console.error('usage: npx tsx bench/world-eval.ts recall <model> <world> [--nms 0.7] [--limit N] | top1 <classify.json> <world> | labels <world>');
+  process.exit(2);
+}

@@ -1,0 +1,81 @@
+/**
+ * Smoke test of the built-in model's recipe (training/train_world.py): a tiny synthetic world, a few
+ * training steps of the tiny preset (CLIP + RPN), export into a temporary folder, then the exported
+ * model loads in the TS runtime (manifest, hashes, graph signatures) and detects and classifies.
+ * Skips, saying so, when Debian's /usr/bin/python3 cannot import torch and torchvision
+ * (`apt-get install -y python3-torch python3-torchvision`; .ci/run does) or when training/world's
+ * node_modules is missing (`npm ci --prefix training/world`).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Detector } from '../../src/pipelines/detect.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const worldDir = join(root, 'training', 'world');
+const python = '/usr/bin/python3';
+const torchCheck = existsSync(python) ? spawnSync(python, ['-c', 'import torch, torchvision'], { encoding: 'utf8' }) : undefined;
+const hasTorch = torchCheck?.status === 0;
+const hasWorld = existsSync(join(worldDir, 'node_modules', '@resvg', 'resvg-js'));
+if (!hasTorch) console.warn(`Skipping the training smoke test: ${python} cannot import torch/torchvision (apt-get install -y python3-torch python3-torchvision).`);
+else if (!hasWorld) console.warn('Skipping the training smoke test: training/world/node_modules is missing (npm ci --prefix training/world).');
+
+describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a few steps)', () => {
+  let tmp: string;
+  let log = '';
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'train-world-'));
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const generate: any = await import(pathToFileURL(join(worldDir, 'generate.ts')).href);
+    await generate.generateWorld({
+      out: join(tmp, 'world'), split: 'train', images: 10, seed: 3, size: 128, singles: 12, singleSize: 80, heldOutStyle: false,
+      boxes: 'base', cocoFraction: 0.5, cache: join(tmp, 'cache'), concurrency: 2, quiet: true,
+    });
+    const run = spawnSync(python, [
+      join(root, 'training', 'train_world.py'), '--world', join(tmp, 'world'), '--work', join(tmp, 'work'), '--out', join(tmp, 'model'),
+      '--preset', 'tiny', '--clip-steps', '3', '--rpn-steps', '3', '--clip-batch', '8', '--scene-batch', '2', '--region-scenes', '2',
+      '--rpn-batch', '2', '--log-every', '1', '--threads', '2',
+    ], { encoding: 'utf8', timeout: 240_000 });
+    log = `${run.stdout}\n${run.stderr}`;
+    if (run.status !== 0) throw new Error(`train_world.py exited with ${run.status}:\n${log.slice(-4000)}`);
+  }, 300_000);
+  afterAll(() => { if (tmp) rmSync(tmp, { recursive: true, force: true }); });
+
+  it('trains both parts and exports a features-mode detector manifest', () => {
+    expect(log).toMatch(/clip step 3\/3/);
+    expect(log).toMatch(/rpn step 3\/3/);
+    const manifest = JSON.parse(readFileSync(join(tmp, 'model', 'manifest.json'), 'utf8'));
+    expect(manifest.kind).toBe('detector');
+    expect(manifest.regionEncoder.mode).toBe('features');
+    expect(Object.keys(manifest.graphs).sort()).toEqual(['backbone', 'head', 'rpn', 'text', 'vision']);
+    const vocab = JSON.parse(readFileSync(join(tmp, 'model', 'vocab.json'), 'utf8'));
+    const ids = Object.values(vocab) as number[];
+    // Hugging Face CLIP layout: <|startoftext|>, <|endoftext|> are the last two ids.
+    expect(vocab['<|startoftext|>']).toBe(ids.length - 2);
+    expect(vocab['<|endoftext|>']).toBe(ids.length - 1);
+  });
+
+  it('loads in the runtime and detects and classifies', async () => {
+    const detector = await Detector.load(join(tmp, 'model'), { cacheDir: false });
+    try {
+      const result = (await detector.detect(join(tmp, 'world', 'images', '000000.jpg'), { vocab: 'dog,bicycle' })).toJSON();
+      expect(result.phrases).toEqual(['dog', 'bicycle']);
+      expect(result.image.width).toBe(128);
+      for (const d of result.detections) {
+        expect(['dog', 'bicycle']).toContain(d.label);
+        expect(d.box[2]).toBeGreaterThanOrEqual(d.box[0]);
+      }
+    } finally {
+      await detector.release();
+    }
+    const cli = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'classify', join(tmp, 'world', 'singles', '000000.jpg'),
+      '--labels', 'dog,cat,bicycle', '--model', join(tmp, 'model'), '--no-cache', '--json', '-'], { encoding: 'utf8', cwd: root, timeout: 60_000 });
+    expect(cli.status, cli.stderr).toBe(0);
+    const out = JSON.parse(cli.stdout);
+    expect(out[0].labels).toHaveLength(3);
+  });
+});

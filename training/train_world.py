@@ -1,0 +1,609 @@
+"""Train regionclip's built-in model on the synthetic world and export it (offline tooling: Debian's
+python3-torch 1.13 / torchvision 0.14 / Pillow; never imported at run time).
+
+    # the world (training/world; see README "Synthetic world"):
+    npx tsx training/world/generate.ts --out /tmp/wt/train --split train --images 3000 --size 256 \
+        --singles 7000 --single-size 80 --seed 1 --concurrency 2 --quiet
+    # train both parts and export (see README "Built-in model" for the wall times on 2 CPU cores):
+    /usr/bin/python3 training/train_world.py --world /tmp/wt/train --work /tmp/wt/run --out models/world-rn-small \
+        --clip-steps 1500 --rpn-steps 1500
+    # or one stage at a time (the two trainings can run side by side, one thread each):
+    /usr/bin/python3 training/train_world.py ... --stage clip --threads 1
+    /usr/bin/python3 training/train_world.py ... --stage rpn --threads 1
+    /usr/bin/python3 training/train_world.py ... --stage export
+
+What it builds (RegionCLIP's structure, small):
+  tokenizer  byte-level BPE in the Hugging Face CLIP layout (vocab.json + merges.txt; 512 byte symbols,
+             the learned merges, then <|startoftext|> and <|endoftext|> last) learned from the world's
+             captions, concept names and synonyms, and the prompt templates.
+  CLIP       image tower = a small ResNet: stem..res4 (stride 16) is the detector's `backbone`, res5 + a
+             CLIP attention pool on 14x14 inputs is the `head`. For whole images the res4 map is resampled
+             to 14x14 exactly as RoIAlign(aligned, sampling ratio 0) does for the full-image box, so the
+             `vision` graph (classify) and the region path (detect) are the same function.
+             Text tower = a small causal transformer pooled at EOT (export_tiny_clip.TextTower).
+             Trained contrastively (symmetric InfoNCE, learned logit scale) on single-object images with
+             "a photo of a {name}" style prompts (the 81 ensemble templates, names and synonyms; base AND
+             novel concepts), scene images with their captions, and RoIAlign regions of the base boxes of
+             scenes with their concept names (base boxes only: novel concepts are never box-supervised).
+  RPN        class-agnostic: its own small conv trunk (strides 8 and 16) + torchvision RPNHead, trained
+             with torchvision's AnchorGenerator / RegionProposalNetwork losses on base boxes only.
+Graphs: text_model.onnx, vision_model.onnx, backbone.onnx, head.onnx, rpn.onnx (the signatures of
+training/export_tiny_detector.py). Seeds are fixed (--seed); torch.set_num_threads(--threads).
+"""
+import argparse
+import hashlib
+import json
+import math
+import os
+import random
+import re
+import sys
+import time
+from collections import Counter, OrderedDict
+
+import torch
+import torch.nn.functional as F
+import torchvision
+from PIL import Image
+from torch import nn
+from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.image_list import ImageList
+from torchvision.models.detection.rpn import RegionProposalNetwork, RPNHead
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from export_tiny_clip import TextTower, learn_bpe  # noqa: E402
+from export_tiny_detector import AttentionPool2d  # noqa: E402
+from detector_common import SimpleTokenizer, fill_template  # noqa: E402
+
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+PIXEL_NORM = dict(channelOrder="RGB", pixelMean=[m * 255 for m in CLIP_MEAN], pixelStd=[s * 255 for s in CLIP_STD])
+
+PRESETS = {
+    # the built-in model
+    "small": dict(widths=(24, 32, 64, 128, 128), res4_blocks=2, res5_blocks=1, pool_heads=4, embed_dim=128,
+                  t_width=128, t_layers=3, t_heads=4, merges=1500, rpn_widths=(16, 32, 64, 96), rpn_channels=64),
+    # the CI smoke test
+    "tiny": dict(widths=(8, 8, 16, 24, 32), res4_blocks=1, res5_blocks=1, pool_heads=2, embed_dim=16,
+                 t_width=32, t_layers=1, t_heads=2, merges=100, rpn_widths=(8, 8, 16, 16), rpn_channels=16),
+}
+CLIP_SIZE = 80  # classify input (world singles are generated at 80 px)
+DETECT = dict(shortEdge=256, maxSize=512, sizeDivisibility=32)
+ANCHORS = dict(sizes=((12, 24, 40), (64, 112, 192)), ratios=((0.5, 1.0, 2.0), (0.5, 1.0, 2.0)))
+FALLBACK_TEMPLATES = ["a photo of a {}.", "a drawing of a {}.", "a photo of the {}.", "{}.", "a cartoon {}.", "art of a {}."]
+
+
+def log(*a):
+    print(time.strftime("%H:%M:%S"), *a, flush=True)
+
+
+def seed_all(seed):
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def ensemble_templates():
+    """The 81 templates from src/text/prompts.ts (what `detect` embeds phrases with), or a fallback."""
+    try:
+        with open(os.path.join(HERE, "..", "src", "text", "prompts.ts"), encoding="utf-8") as f:
+            src = f.read()
+        body = src[src.index("ENSEMBLE_TEMPLATES"):]
+        body = body[:body.index("]);")]
+        t = re.findall(r"'([^']*\{\}[^']*)'", body)
+        return t if len(t) > 10 else FALLBACK_TEMPLATES
+    except (OSError, ValueError):
+        return FALLBACK_TEMPLATES
+
+
+# ---------------------------------------------------------------- models
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.down = None
+        if stride != 1 or cin != cout:
+            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return F.relu(y + (x if self.down is None else self.down(x)))
+
+
+class Backbone(nn.Module):
+    """stem (stride 4) -> res2 -> res3 (8) -> res4 (16): the detector's `backbone` graph."""
+
+    def __init__(self, p):
+        super().__init__()
+        w = p["widths"]
+        self.stem = nn.Sequential(nn.Conv2d(3, w[0], 3, 2, 1, bias=False), nn.BatchNorm2d(w[0]), nn.ReLU(),
+                                  nn.Conv2d(w[0], w[1], 3, 1, 1, bias=False), nn.BatchNorm2d(w[1]), nn.ReLU(),
+                                  nn.MaxPool2d(3, 2, 1))
+        self.res2 = BasicBlock(w[1], w[1], 1)
+        self.res3 = BasicBlock(w[1], w[2], 2)
+        self.res4 = nn.Sequential(BasicBlock(w[2], w[3], 2), *[BasicBlock(w[3], w[3], 1) for _ in range(p["res4_blocks"] - 1)])
+
+    def forward(self, x):
+        return self.res4(self.res3(self.res2(self.stem(x))))
+
+
+class Head(nn.Module):
+    """roi_features [R, C4, 14, 14] -> res5 (stride 2) [R, C5, 7, 7] -> attention pool -> [R, D]."""
+
+    def __init__(self, p):
+        super().__init__()
+        w = p["widths"]
+        self.res5 = nn.Sequential(BasicBlock(w[3], w[4], 2), *[BasicBlock(w[4], w[4], 1) for _ in range(p["res5_blocks"] - 1)])
+        self.pool = AttentionPool2d(7, w[4], p["pool_heads"], p["embed_dim"])
+
+    def forward(self, roi_features):
+        return self.pool(self.res5(roi_features))
+
+
+class Vision(nn.Module):
+    """pixel_values [B, 3, S, S] -> image_embeds: backbone, the full-image box RoIAligned to 14x14, head."""
+
+    def __init__(self, backbone, head):
+        super().__init__()
+        self.backbone, self.head = backbone, head
+
+    def forward(self, pixel_values):
+        f = self.backbone(pixel_values)
+        # == roi_align(f, full box, 14x14, aligned=True, sampling_ratio=0) when the map is at most 14 wide
+        return self.head(F.interpolate(f, size=(14, 14), mode="bilinear", align_corners=False))
+
+
+class Text(TextTower):
+    def forward_trimmed(self, ids):
+        """The same function on ids cut after the longest sequence (causal mask: the EOT token's output is unchanged)."""
+        L = int((ids > 0).sum(dim=1).max())
+        ids = ids[:, :L]
+        x = self.token_embedding(ids) + self.positional_embedding[:L]
+        for block in self.blocks:
+            x = block(x, self.mask[:L, :L])
+        x = self.ln_final(x)
+        return x[torch.arange(x.shape[0]), ids.argmax(dim=-1)] @ self.text_projection
+
+
+class RpnTrunk(nn.Module):
+    """images -> [stride 8, stride 16] features with rpn_channels each."""
+
+    def __init__(self, p):
+        super().__init__()
+        w = p["rpn_widths"]
+        c = [3, *w]
+        layers = []
+        for i in range(4):
+            layers.append(nn.Sequential(nn.Conv2d(c[i], c[i + 1], 3, 2, 1, bias=False), nn.BatchNorm2d(c[i + 1]), nn.ReLU(),
+                                        nn.Conv2d(c[i + 1], c[i + 1], 3, 1, 1, bias=False), nn.BatchNorm2d(c[i + 1]), nn.ReLU()))
+        self.stages = nn.ModuleList(layers)
+        ch = p["rpn_channels"]
+        self.lat3, self.lat4 = nn.Conv2d(w[2], ch, 1), nn.Conv2d(w[3], ch, 1)
+
+    def forward(self, x):
+        for i in range(3):
+            x = self.stages[i](x)
+        c3 = x
+        c4 = self.stages[3](c3)
+        p4 = self.lat4(c4)
+        p3 = self.lat3(c3) + F.interpolate(p4, size=c3.shape[-2:], mode="nearest")
+        return [p3, p4]
+
+
+class RpnGraph(nn.Module):
+    def __init__(self, trunk, head):
+        super().__init__()
+        self.trunk, self.head = trunk, head
+
+    def forward(self, images):
+        logits, deltas = self.head(self.trunk(images))
+        return logits[0], deltas[0], logits[1], deltas[1]
+
+
+def build(p):
+    backbone, head = Backbone(p), Head(p)
+    return dict(backbone=backbone, head=head, vision=Vision(backbone, head))
+
+
+# ---------------------------------------------------------------- data
+def read_jsonl(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def load_u8(path, size=None):
+    img = Image.open(path).convert("RGB")
+    if size is not None and img.size != (size, size):
+        img = img.resize((size, size), Image.BILINEAR)
+    return torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8).reshape(img.height, img.width, 3).permute(2, 0, 1).clone()
+
+
+def normalize(u8):
+    """uint8 [B, 3, H, W] -> float (x - mean) / std with CLIP's mean/std (== PIXEL_NORM in pixel units)."""
+    mean = torch.tensor(PIXEL_NORM["pixelMean"])[None, :, None, None]
+    std = torch.tensor(PIXEL_NORM["pixelStd"])[None, :, None, None]
+    return (u8.float() - mean) / std
+
+
+class World:
+    def __init__(self, root, limit_scenes=None, limit_singles=None):
+        self.root = root
+        with open(os.path.join(root, "concepts.json"), encoding="utf-8") as f:
+            c = json.load(f)
+        self.concepts = {x["id"]: x for x in (c["concepts"] if isinstance(c, dict) else c)}
+        self.captions = read_jsonl(os.path.join(root, "captions.jsonl"))[:limit_scenes]
+        self.singles = read_jsonl(os.path.join(root, "singles.jsonl"))[:limit_singles]
+        with open(os.path.join(root, "gt.json"), encoding="utf-8") as f:
+            gt = json.load(f)
+        self.cat_names = {c["id"]: c["name"] for c in gt["categories"]}
+        with open(os.path.join(root, "world.json"), encoding="utf-8") as f:
+            self.size = json.load(f)["args"]["size"]  # scene side in pixels (boxes are in these pixels)
+        self.boxes = {}
+        for a in gt["annotations"]:
+            x, y, w, h = a["bbox"]
+            if w >= 2 and h >= 2:
+                self.boxes.setdefault(a["image_id"], []).append((x, y, x + w, y + h, a["category_id"]))
+
+    def words(self, cid):
+        c = self.concepts.get(cid)
+        if c is None:
+            return [self.cat_names[cid]]
+        return [c["name"]] + [s for s in c.get("synonyms", []) if s]
+
+    def load_scenes(self, size):
+        t = time.time()
+        imgs = torch.stack([load_u8(os.path.join(self.root, c["image"]), size) for c in self.captions])
+        log(f"loaded {len(imgs)} scenes at {size}px in {time.time() - t:.0f}s")
+        return imgs
+
+    def load_singles(self):
+        t = time.time()
+        imgs = torch.stack([load_u8(os.path.join(self.root, s["image"]), CLIP_SIZE) for s in self.singles])
+        log(f"loaded {len(imgs)} singles in {time.time() - t:.0f}s")
+        return imgs
+
+
+def tokenizer_words(world, templates):
+    """Word list (with frequencies) the BPE is learned from: captions, concept names/synonyms, templates."""
+    pat = SimpleTokenizer.PAT
+    words = []
+    for c in world.captions:
+        words += pat.findall(c["caption"].lower())
+    for cid in world.concepts:
+        for w in world.words(cid):
+            words += pat.findall(w.lower()) * 3
+    for t in templates:
+        words += pat.findall(t.replace("{}", "").lower()) * 5
+    return words
+
+
+# ---------------------------------------------------------------- CLIP training
+def clip_loss(img, txt, scale, labels=None):
+    img = F.normalize(img, dim=-1)
+    txt = F.normalize(txt, dim=-1)
+    logits = scale * img @ txt.t()
+    target = torch.arange(len(img)) if labels is None else labels
+    if labels is None:
+        return (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target)) / 2
+    return F.cross_entropy(logits, target)
+
+
+def train_clip(args, p, world, tok, templates):
+    seed_all(args.seed)
+    m = build(p)
+    vision, backbone, head = m["vision"], m["backbone"], m["head"]
+    text = Text(len(tok.encoder), p["t_width"], p["t_layers"], p["t_heads"], p["embed_dim"])
+    logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+    params = list(vision.parameters()) + list(text.parameters()) + [logit_scale]
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.05)
+    steps = args.clip_steps
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, steps // 20)) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    singles = world.load_singles()
+    scenes = world.load_scenes(args.scene_size)
+    scene_ids = [c["id"] for c in world.captions]
+    boxed = [i for i, sid in enumerate(scene_ids) if sid in world.boxes]
+    rng = random.Random(args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
+    B, BS, BR = args.clip_batch, args.scene_batch, args.region_scenes
+    t0 = time.time()
+    for step in range(steps):
+        vision.train()
+        text.train()
+        # single-object images: prompt from a template with the name or a synonym (base and novel)
+        idx = torch.randint(0, len(singles), (B,), generator=gen)
+        cids = [world.singles[i]["category_id"] for i in idx.tolist()]
+        prompts = []
+        for cid in cids:
+            ws = world.words(cid)
+            w = ws[0] if rng.random() < 0.6 or len(ws) == 1 else rng.choice(ws[1:])
+            t = "a photo of a {}." if rng.random() < 0.4 else rng.choice(templates)
+            prompts.append(fill_template(t, w))
+        x = singles[idx]
+        size = rng.choice(args.single_sizes)
+        flip = torch.rand(B, generator=gen) < 0.5
+        x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+        x = normalize(x)
+        if size != CLIP_SIZE:
+            x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+        # same concept twice in a batch: both prompts are positives (labels = first prompt of that concept)
+        first = {}
+        labels = torch.tensor([first.setdefault(c, i) for i, c in enumerate(cids)])
+        img_e = vision(x)
+        txt_e = text.forward_trimmed(tok(prompts))
+        scale = logit_scale.exp().clamp(max=100)
+        loss_s = clip_loss(img_e, txt_e, scale, labels)
+        loss = loss_s
+        # scenes with their captions
+        loss_c = torch.zeros(())
+        if BS > 0:
+            sidx = torch.randint(0, len(scenes), (BS,), generator=gen)
+            xs = normalize(scenes[sidx])
+            xs = F.interpolate(xs, size=(args.caption_size, args.caption_size), mode="bilinear", align_corners=False)
+            caps = [world.captions[i]["caption"] for i in sidx.tolist()]
+            loss_c = clip_loss(vision(xs), text.forward_trimmed(tok(caps)), scale)
+            loss = loss + 0.5 * loss_c
+        # base boxes of scenes: RoIAlign regions vs their concept names (the detection path)
+        loss_r = torch.zeros(())
+        if BR > 0 and boxed:
+            pick = [boxed[int(j)] for j in torch.randint(0, len(boxed), (BR,), generator=gen)]
+            xs = normalize(scenes[pick])
+            f = backbone(xs)
+            rois, rc = [], []
+            S = args.scene_size / world.size
+            for b, si in enumerate(pick):
+                for (x1, y1, x2, y2, cid) in world.boxes[scene_ids[si]]:
+                    # jitter boxes a little, as proposals are not exact
+                    bw, bh = x2 - x1, y2 - y1
+                    j = [float(v) for v in (torch.rand(4, generator=gen) - 0.5) * 0.15]
+                    rois.append([b, (x1 + j[0] * bw) * S, (y1 + j[1] * bh) * S, (x2 + j[2] * bw) * S, (y2 + j[3] * bh) * S])
+                    rc.append(cid)
+            if rois:
+                feats = torchvision.ops.roi_align(f, torch.tensor(rois, dtype=torch.float32), (14, 14), 1 / 16, 0, True)
+                reg = head(feats)
+                names = sorted(set(rc))
+                tn = text.forward_trimmed(tok([fill_template(rng.choice(templates), world.words(c)[0]) for c in names]))
+                lab = torch.tensor([names.index(c) for c in rc])
+                loss_r = clip_loss(reg, tn, scale, lab)
+                loss = loss + args.region_weight * loss_r
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        opt.step()
+        sched.step()
+        if step % args.log_every == 0 or step == steps - 1:
+            el = time.time() - t0
+            log(f"clip step {step + 1}/{steps} loss {loss.item():.3f} (singles {loss_s.item():.3f} captions {loss_c.item():.3f} "
+                f"regions {loss_r.item():.3f}) scale {scale.item():.1f} {el:.0f}s eta {el / (step + 1) * (steps - step - 1):.0f}s")
+    vision.eval()
+    text.eval()
+    torch.save({"backbone": backbone.state_dict(), "head": head.state_dict(), "text": text.state_dict(),
+                "logit_scale": float(logit_scale.exp().clamp(max=100))}, os.path.join(args.work, "clip.pt"))
+    log(f"clip done in {time.time() - t0:.0f}s")
+
+
+# ---------------------------------------------------------------- RPN training
+def build_rpn(p, training):
+    anchors = AnchorGenerator(ANCHORS["sizes"], ANCHORS["ratios"])
+    head = RPNHead(p["rpn_channels"], len(ANCHORS["sizes"][0]) * len(ANCHORS["ratios"][0]))
+    trunk = RpnTrunk(p)
+    rpn = RegionProposalNetwork(anchors, head, fg_iou_thresh=0.7, bg_iou_thresh=0.3, batch_size_per_image=256,
+                                positive_fraction=0.5, pre_nms_top_n=dict(training=1000, testing=1000),
+                                post_nms_top_n=dict(training=500, testing=1000), nms_thresh=0.7)
+    return trunk, rpn
+
+
+def train_rpn(args, p, world):
+    seed_all(args.seed + 1)
+    trunk, rpn = build_rpn(p, True)
+    params = list(trunk.parameters()) + list(rpn.parameters())
+    opt = torch.optim.AdamW(params, lr=args.rpn_lr, weight_decay=1e-4)
+    steps = args.rpn_steps
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, steps // 20)) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    size = DETECT["shortEdge"]
+    scenes = world.load_scenes(size)
+    scene_ids = [c["id"] for c in world.captions]
+    scale = size / world.size
+    gen = torch.Generator().manual_seed(args.seed + 1)
+    trunk.train()
+    rpn.train()
+    t0 = time.time()
+    for step in range(steps):
+        idx = torch.randint(0, len(scenes), (args.rpn_batch,), generator=gen).tolist()
+        flip = (torch.rand(len(idx), generator=gen) < 0.5).tolist()
+        x = scenes[idx].clone()
+        targets = []
+        for b, (i, fl) in enumerate(zip(idx, flip)):
+            bx = torch.tensor([bb[:4] for bb in world.boxes.get(scene_ids[i], [])], dtype=torch.float32).reshape(-1, 4) * scale
+            if fl:
+                x[b] = x[b].flip(-1)
+                bx = torch.stack([size - bx[:, 2], bx[:, 1], size - bx[:, 0], bx[:, 3]], dim=1) if len(bx) else bx
+            targets.append({"boxes": bx})
+        x = normalize(x)
+        feats = OrderedDict((str(i), f) for i, f in enumerate(trunk(x)))
+        _, losses = rpn(ImageList(x, [(size, size)] * len(idx)), feats, targets)
+        loss = losses["loss_objectness"] + losses["loss_rpn_box_reg"]
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 10.0)
+        opt.step()
+        sched.step()
+        if step % args.log_every == 0 or step == steps - 1:
+            el = time.time() - t0
+            log(f"rpn step {step + 1}/{steps} objectness {losses['loss_objectness'].item():.4f} "
+                f"box {losses['loss_rpn_box_reg'].item():.4f} {el:.0f}s eta {el / (step + 1) * (steps - step - 1):.0f}s")
+    torch.save({"trunk": trunk.state_dict(), "head": rpn.head.state_dict()}, os.path.join(args.work, "rpn.pt"))
+    log(f"rpn done in {time.time() - t0:.0f}s")
+
+
+# ---------------------------------------------------------------- export
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def spec(name, dtype, dims):
+    return {"name": name, "dtype": dtype, "dims": dims}
+
+
+def export(args, p, tok, vocab, merges):
+    out = args.out
+    os.makedirs(out, exist_ok=True)
+    ck = torch.load(os.path.join(args.work, "clip.pt"))
+    rk = torch.load(os.path.join(args.work, "rpn.pt"))
+    m = build(p)
+    m["backbone"].load_state_dict(ck["backbone"])
+    m["head"].load_state_dict(ck["head"])
+    text = Text(len(vocab), p["t_width"], p["t_layers"], p["t_heads"], p["embed_dim"])
+    text.load_state_dict(ck["text"])
+    trunk, rpn = build_rpn(p, False)
+    trunk.load_state_dict(rk["trunk"])
+    rpn.head.load_state_dict(rk["head"])
+    rpn_graph = RpnGraph(trunk, rpn.head)
+    for mod in (m["vision"], text, rpn_graph):
+        mod.eval()
+    with open(os.path.join(out, "vocab.json"), "w", encoding="utf-8") as f:
+        json.dump(vocab, f, ensure_ascii=False)
+    with open(os.path.join(out, "merges.txt"), "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
+    D, C4 = p["embed_dim"], p["widths"][3]
+    A = len(ANCHORS["sizes"][0]) * len(ANCHORS["ratios"][0])
+    graphs = {}
+    ids = tok(["a photo of a dog.", "a bicycle"])
+    img = torch.zeros(1, 3, 64, 96)
+    with torch.no_grad():
+        torch.onnx.export(text, (ids,), os.path.join(out, "text_model.onnx"), input_names=["input_ids"], output_names=["text_embeds"],
+                          dynamic_axes={"input_ids": {0: "batch"}, "text_embeds": {0: "batch"}}, opset_version=14)
+        graphs["text"] = {"file": "text_model.onnx", "inputs": [spec("input_ids", "int64", ["batch", 77])],
+                          "outputs": [spec("text_embeds", "float32", ["batch", D])]}
+        S = CLIP_SIZE
+        torch.onnx.export(m["vision"], (torch.zeros(2, 3, S, S),), os.path.join(out, "vision_model.onnx"), input_names=["pixel_values"],
+                          output_names=["image_embeds"], dynamic_axes={"pixel_values": {0: "batch"}, "image_embeds": {0: "batch"}},
+                          opset_version=14)
+        graphs["vision"] = {"file": "vision_model.onnx", "inputs": [spec("pixel_values", "float32", ["batch", 3, S, S])],
+                            "outputs": [spec("image_embeds", "float32", ["batch", D])]}
+        dyn = {"images": {2: "height", 3: "width"}}
+        for i, st in enumerate((8, 16)):
+            dyn[f"objectness_{i}"] = {2: f"height_{st}", 3: f"width_{st}"}
+            dyn[f"deltas_{i}"] = {2: f"height_{st}", 3: f"width_{st}"}
+        torch.onnx.export(rpn_graph, (img,), os.path.join(out, "rpn.onnx"), input_names=["images"],
+                          output_names=["objectness_0", "deltas_0", "objectness_1", "deltas_1"], dynamic_axes=dyn, opset_version=14)
+        rpn_outs = []
+        for i, st in enumerate((8, 16)):
+            rpn_outs += [spec(f"objectness_{i}", "float32", [1, A, f"height_{st}", f"width_{st}"]),
+                         spec(f"deltas_{i}", "float32", [1, 4 * A, f"height_{st}", f"width_{st}"])]
+        graphs["rpn"] = {"file": "rpn.onnx", "inputs": [spec("images", "float32", [1, 3, "height", "width"])], "outputs": rpn_outs}
+        torch.onnx.export(m["backbone"], (img,), os.path.join(out, "backbone.onnx"), input_names=["images"], output_names=["res4"],
+                          dynamic_axes={"images": {2: "height", 3: "width"}, "res4": {2: "height_16", 3: "width_16"}}, opset_version=14)
+        graphs["backbone"] = {"file": "backbone.onnx", "inputs": [spec("images", "float32", [1, 3, "height", "width"])],
+                              "outputs": [spec("res4", "float32", [1, C4, "height_16", "width_16"])]}
+        torch.onnx.export(m["head"], (torch.zeros(2, C4, 14, 14),), os.path.join(out, "head.onnx"), input_names=["roi_features"],
+                          output_names=["region_embeds"], dynamic_axes={"roi_features": {0: "regions"}, "region_embeds": {0: "regions"}},
+                          opset_version=14)
+        graphs["head"] = {"file": "head.onnx", "inputs": [spec("roi_features", "float32", ["regions", C4, 14, 14])],
+                          "outputs": [spec("region_embeds", "float32", ["regions", D])]}
+    scale = float(ck["logit_scale"])
+    levels = [{"objectness": f"objectness_{i}", "deltas": f"deltas_{i}", "anchorSizes": list(ANCHORS["sizes"][i]),
+               "aspectRatios": list(ANCHORS["ratios"][i])} for i in range(2)]
+    manifest = {
+        "name": args.name or os.path.basename(os.path.normpath(out)),
+        "kind": "detector",
+        "description": (f"regionclip's built-in model: a small CLIP (ResNet image tower split into backbone/head, RegionCLIP's "
+                        f"features mode; transformer text tower with a BPE vocab learned from the world's captions) and a "
+                        f"class-agnostic RPN trained on base boxes only, trained on the synthetic world ({args.world_desc}); "
+                        f"made by training/train_world.py --preset {args.preset} --seed {args.seed} --clip-steps {args.clip_steps} "
+                        f"--rpn-steps {args.rpn_steps}. Training images: see NOTICE."),
+        "license": "MIT",
+        "source": "training/train_world.py (regionclip); training data: training/world (see NOTICE)",
+        "embedDim": D,
+        "logitScale": round(scale, 4),
+        "tokenizer": {"vocab": "vocab.json", "merges": "merges.txt", "contextLength": 77},
+        "preprocess": {"size": CLIP_SIZE, "mean": CLIP_MEAN, "std": CLIP_STD, "channelOrder": "RGB",
+                       "interpolation": "bicubic", "crop": "center"},
+        "image": dict(DETECT),
+        "rpn": {"input": dict(PIXEL_NORM), "levels": levels, "boxCoderWeights": [1.0, 1.0, 1.0, 1.0],
+                "preNmsTopK": 2000, "postNmsTopK": 1000, "nmsThreshold": 0.7, "minSize": 1.0, "scoreThreshold": 0.0},
+        "regionEncoder": {"mode": "features", "input": dict(PIXEL_NORM), "featureOutput": "res4", "spatialScale": 1 / 16,
+                          "outputSize": [14, 14], "samplingRatio": 0, "aligned": True},
+        "scoring": {"temperature": round(1 / scale, 6)},
+        "graphs": graphs,
+    }
+    notice = os.path.join(out, "NOTICE")
+    with open(notice, "w", encoding="utf-8") as f:
+        f.write("regionclip built-in model (MIT). Weights were trained by training/train_world.py on images rendered from\n"
+                "the icon sets and word lists listed in training/world/NOTICE (with their licences); the held-out\n"
+                "twemoji style was not used for training.\n")
+    files = [g["file"] for g in graphs.values()] + ["vocab.json", "merges.txt"]
+    manifest["files"] = {f: {"sha256": sha256(os.path.join(out, f))} for f in files}
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    total = 0
+    for name in sorted(os.listdir(out)):
+        size = os.path.getsize(os.path.join(out, name))
+        total += size
+        log(f"{name:20s} {size:>12,d} bytes")
+    log(f"total {total / 2**20:.2f} MiB in {out}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--world", required=True, help="a generated train world (training/world/generate.ts --split train)")
+    ap.add_argument("--work", required=True, help="checkpoints and tokenizer")
+    ap.add_argument("--out", help="model folder to export to")
+    ap.add_argument("--name", help="manifest name (default: the --out folder's name)")
+    ap.add_argument("--stage", default="all", choices=["all", "clip", "rpn", "export"])
+    ap.add_argument("--preset", default="small", choices=PRESETS)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--clip-steps", type=int, default=1500)
+    ap.add_argument("--clip-batch", type=int, default=128)
+    ap.add_argument("--single-sizes", type=int, nargs="+", default=[48, 56, 64, 72, 80], help="random input sizes of single-object images")
+    ap.add_argument("--scene-batch", type=int, default=16)
+    ap.add_argument("--region-scenes", type=int, default=8)
+    ap.add_argument("--region-weight", type=float, default=1.0)
+    ap.add_argument("--scene-size", type=int, default=256, help="scene resolution for the region loss")
+    ap.add_argument("--caption-size", type=int, default=128, help="scene resolution for the caption loss")
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--rpn-steps", type=int, default=1500)
+    ap.add_argument("--rpn-batch", type=int, default=8)
+    ap.add_argument("--rpn-lr", type=float, default=2e-3)
+    ap.add_argument("--limit-scenes", type=int)
+    ap.add_argument("--limit-singles", type=int)
+    ap.add_argument("--log-every", type=int, default=25)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    os.makedirs(args.work, exist_ok=True)
+    p = PRESETS[args.preset]
+    world = World(args.world, args.limit_scenes, args.limit_singles)
+    args.world_desc = f"{len(world.captions)} scenes, {len(world.singles)} single-object images"
+    templates = ensemble_templates()
+    tok = vocab = merges = None
+    if args.stage != "rpn":
+        tok_path = os.path.join(args.work, "tokenizer.json")
+        if args.stage == "export" and os.path.exists(tok_path):
+            with open(tok_path, encoding="utf-8") as f:
+                t = json.load(f)
+            vocab, merges = t["vocab"], [tuple(m) for m in t["merges"]]
+        else:
+            t0 = time.time()
+            vocab, merges = learn_bpe(tokenizer_words(world, templates), p["merges"])
+            with open(tok_path, "w", encoding="utf-8") as f:
+                json.dump({"vocab": vocab, "merges": merges}, f)
+            log(f"BPE: {len(vocab)} tokens ({len(merges)} merges) in {time.time() - t0:.0f}s")
+        tok = SimpleTokenizer(encoder=vocab, merges=merges)
+    if args.stage in ("all", "clip"):
+        train_clip(args, p, world, tok, templates)
+    if args.stage in ("all", "rpn"):
+        train_rpn(args, p, world)
+    if args.stage in ("all", "export"):
+        if not args.out:
+            ap.error("--out is needed to export")
+        export(args, p, tok, vocab, merges)
+
+
+if __name__ == "__main__":
+    main()

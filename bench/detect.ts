@@ -36,10 +36,7 @@ for (const dir of models) {
   const { proposals, resized } = await time('rpn+proposals', () => model.propose(decoded, { preNmsTopK: 6000, postNmsTopK: R, nmsThreshold: 0.9 }));
   const K = proposals.scores.length;
   const boxes = new Float32Array(4 * R);
-  for (let i = 0; i < Math.min(K, R); i++) {
-    const b = proposals.boxes.subarray(4 * i, 4 * i + 4);
-    boxes.set([b[0] / resized.scaleX, b[1] / resized.scaleY, b[2] / resized.scaleX, b[3] / resized.scaleY], 4 * i);
-  }
+  boxes.set(DetectorModel.toOriginal(proposals.boxes.subarray(0, 4 * Math.min(K, R)), resized));
   if (K < R) boxes.set(randomBoxes(lcg(5), R - K, decoded.width, decoded.height, 4, Math.min(decoded.width, decoded.height) / 2), 4 * K);
   const regionEmbeds = await time(`regions (${m.regionEncoder.mode})`, () => model.embedRegions(decoded, boxes, { resized }));
   const phraseEmbeds = await time('text (100 phrases, 1 template)', () => new ClipTextEncoder(model.clip, { cacheDir: false }).embedPhrases(vocab));

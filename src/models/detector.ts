@@ -108,6 +108,18 @@ export class DetectorModel {
     return { proposals, resized };
   }
 
+  /** Boxes in the detector's resized image → original-image pixels (divided by the resize factors). */
+  static toOriginal(boxes: Float32Array, resized: Pick<ResizedForDetection, 'scaleX' | 'scaleY'>): Float32Array {
+    const out = new Float32Array(boxes.length);
+    for (let i = 0; i < boxes.length; i += 4) {
+      out[i] = boxes[i] / resized.scaleX;
+      out[i + 1] = boxes[i + 1] / resized.scaleY;
+      out[i + 2] = boxes[i + 2] / resized.scaleX;
+      out[i + 3] = boxes[i + 3] / resized.scaleY;
+    }
+    return out;
+  }
+
   /**
    * Stage 2: R×D L2-normalized region embeddings. `boxes` are in original-image pixels; `resized`
    * (from `propose`, or computed here) maps them to the detector's image in features mode.

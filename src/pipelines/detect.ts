@@ -112,14 +112,7 @@ export async function detectImage(
     resized = proposed.resized;
     objectness = proposed.proposals.scores;
     // Proposals are in resized pixels: back to the original image.
-    const p = proposed.proposals.boxes;
-    boxes = new Float32Array(p.length);
-    for (let i = 0; i < p.length; i += 4) {
-      boxes[i] = p[i] / resized.scaleX;
-      boxes[i + 1] = p[i + 1] / resized.scaleY;
-      boxes[i + 2] = p[i + 2] / resized.scaleX;
-      boxes[i + 3] = p[i + 3] / resized.scaleY;
-    }
+    boxes = DetectorModel.toOriginal(proposed.proposals.boxes, resized);
     lap('proposals');
   }
   const regionEmbeds = await detector.embedRegions(decoded, boxes, { resized, contextScale: settings.detect.contextScale });

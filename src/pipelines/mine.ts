@@ -16,7 +16,7 @@ import { InvalidInputError, IoError, RegionClipError, UsageError, expectedMessag
 import { decodeImage, type DecodedImage } from '../image/read.js';
 import { AppendFile, checkpointPath, readCheckpoint, writeCheckpoint, type CheckpointState } from '../mining/checkpoint.js';
 import { mineRegionPhrasePairs, type LabelDirection } from '../mining/match.js';
-import type { DetectorModel } from '../models/detector.js';
+import { DetectorModel } from '../models/detector.js';
 import { ClipTextEncoder, type TextEncoderOptions } from '../models/text-encoder.js';
 import { extractPhrases } from '../text/phrases.js';
 import { writeCocoDataset, type CocoDataset } from '../io/coco.js';
@@ -206,12 +206,7 @@ export async function mine(model: DetectorModel, options: MineOptions): Promise<
     const record: MinedRecord = { id: parsed.id, image: parsed.image, width: decoded.width, height: decoded.height, caption: parsed.caption, phrases: extracted.map((e) => e.phrase), labels: [] };
     if (phrases.length > 0) {
       const { proposals, resized } = await model.propose(decoded, { postNmsTopK: options.proposals ?? 300, nmsThreshold: options.rpnNms ?? 0.5 });
-      const p = proposals.boxes;
-      const boxes = new Float32Array(p.length);
-      for (let i = 0; i < p.length; i += 4) {
-        boxes[i] = p[i] / resized.scaleX; boxes[i + 1] = p[i + 1] / resized.scaleY;
-        boxes[i + 2] = p[i + 2] / resized.scaleX; boxes[i + 3] = p[i + 3] / resized.scaleY;
-      }
+      const boxes = DetectorModel.toOriginal(proposals.boxes, resized);
       const regionEmbeds = await model.embedRegions(decoded, boxes, { resized });
       const pairs = mineRegionPhrasePairs(regionEmbeds, await embed(phrases), D, { temperature: model.manifest.scoring.temperature, threshold, floor });
       const round = (v: number) => Math.round(v * 100) / 100;

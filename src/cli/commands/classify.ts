@@ -2,15 +2,15 @@
  * `regionclip classify <images..> --labels "cat,dog,car" --model <folder>`: zero-shot CLIP
  * classification of files, folders and globs, with a progress bar and a summary.
  */
-import { writeFileSync } from 'node:fs';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { InvalidInputError, IoError, UsageError, expectedMessage } from '../../errors.js';
+import { UsageError, expectedMessage } from '../../errors.js';
 import { expandImageInputs } from '../../io/inputs.js';
 import { ClipModel } from '../../models/clip.js';
 import { classifyImages, type ClassifyResult } from '../../pipelines/classify.js';
 import { TEMPLATE_SETS, type EnsembleRule, type TemplateSetName } from '../../text/prompts.js';
 import { positiveInteger } from '../options.js';
 import { Progress } from '../progress.js';
+import { throwIfFailures, writeOutputFile } from '../output.js';
 
 interface ClassifyArgs {
   images: string[];
@@ -83,21 +83,12 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
       const text = `${JSON.stringify(results.map(toJson), null, toStdout ? undefined : 2)}\n`;
       if (toStdout) process.stdout.write(text);
       else {
-        try {
-          writeFileSync(argv.json, text);
-        } catch (error) {
-          throw new IoError(expectedMessage('a writable file', argv.json, (error as NodeJS.ErrnoException).code ?? String(error)), { cause: error });
-        }
+        writeOutputFile(argv.json, text);
       }
     }
     const failed = results.filter((r) => r.error !== undefined);
     const seconds = (performance.now() - started) / 1000;
     console.error(`regionclip: classified ${results.length - failed.length} of ${results.length} image(s) in ${seconds.toFixed(2)} s${failed.length ? `, ${failed.length} failed` : ''}`);
-    if (failed.length > 0) {
-      const first = failed[0].error!;
-      const names = failed.slice(0, 3).map((r) => r.image.path).join(', ') + (failed.length > 3 ? ', …' : '');
-      const Kind = first.constructor as typeof InvalidInputError;
-      throw new Kind(expectedMessage('every image to be classified', 'classify', `${failed.length} failure(s): ${names}; first: ${first.message.replace(/\.$/, '')}`));
-    }
+    throwIfFailures(failed.map((r) => ({ path: r.image.path, error: r.error! })), 'every image to be classified', 'classify');
   },
 };

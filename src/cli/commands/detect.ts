@@ -2,7 +2,7 @@
  * `regionclip detect <images..> --vocab "person,traffic light"` (or `--vocab-file`, `--caption`):
  * open-vocabulary detection of files, folders and globs → JSON, COCO results, annotated images.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { InvalidInputError, IoError, RegionClipError, UsageError, expectedMessage } from '../../errors.js';
@@ -13,6 +13,7 @@ import { expandImageInputs } from '../../io/inputs.js';
 import { Detector, resolvePhrases, type DetectionResult } from '../../pipelines/detect.js';
 import { fraction, positiveInteger } from '../options.js';
 import { Progress } from '../progress.js';
+import { throwIfFailures, writeOutputFile } from '../output.js';
 
 interface DetectArgs {
   images: string[];
@@ -36,14 +37,6 @@ interface DetectArgs {
   cache: boolean;
   maxPixels?: number;
   threads?: number;
-}
-
-function writeText(path: string, text: string): void {
-  try {
-    writeFileSync(path, text);
-  } catch (error) {
-    throw new IoError(expectedMessage('a writable file', path, (error as NodeJS.ErrnoException).code ?? String(error)), { cause: error });
-  }
 }
 
 /** --boxes: a JSON array of [x1, y1, x2, y2] (every image), or an object keyed by image path or file name. */
@@ -161,7 +154,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       const plain = results.map((r) => ('error' in r ? { image: r.image, error: { name: r.error.name, message: r.error.message } } : r.toJSON()));
       const text = JSON.stringify(images.length === 1 && !argv.images.some((i) => /[*?[{]/.test(i) || (existsSync(i) && statSync(i).isDirectory())) ? plain[0] : plain, null, toStdout ? undefined : 2);
       if (toStdout) process.stdout.write(`${text}\n`);
-      else writeText(argv.json, `${text}\n`);
+      else writeOutputFile(argv.json, `${text}\n`);
     }
     if (argv.coco !== undefined) {
       const gt = argv.cocoGt === undefined ? undefined : readCocoDataset(argv.cocoGt);
@@ -183,16 +176,12 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
         coco.push(...toCocoResults(id, boxes, r.detections.map((d) => d.score), r.detections.map((d) => categoryId(d.label))));
       });
       writeCocoResults(argv.coco, coco);
-      writeText(argv.coco.replace(/(\.json)?$/, '.categories.json'), `${JSON.stringify({ images: imageEntries, categories }, null, 2)}\n`);
+      writeOutputFile(argv.coco.replace(/(\.json)?$/, '.categories.json'), `${JSON.stringify({ images: imageEntries, categories }, null, 2)}\n`);
     }
 
     const failed = results.filter((r) => 'error' in r) as { image: { path: string }; error: RegionClipError }[];
     const total = results.reduce((n, r) => n + ('error' in r ? 0 : r.detections.length), 0);
     console.error(`regionclip: ${total} detection(s) in ${results.length - failed.length} of ${results.length} image(s), ${((performance.now() - started) / 1000).toFixed(2)} s${failed.length ? `, ${failed.length} failed` : ''}`);
-    if (failed.length > 0) {
-      const first = failed[0].error;
-      const Kind = first.constructor as typeof InvalidInputError;
-      throw new Kind(expectedMessage('every image to be processed', 'detect', `${failed.length} failure(s): ${failed.slice(0, 3).map((f) => f.image.path).join(', ')}${failed.length > 3 ? ', …' : ''}; first: ${first.message.replace(/\.$/, '')}`));
-    }
+    throwIfFailures(failed.map((f) => ({ path: f.image.path, error: f.error })), 'every image to be processed', 'detect');
   },
 };

@@ -8,10 +8,14 @@
  *   npx tsx bench/world-eval.ts top1 <classify.json> <world>
  *       zero-shot top-1 from `regionclip classify <world>/singles --labels-of-the-world --json classify.json`,
  *       by the concept's split (the world's singles.jsonl has the true label of each image).
- *   npx tsx bench/world-eval.ts labels <world>
- *       prints every concept name of the world, one a line (the `--labels` of classify).
+ *   npx tsx bench/world-eval.ts labels <world> [gt-coco65.json]
+ *       prints every concept name of the world (or of the given GT file), one a line (classify's `--labels`,
+ *       detect's `--vocab-file`).
+ *   npx tsx bench/world-eval.ts gt-boxes <world> <boxes.json>
+ *       writes gt-coco65.json's boxes as detect's `--boxes` file ({"file name": [[x1, y1, x2, y2], …]}) and
+ *       prints the paths of the images that have any (detect's image arguments).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { decodeImage } from '../src/image/read.js';
 import { DetectorModel } from '../src/models/detector.js';
@@ -116,16 +120,29 @@ function top1(resultsPath: string, world: string) {
   for (const [group, [t1, t5, n]] of [...stats.entries()].sort()) console.log(`  ${group.padEnd(34)} top-1 ${pct(t1, n)}  top-5 ${pct(t5, n)}`);
 }
 
-function labels(world: string) {
-  const gt = readJson<CocoGt>(join(world, 'gt.json'));
+function labels(world: string, file = 'gt.json') {
+  const gt = readJson<CocoGt>(join(world, file));
   console.log(gt.categories.map((c) => c.name).join('\n'));
+}
+
+function gtBoxes(world: string, out: string) {
+  const gt = readJson<CocoGt>(join(world, 'gt-coco65.json'));
+  const files = new Map(gt.images.map((i) => [i.id, i.file_name]));
+  const boxes: Record<string, number[][]> = {};
+  for (const a of gt.annotations) {
+    const [x, y, w, h] = a.bbox;
+    (boxes[basename(files.get(a.image_id)!)] ??= []).push([x, y, x + w, y + h]);
+  }
+  writeFileSync(out, JSON.stringify(boxes));
+  console.log(gt.images.filter((i) => boxes[basename(i.file_name)]).map((i) => join(world, i.file_name)).join('\n'));
 }
 
 const [cmd, a, b] = args;
 if (cmd === 'recall' && a && b) await recall(a, b);
 else if (cmd === 'top1' && a && b) top1(a, b);
-else if (cmd === 'labels' && a) labels(a);
+else if (cmd === 'labels' && a) labels(a, b);
+else if (cmd === 'gt-boxes' && a && b) gtBoxes(a, b);
 else {
-  console.error('usage: npx tsx bench/world-eval.ts recall <model> <world> [--nms 0.7] [--limit N] | top1 <classify.json> <world> | labels <world>');
+  console.error('usage: npx tsx bench/world-eval.ts recall <model> <world> [--nms 0.7] [--limit N] | top1 <classify.json> <world> | labels <world> [gt file] | gt-boxes <world> <boxes.json>');
   process.exit(2);
 }

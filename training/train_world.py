@@ -20,7 +20,8 @@ What it builds (RegionCLIP's structure, small):
              CLIP attention pool on 14x14 inputs is the `head`. For whole images the res4 map is resampled
              to 14x14 exactly as RoIAlign(aligned, sampling ratio 0) does for the full-image box, so the
              `vision` graph (classify) and the region path (detect) are the same function.
-             Text tower = a small causal transformer pooled at EOT (export_tiny_clip.TextTower).
+             Text tower = a small causal transformer (export_tiny_clip.TextTower) mean-pooled over SOT..EOT;
+             both towers end in a BatchNorm1d (a fixed affine map once exported), see Text.
              Trained contrastively (symmetric InfoNCE, learned logit scale) on single-object images with
              "a photo of a {name}" style prompts (the 81 ensemble templates, names and synonyms; base AND
              novel concepts), scene images with their captions, and RoIAlign regions of the base boxes of
@@ -139,9 +140,12 @@ class Head(nn.Module):
         w = p["widths"]
         self.res5 = nn.Sequential(BasicBlock(w[3], w[4], 2), *[BasicBlock(w[4], w[4], 1) for _ in range(p["res5_blocks"] - 1)])
         self.pool = AttentionPool2d(7, w[4], p["pool_heads"], p["embed_dim"])
+        for lin in (self.pool.q, self.pool.k, self.pool.v, self.pool.c_proj):
+            nn.init.zeros_(lin.bias)
+        self.out_norm = nn.BatchNorm1d(p["embed_dim"])  # see Text
 
     def forward(self, roi_features):
-        return self.pool(self.res5(roi_features))
+        return self.out_norm(self.pool(self.res5(roi_features)))
 
 
 class Vision(nn.Module):
@@ -158,15 +162,32 @@ class Vision(nn.Module):
 
 
 class Text(TextTower):
-    def forward_trimmed(self, ids):
-        """The same function on ids cut after the longest sequence (causal mask: the EOT token's output is unchanged)."""
-        L = int((ids > 0).sum(dim=1).max())
-        ids = ids[:, :L]
+    """export_tiny_clip.TextTower, pooled by the mean of the tokens up to EOT (SOT..EOT, causal) instead of the
+    EOT token alone (a tiny tower trained from scratch starts with every EOT output nearly alike, and the
+    contrastive loss sits at chance), then a BatchNorm1d over the embedding (batch statistics in training,
+    a fixed affine map in the exported graph) that removes the shared direction both towers start with."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.out_norm = nn.BatchNorm1d(self.text_projection.shape[1])
+
+    def pooled(self, ids, L):
         x = self.token_embedding(ids) + self.positional_embedding[:L]
         for block in self.blocks:
             x = block(x, self.mask[:L, :L])
         x = self.ln_final(x)
-        return x[torch.arange(x.shape[0]), ids.argmax(dim=-1)] @ self.text_projection
+        eot = ids.argmax(dim=-1)
+        keep = (torch.arange(L)[None, :] <= eot[:, None]).to(x.dtype)
+        x = (x * keep[:, :, None]).sum(dim=1) / keep.sum(dim=1, keepdim=True)
+        return self.out_norm(x @ self.text_projection)
+
+    def forward(self, input_ids):
+        return self.pooled(input_ids, input_ids.shape[1])
+
+    def forward_trimmed(self, ids):
+        """The same function on ids cut after the last EOT (causal mask: nothing before it changes)."""
+        L = int(ids.argmax(dim=-1).max()) + 1
+        return self.pooled(ids[:, :L], L)
 
 
 class RpnTrunk(nn.Module):
@@ -378,10 +399,9 @@ def train_clip(args, p, world, tok, templates):
             el = time.time() - t0
             log(f"clip step {step + 1}/{steps} loss {loss.item():.3f} (singles {loss_s.item():.3f} captions {loss_c.item():.3f} "
                 f"regions {loss_r.item():.3f}) scale {scale.item():.1f} {el:.0f}s eta {el / (step + 1) * (steps - step - 1):.0f}s")
-    vision.eval()
-    text.eval()
-    torch.save({"backbone": backbone.state_dict(), "head": head.state_dict(), "text": text.state_dict(),
-                "logit_scale": float(logit_scale.exp().clamp(max=100))}, os.path.join(args.work, "clip.pt"))
+        if (step + 1) % args.save_every == 0 or step == steps - 1:
+            torch.save({"backbone": backbone.state_dict(), "head": head.state_dict(), "text": text.state_dict(),
+                        "logit_scale": float(logit_scale.exp().clamp(max=100)), "step": step + 1}, os.path.join(args.work, "clip.pt"))
     log(f"clip done in {time.time() - t0:.0f}s")
 
 
@@ -574,6 +594,7 @@ def main():
     ap.add_argument("--limit-scenes", type=int)
     ap.add_argument("--limit-singles", type=int)
     ap.add_argument("--log-every", type=int, default=25)
+    ap.add_argument("--save-every", type=int, default=100, help="CLIP checkpoint interval (steps)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.makedirs(args.work, exist_ok=True)

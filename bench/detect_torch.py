@@ -1,0 +1,200 @@
+"""The detection pipeline of training/reference_detect.py timed per stage in PyTorch eager (Debian's
+python3-torch 1.13 / torchvision 0.14), for comparison with bench/detect.ts on the same machine.
+
+    # models (not committed): tiny fixtures, plus the benchmark exports (about 30 s each)
+    /usr/bin/python3 training/export_tiny_detector.py --preset rn50-features --out /tmp/regionclip-bench/rn50-features
+    /usr/bin/python3 training/export_tiny_detector.py --preset vitb32-crop   --out /tmp/regionclip-bench/vitb32-crop
+    # timing (tiny: ~5 s; rn50-features: ~1-2 min; vitb32-crop: ~2-3 min on 2 CPU cores)
+    /usr/bin/python3 bench/detect_torch.py --model fixtures/models/tiny-detector-features
+    /usr/bin/python3 bench/detect_torch.py --model /tmp/regionclip-bench/rn50-features --runs 1
+    /usr/bin/python3 bench/detect_torch.py --model /tmp/regionclip-bench/vitb32-crop --runs 1
+
+One image (generated: 640x480 shapes on noise, or --image), 1000 proposals, a 100-phrase vocabulary
+(100 words of export_tiny_clip.WORDS) x 1 template. The models are rebuilt from the manifest's preset
+and seed (export_tiny_detector.build_models; speed does not depend on the weight values).
+
+Proposal count: the benchmark manifests use preNmsTopK 6000 / level, nmsThreshold 0.9, postNmsTopK 1000,
+so ~1000 survive NMS; if fewer do, the list is PADDED to exactly --proposals with the highest-scoring
+pre-NMS boxes not already in it (printed as "padded"). The tiny models keep their manifest settings
+(postNmsTopK 40), so for them the proposals are padded the same way to --proposals.
+
+Stages: preprocess (decode, resize, normalize + pad; features: also the backbone input; crop: the
+original image normalized), rpn (the RPN graph), proposals (anchors, decode, top-k, clip, NMS: torchvision
+RegionProposalNetwork), region (features: backbone + roi_align + head; crop: roi_align crops + vision tower;
+--batch regions at a time), text (tokenize + text tower, --batch prompts at a time), scoring (normalize,
+cosine, softmax, geometric fusion, threshold, batched NMS by phrase). Milliseconds, median of --runs after
+one warm-up pass with 8 proposals and 4 phrases.
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import time
+import warnings
+from collections import OrderedDict
+
+import torch
+import torchvision
+from PIL import Image, ImageDraw
+from torchvision.models.detection.image_list import ImageList
+from torchvision.models.detection.rpn import concat_box_prediction_layers
+from torchvision.ops import batched_nms, roi_align
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "training"))
+warnings.filterwarnings("ignore")
+import export_tiny_detector as etd  # noqa: E402
+from detector_common import SimpleTokenizer, fill_template, normalize_pixels, output_shape, padded_size, to_u8  # noqa: E402
+from export_tiny_clip import WORDS  # noqa: E402
+from reference_detect import FixedHead, make_rpn  # noqa: E402
+
+
+def bench_image(path):
+    import random
+    w, h = 640, 480
+    img = Image.new("RGB", (w, h))
+    img.putdata([(60 + x // 8, 90 + y // 8, 140 - x // 16) for y in range(h) for x in range(w)])
+    d = ImageDraw.Draw(img)
+    d.rectangle([56, 64, 232, 240], fill=(220, 30, 30))
+    d.ellipse([352, 48, 560, 256], fill=(30, 60, 220))
+    d.polygon([(160, 448), (312, 280), (464, 448)], fill=(30, 190, 50))
+    rng = random.Random(3)
+    img.putdata([tuple(max(0, min(255, c + rng.randint(-14, 14))) for c in p) for p in img.getdata()])
+    img.save(path)
+
+
+class Pipeline:
+    def __init__(self, model_dir):
+        with open(os.path.join(model_dir, "manifest.json")) as f:
+            self.m = json.load(f)
+        preset = re.search(r"--preset (\S+)", self.m["description"]).group(1)
+        seed = int(re.search(r"--seed (\d+)", self.m["description"]).group(1))
+        self.models = etd.build_models(preset, seed)
+        self.tok = SimpleTokenizer(model_dir)
+        self.dir = model_dir
+        self.bg = None
+        if self.m["scoring"].get("backgroundEmbed"):
+            with open(os.path.join(model_dir, self.m["scoring"]["backgroundEmbed"]), "rb") as f:
+                self.bg = torch.frombuffer(bytearray(f.read()), dtype=torch.float32).clone()
+
+    @torch.no_grad()
+    def run(self, image_path, phrases, n_props, batch):
+        m, t, out = self.m, {}, {}
+        t0 = time.perf_counter()
+        pil = Image.open(image_path).convert("RGB")
+        w, h = pil.size
+        newh, neww = output_shape(h, w, m["image"]["shortEdge"], m["image"]["maxSize"])
+        resized = pil.resize((neww, newh), Image.BILINEAR)
+        res_u8 = to_u8(resized)
+        hp, wp = padded_size(newh, neww, m["image"]["sizeDivisibility"])
+        rpn_in = normalize_pixels(res_u8, m["rpn"]["input"], (hp, wp))
+        mode = m["regionEncoder"]["mode"]
+        if mode == "features":
+            enc_in = normalize_pixels(res_u8, m["regionEncoder"]["input"], (hp, wp))
+        else:
+            mean = torch.tensor(m["preprocess"]["mean"])[:, None, None]
+            std = torch.tensor(m["preprocess"]["std"])[:, None, None]
+            enc_in = ((to_u8(pil).permute(2, 0, 1).float() / 255 - mean) / std)[None]
+        t1 = time.perf_counter()
+        o0, d0, o1, d1 = self.models["rpn"](rpn_in)
+        t2 = time.perf_counter()
+        logits, deltas = [o0, o1], [d0, d1]
+        rpn = make_rpn(m, FixedHead(logits, deltas))
+        image_list = ImageList(rpn_in, [(newh, neww)])
+        boxes, _ = rpn(image_list, OrderedDict((str(i), lg) for i, lg in enumerate(logits)))
+        props = boxes[0]
+        # objectness of the kept boxes (for the fusion) and padding to exactly n_props
+        anchors = rpn.anchor_generator(image_list, logits)[0]
+        obj, dl = concat_box_prediction_layers(logits, deltas)
+        pre = torchvision.ops.clip_boxes_to_image(rpn.box_coder.decode(dl, [anchors]).view(-1, 4), (newh, neww))
+        prob = torch.sigmoid(obj.flatten())
+        order = prob.argsort(descending=True)
+        out["afterRpn"] = len(props)
+        kept_scores = prob[order[:len(props)]]  # stand-in of equal cost; exact scores are not needed for timing
+        if len(props) < n_props:
+            extra = order[: n_props - len(props)]
+            props = torch.cat([props, pre[extra]])
+            kept_scores = torch.cat([kept_scores, prob[extra]])
+        props, kept_scores = props[:n_props], kept_scores[:n_props]
+        t3 = time.perf_counter()
+        R = len(props)
+        embeds = []
+        if mode == "features":
+            enc = m["regionEncoder"]
+            res4 = self.models["backbone"](enc_in)
+            for i in range(0, R, batch):
+                b = props[i:i + batch]
+                rois = torch.cat([torch.zeros(len(b), 1), b], dim=1)
+                feats = roi_align(res4, rois, tuple(enc["outputSize"]), enc["spatialScale"], enc["samplingRatio"], enc["aligned"])
+                embeds.append(self.models["head"](feats))
+        else:
+            enc = m["regionEncoder"]
+            S = m["preprocess"]["size"]
+            ob = props / torch.tensor([neww / w, newh / h, neww / w, newh / h])
+            cx, cy = (ob[:, 0] + ob[:, 2]) / 2, (ob[:, 1] + ob[:, 3]) / 2
+            bw, bh = (ob[:, 2] - ob[:, 0]) * enc["contextScale"], (ob[:, 3] - ob[:, 1]) * enc["contextScale"]
+            crop_boxes = torch.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], dim=1)
+            for i in range(0, R, batch):
+                b = crop_boxes[i:i + batch]
+                crops = roi_align(enc_in, torch.cat([torch.zeros(len(b), 1), b], dim=1), (S, S), 1.0, enc["samplingRatio"], True)
+                embeds.append(self.models["vision"](crops))
+        region = torch.cat(embeds)
+        region = region / region.norm(dim=1, keepdim=True)
+        t4 = time.perf_counter()
+        prompts = [fill_template("a photo of a {}.", p) for p in phrases]
+        text = torch.cat([self.models["text"](self.tok(prompts[i:i + batch])) for i in range(0, len(prompts), batch)])
+        text = text / text.norm(dim=1, keepdim=True)
+        t5 = time.perf_counter()
+        cols = text if self.bg is None else torch.cat([text, (self.bg / self.bg.norm())[None]])
+        probs = torch.softmax(region @ cols.T / m["scoring"]["temperature"], dim=1)[:, :len(phrases)]
+        score = torch.sqrt(probs * kept_scores[:, None])
+        r_idx, p_idx = torch.nonzero(score > 0.05, as_tuple=True)
+        ob = props / torch.tensor([neww / w, newh / h, neww / w, newh / h])
+        keep = batched_nms(ob[r_idx], score[r_idx, p_idx], p_idx, 0.5)[:100]
+        t6 = time.perf_counter()
+        out["detections"] = len(keep)
+        out["candidates"] = len(r_idx)
+        t.update(preprocess=t1 - t0, rpn=t2 - t1, proposals=t3 - t2, region=t4 - t3, text=t5 - t4, scoring=t6 - t5)
+        return {k: v * 1000 for k, v in t.items()}, out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--image")
+    ap.add_argument("--proposals", type=int, default=1000)
+    ap.add_argument("--phrases", type=int, default=100)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (default: torch's choice)")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    image = args.image or "/tmp/regionclip-bench/bench-640x480.png"
+    if not args.image and not os.path.exists(image):
+        os.makedirs(os.path.dirname(image), exist_ok=True)
+        bench_image(image)
+    words = list(dict.fromkeys(WORDS))
+    phrases = (words * (args.phrases // len(words) + 1))[:args.phrases]
+    t0 = time.perf_counter()
+    pipe = Pipeline(args.model)
+    print(f"{pipe.m['name']} ({pipe.m['regionEncoder']['mode']}), built in {time.perf_counter() - t0:.1f} s; torch {torch.__version__}, "
+          f"torchvision {torchvision.__version__}, {torch.get_num_threads()} thread(s); image {image}; "
+          f"{args.proposals} proposals, {args.phrases} phrases, batch {args.batch}")
+    pipe.run(image, phrases[:4], 8, args.batch)  # warm-up
+    runs = []
+    for _ in range(args.runs):
+        times, out = pipe.run(image, phrases, args.proposals, args.batch)
+        runs.append(times)
+    med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    padded = f", padded to {args.proposals}" if out["afterRpn"] < args.proposals else ""
+    print(f"proposals after RPN NMS: {out['afterRpn']}{padded}; candidates {out['candidates']}, detections {out['detections']}")
+    for k, v in med.items():
+        print(f"  {k:11s} {v:10.1f} ms")
+    print(f"  {'total':11s} {sum(med.values()):10.1f} ms  (median of {args.runs})")
+
+
+if __name__ == "__main__":
+    main()

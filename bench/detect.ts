@@ -2,7 +2,7 @@
  * Detection benchmark: per-stage time for one image with exactly 1000 regions and a 100-phrase
  * vocabulary. Regions are the RPN's proposals, topped up with random boxes when fewer survive (random
  * weights); the same protocol as bench/detect_torch.py.
- * Run: npm run bench:detect -- [model folders…]   (default: the tiny fixture models)
+ * Run: npm run bench:detect -- [--image photo.png] [model folders…]   (default: the tiny fixture models)
  */
 import { join } from 'node:path';
 import { decodeImage } from '../src/image/read.js';
@@ -13,8 +13,10 @@ import { ClipTextEncoder } from '../src/models/text-encoder.js';
 import { lcg, randomBoxes } from './random.js';
 
 const root = join(import.meta.dirname, '..');
-const models = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['tiny-detector-features', 'tiny-detector-crop'].map((m) => join(root, 'fixtures', 'models', m));
-const image = join(root, 'fixtures', 'images', 'shapes.png');
+const args = process.argv.slice(2);
+const imageFlag = args.indexOf('--image');
+const image = imageFlag >= 0 ? args.splice(imageFlag, 2)[1] : join(root, 'fixtures', 'images', 'shapes.png');
+const models = args.length > 0 ? args : ['tiny-detector-features', 'tiny-detector-crop'].map((m) => join(root, 'fixtures', 'models', m));
 const R = 1000;
 const vocab = Array.from({ length: 100 }, (_, i) => `object number ${i}`);
 console.log(`regionclip detect benchmark — node ${process.version}; ${R} regions, ${vocab.length} phrases, image ${image}`);

@@ -9,6 +9,12 @@ python3-torch 1.13 / torchvision 0.14), for comparison with bench/detect.ts on t
     /usr/bin/python3 bench/detect_torch.py --model /tmp/regionclip-bench/rn50-features --runs 1
     /usr/bin/python3 bench/detect_torch.py --model /tmp/regionclip-bench/vitb32-crop --runs 1
 
+NOTE: Debian's python3-torch here has no MKL / optimized BLAS (torch.__config__: "MKL not found"; the
+reference libblas): a 1024x1024 matmul runs at ~1 GFLOPS while mkldnn convolutions reach ~30 GFLOPS, so
+the transformer / linear stages (text, ViT crops, attention pool) are far slower than a normal PyTorch
+install. For the big models run with fewer proposals / phrases (--proposals 100 --phrases 10) and scale
+the region / text stages linearly (they are per-region / per-prompt batched work).
+
 One image (generated: 640x480 shapes on noise, or --image), 1000 proposals, a 100-phrase vocabulary
 (100 words of export_tiny_clip.WORDS) x 1 template. The models are rebuilt from the manifest's preset
 and seed (export_tiny_detector.build_models; speed does not depend on the weight values).
@@ -71,7 +77,7 @@ class Pipeline:
             self.m = json.load(f)
         preset = re.search(r"--preset (\S+)", self.m["description"]).group(1)
         seed = int(re.search(r"--seed (\d+)", self.m["description"]).group(1))
-        self.models = etd.build_models(preset, seed)
+        self.models = etd.build_models(preset, seed, calibrate=False)
         self.tok = SimpleTokenizer(model_dir)
         self.dir = model_dir
         self.bg = None

@@ -243,8 +243,10 @@ def settings_for(preset):
     return TINY_SETTINGS if PRESETS[preset]["fixture"] else BENCH_SETTINGS
 
 
-def build_models(preset, seed):
-    """The preset's modules (eval mode), built in a fixed order from one seed. Returns a dict."""
+def build_models(preset, seed, calibrate=True):
+    """The preset's modules (eval mode), built in a fixed order from one seed. Returns a dict.
+    calibrate=False skips calibrate_embeddings (output biases only; bench/detect_torch.py: speed does not
+    depend on weight values, and Debian's torch has no optimized BLAS, so calibrating the big towers is slow)."""
     p = PRESETS[preset]
     s = settings_for(preset)
     torch.manual_seed(seed)
@@ -266,7 +268,8 @@ def build_models(preset, seed):
         models["vision"] = BiasedVision(p["image_size"], p["patch"], p["v_width"], p["v_layers"], p["v_heads"], p["embed_dim"]).eval()
         gen = torch.Generator().manual_seed(seed + 7)
         models["background"] = torch.randn(p["embed_dim"], generator=gen)
-    calibrate_embeddings(models, preset, seed)
+    if calibrate:
+        calibrate_embeddings(models, preset, seed)
     return models
 
 

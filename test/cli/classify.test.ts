@@ -41,10 +41,10 @@ describe('regionclip classify', () => {
     expect(r.stderr).toContain('classified 2 of 2 image(s)');
   });
 
-  it('requires --model until a built-in model ships, and validates numbers', () => {
-    const noModel = cli('classify', join(scratch, 'red.png'), '--labels', 'cat');
-    expect(noModel.status).toBe(EXIT_CODES.usage);
-    expect(noModel.stderr).toContain('Expected a model folder for --model');
+  it('uses the built-in model by default, and validates numbers', () => {
+    const builtIn = cli('classify', join(scratch, 'red.png'), '--labels', 'cat,dog', '--json', '-');
+    expect(builtIn.status).toBe(0);
+    expect(JSON.parse(builtIn.stdout)[0].labels.map((l: { label: string }) => l.label).sort()).toEqual(['cat', 'dog']);
     const badK = cli('classify', join(scratch, 'red.png'), '--labels', 'cat', '--model', tiny, '--top-k', '0');
     expect(badK.status).toBe(EXIT_CODES.usage);
     expect(badK.stderr).toContain('Expected a positive integer for --top-k but received 0');

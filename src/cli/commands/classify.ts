@@ -6,6 +6,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { UsageError, expectedMessage } from '../../errors.js';
 import { expandImageInputs } from '../../io/inputs.js';
 import { ClipModel } from '../../models/clip.js';
+import { readPreset, resolveModelPath } from '../../config/preset.js';
 import { classifyImages, type ClassifyResult } from '../../pipelines/classify.js';
 import { TEMPLATE_SETS, type EnsembleRule, type TemplateSetName } from '../../text/prompts.js';
 import { positiveInteger } from '../options.js';
@@ -39,7 +40,7 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
     yargs
       .positional('images', { type: 'string', array: true, describe: 'Image files, folders (searched recursively) or glob patterns' })
       .option('labels', { type: 'string', demandOption: true, describe: 'Labels, comma, semicolon or newline separated (taken verbatim)' })
-      .option('model', { type: 'string', describe: 'Model folder (manifest.json, or a Hugging Face CLIP ONNX folder)' })
+      .option('model', { type: 'string', describe: 'Model folder (manifest.json, or a Hugging Face CLIP ONNX folder); default: the built-in model' })
       .option('templates', { type: 'string', default: 'single', choices: Object.keys(TEMPLATE_SETS), describe: 'Prompt templates: "a photo of a {}." or the 81-template ensemble' })
       .option('ensemble', { type: 'string', default: 'normalize-average-normalize', choices: ['normalize-average-normalize', 'average-normalize'], describe: 'How template embeddings are combined (OpenAI, or RegionCLIP)' })
       .option('top-k', { type: 'number', default: 5, describe: 'Labels to show per image' })
@@ -50,14 +51,13 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
       .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads' })
       .example('$0 classify photos/ --labels "cat,dog,car" --model models/clip', '') as unknown as Argv<ClassifyArgs>,
   handler: async (argv: ArgumentsCamelCase<ClassifyArgs>) => {
-    if (argv.model === undefined) {
-      throw new UsageError(expectedMessage('a model folder', '--model', 'none (no built-in model ships yet: pass --model <folder with manifest.json>)'));
-    }
+    const modelPath = argv.model ?? (readPreset('default').model as string | undefined);
+    if (modelPath === undefined) throw new UsageError(expectedMessage('a model folder', '--model', 'none (the default preset names no model)'));
     const topK = positiveInteger('top-k', argv.topK);
     const threads = argv.threads === undefined ? undefined : positiveInteger('threads', argv.threads);
     const maxPixels = argv.maxPixels === undefined ? undefined : positiveInteger('max-pixels', argv.maxPixels);
     const images = await expandImageInputs(argv.images);
-    const model = await ClipModel.load(argv.model, { intraOpThreads: threads });
+    const model = await ClipModel.load(resolveModelPath(modelPath), { intraOpThreads: threads });
     const started = performance.now();
     // `--json` alone or `--json -` (which yargs hands over as "") prints to stdout.
     const toStdout = argv.json === '-' || argv.json === '';

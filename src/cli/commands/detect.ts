@@ -3,7 +3,7 @@
  * open-vocabulary detection of files, folders and globs → JSON, COCO results, annotated images.
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { InvalidInputError, IoError, RegionClipError, UsageError, expectedMessage } from '../../errors.js';
 import { decodeImage } from '../../image/read.js';
@@ -168,7 +168,10 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       const coco: CocoResult[] = [];
       results.forEach((r, index) => {
         if ('error' in r) return;
-        const gtImage = gt?.images.find((im) => im.file_name === basename(r.image.path) || im.file_name === r.image.path);
+        // file_name may be the bare name, the path as given, or a path relative to the GT file's folder.
+        const gtDir = argv.cocoGt === undefined ? undefined : dirname(resolve(argv.cocoGt));
+        const names = new Set([basename(r.image.path), r.image.path, ...(gtDir === undefined ? [] : [relative(gtDir, resolve(r.image.path))])]);
+        const gtImage = gt?.images.find((im) => im.file_name !== undefined && names.has(im.file_name));
         if (gt !== undefined && gtImage === undefined) throw new InvalidInputError(expectedMessage(`an image with file_name ${basename(r.image.path)}`, argv.cocoGt!, 'none'));
         const id = gtImage?.id ?? index + 1;
         imageEntries.push({ id, file_name: basename(r.image.path), width: r.image.width, height: r.image.height });

@@ -65,20 +65,13 @@ async function recall(modelDir: string, world: string) {
   for (const img of gt.images.slice(0, limit)) {
     const decoded = await decodeImage(join(world, img.file_name));
     const { proposals, resized } = await model.propose(decoded, { postNmsTopK: 1000, ...(nms !== undefined ? { nmsThreshold: nms } : {}) });
-    const p = proposals.boxes;
-    const boxes = new Float32Array(p.length);
-    for (let i = 0; i < p.length; i += 4) {
-      boxes[i] = p[i] / resized.scaleX;
-      boxes[i + 1] = p[i + 1] / resized.scaleY;
-      boxes[i + 2] = p[i + 2] / resized.scaleX;
-      boxes[i + 3] = p[i + 3] / resized.scaleY;
-    }
-    proposalsSeen += p.length / 4;
+    const boxes = DetectorModel.toOriginal(proposals.boxes, resized);
+    proposalsSeen += boxes.length / 4;
     for (const a of byImage.get(img.id) ?? []) {
       const [x, y, w, h] = a.bbox;
       const b = [x, y, x + w, y + h];
       const hits = ks.map(() => false);
-      for (let r = 0; r < p.length / 4; r++) {
+      for (let r = 0; r < boxes.length / 4; r++) {
         if (iou(boxes, 4 * r, b) >= 0.5) {
           ks.forEach((k, i) => (hits[i] ||= r < k));
           break; // proposals are sorted by score: the first hit decides every k

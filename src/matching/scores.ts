@@ -18,8 +18,8 @@ function rowsOf(name: string, x: Float32Array, dim: number): number {
   return x.length / dim;
 }
 
-/** Rows scaled to unit L2 norm (a zero row stays zero), as a new array. */
-function normalized(x: Float32Array, dim: number): Float32Array {
+/** Rows of D scaled to unit L2 norm (a zero row stays zero), as a new array. Unchecked. */
+export function normalizeRows(x: Float32Array, dim: number): Float32Array {
   const out = new Float32Array(x.length);
   for (let o = 0; o < x.length; o += dim) {
     let sum = 0;
@@ -34,7 +34,7 @@ function normalized(x: Float32Array, dim: number): Float32Array {
 export function cosineSimilarity(regionEmbeds: Float32Array, phraseEmbeds: Float32Array, dim: number): Float32Array {
   const R = rowsOf('regionEmbeds', regionEmbeds, dim);
   const P = rowsOf('phraseEmbeds', phraseEmbeds, dim);
-  const a = normalized(regionEmbeds, dim), b = normalized(phraseEmbeds, dim);
+  const a = normalizeRows(regionEmbeds, dim), b = normalizeRows(phraseEmbeds, dim);
   const out = new Float32Array(R * P);
   for (let r = 0; r < R; r++) {
     for (let p = 0; p < P; p++) {

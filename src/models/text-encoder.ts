@@ -26,9 +26,14 @@ export interface TextEncoderOptions {
   cacheDir?: string | false;
   /** Phrases whose prompts go through the tower together (default 32). */
   phraseBatchSize?: number;
+  /** Embeddings kept in memory across calls (default 50,000; cleared when full — the disk cache keeps them). */
+  memoryEntries?: number;
 }
 
 export class ClipTextEncoder {
+  /** In-memory layer in front of the disk cache, keyed by template set, rule and phrase. */
+  private readonly memory = new Map<string, Float32Array>();
+
   constructor(readonly model: ClipModel, private readonly options: TextEncoderOptions = {}) {}
 
   private cacheFor(templates: readonly string[], templateName: string, rule: EnsembleRule, fill: FillOptions): TextEmbeddingCache | undefined {
@@ -50,29 +55,47 @@ export class ClipTextEncoder {
     const D = this.model.embedDim;
     const T = templates.length;
     const cache = this.cacheFor(templates, typeof templateOption === 'string' ? templateOption : 'custom', rule, fill);
+    const namespace = `${JSON.stringify([templates, rule, fill.articles ?? true])}\n`;
+    const limit = this.options.memoryEntries ?? 50_000;
     const out = new Float32Array(phrases.length * D);
-    const missing: number[] = [];
-    phrases.forEach((phrase, i) => {
-      const hit = cache?.get(phrase);
-      if (hit) out.set(hit, i * D);
-      else missing.push(i);
-    });
-    let done = phrases.length - missing.length;
-    options.onProgress?.(done, phrases.length);
+    // Each distinct phrase is looked up (memory, then disk) or embedded once, however often it repeats.
+    const positions = new Map<string, number[]>();
+    phrases.forEach((phrase, i) => positions.set(phrase, [...(positions.get(phrase) ?? []), i]));
+    const place = (phrase: string, embedding: Float32Array) => {
+      for (const i of positions.get(phrase)!) out.set(embedding, i * D);
+    };
+    const missing: string[] = [];
+    for (const phrase of positions.keys()) {
+      const hit = this.memory.get(namespace + phrase) ?? cache?.get(phrase);
+      if (hit) {
+        place(phrase, hit);
+        this.remember(namespace + phrase, hit, limit);
+      } else {
+        missing.push(phrase);
+      }
+    }
+    let done = positions.size - missing.length;
+    options.onProgress?.(done, positions.size);
     const batch = Math.max(1, this.options.phraseBatchSize ?? 32);
     for (let start = 0; start < missing.length; start += batch) {
       const chunk = missing.slice(start, start + batch);
-      const prompts = chunk.flatMap((i) => buildPrompts(phrases[i], templates, fill));
+      const prompts = chunk.flatMap((phrase) => buildPrompts(phrase, templates, fill));
       // Raw embeddings: the ensembling rule decides where normalization happens.
       const raw = await this.model.embedTexts(prompts, { normalize: false });
-      chunk.forEach((i, k) => {
+      chunk.forEach((phrase, k) => {
         const embedding = ensembleEmbeddings(raw.subarray(k * T * D, (k + 1) * T * D), D, rule);
-        out.set(embedding, i * D);
-        cache?.set(phrases[i], embedding);
+        place(phrase, embedding);
+        cache?.set(phrase, embedding);
+        this.remember(namespace + phrase, embedding, limit);
       });
       done += chunk.length;
-      options.onProgress?.(done, phrases.length);
+      options.onProgress?.(done, positions.size);
     }
     return out;
+  }
+
+  private remember(key: string, embedding: Float32Array, limit: number): void {
+    if (this.memory.size >= limit) this.memory.clear(); // bounded memory; the disk cache keeps them
+    this.memory.set(key, embedding);
   }
 }

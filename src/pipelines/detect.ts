@@ -7,7 +7,7 @@
  */
 import { ConfigError, InvalidInputError, expectedMessage } from '../errors.js';
 import { checkBoxes } from '../geometry/validate.js';
-import { decodeImage, type DecodeOptions } from '../image/read.js';
+import { decodeImage, type DecodedImage, type DecodeOptions } from '../image/read.js';
 import { selectDetections } from '../matching/detections.js';
 import { regionPhraseProbs } from '../matching/scores.js';
 import { DetectorModel, type DetectorLoadOptions } from '../models/detector.js';
@@ -86,7 +86,8 @@ const round = (v: number) => Math.round(v * 100) / 100;
  */
 export async function detectImage(
   detector: DetectorModel,
-  image: string | Buffer,
+  /** A path, encoded bytes, or an image the caller already decoded (it is not decoded again). */
+  image: string | Buffer | DecodedImage,
   phrases: string[],
   phraseEmbeds: Float32Array,
   options: DetectOptions = {},
@@ -99,7 +100,7 @@ export async function detectImage(
     timings[stage] = round(now - t);
     t = now;
   };
-  const decoded = await decodeImage(image, options);
+  const decoded = typeof image === 'string' || Buffer.isBuffer(image) ? await decodeImage(image, options) : image;
   lap('decode');
   let boxes: Float32Array;
   let objectness: Float32Array | undefined;
@@ -144,7 +145,7 @@ export async function detectImage(
     score,
     box: [selected.boxes[4 * k], selected.boxes[4 * k + 1], selected.boxes[4 * k + 2], selected.boxes[4 * k + 3]],
   }));
-  return new DetectionResult({ path: typeof image === 'string' ? image : '<buffer>', width: decoded.width, height: decoded.height }, phrases, detections, timings);
+  return new DetectionResult({ path: typeof image === 'string' ? image : Buffer.isBuffer(image) ? '<buffer>' : image.source, width: decoded.width, height: decoded.height }, phrases, detections, timings);
 }
 
 export interface DetectorOptions extends DetectorLoadOptions, TextEncoderOptions {
@@ -156,10 +157,9 @@ export interface DetectorOptions extends DetectorLoadOptions, TextEncoderOptions
 
 /**
  * The library's detector: `const detector = await Detector.load('models/x' | 'default' | 'preset.json')`,
- * then `await detector.detect(image, { vocab })`. Phrase embeddings are cached in memory (and on disk).
+ * then `await detector.detect(image, { vocab })`. Phrase embeddings are cached in memory and on disk.
  */
 export class Detector {
-  private readonly phraseCache = new Map<string, Float32Array>();
   private readonly encoder: ClipTextEncoder;
 
   private constructor(readonly model: DetectorModel, readonly settings: DetectSettings, private readonly options: DetectorOptions) {
@@ -183,20 +183,12 @@ export class Detector {
     return new Detector(model, settings, options);
   }
 
-  /** P×D embeddings of the phrases, from memory, disk cache or the text tower. */
-  async embedPhrases(phrases: readonly string[]): Promise<Float32Array> {
-    const D = this.model.manifest.embedDim;
-    const missing = phrases.filter((p) => !this.phraseCache.has(p));
-    if (missing.length > 0) {
-      const embeds = await this.encoder.embedPhrases(missing, this.settings.text);
-      missing.forEach((p, i) => this.phraseCache.set(p, embeds.slice(i * D, (i + 1) * D)));
-    }
-    const out = new Float32Array(phrases.length * D);
-    phrases.forEach((p, i) => out.set(this.phraseCache.get(p)!, i * D));
-    return out;
+  /** P×D embeddings of the phrases (the encoder keeps them in memory and on disk across calls). */
+  embedPhrases(phrases: readonly string[]): Promise<Float32Array> {
+    return this.encoder.embedPhrases(phrases, this.settings.text);
   }
 
-  async detect(image: string | Buffer, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<DetectionResult> {
+  async detect(image: string | Buffer | DecodedImage, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<DetectionResult> {
     const phrases = resolvePhrases(options);
     const t0 = performance.now();
     const phraseEmbeds = await this.embedPhrases(phrases);

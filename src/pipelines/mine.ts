@@ -166,19 +166,8 @@ export async function mine(model: DetectorModel, options: MineOptions): Promise<
   const total = state.done ? 0 : await countLines(options.input);
 
   const encoder = new ClipTextEncoder(model.clip, options);
-  const phraseCache = new Map<string, Float32Array>();
   const D = model.manifest.embedDim;
-  const embed = async (phrases: string[]): Promise<Float32Array> => {
-    const missing = [...new Set(phrases.filter((p) => !phraseCache.has(p)))];
-    if (missing.length > 0) {
-      if (phraseCache.size > 50_000) phraseCache.clear(); // bounded memory; the disk cache keeps them
-      const embeds = await encoder.embedPhrases(missing, { templates: options.templates ?? 'single' });
-      missing.forEach((p, i) => phraseCache.set(p, embeds.slice(i * D, (i + 1) * D)));
-    }
-    const result = new Float32Array(phrases.length * D);
-    phrases.forEach((p, i) => result.set(phraseCache.get(p)!, i * D));
-    return result;
-  };
+  const embed = (phrases: string[]) => encoder.embedPhrases(phrases, { templates: options.templates ?? 'single' });
 
   const checkpoint = (nextLine: number) => {
     state = { ...state, nextLine, outputBytes: out.bytes, errorBytes: errors.bytes };

@@ -5,6 +5,7 @@
  * Float32Array (one phrase, every template); `phraseEmbeds` is [P, D].
  */
 import { invalidInput, describe as describeValue } from '../errors.js';
+import { normalizeRows } from '../matching/scores.js';
 
 /** One template: "a photo of a {}." */
 export const SINGLE_TEMPLATES: readonly string[] = Object.freeze(['a photo of a {}.']);
@@ -105,15 +106,8 @@ function checkShape(templateEmbeds: Float32Array, dim: number): number {
 
 /** L2-normalize each row of a [N, D] array into a new array; an all-zero row stays zero. */
 export function l2NormalizeRows(x: Float32Array, dim: number): Float32Array {
-  const rows = checkShape(x, dim);
-  const out = new Float32Array(x.length);
-  for (let r = 0; r < rows; r++) {
-    let sum = 0;
-    for (let d = 0; d < dim; d++) sum += x[r * dim + d] * x[r * dim + d];
-    const inv = sum > 0 ? 1 / Math.sqrt(sum) : 0;
-    for (let d = 0; d < dim; d++) out[r * dim + d] = x[r * dim + d] * inv;
-  }
-  return out;
+  checkShape(x, dim);
+  return normalizeRows(x, dim);
 }
 
 /** One class embedding [D] from its T template embeddings [T, D] by the given rule. */

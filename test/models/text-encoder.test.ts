@@ -58,6 +58,23 @@ describe('ClipTextEncoder', () => {
     expect(readdirSync(folder)).toHaveLength(2); // another template set → another namespace
   });
 
+  it('embeds each distinct phrase once, and serves repeats from memory across calls', async () => {
+    const encoder = new ClipTextEncoder(model, { cacheDir: false });
+    const calls: number[] = [];
+    const original = model.embedTexts.bind(model);
+    model.embedTexts = async (texts, opts) => { calls.push(texts.length); return original(texts, opts); };
+    try {
+      const embeds = await encoder.embedPhrases(['cat', 'dog', 'cat']);
+      expect(calls).toEqual([2]);
+      expect(Array.from(embeds.subarray(0, D))).toEqual(Array.from(embeds.subarray(2 * D, 3 * D)));
+      const again = await encoder.embedPhrases(['dog', 'cat']);
+      expect(calls).toEqual([2]);
+      expect(Array.from(again)).toEqual([...embeds.subarray(D, 2 * D), ...embeds.subarray(0, D)]);
+    } finally {
+      model.embedTexts = original;
+    }
+  });
+
   it('concurrent writers of the same entries never leave a partial file', async () => {
     const cache = new TextEmbeddingCache(join(scratch, 'race'), { modelHash: 'm', templates: 't', ensemble: 'e', dim: 4 });
     const value = Float32Array.from([1, 2, 3, 4]);

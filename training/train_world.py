@@ -252,8 +252,9 @@ def normalize(u8):
 
 
 class World:
-    def __init__(self, root, limit_scenes=None, limit_singles=None):
+    def __init__(self, root, limit_scenes=None, limit_singles=None, extra_singles=()):
         self.root = root
+        self.extra_singles = list(extra_singles)
         with open(os.path.join(root, "concepts.json"), encoding="utf-8") as f:
             c = json.load(f)
         self.concepts = {x["id"]: x for x in (c["concepts"] if isinstance(c, dict) else c)}
@@ -283,10 +284,16 @@ class World:
         return imgs
 
     def load_singles(self):
+        """uint8 [N, 3, 80, 80] and the concept id of each: this world's singles, then --extra-singles worlds'."""
         t = time.time()
-        imgs = torch.stack([load_u8(os.path.join(self.root, s["image"]), CLIP_SIZE) for s in self.singles])
+        imgs = [load_u8(os.path.join(self.root, s["image"]), CLIP_SIZE) for s in self.singles]
+        cids = [s["category_id"] for s in self.singles]
+        for root in self.extra_singles:
+            extra = read_jsonl(os.path.join(root, "singles.jsonl"))
+            imgs += [load_u8(os.path.join(root, s["image"]), CLIP_SIZE) for s in extra]
+            cids += [s["category_id"] for s in extra]
         log(f"loaded {len(imgs)} singles in {time.time() - t:.0f}s")
-        return imgs
+        return torch.stack(imgs), cids
 
 
 def tokenizer_words(world, templates):
@@ -314,82 +321,81 @@ def clip_loss(img, txt, scale, labels=None):
     return F.cross_entropy(logits, target)
 
 
+def cosine_schedule(opt, steps):
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / max(1, steps // 20)) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+
+
+def augment_singles(u8, sizes, gen, rng):
+    """uint8 [B, 3, S, S] -> normalized [B, 3, s, s] (s drawn from sizes): a random crop of 75-100% of the side
+    at a random place, mirrored half the time, resampled bilinearly (one affine grid per image)."""
+    B = len(u8)
+    sc = 0.75 + 0.25 * torch.rand(B, generator=gen)
+    tx = (torch.rand(B, generator=gen) * 2 - 1) * (1 - sc)
+    ty = (torch.rand(B, generator=gen) * 2 - 1) * (1 - sc)
+    flip = torch.where(torch.rand(B, generator=gen) < 0.5, -1.0, 1.0)
+    theta = torch.zeros(B, 2, 3)
+    theta[:, 0, 0], theta[:, 1, 1], theta[:, 0, 2], theta[:, 1, 2] = sc * flip, sc, tx, ty
+    size = rng.choice(sizes)
+    grid = F.affine_grid(theta, (B, 3, size, size), align_corners=False)
+    return F.grid_sample(normalize(u8), grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def region_batch(args, world, scenes, scene_ids, boxed, gen):
+    """RoIAlign inputs for --region-scenes random scenes with base boxes: (images, rois [R, 5], concept ids [R]).
+    Boxes are jittered by up to 7.5% of their sides, as proposals are not exact."""
+    pick = [boxed[int(j)] for j in torch.randint(0, len(boxed), (args.region_scenes,), generator=gen)]
+    rois, rc = [], []
+    S = args.scene_size / world.size
+    for b, si in enumerate(pick):
+        for (x1, y1, x2, y2, cid) in world.boxes[scene_ids[si]]:
+            bw, bh = x2 - x1, y2 - y1
+            j = [float(v) for v in (torch.rand(4, generator=gen) - 0.5) * 0.15]
+            rois.append([b, (x1 + j[0] * bw) * S, (y1 + j[1] * bh) * S, (x2 + j[2] * bw) * S, (y2 + j[3] * bh) * S])
+            rc.append(cid)
+    return normalize(scenes[pick]), torch.tensor(rois, dtype=torch.float32).reshape(-1, 5), rc
+
+
 def train_clip(args, p, world, tok, templates):
+    """Phase 1 (--clip-steps): the image tower against one learned embedding per concept (its "prototype"):
+    InfoNCE of each single-object image (base and novel concepts) against every concept's prototype, plus
+    RoIAlign regions of the scenes' base boxes (the detection path; novel concepts are never box-supervised)
+    against the same prototypes. This is CLIP's loss with each caption reduced to its concept, and it converges
+    in minutes on 2 CPU cores where the joint image-text loss sat at chance for hundreds of steps."""
     seed_all(args.seed)
     m = build(p)
     vision, backbone, head = m["vision"], m["backbone"], m["head"]
-    text = Text(len(tok.encoder), p["t_width"], p["t_layers"], p["t_heads"], p["embed_dim"])
-    logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
-    params = list(vision.parameters()) + list(text.parameters()) + [logit_scale]
+    concept_ids = sorted(world.concepts) if world.concepts else sorted(world.cat_names)
+    index = {c: i for i, c in enumerate(concept_ids)}
+    prototypes = nn.Parameter(torch.randn(len(concept_ids), p["embed_dim"]) * 0.1)
+    logit_scale = nn.Parameter(torch.tensor(math.log(args.init_scale)))
+    params = list(vision.parameters()) + [prototypes, logit_scale]
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.05)
     steps = args.clip_steps
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, steps // 20)) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
-    singles = world.load_singles()
-    scenes = world.load_scenes(args.scene_size)
+    sched = cosine_schedule(opt, steps)
+    singles, single_cids = world.load_singles()
+    single_labels = torch.tensor([index[c] for c in single_cids])
+    scenes = world.load_scenes(args.scene_size) if args.region_scenes > 0 else None
     scene_ids = [c["id"] for c in world.captions]
     boxed = [i for i, sid in enumerate(scene_ids) if sid in world.boxes]
     rng = random.Random(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
-    B, BS, BR = args.clip_batch, args.scene_batch, args.region_scenes
     t0 = time.time()
+    vision.train()
     for step in range(steps):
-        vision.train()
-        text.train()
-        # single-object images: prompt from a template with the name or a synonym (base and novel)
-        idx = torch.randint(0, len(singles), (B,), generator=gen)
-        cids = [world.singles[i]["category_id"] for i in idx.tolist()]
-        prompts = []
-        for cid in cids:
-            ws = world.words(cid)
-            w = ws[0] if rng.random() >= args.synonym_mix or len(ws) == 1 else rng.choice(ws[1:])
-            t = rng.choice(templates) if rng.random() < args.template_mix else "a photo of a {}."
-            prompts.append(fill_template(t, w))
-        x = singles[idx]
-        size = rng.choice(args.single_sizes)
-        flip = torch.rand(B, generator=gen) < 0.5
-        x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-        x = normalize(x)
-        if size != CLIP_SIZE:
-            x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
-        # same concept twice in a batch: both prompts are positives (labels = first prompt of that concept)
-        first = {}
-        labels = torch.tensor([first.setdefault(c, i) for i, c in enumerate(cids)])
-        img_e = vision(x)
-        txt_e = text.forward_trimmed(tok(prompts))
+        idx = torch.randint(0, len(singles), (args.clip_batch,), generator=gen)
         scale = logit_scale.exp().clamp(max=100)
-        loss_s = clip_loss(img_e, txt_e, scale, labels)
+        protos = F.normalize(prototypes, dim=-1)
+        img = F.normalize(vision(augment_singles(singles[idx], args.single_sizes, gen, rng)), dim=-1)
+        logits = scale * img @ protos.t()
+        loss_s = F.cross_entropy(logits, single_labels[idx])
         loss = loss_s
-        # scenes with their captions
-        loss_c = torch.zeros(())
-        if BS > 0:
-            sidx = torch.randint(0, len(scenes), (BS,), generator=gen)
-            xs = normalize(scenes[sidx])
-            xs = F.interpolate(xs, size=(args.caption_size, args.caption_size), mode="bilinear", align_corners=False)
-            caps = [world.captions[i]["caption"] for i in sidx.tolist()]
-            loss_c = clip_loss(vision(xs), text.forward_trimmed(tok(caps)), scale)
-            loss = loss + 0.5 * loss_c
-        # base boxes of scenes: RoIAlign regions vs their concept names (the detection path)
         loss_r = torch.zeros(())
-        if BR > 0 and boxed:
-            pick = [boxed[int(j)] for j in torch.randint(0, len(boxed), (BR,), generator=gen)]
-            xs = normalize(scenes[pick])
-            f = backbone(xs)
-            rois, rc = [], []
-            S = args.scene_size / world.size
-            for b, si in enumerate(pick):
-                for (x1, y1, x2, y2, cid) in world.boxes[scene_ids[si]]:
-                    # jitter boxes a little, as proposals are not exact
-                    bw, bh = x2 - x1, y2 - y1
-                    j = [float(v) for v in (torch.rand(4, generator=gen) - 0.5) * 0.15]
-                    rois.append([b, (x1 + j[0] * bw) * S, (y1 + j[1] * bh) * S, (x2 + j[2] * bw) * S, (y2 + j[3] * bh) * S])
-                    rc.append(cid)
-            if rois:
-                feats = torchvision.ops.roi_align(f, torch.tensor(rois, dtype=torch.float32), (14, 14), 1 / 16, 0, True)
-                reg = head(feats)
-                names = sorted(set(rc))
-                tn = text.forward_trimmed(tok([fill_template(rng.choice(templates), world.words(c)[0]) for c in names]))
-                lab = torch.tensor([names.index(c) for c in rc])
-                loss_r = clip_loss(reg, tn, scale, lab)
+        if scenes is not None and boxed:
+            xs, rois, rc = region_batch(args, world, scenes, scene_ids, boxed, gen)
+            if len(rois):
+                reg = F.normalize(head(torchvision.ops.roi_align(backbone(xs), rois, (14, 14), 1 / 16, 0, True)), dim=-1)
+                loss_r = F.cross_entropy(scale * reg @ protos.t(), torch.tensor([index[c] for c in rc]))
                 loss = loss + args.region_weight * loss_r
         opt.zero_grad()
         loss.backward()
@@ -398,12 +404,68 @@ def train_clip(args, p, world, tok, templates):
         sched.step()
         if step % args.log_every == 0 or step == steps - 1:
             el = time.time() - t0
-            log(f"clip step {step + 1}/{steps} loss {loss.item():.3f} (singles {loss_s.item():.3f} captions {loss_c.item():.3f} "
-                f"regions {loss_r.item():.3f}) scale {scale.item():.1f} {el:.0f}s eta {el / (step + 1) * (steps - step - 1):.0f}s")
+            acc = (logits.argmax(1) == single_labels[idx]).float().mean().item()
+            log(f"clip step {step + 1}/{steps} loss {loss.item():.3f} (singles {loss_s.item():.3f} regions {loss_r.item():.3f}) "
+                f"batch top-1 {acc:.2f} scale {scale.item():.1f} {el:.0f}s eta {el / (step + 1) * (steps - step - 1):.0f}s")
         if (step + 1) % args.save_every == 0 or step == steps - 1:
-            torch.save({"backbone": backbone.state_dict(), "head": head.state_dict(), "text": text.state_dict(),
-                        "logit_scale": float(logit_scale.exp().clamp(max=100)), "step": step + 1}, os.path.join(args.work, "clip.pt"))
-    log(f"clip done in {time.time() - t0:.0f}s")
+            torch.save({"backbone": backbone.state_dict(), "head": head.state_dict(), "prototypes": prototypes.detach().clone(),
+                        "concept_ids": concept_ids, "logit_scale": float(logit_scale.exp().clamp(max=100)), "step": step + 1},
+                       os.path.join(args.work, "clip-image.pt"))
+    log(f"clip (image tower) done in {time.time() - t0:.0f}s")
+
+
+def text_prompts(world, cids, templates, rng, args):
+    """One prompt per concept id: a template (--template-mix of the 81 ensemble ones, else "a photo of a {}.")
+    filled with the concept's name or (--synonym-mix) one of its synonyms."""
+    out = []
+    for cid in cids:
+        ws = world.words(cid)
+        w = ws[0] if rng.random() >= args.synonym_mix or len(ws) == 1 else rng.choice(ws[1:])
+        t = rng.choice(templates) if rng.random() < args.template_mix else "a photo of a {}."
+        out.append(fill_template(t, w))
+    return out
+
+
+def train_text(args, p, world, tok, templates):
+    """Phase 2 (--text-steps): the text tower learns to place prompts about each concept (names, synonyms, the
+    81 templates) on that concept's prototype, the image tower frozen (LiT's recipe with the towers' roles
+    swapped): InfoNCE of --text-batch prompts against every prototype, at phase 1's logit scale."""
+    seed_all(args.seed + 2)
+    ck = torch.load(os.path.join(args.work, "clip-image.pt"))
+    protos = F.normalize(ck["prototypes"], dim=-1)
+    concept_ids, scale = ck["concept_ids"], ck["logit_scale"]
+    text = Text(len(tok.encoder), p["t_width"], p["t_layers"], p["t_heads"], p["embed_dim"])
+    opt = torch.optim.AdamW(text.parameters(), lr=args.text_lr, weight_decay=0.05)
+    steps = args.text_steps
+    sched = cosine_schedule(opt, steps)
+    rng = random.Random(args.seed + 2)
+    gen = torch.Generator().manual_seed(args.seed + 2)
+    canonical = tok([fill_template("a photo of a {}.", world.words(c)[0]) for c in concept_ids])
+    t0 = time.time()
+    text.train()
+    for step in range(steps):
+        idx = torch.randperm(len(concept_ids), generator=gen)[:args.text_batch]
+        prompts = text_prompts(world, [concept_ids[i] for i in idx.tolist()], templates, rng, args)
+        txt = F.normalize(text.forward_trimmed(tok(prompts)), dim=-1)
+        loss = F.cross_entropy(scale * txt @ protos.t(), idx)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(text.parameters(), 5.0)
+        opt.step()
+        sched.step()
+        if step % args.log_every == 0 or step == steps - 1:
+            el = time.time() - t0
+            msg = f"text step {step + 1}/{steps} loss {loss.item():.3f} {el:.0f}s eta {el / (step + 1) * (steps - step - 1):.0f}s"
+            if step % (args.log_every * 4) == 0 or step == steps - 1:
+                text.eval()
+                with torch.no_grad():
+                    hit = (F.normalize(text(canonical), dim=-1) @ protos.t()).argmax(1) == torch.arange(len(concept_ids))
+                text.train()
+                msg += f" (\"a photo of a {{name}}.\" -> own prototype: {hit.float().mean().item():.3f})"
+            log(msg)
+    torch.save({"backbone": ck["backbone"], "head": ck["head"], "text": text.state_dict(), "logit_scale": scale,
+                "steps": {"image": ck["step"], "text": steps}}, os.path.join(args.work, "clip.pt"))
+    log(f"clip (text tower) done in {time.time() - t0:.0f}s")
 
 
 # ---------------------------------------------------------------- RPN training
@@ -536,7 +598,7 @@ def export(args, p, tok, vocab, merges):
                         f"features mode; transformer text tower with a BPE vocab learned from the world's captions) and a "
                         f"class-agnostic RPN trained on base boxes only, trained on the synthetic world ({args.world_desc}); "
                         f"made by training/train_world.py --preset {args.preset} --seed {args.seed} --clip-steps {args.clip_steps} "
-                        f"--rpn-steps {args.rpn_steps}. Training images: see NOTICE."),
+                        f"--text-steps {args.text_steps} --rpn-steps {args.rpn_steps}. Training images: see NOTICE."),
         "license": "MIT",
         "source": "training/train_world.py (regionclip); training data: training/world (see NOTICE)",
         "embedDim": D,
@@ -576,21 +638,24 @@ def main():
     ap.add_argument("--work", required=True, help="checkpoints and tokenizer")
     ap.add_argument("--out", help="model folder to export to")
     ap.add_argument("--name", help="manifest name (default: the --out folder's name)")
-    ap.add_argument("--stage", default="all", choices=["all", "clip", "rpn", "export"])
+    ap.add_argument("--stage", default="all", choices=["all", "clip", "clip-image", "clip-text", "rpn", "export"])
     ap.add_argument("--preset", default="small", choices=PRESETS)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--clip-steps", type=int, default=300)
-    ap.add_argument("--clip-batch", type=int, default=64)
+    ap.add_argument("--extra-singles", nargs="*", default=[], help="more generated worlds whose single-object images join the CLIP training")
+    ap.add_argument("--clip-steps", type=int, default=2400, help="phase 1: image tower against concept prototypes")
+    ap.add_argument("--clip-batch", type=int, default=128)
     ap.add_argument("--single-sizes", type=int, nargs="+", default=[48, 56, 64, 72, 80], help="random input sizes of single-object images")
-    ap.add_argument("--template-mix", type=float, default=0.1, help="share of single-image prompts from the 81 templates (else \"a photo of a {}.\")")
-    ap.add_argument("--synonym-mix", type=float, default=0.1, help="share of single-image prompts naming a synonym")
-    ap.add_argument("--scene-batch", type=int, default=0)
-    ap.add_argument("--region-scenes", type=int, default=2)
+    ap.add_argument("--region-scenes", type=int, default=2, help="scenes per step whose base boxes train the region path")
     ap.add_argument("--region-weight", type=float, default=1.0)
     ap.add_argument("--scene-size", type=int, default=256, help="scene resolution for the region loss")
-    ap.add_argument("--caption-size", type=int, default=128, help="scene resolution for the caption loss")
+    ap.add_argument("--init-scale", type=float, default=1 / 0.07, help="initial logit scale (learned)")
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--text-steps", type=int, default=800, help="phase 2: text tower onto the frozen prototypes")
+    ap.add_argument("--text-batch", type=int, default=256)
+    ap.add_argument("--text-lr", type=float, default=1e-3)
+    ap.add_argument("--template-mix", type=float, default=0.5, help="share of prompts from the 81 templates (else \"a photo of a {}.\")")
+    ap.add_argument("--synonym-mix", type=float, default=0.2, help="share of prompts naming a synonym")
     ap.add_argument("--rpn-steps", type=int, default=800)
     ap.add_argument("--rpn-batch", type=int, default=8)
     ap.add_argument("--rpn-lr", type=float, default=2e-3)
@@ -602,13 +667,14 @@ def main():
     torch.set_num_threads(args.threads)
     os.makedirs(args.work, exist_ok=True)
     p = PRESETS[args.preset]
-    world = World(args.world, args.limit_scenes, args.limit_singles)
-    args.world_desc = f"{len(world.captions)} scenes, {len(world.singles)} single-object images"
+    world = World(args.world, args.limit_scenes, args.limit_singles, args.extra_singles)
+    n_singles = len(world.singles) + sum(len(read_jsonl(os.path.join(r, "singles.jsonl"))) for r in args.extra_singles)
+    args.world_desc = f"{len(world.captions)} scenes, {n_singles} single-object images"
     templates = ensemble_templates()
     tok = vocab = merges = None
     if args.stage != "rpn":
         tok_path = os.path.join(args.work, "tokenizer.json")
-        if args.stage == "export" and os.path.exists(tok_path):
+        if args.stage in ("export", "clip-text") and os.path.exists(tok_path):
             with open(tok_path, encoding="utf-8") as f:
                 t = json.load(f)
             vocab, merges = t["vocab"], [tuple(m) for m in t["merges"]]
@@ -619,8 +685,10 @@ def main():
                 json.dump({"vocab": vocab, "merges": merges}, f)
             log(f"BPE: {len(vocab)} tokens ({len(merges)} merges) in {time.time() - t0:.0f}s")
         tok = SimpleTokenizer(encoder=vocab, merges=merges)
-    if args.stage in ("all", "clip"):
+    if args.stage in ("all", "clip", "clip-image"):
         train_clip(args, p, world, tok, templates)
+    if args.stage in ("all", "clip", "clip-text"):
+        train_text(args, p, world, tok, templates)
     if args.stage in ("all", "rpn"):
         train_rpn(args, p, world)
     if args.stage in ("all", "export"):

@@ -1,6 +1,6 @@
 /**
  * Smoke test of the built-in model's recipe (training/train_world.py): a tiny synthetic world, a few
- * training steps of the tiny preset (CLIP + RPN), export into a temporary folder, then the exported
+ * training steps of the tiny preset (CLIP image tower, text tower, RPN), export into a temporary folder, then the exported
  * model loads in the TS runtime (manifest, hashes, graph signatures) and detects and classifies.
  * Skips, saying so, when Debian's /usr/bin/python3 cannot import torch and torchvision
  * (`apt-get install -y python3-torch python3-torchvision`; .ci/run does) or when training/world's
@@ -37,7 +37,7 @@ describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a 
     });
     const run = spawnSync(python, [
       join(root, 'training', 'train_world.py'), '--world', join(tmp, 'world'), '--work', join(tmp, 'work'), '--out', join(tmp, 'model'),
-      '--preset', 'tiny', '--clip-steps', '3', '--rpn-steps', '3', '--clip-batch', '8', '--scene-batch', '2', '--region-scenes', '2',
+      '--preset', 'tiny', '--clip-steps', '3', '--rpn-steps', '3', '--clip-batch', '8', '--text-steps', '3', '--text-batch', '8', '--region-scenes', '2',
       '--rpn-batch', '2', '--log-every', '1', '--threads', '2',
     ], { encoding: 'utf8', timeout: 240_000 });
     log = `${run.stdout}\n${run.stderr}`;
@@ -47,6 +47,7 @@ describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a 
 
   it('trains both parts and exports a features-mode detector manifest', () => {
     expect(log).toMatch(/clip step 3\/3/);
+    expect(log).toMatch(/text step 3\/3/);
     expect(log).toMatch(/rpn step 3\/3/);
     const manifest = JSON.parse(readFileSync(join(tmp, 'model', 'manifest.json'), 'utf8'));
     expect(manifest.kind).toBe('detector');

@@ -356,22 +356,49 @@ def region_batch(args, world, scenes, scene_ids, boxed, gen):
     return normalize(scenes[pick]), torch.tensor(rois, dtype=torch.float32).reshape(-1, 5), rc
 
 
-def train_clip(args, p, world, tok, templates):
-    """Phase 1 (--clip-steps): the image tower against one learned embedding per concept (its "prototype"):
-    InfoNCE of each single-object image (base and novel concepts) against every concept's prototype, plus
-    RoIAlign regions of the scenes' base boxes (the detection path; novel concepts are never box-supervised)
-    against the same prototypes. This is CLIP's loss with each caption reduced to its concept, and it converges
-    in minutes on 2 CPU cores where the joint image-text loss sat at chance for hundreds of steps."""
-    seed_all(args.seed)
+def train_clip(args, p, world, tok, templates, phase="image"):
+    """Phase 1, phase="image" (--clip-steps): the image tower against one learned embedding per concept (its
+    "prototype"): InfoNCE of each single-object image (base and novel concepts) against every concept's
+    prototype, plus RoIAlign regions of the scenes' base boxes (the detection path; novel concepts are never
+    box-supervised) against the same prototypes, from --region-from of the steps on (joining at step 0 it
+    held both losses at chance for 250 steps), in the same head batch as the singles. This is CLIP's loss
+    with each caption reduced to its concept; it converges in minutes on 2 CPU cores where the joint
+    image-text loss sat at chance for hundreds of steps.
+    Phase 3, phase="align" (--align-steps): the same loss with the prototypes replaced by the trained text
+    tower's embeddings of each concept's prompts (frozen; a bank of --align-variants prompts per concept, one
+    drawn per step: "a photo of a {name}." and template/synonym variants), so image embeddings land where
+    the text tower puts the names (LiT: locked text)."""
+    seed_all(args.seed + (0 if phase == "image" else 3))
     m = build(p)
     vision, backbone, head = m["vision"], m["backbone"], m["head"]
-    concept_ids = sorted(world.concepts) if world.concepts else sorted(world.cat_names)
+    if phase == "image":
+        concept_ids = sorted(world.concepts) if world.concepts else sorted(world.cat_names)
+        prototypes = nn.Parameter(torch.randn(len(concept_ids), p["embed_dim"]) * 0.1)
+        logit_scale = nn.Parameter(torch.tensor(math.log(args.init_scale)))
+        params = list(vision.parameters()) + [prototypes, logit_scale]
+        lr, steps, region_from = args.lr, args.clip_steps, args.region_from
+    else:
+        ck = torch.load(os.path.join(args.work, "clip.pt"))
+        backbone.load_state_dict(ck["backbone"])
+        head.load_state_dict(ck["head"])
+        text = Text(len(tok.encoder), p["t_width"], p["t_layers"], p["t_heads"], p["embed_dim"])
+        text.load_state_dict(ck["text"])
+        text.eval()
+        concept_ids = ck["concept_ids"]
+        brng = random.Random(args.seed + 4)
+        V = args.align_variants
+        prompts = [fill_template("a photo of a {}.", world.words(c)[0]) for c in concept_ids]
+        for _ in range(V - 1):
+            prompts += text_prompts(world, concept_ids, templates, brng, args)
+        with torch.no_grad():
+            bank = torch.cat([F.normalize(text.forward_trimmed(tok(prompts[i:i + 512])), dim=-1) for i in range(0, len(prompts), 512)])
+        bank = bank.reshape(V, len(concept_ids), -1)  # [variant, concept, D]
+        logit_scale = nn.Parameter(torch.tensor(math.log(ck["logit_scale"])))
+        params = list(vision.parameters()) + [logit_scale]
+        lr, steps, region_from = args.align_lr, args.align_steps, 0.0
+        log(f"align: text bank of {V} prompts x {len(concept_ids)} concepts")
     index = {c: i for i, c in enumerate(concept_ids)}
-    prototypes = nn.Parameter(torch.randn(len(concept_ids), p["embed_dim"]) * 0.1)
-    logit_scale = nn.Parameter(torch.tensor(math.log(args.init_scale)))
-    params = list(vision.parameters()) + [prototypes, logit_scale]
-    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.05)
-    steps = args.clip_steps
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.05)
     sched = cosine_schedule(opt, steps)
     singles, single_cids = world.load_singles()
     single_labels = torch.tensor([index[c] for c in single_cids])
@@ -385,18 +412,28 @@ def train_clip(args, p, world, tok, templates):
     for step in range(steps):
         idx = torch.randint(0, len(singles), (args.clip_batch,), generator=gen)
         scale = logit_scale.exp().clamp(max=100)
-        protos = F.normalize(prototypes, dim=-1)
-        img = F.normalize(vision(augment_singles(singles[idx], args.single_sizes, gen, rng)), dim=-1)
-        logits = scale * img @ protos.t()
+        if phase == "image":
+            protos = F.normalize(prototypes, dim=-1)
+        else:
+            protos = bank[torch.randint(0, V, (len(concept_ids),), generator=gen), torch.arange(len(concept_ids))]
+        # one head batch for singles and regions: the head's BatchNorms see both kinds (regions alone are a
+        # handful per step; their own batch statistics held the region loss at chance)
+        roi_feats = [F.interpolate(backbone(augment_singles(singles[idx], args.single_sizes, gen, rng)), size=(14, 14),
+                                   mode="bilinear", align_corners=False)]  # == Vision.forward's resampling
+        region_labels = None
+        if scenes is not None and boxed and step >= region_from * steps:
+            xs, rois, rc = region_batch(args, world, scenes, scene_ids, boxed, gen)
+            if len(rois):
+                roi_feats.append(torchvision.ops.roi_align(backbone(xs), rois, (14, 14), 1 / 16, 0, True))
+                region_labels = torch.tensor([index[c] for c in rc])
+        embeds = F.normalize(head(torch.cat(roi_feats)), dim=-1)
+        logits = scale * embeds[:len(idx)] @ protos.t()
         loss_s = F.cross_entropy(logits, single_labels[idx])
         loss = loss_s
         loss_r = torch.zeros(())
-        if scenes is not None and boxed:
-            xs, rois, rc = region_batch(args, world, scenes, scene_ids, boxed, gen)
-            if len(rois):
-                reg = F.normalize(head(torchvision.ops.roi_align(backbone(xs), rois, (14, 14), 1 / 16, 0, True)), dim=-1)
-                loss_r = F.cross_entropy(scale * reg @ protos.t(), torch.tensor([index[c] for c in rc]))
-                loss = loss + args.region_weight * loss_r
+        if region_labels is not None:
+            loss_r = F.cross_entropy(scale * embeds[len(idx):] @ protos.t(), region_labels)
+            loss = loss + args.region_weight * loss_r
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 5.0)
@@ -408,10 +445,13 @@ def train_clip(args, p, world, tok, templates):
             log(f"clip step {step + 1}/{steps} loss {loss.item():.3f} (singles {loss_s.item():.3f} regions {loss_r.item():.3f}) "
                 f"batch top-1 {acc:.2f} scale {scale.item():.1f} {el:.0f}s eta {el / (step + 1) * (steps - step - 1):.0f}s")
         if (step + 1) % args.save_every == 0 or step == steps - 1:
-            torch.save({"backbone": backbone.state_dict(), "head": head.state_dict(), "prototypes": prototypes.detach().clone(),
-                        "concept_ids": concept_ids, "logit_scale": float(logit_scale.exp().clamp(max=100)), "step": step + 1},
-                       os.path.join(args.work, "clip-image.pt"))
-    log(f"clip (image tower) done in {time.time() - t0:.0f}s")
+            state = {"backbone": backbone.state_dict(), "head": head.state_dict(), "concept_ids": concept_ids,
+                     "logit_scale": float(logit_scale.exp().clamp(max=100)), "step": step + 1}
+            if phase == "image":
+                torch.save({**state, "prototypes": prototypes.detach().clone()}, os.path.join(args.work, "clip-image.pt"))
+            else:
+                torch.save({**ck, **state, "steps": {**ck["steps"], "align": step + 1}}, os.path.join(args.work, "clip.pt"))
+    log(f"clip ({phase}) done in {time.time() - t0:.0f}s")
 
 
 def text_prompts(world, cids, templates, rng, args):
@@ -427,13 +467,36 @@ def text_prompts(world, cids, templates, rng, args):
 
 
 def train_text(args, p, world, tok, templates):
-    """Phase 2 (--text-steps): the text tower learns to place prompts about each concept (names, synonyms, the
-    81 templates) on that concept's prototype, the image tower frozen (LiT's recipe with the towers' roles
-    swapped): InfoNCE of --text-batch prompts against every prototype, at phase 1's logit scale."""
+    """Phase 2 (--text-steps): the text tower learns where the frozen image tower puts each concept (LiT's
+    recipe with the towers' roles swapped). Targets: each concept's centroid, the normalized mean eval-mode
+    embedding of its training singles (--text-targets centroids; or phase 1's prototypes). Loss per batch of
+    --text-batch concepts, one prompt each (names, synonyms, the 81 templates): InfoNCE of the prompts against
+    every target, + --text-align x (1 - cosine to the own target) (InfoNCE alone stops once a prompt is
+    nearest its own target, at cosine ~0.5: too far off for images to find it), + InfoNCE of --text-images
+    embedded singles per concept against the batch's prompts (the classification the model is used for)."""
     seed_all(args.seed + 2)
     ck = torch.load(os.path.join(args.work, "clip-image.pt"))
-    protos = F.normalize(ck["prototypes"], dim=-1)
     concept_ids, scale = ck["concept_ids"], ck["logit_scale"]
+    index = {c: i for i, c in enumerate(concept_ids)}
+    targets = F.normalize(ck["prototypes"], dim=-1)
+    m = build(p)
+    m["backbone"].load_state_dict(ck["backbone"])
+    m["head"].load_state_dict(ck["head"])
+    m["vision"].eval()
+    singles, single_cids = world.load_singles()
+    t0 = time.time()
+    with torch.no_grad():
+        single_embeds = torch.cat([F.normalize(m["vision"](normalize(singles[i:i + 256])), dim=-1) for i in range(0, len(singles), 256)])
+    single_labels = torch.tensor([index[c] for c in single_cids])
+    by_concept = [[] for _ in concept_ids]
+    for i, k in enumerate(single_labels.tolist()):
+        by_concept[k].append(i)
+    if args.text_targets == "centroids":
+        for k, rows in enumerate(by_concept):
+            if rows:
+                targets[k] = F.normalize(single_embeds[rows].mean(dim=0), dim=-1)
+    proto_top1 = ((single_embeds @ targets.t()).argmax(1) == single_labels).float().mean().item()
+    log(f"embedded {len(singles)} training singles in {time.time() - t0:.0f}s; their top-1 against the {args.text_targets}: {proto_top1:.3f}")
     text = Text(len(tok.encoder), p["t_width"], p["t_layers"], p["t_heads"], p["embed_dim"])
     opt = torch.optim.AdamW(text.parameters(), lr=args.text_lr, weight_decay=0.05)
     steps = args.text_steps
@@ -441,13 +504,22 @@ def train_text(args, p, world, tok, templates):
     rng = random.Random(args.seed + 2)
     gen = torch.Generator().manual_seed(args.seed + 2)
     canonical = tok([fill_template("a photo of a {}.", world.words(c)[0]) for c in concept_ids])
+    probe = torch.randperm(len(singles), generator=gen)[:3000]
     t0 = time.time()
     text.train()
     for step in range(steps):
         idx = torch.randperm(len(concept_ids), generator=gen)[:args.text_batch]
         prompts = text_prompts(world, [concept_ids[i] for i in idx.tolist()], templates, rng, args)
         txt = F.normalize(text.forward_trimmed(tok(prompts)), dim=-1)
-        loss = F.cross_entropy(scale * txt @ protos.t(), idx)
+        align = (1 - (txt * targets[idx]).sum(dim=-1)).mean()
+        loss = F.cross_entropy(scale * txt @ targets.t(), idx) + args.text_align * align
+        rows, labels = [], []
+        for j, k in enumerate(idx.tolist()):
+            for _ in range(args.text_images if by_concept[k] else 0):
+                rows.append(by_concept[k][int(torch.randint(0, len(by_concept[k]), (1,), generator=gen))])
+                labels.append(j)
+        if rows:
+            loss = loss + F.cross_entropy(scale * single_embeds[rows] @ txt.t(), torch.tensor(labels))
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(text.parameters(), 5.0)
@@ -455,16 +527,17 @@ def train_text(args, p, world, tok, templates):
         sched.step()
         if step % args.log_every == 0 or step == steps - 1:
             el = time.time() - t0
-            msg = f"text step {step + 1}/{steps} loss {loss.item():.3f} {el:.0f}s eta {el / (step + 1) * (steps - step - 1):.0f}s"
+            msg = f"text step {step + 1}/{steps} loss {loss.item():.3f} (1 - cosine to own target {align.item():.3f}) {el:.0f}s eta {el / (step + 1) * (steps - step - 1):.0f}s"
             if step % (args.log_every * 4) == 0 or step == steps - 1:
                 text.eval()
                 with torch.no_grad():
-                    hit = (F.normalize(text(canonical), dim=-1) @ protos.t()).argmax(1) == torch.arange(len(concept_ids))
+                    names = F.normalize(text.forward_trimmed(canonical), dim=-1)
                 text.train()
-                msg += f" (\"a photo of a {{name}}.\" -> own prototype: {hit.float().mean().item():.3f})"
+                hit = (single_embeds[probe] @ names.t()).argmax(1) == single_labels[probe]
+                msg += f" (training singles vs \"a photo of a {{name}}.\": top-1 {hit.float().mean().item():.3f})"
             log(msg)
     torch.save({"backbone": ck["backbone"], "head": ck["head"], "text": text.state_dict(), "logit_scale": scale,
-                "steps": {"image": ck["step"], "text": steps}}, os.path.join(args.work, "clip.pt"))
+                "concept_ids": concept_ids, "steps": {"image": ck["step"], "text": steps}}, os.path.join(args.work, "clip.pt"))
     log(f"clip (text tower) done in {time.time() - t0:.0f}s")
 
 
@@ -598,7 +671,7 @@ def export(args, p, tok, vocab, merges):
                         f"features mode; transformer text tower with a BPE vocab learned from the world's captions) and a "
                         f"class-agnostic RPN trained on base boxes only, trained on the synthetic world ({args.world_desc}); "
                         f"made by training/train_world.py --preset {args.preset} --seed {args.seed} --clip-steps {args.clip_steps} "
-                        f"--text-steps {args.text_steps} --rpn-steps {args.rpn_steps}. Training images: see NOTICE."),
+                        f"--text-steps {args.text_steps} --align-steps {args.align_steps} --rpn-steps {args.rpn_steps}. Training images: see NOTICE."),
         "license": "MIT",
         "source": "training/train_world.py (regionclip); training data: training/world (see NOTICE)",
         "embedDim": D,
@@ -638,7 +711,7 @@ def main():
     ap.add_argument("--work", required=True, help="checkpoints and tokenizer")
     ap.add_argument("--out", help="model folder to export to")
     ap.add_argument("--name", help="manifest name (default: the --out folder's name)")
-    ap.add_argument("--stage", default="all", choices=["all", "clip", "clip-image", "clip-text", "rpn", "export"])
+    ap.add_argument("--stage", default="all", choices=["all", "clip", "clip-image", "clip-text", "clip-align", "rpn", "export"])
     ap.add_argument("--preset", default="small", choices=PRESETS)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
@@ -648,12 +721,19 @@ def main():
     ap.add_argument("--single-sizes", type=int, nargs="+", default=[48, 56, 64, 72, 80], help="random input sizes of single-object images")
     ap.add_argument("--region-scenes", type=int, default=2, help="scenes per step whose base boxes train the region path")
     ap.add_argument("--region-weight", type=float, default=1.0)
+    ap.add_argument("--region-from", type=float, default=0.4, help="share of --clip-steps before the region loss joins (from the start it keeps the singles at chance)")
     ap.add_argument("--scene-size", type=int, default=256, help="scene resolution for the region loss")
     ap.add_argument("--init-scale", type=float, default=1 / 0.07, help="initial logit scale (learned)")
     ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--text-steps", type=int, default=800, help="phase 2: text tower onto the frozen prototypes")
+    ap.add_argument("--text-steps", type=int, default=400, help="phase 2: text tower onto the frozen prototypes")
     ap.add_argument("--text-batch", type=int, default=256)
     ap.add_argument("--text-lr", type=float, default=1e-3)
+    ap.add_argument("--text-align", type=float, default=10.0, help="weight of the cosine pull of each prompt onto its target")
+    ap.add_argument("--text-targets", default="centroids", choices=["centroids", "prototypes"])
+    ap.add_argument("--text-images", type=int, default=2, help="embedded singles per concept in phase 2's image-to-text loss (0: none)")
+    ap.add_argument("--align-steps", type=int, default=400, help="phase 3: image tower onto the frozen text tower's embeddings")
+    ap.add_argument("--align-lr", type=float, default=3e-4)
+    ap.add_argument("--align-variants", type=int, default=8, help="prompts per concept in phase 3's text bank")
     ap.add_argument("--template-mix", type=float, default=0.5, help="share of prompts from the 81 templates (else \"a photo of a {}.\")")
     ap.add_argument("--synonym-mix", type=float, default=0.2, help="share of prompts naming a synonym")
     ap.add_argument("--rpn-steps", type=int, default=800)
@@ -674,7 +754,7 @@ def main():
     tok = vocab = merges = None
     if args.stage != "rpn":
         tok_path = os.path.join(args.work, "tokenizer.json")
-        if args.stage in ("export", "clip-text") and os.path.exists(tok_path):
+        if args.stage in ("export", "clip-text", "clip-align") and os.path.exists(tok_path):
             with open(tok_path, encoding="utf-8") as f:
                 t = json.load(f)
             vocab, merges = t["vocab"], [tuple(m) for m in t["merges"]]
@@ -689,6 +769,8 @@ def main():
         train_clip(args, p, world, tok, templates)
     if args.stage in ("all", "clip", "clip-text"):
         train_text(args, p, world, tok, templates)
+    if args.stage in ("all", "clip", "clip-align"):
+        train_clip(args, p, world, tok, templates, phase="align")
     if args.stage in ("all", "rpn"):
         train_rpn(args, p, world)
     if args.stage in ("all", "export"):

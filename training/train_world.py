@@ -1,15 +1,18 @@
 """Train regionclip's built-in model on the synthetic world and export it (offline tooling: Debian's
 python3-torch 1.13 / torchvision 0.14 / Pillow; never imported at run time).
 
-    # the world (training/world; see README "Synthetic world"), 3.6 min on 2 shared CPU cores:
+    # the world (training/world; see README "Synthetic world") and more single-object images, on 2 CPU cores:
     npx tsx training/world/generate.ts --out /tmp/wt/train --split train --images 3000 --size 256 \
-        --singles 7000 --single-size 80 --seed 1 --concurrency 2 --quiet
-    # models/world-rn-small (README "Built-in model"); the two trainings ran side by side, one thread each,
-    # on this 2-core machine shared with other jobs:
-    /usr/bin/python3 training/train_world.py --world /tmp/wt/train --work /tmp/wt/run --stage clip --threads 1  # 11.3 min (300 steps)
-    /usr/bin/python3 training/train_world.py --world /tmp/wt/train --work /tmp/wt/run --stage rpn --threads 1   # 20.4 min (800 steps)
-    /usr/bin/python3 training/train_world.py --world /tmp/wt/train --work /tmp/wt/run --stage export --out models/world-rn-small  # 6 s
-    # (--stage all: the three in turn). The defaults are the built-in model's settings.
+        --singles 7000 --single-size 80 --seed 1 --concurrency 2 --quiet                        # 3.6 min
+    npx tsx training/world/generate.ts --out /tmp/wt/singles2 --split train --images 0 \
+        --singles 24000 --single-size 80 --seed 2 --concurrency 2 --quiet                       # 3.1 min
+    # models/world-rn-small (README "Built-in model"; with Debian's libopenblas0-pthread installed):
+    T="--world /tmp/wt/train --extra-singles /tmp/wt/singles2 --work /tmp/wt/run"
+    /usr/bin/python3 training/train_world.py $T --stage clip-image          # 3000 steps, 51 min
+    /usr/bin/python3 training/train_world.py $T --stage clip-text           # 400 steps, 7.3 min
+    /usr/bin/python3 training/train_world.py $T --stage rpn --threads 1     # 800 steps, 20.4 min
+    /usr/bin/python3 training/train_world.py $T --stage export --out models/world-rn-small  # 6 s
+    # (--stage clip: the CLIP phases; --stage all: everything in turn). The defaults are the built-in model's settings.
 
 What it builds (RegionCLIP's structure, small):
   tokenizer  byte-level BPE in the Hugging Face CLIP layout (vocab.json + merges.txt; 512 byte symbols,
@@ -21,12 +24,10 @@ What it builds (RegionCLIP's structure, small):
              `vision` graph (classify) and the region path (detect) are the same function.
              Text tower = a small causal transformer (export_tiny_clip.TextTower) mean-pooled over SOT..EOT;
              both towers end in a BatchNorm1d (a fixed affine map once exported), see Text.
-             Trained contrastively (InfoNCE, learned logit scale) on single-object images with "a photo of
-             a {name}." prompts (--template-mix of the 81 ensemble templates, --synonym-mix of synonyms;
-             base AND novel concepts), optionally scene images with their captions (--scene-batch), and
-             RoIAlign regions of the base boxes of scenes with their concept names (base boxes only: novel
-             concepts are never box-supervised). At the default 300 steps the single-image loss is still
-             at chance (README "Built-in model"): the towers need far more passes than 2 CPU cores gave.
+             Trained in phases (train_clip, train_text): the image tower against learned per-concept
+             embeddings (singles of base and novel concepts + RoIAlign regions of base boxes), then the text
+             tower onto the frozen image tower's concept centroids; optionally the image tower back onto
+             the frozen text embeddings (--align-steps).
   RPN        class-agnostic: its own small conv trunk (strides 8 and 16) + torchvision RPNHead, trained
              with torchvision's AnchorGenerator / RegionProposalNetwork losses on base boxes only.
 Graphs: text_model.onnx, vision_model.onnx, backbone.onnx, head.onnx, rpn.onnx (the signatures of
@@ -731,7 +732,7 @@ def main():
     ap.add_argument("--text-align", type=float, default=10.0, help="weight of the cosine pull of each prompt onto its target")
     ap.add_argument("--text-targets", default="centroids", choices=["centroids", "prototypes"])
     ap.add_argument("--text-images", type=int, default=2, help="embedded singles per concept in phase 2's image-to-text loss (0: none)")
-    ap.add_argument("--align-steps", type=int, default=400, help="phase 3: image tower onto the frozen text tower's embeddings")
+    ap.add_argument("--align-steps", type=int, default=0, help="phase 3 (optional): image tower onto the frozen text tower's embeddings; 400 steps measured worse top-1 (README)")
     ap.add_argument("--align-lr", type=float, default=3e-4)
     ap.add_argument("--align-variants", type=int, default=8, help="prompts per concept in phase 3's text bank")
     ap.add_argument("--template-mix", type=float, default=0.5, help="share of prompts from the 81 templates (else \"a photo of a {}.\")")
@@ -769,7 +770,7 @@ def main():
         train_clip(args, p, world, tok, templates)
     if args.stage in ("all", "clip", "clip-text"):
         train_text(args, p, world, tok, templates)
-    if args.stage in ("all", "clip", "clip-align"):
+    if args.stage == "clip-align" or (args.stage in ("all", "clip") and args.align_steps > 0):
         train_clip(args, p, world, tok, templates, phase="align")
     if args.stage in ("all", "rpn"):
         train_rpn(args, p, world)

@@ -13,7 +13,7 @@ describe('presets', () => {
     const settings = parseSettings(readPreset('default'), 'default');
     expect(settings.proposals).toEqual({ postNmsTopK: 1000, nmsThreshold: 0.9 });
     expect(settings.text).toEqual({ templates: 'ensemble', ensemble: 'normalize-average-normalize' });
-    expect(settings.detect).toEqual({ scoreThreshold: 0.3, iouThreshold: 0.5, maxDetections: 100, fusion: 'none' });
+    expect(settings.detect).toEqual({ scoreThreshold: 0.8, iouThreshold: 0.5, maxDetections: 100, fusion: 'geometric' });
     const zeroShot = parseSettings(readPreset('regionclip-zero-shot'), 'z');
     expect(zeroShot.text.ensemble).toBe('average-normalize');
     expect(zeroShot.detect.scoreThreshold).toBe(0.001);
@@ -24,7 +24,7 @@ describe('presets', () => {
     writeFileSync(join(scratch, 'b.json'), JSON.stringify({ extends: 'default', detect: { maxDetections: 7 } }));
     const settings = parseSettings(readPreset(join(scratch, 'a.json')), 'a');
     expect(settings.model).toBe(join(scratch, 'models', 'x'));
-    expect(settings.detect).toMatchObject({ iouThreshold: 0.4, maxDetections: 7, scoreThreshold: 0.3 });
+    expect(settings.detect).toMatchObject({ iouThreshold: 0.4, maxDetections: 7, scoreThreshold: 0.8 });
     writeFileSync(join(scratch, 'c.json'), JSON.stringify({ extends: './d.json' }));
     writeFileSync(join(scratch, 'd.json'), JSON.stringify({ extends: './c.json' }));
     expect(() => readPreset(join(scratch, 'c.json'))).toThrow(/extends cycle/);

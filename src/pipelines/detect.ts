@@ -56,7 +56,8 @@ export interface DetectOptions extends TextEncoderOptions, DecodeOptions {
   phrases?: readonly string[];
   /** Settings (defaults: pipelines/default.json's values). */
   settings?: Partial<DetectSettings>;
-  /** Score these boxes (original pixels, N×4) instead of RPN proposals (RegionCLIP's GT-box mode). */
+  /** Score these boxes (original pixels, N×4) instead of RPN proposals (RegionCLIP's GT-box mode); they have no
+   * objectness, so their scores are the label probabilities (the preset's objectness fusion does not apply). */
   boxes?: Float32Array;
 }
 
@@ -129,14 +130,13 @@ export async function detectImage(
   const R = boxes.length / 4;
   const probs = new Float32Array(R * P);
   for (let r = 0; r < R; r++) probs.set(probsWithBackground.subarray(r * cols, r * cols + P), r * P);
-  if (settings.detect.fusion === 'geometric' && objectness === undefined) {
-    throw new InvalidInputError(expectedMessage('RPN proposals for geometric objectness fusion', 'fusion', 'given boxes (no objectness)'));
-  }
+  // Given boxes (RegionCLIP's GT-box protocol) carry no objectness: their scores are the label
+  // probabilities whatever the preset's fusion (documented on DetectOptions.boxes and --boxes).
   const selected = selectDetections(probs, P, boxes, {
     scoreThreshold: settings.detect.scoreThreshold,
     iouThreshold: settings.detect.iouThreshold,
     maxDetections: settings.detect.maxDetections,
-    fusion: settings.detect.fusion,
+    fusion: objectness === undefined ? 'none' : settings.detect.fusion,
     objectness,
   });
   lap('scoring');

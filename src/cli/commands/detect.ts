@@ -79,7 +79,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       .option('max-det', { type: 'number', describe: 'Detections kept per image (detect.maxDetections)' })
       .option('proposals', { type: 'number', describe: 'RPN proposals kept after NMS (proposals.postNmsTopK)' })
       .option('templates', { type: 'string', choices: ['single', 'ensemble'], describe: 'Prompt templates (text.templates)' })
-      .option('boxes', { type: 'string', describe: 'Score these boxes instead of RPN proposals: JSON [[x1,y1,x2,y2],…] or {"image": [[…]]}' })
+      .option('boxes', { type: 'string', describe: 'Score these boxes instead of RPN proposals: JSON [[x1,y1,x2,y2],…] or {"image": [[…]]}; scores are label probabilities (no objectness fusion)' })
       .option('json', { type: 'string', describe: 'Write results as JSON to this file ("-" or no value: stdout)' })
       .option('coco', { type: 'string', describe: 'Write COCO results (and <name>.categories.json with the id maps)' })
       .option('coco-gt', { type: 'string', describe: 'Take COCO image and category ids from this ground-truth file' })

@@ -357,54 +357,73 @@ def spec(name, dtype, dims):
     return {"name": name, "dtype": dtype, "dims": dims}
 
 
+# One function per graph, each writing <out>/<file> and returning its manifest entry (also used by
+# training/train_world.py). RPN outputs are in graph order: objectness_0, deltas_0, objectness_1, deltas_1.
+DETECTOR_IMAGE = torch.zeros(1, 3, 64, 96)  # trace input of the image graphs (height and width are dynamic)
+
+
+def export_text(text, ids, out, D):
+    with torch.no_grad():
+        torch.onnx.export(text, (ids,), os.path.join(out, "text_model.onnx"), input_names=["input_ids"],
+                          output_names=["text_embeds"], dynamic_axes={"input_ids": {0: "batch"}, "text_embeds": {0: "batch"}},
+                          opset_version=14)
+    return {"file": "text_model.onnx", "inputs": [spec("input_ids", "int64", ["batch", 77])],
+            "outputs": [spec("text_embeds", "float32", ["batch", D])]}
+
+
+def export_vision(vision, out, S, D):
+    with torch.no_grad():
+        torch.onnx.export(vision, (torch.zeros(2, 3, S, S),), os.path.join(out, "vision_model.onnx"),
+                          input_names=["pixel_values"], output_names=["image_embeds"],
+                          dynamic_axes={"pixel_values": {0: "batch"}, "image_embeds": {0: "batch"}}, opset_version=14)
+    return {"file": "vision_model.onnx", "inputs": [spec("pixel_values", "float32", ["batch", 3, S, S])],
+            "outputs": [spec("image_embeds", "float32", ["batch", D])]}
+
+
+def export_rpn(rpn, out, A):
+    outs, dyn, specs = [], {"images": {2: "height", 3: "width"}}, []
+    for i, stride in enumerate((8, 16)):
+        for name, channels in ((f"objectness_{i}", A), (f"deltas_{i}", 4 * A)):
+            outs.append(name)
+            dyn[name] = {2: f"height_{stride}", 3: f"width_{stride}"}
+            specs.append(spec(name, "float32", [1, channels, f"height_{stride}", f"width_{stride}"]))
+    with torch.no_grad():
+        torch.onnx.export(rpn, (DETECTOR_IMAGE,), os.path.join(out, "rpn.onnx"), input_names=["images"], output_names=outs,
+                          dynamic_axes=dyn, opset_version=14)
+    return {"file": "rpn.onnx", "inputs": [spec("images", "float32", [1, 3, "height", "width"])], "outputs": specs}
+
+
+def export_features(backbone, head, out, C, D):
+    """The features-mode pair: backbone (images -> res4, stride 16) and head (14x14 RoI features -> embeddings)."""
+    with torch.no_grad():
+        torch.onnx.export(backbone, (DETECTOR_IMAGE,), os.path.join(out, "backbone.onnx"), input_names=["images"],
+                          output_names=["res4"], dynamic_axes={"images": {2: "height", 3: "width"}, "res4": {2: "height_16", 3: "width_16"}},
+                          opset_version=14)
+        torch.onnx.export(head, (torch.zeros(2, C, 14, 14),), os.path.join(out, "head.onnx"), input_names=["roi_features"],
+                          output_names=["region_embeds"], dynamic_axes={"roi_features": {0: "regions"}, "region_embeds": {0: "regions"}},
+                          opset_version=14)
+    return {
+        "backbone": {"file": "backbone.onnx", "inputs": [spec("images", "float32", [1, 3, "height", "width"])],
+                     "outputs": [spec("res4", "float32", [1, C, "height_16", "width_16"])]},
+        "head": {"file": "head.onnx", "inputs": [spec("roi_features", "float32", ["regions", C, 14, 14])],
+                 "outputs": [spec("region_embeds", "float32", ["regions", D])]},
+    }
+
+
 def export_graphs(models, preset, out):
     """Writes the ONNX graphs (and tokenizer / background files) into `out`; returns the graph specs."""
     p = PRESETS[preset]
     D = p["embed_dim"]
     A = len(settings_for(preset)["anchor_sizes"][0]) * len(settings_for(preset)["aspect_ratios"][0])
-    graphs = {}
     vocab = models["vocab"]
     ids = torch.zeros(2, 77, dtype=torch.int64)
     ids[:, 0] = vocab["<|startoftext|>"]
     ids[:, 1] = vocab["<|endoftext|>"]
-    with torch.no_grad():
-        torch.onnx.export(models["text"], (ids,), os.path.join(out, "text_model.onnx"), input_names=["input_ids"],
-                          output_names=["text_embeds"], dynamic_axes={"input_ids": {0: "batch"}, "text_embeds": {0: "batch"}},
-                          opset_version=14)
-        graphs["text"] = {"file": "text_model.onnx", "inputs": [spec("input_ids", "int64", ["batch", 77])],
-                          "outputs": [spec("text_embeds", "float32", ["batch", D])]}
-        img = torch.zeros(1, 3, 64, 96)
-        outs = ["objectness_0", "deltas_0", "objectness_1", "deltas_1"]
-        dyn = {"images": {2: "height", 3: "width"}}
-        for i, stride in enumerate((8, 16)):
-            dyn[f"objectness_{i}"] = {2: f"height_{stride}", 3: f"width_{stride}"}
-            dyn[f"deltas_{i}"] = {2: f"height_{stride}", 3: f"width_{stride}"}
-        torch.onnx.export(models["rpn"], (img,), os.path.join(out, "rpn.onnx"), input_names=["images"], output_names=outs,
-                          dynamic_axes=dyn, opset_version=14)
-        graphs["rpn"] = {"file": "rpn.onnx", "inputs": [spec("images", "float32", [1, 3, "height", "width"])],
-                         "outputs": [spec(f"objectness_{i}", "float32", [1, A, f"height_{st}", f"width_{st}"]) for i, st in ((0, 8), (1, 16))]
-                         + [spec(f"deltas_{i}", "float32", [1, 4 * A, f"height_{st}", f"width_{st}"]) for i, st in ((0, 8), (1, 16))]}
-        # keep outputs in graph order (objectness_0, deltas_0, objectness_1, deltas_1)
-        graphs["rpn"]["outputs"] = [graphs["rpn"]["outputs"][j] for j in (0, 2, 1, 3)]
-        if p["mode"] == "features":
-            C = p.get("res4", 1024)
-            torch.onnx.export(models["backbone"], (img,), os.path.join(out, "backbone.onnx"), input_names=["images"],
-                              output_names=["res4"], dynamic_axes={"images": {2: "height", 3: "width"}, "res4": {2: "height_16", 3: "width_16"}},
-                              opset_version=14)
-            graphs["backbone"] = {"file": "backbone.onnx", "inputs": [spec("images", "float32", [1, 3, "height", "width"])],
-                                  "outputs": [spec("res4", "float32", [1, C, "height_16", "width_16"])]}
-            torch.onnx.export(models["head"], (torch.zeros(2, C, 14, 14),), os.path.join(out, "head.onnx"), input_names=["roi_features"],
-                              output_names=["region_embeds"], dynamic_axes={"roi_features": {0: "regions"}, "region_embeds": {0: "regions"}},
-                              opset_version=14)
-            graphs["head"] = {"file": "head.onnx", "inputs": [spec("roi_features", "float32", ["regions", C, 14, 14])],
-                              "outputs": [spec("region_embeds", "float32", ["regions", D])]}
-        else:
-            S = p["image_size"]
-            torch.onnx.export(models["vision"], (torch.zeros(2, 3, S, S),), os.path.join(out, "vision_model.onnx"),
-                              input_names=["pixel_values"], output_names=["image_embeds"],
-                              dynamic_axes={"pixel_values": {0: "batch"}, "image_embeds": {0: "batch"}}, opset_version=14)
-            graphs["vision"] = {"file": "vision_model.onnx", "inputs": [spec("pixel_values", "float32", ["batch", 3, S, S])],
-                                "outputs": [spec("image_embeds", "float32", ["batch", D])]}
+    graphs = {"text": export_text(models["text"], ids, out, D), "rpn": export_rpn(models["rpn"], out, A)}
+    if p["mode"] == "features":
+        graphs.update(export_features(models["backbone"], models["head"], out, p.get("res4", 1024), D))
+    else:
+        graphs["vision"] = export_vision(models["vision"], out, p["image_size"], D)
     return graphs
 
 

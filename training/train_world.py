@@ -34,7 +34,6 @@ Graphs: text_model.onnx, vision_model.onnx, backbone.onnx, head.onnx, rpn.onnx (
 training/export_tiny_detector.py). Seeds are fixed (--seed); torch.set_num_threads(--threads).
 """
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -56,7 +55,7 @@ from torchvision.models.detection.rpn import RegionProposalNetwork, RPNHead
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from export_tiny_clip import TextTower, learn_bpe  # noqa: E402
-from export_tiny_detector import AttentionPool2d  # noqa: E402
+from export_tiny_detector import AttentionPool2d, export_features, export_rpn, export_text, export_vision, sha256  # noqa: E402
 from detector_common import SimpleTokenizer, fill_template  # noqa: E402
 
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
@@ -255,7 +254,8 @@ def normalize(u8):
 class World:
     def __init__(self, root, limit_scenes=None, limit_singles=None, extra_singles=()):
         self.root = root
-        self.extra_singles = list(extra_singles)
+        # (folder, records) of each --extra-singles world
+        self.extra_singles = [(r, read_jsonl(os.path.join(r, "singles.jsonl"))) for r in extra_singles]
         with open(os.path.join(root, "concepts.json"), encoding="utf-8") as f:
             c = json.load(f)
         self.concepts = {x["id"]: x for x in (c["concepts"] if isinstance(c, dict) else c)}
@@ -289,8 +289,7 @@ class World:
         t = time.time()
         imgs = [load_u8(os.path.join(self.root, s["image"]), CLIP_SIZE) for s in self.singles]
         cids = [s["category_id"] for s in self.singles]
-        for root in self.extra_singles:
-            extra = read_jsonl(os.path.join(root, "singles.jsonl"))
+        for root, extra in self.extra_singles:
             imgs += [load_u8(os.path.join(root, s["image"]), CLIP_SIZE) for s in extra]
             cids += [s["category_id"] for s in extra]
         log(f"loaded {len(imgs)} singles in {time.time() - t:.0f}s")
@@ -312,14 +311,19 @@ def tokenizer_words(world, templates):
 
 
 # ---------------------------------------------------------------- CLIP training
-def clip_loss(img, txt, scale, labels=None):
-    img = F.normalize(img, dim=-1)
-    txt = F.normalize(txt, dim=-1)
-    logits = scale * img @ txt.t()
-    target = torch.arange(len(img)) if labels is None else labels
-    if labels is None:
-        return (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target)) / 2
-    return F.cross_entropy(logits, target)
+def optimizer_step(opt, sched, loss, params, max_norm):
+    """Backward, gradient-norm clip, step and schedule step: every training loop's update."""
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, max_norm)
+    opt.step()
+    sched.step()
+
+
+def progress(t0, step, steps):
+    """"<elapsed>s eta <remaining>s" after step (0-based) of steps."""
+    el = time.time() - t0
+    return f"{el:.0f}s eta {el / (step + 1) * (steps - step - 1):.0f}s"
 
 
 def cosine_schedule(opt, steps):
@@ -435,16 +439,11 @@ def train_clip(args, p, world, tok, templates, phase="image"):
         if region_labels is not None:
             loss_r = F.cross_entropy(scale * embeds[len(idx):] @ protos.t(), region_labels)
             loss = loss + args.region_weight * loss_r
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 5.0)
-        opt.step()
-        sched.step()
+        optimizer_step(opt, sched, loss, params, 5.0)
         if step % args.log_every == 0 or step == steps - 1:
-            el = time.time() - t0
             acc = (logits.argmax(1) == single_labels[idx]).float().mean().item()
             log(f"clip step {step + 1}/{steps} loss {loss.item():.3f} (singles {loss_s.item():.3f} regions {loss_r.item():.3f}) "
-                f"batch top-1 {acc:.2f} scale {scale.item():.1f} {el:.0f}s eta {el / (step + 1) * (steps - step - 1):.0f}s")
+                f"batch top-1 {acc:.2f} scale {scale.item():.1f} {progress(t0, step, steps)}")
         if (step + 1) % args.save_every == 0 or step == steps - 1:
             state = {"backbone": backbone.state_dict(), "head": head.state_dict(), "concept_ids": concept_ids,
                      "logit_scale": float(logit_scale.exp().clamp(max=100)), "step": step + 1}
@@ -521,14 +520,9 @@ def train_text(args, p, world, tok, templates):
                 labels.append(j)
         if rows:
             loss = loss + F.cross_entropy(scale * single_embeds[rows] @ txt.t(), torch.tensor(labels))
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(text.parameters(), 5.0)
-        opt.step()
-        sched.step()
+        optimizer_step(opt, sched, loss, text.parameters(), 5.0)
         if step % args.log_every == 0 or step == steps - 1:
-            el = time.time() - t0
-            msg = f"text step {step + 1}/{steps} loss {loss.item():.3f} (1 - cosine to own target {align.item():.3f}) {el:.0f}s eta {el / (step + 1) * (steps - step - 1):.0f}s"
+            msg = f"text step {step + 1}/{steps} loss {loss.item():.3f} (1 - cosine to own target {align.item():.3f}) {progress(t0, step, steps)}"
             if step % (args.log_every * 4) == 0 or step == steps - 1:
                 text.eval()
                 with torch.no_grad():
@@ -559,7 +553,7 @@ def train_rpn(args, p, world):
     params = list(trunk.parameters()) + list(rpn.parameters())
     opt = torch.optim.AdamW(params, lr=args.rpn_lr, weight_decay=1e-4)
     steps = args.rpn_steps
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, steps // 20)) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    sched = cosine_schedule(opt, steps)
     size = DETECT["shortEdge"]
     scenes = world.load_scenes(size)
     scene_ids = [c["id"] for c in world.captions]
@@ -583,29 +577,15 @@ def train_rpn(args, p, world):
         feats = OrderedDict((str(i), f) for i, f in enumerate(trunk(x)))
         _, losses = rpn(ImageList(x, [(size, size)] * len(idx)), feats, targets)
         loss = losses["loss_objectness"] + losses["loss_rpn_box_reg"]
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 10.0)
-        opt.step()
-        sched.step()
+        optimizer_step(opt, sched, loss, params, 10.0)
         if step % args.log_every == 0 or step == steps - 1:
-            el = time.time() - t0
             log(f"rpn step {step + 1}/{steps} objectness {losses['loss_objectness'].item():.4f} "
-                f"box {losses['loss_rpn_box_reg'].item():.4f} {el:.0f}s eta {el / (step + 1) * (steps - step - 1):.0f}s")
+                f"box {losses['loss_rpn_box_reg'].item():.4f} {progress(t0, step, steps)}")
     torch.save({"trunk": trunk.state_dict(), "head": rpn.head.state_dict()}, os.path.join(args.work, "rpn.pt"))
     log(f"rpn done in {time.time() - t0:.0f}s")
 
 
 # ---------------------------------------------------------------- export
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
-def spec(name, dtype, dims):
-    return {"name": name, "dtype": dtype, "dims": dims}
-
-
 def export(args, p, tok, vocab, merges):
     out = args.out
     os.makedirs(out, exist_ok=True)
@@ -628,40 +608,9 @@ def export(args, p, tok, vocab, merges):
         f.write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
     D, C4 = p["embed_dim"], p["widths"][3]
     A = len(ANCHORS["sizes"][0]) * len(ANCHORS["ratios"][0])
-    graphs = {}
-    ids = tok(["a photo of a dog.", "a bicycle"])
-    img = torch.zeros(1, 3, 64, 96)
-    with torch.no_grad():
-        torch.onnx.export(text, (ids,), os.path.join(out, "text_model.onnx"), input_names=["input_ids"], output_names=["text_embeds"],
-                          dynamic_axes={"input_ids": {0: "batch"}, "text_embeds": {0: "batch"}}, opset_version=14)
-        graphs["text"] = {"file": "text_model.onnx", "inputs": [spec("input_ids", "int64", ["batch", 77])],
-                          "outputs": [spec("text_embeds", "float32", ["batch", D])]}
-        S = CLIP_SIZE
-        torch.onnx.export(m["vision"], (torch.zeros(2, 3, S, S),), os.path.join(out, "vision_model.onnx"), input_names=["pixel_values"],
-                          output_names=["image_embeds"], dynamic_axes={"pixel_values": {0: "batch"}, "image_embeds": {0: "batch"}},
-                          opset_version=14)
-        graphs["vision"] = {"file": "vision_model.onnx", "inputs": [spec("pixel_values", "float32", ["batch", 3, S, S])],
-                            "outputs": [spec("image_embeds", "float32", ["batch", D])]}
-        dyn = {"images": {2: "height", 3: "width"}}
-        for i, st in enumerate((8, 16)):
-            dyn[f"objectness_{i}"] = {2: f"height_{st}", 3: f"width_{st}"}
-            dyn[f"deltas_{i}"] = {2: f"height_{st}", 3: f"width_{st}"}
-        torch.onnx.export(rpn_graph, (img,), os.path.join(out, "rpn.onnx"), input_names=["images"],
-                          output_names=["objectness_0", "deltas_0", "objectness_1", "deltas_1"], dynamic_axes=dyn, opset_version=14)
-        rpn_outs = []
-        for i, st in enumerate((8, 16)):
-            rpn_outs += [spec(f"objectness_{i}", "float32", [1, A, f"height_{st}", f"width_{st}"]),
-                         spec(f"deltas_{i}", "float32", [1, 4 * A, f"height_{st}", f"width_{st}"])]
-        graphs["rpn"] = {"file": "rpn.onnx", "inputs": [spec("images", "float32", [1, 3, "height", "width"])], "outputs": rpn_outs}
-        torch.onnx.export(m["backbone"], (img,), os.path.join(out, "backbone.onnx"), input_names=["images"], output_names=["res4"],
-                          dynamic_axes={"images": {2: "height", 3: "width"}, "res4": {2: "height_16", 3: "width_16"}}, opset_version=14)
-        graphs["backbone"] = {"file": "backbone.onnx", "inputs": [spec("images", "float32", [1, 3, "height", "width"])],
-                              "outputs": [spec("res4", "float32", [1, C4, "height_16", "width_16"])]}
-        torch.onnx.export(m["head"], (torch.zeros(2, C4, 14, 14),), os.path.join(out, "head.onnx"), input_names=["roi_features"],
-                          output_names=["region_embeds"], dynamic_axes={"roi_features": {0: "regions"}, "region_embeds": {0: "regions"}},
-                          opset_version=14)
-        graphs["head"] = {"file": "head.onnx", "inputs": [spec("roi_features", "float32", ["regions", C4, 14, 14])],
-                          "outputs": [spec("region_embeds", "float32", ["regions", D])]}
+    graphs = {"text": export_text(text, tok(["a photo of a dog.", "a bicycle"]), out, D),
+              "vision": export_vision(m["vision"], out, CLIP_SIZE, D), "rpn": export_rpn(rpn_graph, out, A),
+              **export_features(m["backbone"], m["head"], out, C4, D)}
     scale = float(ck["logit_scale"])
     levels = [{"objectness": f"objectness_{i}", "deltas": f"deltas_{i}", "anchorSizes": list(ANCHORS["sizes"][i]),
                "aspectRatios": list(ANCHORS["ratios"][i])} for i in range(2)]
@@ -749,7 +698,7 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     p = PRESETS[args.preset]
     world = World(args.world, args.limit_scenes, args.limit_singles, args.extra_singles)
-    n_singles = len(world.singles) + sum(len(read_jsonl(os.path.join(r, "singles.jsonl"))) for r in args.extra_singles)
+    n_singles = len(world.singles) + sum(len(records) for _, records in world.extra_singles)
     args.world_desc = f"{len(world.captions)} scenes, {n_singles} single-object images"
     templates = ensemble_templates()
     tok = vocab = merges = None

@@ -8,6 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { xywhToXyxy } from '../../src/geometry/boxes.js';
+import { boxIou } from '../../src/geometry/iou.js';
 import { ClipModel } from '../../src/models/clip.js';
 import { classifyImages } from '../../src/pipelines/classify.js';
 import { Detector } from '../../src/pipelines/detect.js';
@@ -27,6 +29,9 @@ interface Gt {
 const gt = JSON.parse(readFileSync(join(world, 'gt.json'), 'utf8')) as Gt;
 /** The benchmark's vocabulary: the COCO-65 analogue's names. */
 const coco65 = (JSON.parse(readFileSync(join(world, 'gt-coco65.json'), 'utf8')) as Gt).categories.map((c) => c.name);
+const names = new Map(gt.categories.map((c) => [c.id, c.name]));
+/** The annotations' boxes as XYXY, N×4. */
+const xyxyOf = (anns: Gt['annotations']) => xywhToXyxy(Float32Array.from(anns.flatMap((a) => a.bbox)));
 
 /** Floors below what the committed model measured here (base 20/47, novel 6/13, GT boxes 3/6; README
  * "Built-in model" has the full test world's numbers). */
@@ -39,7 +44,7 @@ describe('built-in model (models/world-rn-small) on held-out world data', () => 
     expect(labels).toHaveLength(856);
     const model = await ClipModel.load(modelDir, { intraOpThreads: 1 });
     try {
-      const results = await classifyImages(model, singles.map((s) => join(world, s.image)), { labels: labels, topK: 1, cacheDir: false });
+      const results = await classifyImages(model, singles.map((s) => join(world, s.image)), { labels, topK: 1, cacheDir: false });
       const hits = { base: [0, 0], novel: [0, 0] };
       results.forEach((r, i) => {
         expect(r.error).toBeUndefined();
@@ -74,17 +79,15 @@ describe('built-in model (models/world-rn-small) on held-out world data', () => 
     });
 
     it('labels ground-truth boxes of the fixture scenes among the COCO-65 names (GT-box protocol)', async () => {
-      const names = new Map(gt.categories.map((c) => [c.id, c.name]));
       let right = 0;
       let total = 0;
       for (const image of gt.images) {
         const anns = gt.annotations.filter((a) => a.image_id === image.id && coco65.includes(names.get(a.category_id)!));
-        const boxes = new Float32Array(anns.flatMap((a) => [a.bbox[0], a.bbox[1], a.bbox[0] + a.bbox[2], a.bbox[1] + a.bbox[3]]));
+        const boxes = xyxyOf(anns);
         const result = await gtBoxDetector.detect(join(world, image.file_name), { phrases: coco65, boxes });
-        for (const a of anns) {
-          const box = [a.bbox[0], a.bbox[1], a.bbox[0] + a.bbox[2], a.bbox[1] + a.bbox[3]];
+        for (const [i, a] of anns.entries()) {
           // the best-scoring label of this box (GT-box mode returns boxes exactly as given)
-          const mine = result.detections.filter((d) => d.box.every((v, k) => Math.abs(v - box[k]) < 1e-3));
+          const mine = result.detections.filter((d) => d.box.every((v, k) => Math.abs(v - boxes[4 * i + k]) < 1e-3));
           expect(mine.length).toBeGreaterThan(0);
           const best = mine.reduce((x, y) => (y.score > x.score ? y : x));
           right += best.label === names.get(a.category_id) ? 1 : 0;
@@ -101,18 +104,12 @@ describe('built-in model (models/world-rn-small) on held-out world data', () => 
       // the third object, a 34x21 px bicycle, is below the default preset's threshold
       const anns = gt.annotations.filter((a) => a.image_id === 21 && a.bbox[2] * a.bbox[3] >= 1000);
       expect(anns).toHaveLength(2);
-      const names = new Map(gt.categories.map((c) => [c.id, c.name]));
-      for (const a of anns) {
-        const box = [a.bbox[0], a.bbox[1], a.bbox[0] + a.bbox[2], a.bbox[1] + a.bbox[3]];
-        const iou = (d: number[]) => {
-          const w = Math.max(0, Math.min(d[2], box[2]) - Math.max(d[0], box[0]));
-          const h = Math.max(0, Math.min(d[3], box[3]) - Math.max(d[1], box[1]));
-          const inter = w * h;
-          return inter / ((d[2] - d[0]) * (d[3] - d[1]) + (box[2] - box[0]) * (box[3] - box[1]) - inter);
-        };
+      const gtBoxes = xyxyOf(anns);
+      const ious = boxIou(Float32Array.from(result.detections.flatMap((d) => d.box)), gtBoxes); // detections × objects
+      for (const [i, a] of anns.entries()) {
         // the highest-scoring detection on this object carries its label
-        const onIt = result.detections.filter((d) => iou(d.box) >= 0.5).sort((x, y) => y.score - x.score);
-        expect(onIt.length, `a detection on the ${names.get(a.category_id)} at ${box}`).toBeGreaterThan(0);
+        const onIt = result.detections.filter((_, r) => ious[r * anns.length + i] >= 0.5).sort((x, y) => y.score - x.score);
+        expect(onIt.length, `a detection on the ${names.get(a.category_id)} at ${Array.from(gtBoxes.subarray(4 * i, 4 * i + 4))}`).toBeGreaterThan(0);
         expect(onIt[0].label).toBe(names.get(a.category_id));
       }
     }, 60_000);

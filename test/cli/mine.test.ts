@@ -101,11 +101,21 @@ describe('regionclip mine', () => {
     let kills = 0;
     for (let attempt = 0; attempt < 6 && kills < 4; attempt++) {
       const args = [bin, 'mine', input, '--out', out, ...common, ...(attempt === 0 ? [] : ['--resume'])];
-      const child = spawn(process.execPath, args, { stdio: 'ignore' });
-      const delay = 900 + Math.floor(Math.random() * 1800);
+      // Kill on the child's own progress (not a wall-clock delay, which a fast machine outruns):
+      // a random 1 to 12 lines past the count this attempt started from.
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      const ahead = 1 + Math.floor(Math.random() * 12);
+      let startedAt: number | undefined;
+      let stderr = '';
       const exited = await new Promise<boolean>((resolveExit) => {
-        const timer = setTimeout(() => { child.kill('SIGKILL'); resolveExit(false); }, delay);
-        child.on('exit', (code) => { clearTimeout(timer); resolveExit(code === 0); });
+        child.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+          const counts = [...stderr.matchAll(/ (\d+)\/(\d+)/g)];
+          const done = counts.length > 0 ? Number(counts[counts.length - 1][1]) : 0;
+          startedAt ??= done;
+          if (done >= startedAt + ahead && child.exitCode === null && !child.killed) child.kill('SIGKILL');
+        });
+        child.on('exit', (code) => resolveExit(code === 0));
       });
       if (exited) break;
       kills++;

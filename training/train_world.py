@@ -380,6 +380,18 @@ def train_clip(args, p, world, tok, templates, phase="image"):
         concept_ids = sorted(world.concepts) if world.concepts else sorted(world.cat_names)
         prototypes = nn.Parameter(torch.randn(len(concept_ids), p["embed_dim"]) * 0.1)
         logit_scale = nn.Parameter(torch.tensor(math.log(args.init_scale)))
+        done_before = 0
+        if args.init:  # continue an earlier phase 1 (a fresh schedule over --clip-steps more steps)
+            ck = torch.load(args.init)
+            if ck["concept_ids"] != concept_ids:
+                raise SystemExit(f"--init {args.init}: its concepts differ from this world's")
+            backbone.load_state_dict(ck["backbone"])
+            head.load_state_dict(ck["head"])
+            with torch.no_grad():
+                prototypes.copy_(ck["prototypes"])
+                logit_scale.fill_(math.log(ck["logit_scale"]))
+            done_before = ck["step"]
+            log(f"phase 1 continues {args.init} (after {done_before} steps)")
         params = list(vision.parameters()) + [prototypes, logit_scale]
         lr, steps, region_from = args.lr, args.clip_steps, args.region_from
     else:
@@ -448,10 +460,11 @@ def train_clip(args, p, world, tok, templates, phase="image"):
             state = {"backbone": backbone.state_dict(), "head": head.state_dict(), "concept_ids": concept_ids,
                      "logit_scale": float(logit_scale.exp().clamp(max=100)), "step": step + 1}
             if phase == "image":
-                torch.save({**state, "prototypes": prototypes.detach().clone()}, os.path.join(args.work, "clip-image.pt"))
+                torch.save({**state, "step": done_before + step + 1, "prototypes": prototypes.detach().clone()},
+                           os.path.join(args.work, "clip-image.pt"))
             else:
                 torch.save({**ck, **state, "steps": {**ck["steps"], "align": step + 1}}, os.path.join(args.work, "clip.pt"))
-    log(f"clip ({phase}) done in {time.time() - t0:.0f}s")
+    log(f"clip ({phase}) done in {time.time() - t0:.0f}s" + (f" ({done_before + steps} phase-1 steps in all)" if phase == "image" else ""))
 
 
 def text_prompts(world, cids, templates, rng, args):
@@ -581,7 +594,7 @@ def train_rpn(args, p, world):
         if step % args.log_every == 0 or step == steps - 1:
             log(f"rpn step {step + 1}/{steps} objectness {losses['loss_objectness'].item():.4f} "
                 f"box {losses['loss_rpn_box_reg'].item():.4f} {progress(t0, step, steps)}")
-    torch.save({"trunk": trunk.state_dict(), "head": rpn.head.state_dict()}, os.path.join(args.work, "rpn.pt"))
+    torch.save({"trunk": trunk.state_dict(), "head": rpn.head.state_dict(), "steps": args.rpn_steps}, os.path.join(args.work, "rpn.pt"))
     log(f"rpn done in {time.time() - t0:.0f}s")
 
 
@@ -591,6 +604,7 @@ def export(args, p, tok, vocab, merges):
     os.makedirs(out, exist_ok=True)
     ck = torch.load(os.path.join(args.work, "clip.pt"))
     rk = torch.load(os.path.join(args.work, "rpn.pt"))
+    rpn_steps = rk["steps"]
     m = build(p)
     m["backbone"].load_state_dict(ck["backbone"])
     m["head"].load_state_dict(ck["head"])
@@ -620,8 +634,9 @@ def export(args, p, tok, vocab, merges):
         "description": (f"regionclip's built-in model: a small CLIP (ResNet image tower split into backbone/head, RegionCLIP's "
                         f"features mode; transformer text tower with a BPE vocab learned from the world's captions) and a "
                         f"class-agnostic RPN trained on base boxes only, trained on the synthetic world ({args.world_desc}); "
-                        f"made by training/train_world.py --preset {args.preset} --seed {args.seed} --clip-steps {args.clip_steps} "
-                        f"--text-steps {args.text_steps} --align-steps {args.align_steps} --rpn-steps {args.rpn_steps}. Training images: see NOTICE."),
+                        f"made by training/train_world.py --preset {args.preset} --seed {args.seed}: phase 1 (image tower) "
+                        f"{ck['steps']['image']} steps, phase 2 (text tower) {ck['steps']['text']}, phase 3 (align) "
+                        f"{ck['steps'].get('align', 0)}, RPN {rpn_steps} steps. Training images: see NOTICE."),
         "license": "MIT",
         "source": "training/train_world.py (regionclip); training data: training/world (see NOTICE)",
         "embedDim": D,
@@ -667,6 +682,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--extra-singles", nargs="*", default=[], help="more generated worlds whose single-object images join the CLIP training")
     ap.add_argument("--clip-steps", type=int, default=2400, help="phase 1: image tower against concept prototypes")
+    ap.add_argument("--init", help="phase 1 continues this clip-image.pt (a new schedule over --clip-steps more steps)")
     ap.add_argument("--clip-batch", type=int, default=128)
     ap.add_argument("--single-sizes", type=int, nargs="+", default=[48, 56, 64, 72, 80], help="random input sizes of single-object images")
     ap.add_argument("--region-scenes", type=int, default=2, help="scenes per step whose base boxes train the region path")
@@ -694,6 +710,8 @@ def main():
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--save-every", type=int, default=100, help="CLIP checkpoint interval (steps)")
     args = ap.parse_args()
+    if args.init and args.stage not in ("all", "clip", "clip-image"):
+        ap.error("--init continues phase 1: use it with --stage clip-image, clip or all")
     torch.set_num_threads(args.threads)
     os.makedirs(args.work, exist_ok=True)
     p = PRESETS[args.preset]

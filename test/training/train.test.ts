@@ -52,12 +52,26 @@ describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a 
     const manifest = JSON.parse(readFileSync(join(tmp, 'model', 'manifest.json'), 'utf8'));
     expect(manifest.kind).toBe('detector');
     expect(manifest.regionEncoder.mode).toBe('features');
+    expect(manifest.description).toContain('phase 1 (image tower) 3 steps, phase 2 (text tower) 3, phase 3 (align) 0, RPN 3 steps');
     expect(Object.keys(manifest.graphs).sort()).toEqual(['backbone', 'head', 'rpn', 'text', 'vision']);
     const vocab = JSON.parse(readFileSync(join(tmp, 'model', 'vocab.json'), 'utf8'));
     const ids = Object.values(vocab) as number[];
     // Hugging Face CLIP layout: <|startoftext|>, <|endoftext|> are the last two ids.
     expect(vocab['<|startoftext|>']).toBe(ids.length - 2);
     expect(vocab['<|endoftext|>']).toBe(ids.length - 1);
+  });
+
+  it('continues phase 1 from a checkpoint (--init) and counts its steps', () => {
+    const run = spawnSync(python, [
+      join(root, 'training', 'train_world.py'), '--world', join(tmp, 'world'), '--work', join(tmp, 'work2'), '--stage', 'clip-image',
+      '--init', join(tmp, 'work', 'clip-image.pt'), '--preset', 'tiny', '--clip-steps', '2', '--clip-batch', '8', '--region-scenes', '2',
+      '--log-every', '1', '--threads', '2',
+    ], { encoding: 'utf8', timeout: 120_000 });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain('continues');
+    expect(run.stdout).toMatch(/after 3 steps/);
+    expect(run.stdout).toMatch(/clip step 2\/2/);
+    expect(run.stdout).toMatch(/\(5 phase-1 steps in all\)/);
   });
 
   it('loads in the runtime and detects and classifies', async () => {

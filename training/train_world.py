@@ -8,11 +8,18 @@ python3-torch 1.13 / torchvision 0.14 / Pillow; never imported at run time).
         --singles 24000 --single-size 80 --seed 2 --concurrency 2 --quiet                       # 3.1 min
     # models/world-rn-small (README "Built-in model"; with Debian's libopenblas0-pthread installed):
     T="--world /tmp/wt/train --extra-singles /tmp/wt/singles2 --work /tmp/wt/run"
-    /usr/bin/python3 training/train_world.py $T --stage clip-image          # 3000 steps, 51 min
-    /usr/bin/python3 training/train_world.py $T --stage clip-text           # 400 steps, 7.3 min
+    /usr/bin/python3 training/train_world.py $T --stage clip-image --clip-steps 3000                # 51 min
+    cp /tmp/wt/run/clip-image.pt /tmp/wt/run/clip-image-3000.pt
+    /usr/bin/python3 training/train_world.py $T --stage clip-image --init /tmp/wt/run/clip-image-3000.pt \
+        --clip-steps 4000 --region-from 0                                                          # 50 min
+    cp /tmp/wt/run/clip-image.pt /tmp/wt/run/clip-image-7000.pt
+    /usr/bin/python3 training/train_world.py $T --stage clip-image --init /tmp/wt/run/clip-image-7000.pt \
+        --clip-steps 3500 --lr 5e-4 --region-from 0                                                # 39 min
+    /usr/bin/python3 training/train_world.py $T --stage clip-text           # 800 steps, 11.6 min
     /usr/bin/python3 training/train_world.py $T --stage rpn --threads 1     # 800 steps, 20.4 min
     /usr/bin/python3 training/train_world.py $T --stage export --out models/world-rn-small  # 6 s
-    # (--stage clip: the CLIP phases; --stage all: everything in turn). The defaults are the built-in model's settings.
+    # (--stage clip: the CLIP phases; --stage all: everything in turn). The other defaults are the built-in
+    # model's settings; phase 1 took the three runs above (--init continues a checkpoint).
 
 What it builds (RegionCLIP's structure, small):
   tokenizer  byte-level BPE in the Hugging Face CLIP layout (vocab.json + merges.txt; 512 byte symbols,
@@ -604,7 +611,6 @@ def export(args, p, tok, vocab, merges):
     os.makedirs(out, exist_ok=True)
     ck = torch.load(os.path.join(args.work, "clip.pt"))
     rk = torch.load(os.path.join(args.work, "rpn.pt"))
-    rpn_steps = rk["steps"]
     m = build(p)
     m["backbone"].load_state_dict(ck["backbone"])
     m["head"].load_state_dict(ck["head"])
@@ -636,7 +642,7 @@ def export(args, p, tok, vocab, merges):
                         f"class-agnostic RPN trained on base boxes only, trained on the synthetic world ({args.world_desc}); "
                         f"made by training/train_world.py --preset {args.preset} --seed {args.seed}: phase 1 (image tower) "
                         f"{ck['steps']['image']} steps, phase 2 (text tower) {ck['steps']['text']}, phase 3 (align) "
-                        f"{ck['steps'].get('align', 0)}, RPN {rpn_steps} steps. Training images: see NOTICE."),
+                        f"{ck['steps'].get('align', 0)}, RPN {rk['steps']} steps. Training images: see NOTICE."),
         "license": "MIT",
         "source": "training/train_world.py (regionclip); training data: training/world (see NOTICE)",
         "embedDim": D,
@@ -691,7 +697,7 @@ def main():
     ap.add_argument("--scene-size", type=int, default=256, help="scene resolution for the region loss")
     ap.add_argument("--init-scale", type=float, default=1 / 0.07, help="initial logit scale (learned)")
     ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--text-steps", type=int, default=800, help="phase 2: text tower onto the frozen prototypes (400 steps: 69.7%% / 66.3%% top-1 base / novel, 800: 76.5%% / 74.6%%)")
+    ap.add_argument("--text-steps", type=int, default=800, help="phase 2: text tower onto the frozen image tower's --text-targets (400 steps: 69.7%% / 66.3%% top-1 base / novel, 800: 76.5%% / 74.6%%)")
     ap.add_argument("--text-batch", type=int, default=256)
     ap.add_argument("--text-lr", type=float, default=1e-3)
     ap.add_argument("--text-align", type=float, default=10.0, help="weight of the cosine pull of each prompt onto its target")
@@ -722,7 +728,8 @@ def main():
     tok = vocab = merges = None
     if args.stage != "rpn":
         tok_path = os.path.join(args.work, "tokenizer.json")
-        if args.stage in ("export", "clip-text", "clip-align") and os.path.exists(tok_path):
+        # later stages, and phase 1 continuing a checkpoint (--init), reuse the tokenizer phase 1 learned
+        if (args.stage in ("export", "clip-text", "clip-align") or args.init) and os.path.exists(tok_path):
             with open(tok_path, encoding="utf-8") as f:
                 t = json.load(f)
             vocab, merges = t["vocab"], [tuple(m) for m in t["merges"]]

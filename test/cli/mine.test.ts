@@ -110,7 +110,7 @@ describe('regionclip mine', () => {
       const exited = await new Promise<boolean>((resolveExit) => {
         child.stderr.on('data', (chunk: Buffer) => {
           stderr += chunk.toString();
-          const counts = [...stderr.matchAll(/ (\d+)\/(\d+)/g)];
+          const counts = [...stderr.matchAll(/ (\d+)\/\d+/g)];
           const done = counts.length > 0 ? Number(counts[counts.length - 1][1]) : 0;
           startedAt ??= done;
           if (done >= startedAt + ahead && child.exitCode === null && !child.killed) child.kill('SIGKILL');

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { decodeImage } from '../src/image/read.js';
-import { regionPhraseProbs } from '../src/matching/scores.js';
+import { scoreRegions } from '../src/matching/scores.js';
 import { selectDetections } from '../src/matching/detections.js';
 import { DetectorModel } from '../src/models/detector.js';
 import { ClipTextEncoder } from '../src/models/text-encoder.js';
@@ -38,13 +38,13 @@ for (const dir of models) {
   const { proposals, resized } = await time('rpn+proposals', () => model.propose(decoded, { preNmsTopK: 6000, postNmsTopK: R, nmsThreshold: 0.9 }));
   const K = proposals.scores.length;
   const boxes = new Float32Array(4 * R);
-  boxes.set(DetectorModel.toOriginal(proposals.boxes.subarray(0, 4 * Math.min(K, R)), resized));
+  boxes.set(DetectorModel.toOriginal(proposals.boxes, resized).data.subarray(0, 4 * Math.min(K, R)));
   if (K < R) boxes.set(randomBoxes(lcg(5), R - K, decoded.width, decoded.height, 4, Math.min(decoded.width, decoded.height) / 2), 4 * K);
   const regionEmbeds = await time(`regions (${m.regionEncoder.mode})`, () => model.embedRegions(decoded, boxes, { resized }));
   const phraseEmbeds = await time('text (100 phrases, 1 template)', () => new ClipTextEncoder(model.clip, { cacheDir: false }).embedPhrases(vocab));
   await time('scoring+nms', () => {
-    const probs = regionPhraseProbs(regionEmbeds, phraseEmbeds, m.embedDim, { temperature: m.scoring.temperature });
-    return selectDetections(probs, vocab.length, boxes, { scoreThreshold: 0.001, iouThreshold: 0.5, maxDetections: 100 });
+    const scores = scoreRegions(regionEmbeds, phraseEmbeds, m.embedDim, { temperature: m.scoring.temperature, backgroundEmbed: model.backgroundEmbed });
+    return selectDetections(scores, vocab.length, boxes, { scoreThreshold: 0.001, iouThreshold: 0.5, maxDetections: 100 });
   });
   const total = Object.values(times).reduce((a, b) => a + b, 0);
   console.log(`\n${m.name} (${K} proposals from the RPN, topped up to ${R})`);

@@ -19,6 +19,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { decodeImage } from '../src/image/read.js';
 import { DetectorModel } from '../src/models/detector.js';
+import { xywhToXyxy } from '../src/geometry/boxes.js';
+import { boxIou } from '../src/geometry/iou.js';
 
 interface CocoGt {
   images: { id: number; file_name: string }[];
@@ -34,14 +36,6 @@ const flag = (name: string, fallback?: number): number | undefined => {
 const readJson = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;
 const readJsonl = <T>(path: string): T[] => readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
 const pct = (n: number, d: number) => (d === 0 ? 'n/a' : `${((100 * n) / d).toFixed(1)}% (${n}/${d})`);
-
-function iou(a: ArrayLike<number>, ai: number, b: number[]): number {
-  const ix = Math.max(0, Math.min(a[ai + 2], b[2]) - Math.max(a[ai], b[0]));
-  const iy = Math.max(0, Math.min(a[ai + 3], b[3]) - Math.max(a[ai + 1], b[1]));
-  const inter = ix * iy;
-  const ua = (a[ai + 2] - a[ai]) * (a[ai + 3] - a[ai + 1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
-  return ua > 0 ? inter / ua : 0;
-}
 
 async function recall(modelDir: string, world: string) {
   const gt = readJson<CocoGt>(join(world, 'gt.json'));
@@ -66,13 +60,13 @@ async function recall(modelDir: string, world: string) {
     const decoded = await decodeImage(join(world, img.file_name));
     const { proposals, resized } = await model.propose(decoded, { postNmsTopK: 1000, ...(nms !== undefined ? { nmsThreshold: nms } : {}) });
     const boxes = DetectorModel.toOriginal(proposals.boxes, resized);
-    proposalsSeen += boxes.length / 4;
-    for (const a of byImage.get(img.id) ?? []) {
-      const [x, y, w, h] = a.bbox;
-      const b = [x, y, x + w, y + h];
+    proposalsSeen += boxes.length;
+    const anns = byImage.get(img.id) ?? [];
+    const ious = boxIou(boxes.data, xywhToXyxy(Float32Array.from(anns.flatMap((a) => a.bbox))));
+    for (const [g, a] of anns.entries()) {
       const hits = ks.map(() => false);
-      for (let r = 0; r < boxes.length / 4; r++) {
-        if (iou(boxes, 4 * r, b) >= 0.5) {
+      for (let r = 0; r < boxes.length; r++) {
+        if (ious[r * anns.length + g] >= 0.5) {
           ks.forEach((k, i) => (hits[i] ||= r < k));
           break; // proposals are sorted by score: the first hit decides every k
         }

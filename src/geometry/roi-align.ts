@@ -19,6 +19,7 @@
  * `ceil(roiSize / outputSize)` per axis.
  */
 import { describe, invalidInput } from '../errors.js';
+import type { Boxes } from './boxes.js';
 import type { Tensor } from './tensor.js';
 import { checkInteger, checkNumber } from './validate.js';
 
@@ -207,4 +208,14 @@ export function roiAlign(input: Tensor, rois: Float32Array, options: RoiAlignOpt
     }
   }
   return { data: output, dims: [k, channels, oh, ow] };
+}
+
+/** K×5 RoIs `[batchIndex, x1, y1, x2, y2]` for boxes of one image (the `rois` roiAlign takes). */
+export function roisOf(boxes: Boxes, batchIndex = 0): Float32Array {
+  const rois = new Float32Array(5 * boxes.length);
+  for (let i = 0; i < boxes.length; i++) {
+    rois[5 * i] = batchIndex;
+    rois.set(boxes.data.subarray(4 * i, 4 * i + 4), 5 * i + 1);
+  }
+  return rois;
 }

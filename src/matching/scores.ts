@@ -1,7 +1,13 @@
 /**
- * Region–phrase scoring, RegionCLIP's recipe as one pure function with named constants:
- * L2-normalize both sides, cosine similarity, an optional background column, divide by a
- * temperature, softmax over the phrases (and background).
+ * Region–phrase scoring, RegionCLIP's recipe as one pure function with named constants
+ * (`scoreRegions`): L2-normalize both sides, cosine similarity, an optional background column,
+ * divide by a temperature, softmax over the phrases (and background), the background column
+ * dropped again, then optional objectness fusion. detect, classify and mine all score with it;
+ * the pieces (`cosineSimilarity`, `softmaxRows`, `regionPhraseProbs`, `fuseScores`) are exported
+ * for tests and for callers that need the background column itself.
+ *
+ * Matches RegionCLIP's `clip_roi_heads` zero-shot scoring (cosine / 0.01 with a background
+ * embedding, softmax), except objectness fusion (see `ObjectnessFusion`).
  *
  * Glossary: R regions (or images), P phrases, D embedding size. `regionEmbeds` is R×D,
  * `phraseEmbeds` P×D, row-major; results are R×P (R×(P+1) with a background column, last).
@@ -83,4 +89,58 @@ export function regionPhraseProbs(regionEmbeds: Float32Array, phraseEmbeds: Floa
   const logits = cosineSimilarity(regionEmbeds, phrases, dim);
   for (let i = 0; i < logits.length; i++) logits[i] /= options.temperature;
   return cols === 0 ? logits : softmaxRows(logits, cols);
+}
+
+/**
+ * How RPN objectness enters the final score.
+ * - `none`: score = class probability (RegionCLIP's default zero-shot setting).
+ * - `geometric`: score = sqrt(prob · sigmoid(objectness)). RegionCLIP's own fusion multiplies the
+ *   probability by the raw objectness logit and takes a power, which turns negative logits into NaN
+ *   that are then silently dropped; the sigmoid keeps every region and stays in [0, 1].
+ */
+export type ObjectnessFusion = 'none' | 'geometric';
+
+/** R×P fused scores; `objectness` holds R sigmoid probabilities (needed for `geometric`). */
+export function fuseScores(probs: Float32Array, phraseCount: number, fusion: ObjectnessFusion, objectness?: Float32Array): Float32Array {
+  if (fusion === 'none') return probs;
+  const R = phraseCount === 0 ? 0 : probs.length / phraseCount;
+  if (objectness === undefined || objectness.length !== R) {
+    throw invalidInput(`${R} objectness probabilities for geometric fusion`, 'objectness', objectness === undefined ? 'none' : `length ${objectness.length}`);
+  }
+  const out = new Float32Array(probs.length);
+  for (let r = 0; r < R; r++) for (let p = 0; p < phraseCount; p++) out[r * phraseCount + p] = Math.sqrt(probs[r * phraseCount + p] * objectness[r]);
+  return out;
+}
+
+export interface ScoreRegionsOptions {
+  /** logits = cosine / temperature (default REGIONCLIP_TEMPERATURE; CLIP classification: 1 / logitScale). */
+  temperature?: number;
+  /** A D-vector for "background": it competes in the softmax and is dropped from the result. */
+  backgroundEmbed?: Float32Array;
+  /** How objectness enters the score (default `none`). */
+  fusion?: ObjectnessFusion;
+  /** R objectness probabilities (sigmoid), for `geometric` fusion. */
+  objectness?: Float32Array;
+}
+
+/**
+ * The scoring stage: R×P scores of every region for every phrase, softmax(cos / temperature) over
+ * the phrases (and the background, whose column is dropped: it only takes probability mass away),
+ * then objectness fusion. Embeddings need not be normalized.
+ * @throws InvalidInputError for mismatched shapes, a temperature that is not a finite number > 0,
+ *   or `geometric` fusion without R objectness values.
+ */
+export function scoreRegions(regionEmbeds: Float32Array, phraseEmbeds: Float32Array, dim: number, options: ScoreRegionsOptions = {}): Float32Array {
+  const probsWithBackground = regionPhraseProbs(regionEmbeds, phraseEmbeds, dim, {
+    temperature: options.temperature ?? REGIONCLIP_TEMPERATURE,
+    backgroundEmbed: options.backgroundEmbed,
+  });
+  const P = phraseEmbeds.length / dim;
+  let probs = probsWithBackground;
+  if (options.backgroundEmbed !== undefined) {
+    const R = regionEmbeds.length / dim;
+    probs = new Float32Array(R * P);
+    for (let r = 0; r < R; r++) probs.set(probsWithBackground.subarray(r * (P + 1), r * (P + 1) + P), r * P);
+  }
+  return fuseScores(probs, P, options.fusion ?? 'none', options.objectness);
 }

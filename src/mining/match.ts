@@ -6,7 +6,7 @@
  *
  * Glossary: R regions, P phrases, D embedding size.
  */
-import { regionPhraseProbs } from '../matching/scores.js';
+import { scoreRegions } from '../matching/scores.js';
 
 export type LabelDirection = 'region→phrase' | 'phrase→region' | 'both';
 
@@ -28,7 +28,7 @@ export interface MatchOptions {
 export function mineRegionPhrasePairs(regionEmbeds: Float32Array, phraseEmbeds: Float32Array, dim: number, options: MatchOptions): MinedPair[] {
   const R = regionEmbeds.length / dim, P = phraseEmbeds.length / dim;
   if (R === 0 || P === 0) return [];
-  const probs = regionPhraseProbs(regionEmbeds, phraseEmbeds, dim, { temperature: options.temperature });
+  const probs = scoreRegions(regionEmbeds, phraseEmbeds, dim, { temperature: options.temperature });
   const pairs = new Map<number, MinedPair>(); // key r * P + p
   for (let r = 0; r < R; r++) {
     let best = 0;

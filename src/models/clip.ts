@@ -9,10 +9,10 @@ import { InvalidInputError, ModelLoadError, ModelRunError, expectedMessage } fro
 import { decodeImage, type DecodedImage, type DecodeOptions } from '../image/read.js';
 import type { PixelImage } from '../image/resample.js';
 import { clipPreprocessPixels } from '../image/preprocess.js';
+import { normalizeRows } from '../matching/scores.js';
 import { CheckedSession, ort, type SessionOptions } from '../runtime/session.js';
 import { openModel, type OpenedModel } from './loader.js';
 import { ClipTokenizer, type TokenBatch } from '../text/tokenizer.js';
-import { l2NormalizeRows } from '../text/prompts.js';
 import type { LoadedManifest } from './manifest.js';
 
 function outputOf(outputs: Record<string, ort.Tensor>, name: string, rows: number, dim: number, graph: string): Float32Array {
@@ -91,7 +91,7 @@ export class ClipModel {
       const outputs = await vision.run(feeds);
       out.set(outputOf(outputs, spec.outputs[0].name, count, D, vision.graphName), start * D);
     }
-    return dims[0] === 0 ? out : l2NormalizeRows(out, D);
+    return normalizeRows(out, D);
   }
 
   /** CLIP preprocessing of a decoded image with the manifest's settings → CHW in the tower's channel order. */
@@ -134,15 +134,16 @@ export class ClipModel {
   }
 
   private idsInput() {
-    const spec = this.manifest.graphs.text;
+    const spec = this.textSession.spec;
     return spec.inputs.find((t) => t.name === 'input_ids') ?? spec.inputs[0];
   }
 
   /** Text tower on one padded batch of token ids → B×D embeddings (L2-normalized unless `normalize: false`). */
   async embedTokens(tokens: Pick<TokenBatch, 'data' | 'dims' | 'dtype' | 'lengths'>, { normalize = true }: { normalize?: boolean } = {}): Promise<Float32Array> {
-    const spec = this.manifest.graphs.text;
+    const spec = this.textSession.spec;
     const idsInput = this.idsInput();
-    const maskInput = spec.inputs.find((t) => t.name === 'attention_mask');
+    // An optional attention_mask (Hugging Face exports) is fed only to graphs that take it.
+    const maskInput = spec.inputs.find((t) => t.name === 'attention_mask' && this.textSession.hasInput(t.name));
     const [rows, length] = tokens.dims;
     const feeds: Record<string, ort.Tensor> = { [idsInput.name]: new ort.Tensor(tokens.dtype, tokens.data, tokens.dims) };
     if (maskInput !== undefined) {
@@ -155,7 +156,7 @@ export class ClipModel {
     }
     const outputs = await this.textSession.run(feeds);
     const raw = new Float32Array(outputOf(outputs, spec.outputs[0].name, rows, this.embedDim, this.textSession.graphName));
-    return normalize ? l2NormalizeRows(raw, this.embedDim) : raw;
+    return normalize ? normalizeRows(raw, this.embedDim) : raw;
   }
 
   async release(): Promise<void> {

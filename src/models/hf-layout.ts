@@ -72,7 +72,7 @@ export async function readHuggingFaceClip(dir: string): Promise<LoadedManifest> 
       crop: pre.do_center_crop === false ? 'none' : 'center',
     },
     graphs: {
-      text: { file: 'onnx/text_model.onnx', inputs: [{ name: 'input_ids', dtype: 'int64' }], outputs: [{ name: 'text_embeds', dtype: 'float32', dims: ['batch', embedDim] }] },
+      text: { file: 'onnx/text_model.onnx', inputs: [{ name: 'input_ids', dtype: 'int64' }, { name: 'attention_mask', dtype: 'int64', optional: true }], outputs: [{ name: 'text_embeds', dtype: 'float32', dims: ['batch', embedDim] }] },
       vision: { file: 'onnx/vision_model.onnx', inputs: [{ name: 'pixel_values', dtype: 'float32' }], outputs: [{ name: 'image_embeds', dtype: 'float32', dims: ['batch', embedDim] }] },
     },
     files: {},

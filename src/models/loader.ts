@@ -6,10 +6,10 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ModelLoadError, expectedMessage } from '../errors.js';
-import { CheckedSession, compareWithSpec, ort, type SessionOptions } from '../runtime/session.js';
+import { CheckedSession, type GraphSpec, type SessionOptions } from '../runtime/session.js';
 import { ClipTokenizer } from '../text/tokenizer.js';
 import { readHuggingFaceClip } from './hf-layout.js';
-import { checkFiles, readManifest, type GraphSpec, type LoadedManifest } from './manifest.js';
+import { checkFiles, readManifest, type LoadedManifest } from './manifest.js';
 
 export interface OpenedModel {
   loaded: LoadedManifest;
@@ -33,25 +33,9 @@ export async function openModel(pathOrDir: string, options: SessionOptions = {})
   const sessions: Record<string, CheckedSession> = {};
   for (const [role, spec] of Object.entries(manifest.graphs as Record<string, GraphSpec | undefined>)) {
     if (spec === undefined || problems.some((p) => p.startsWith(`${spec.file}:`))) continue;
-    try {
-      const session = await ort.InferenceSession.create(resolve(loaded.dir, spec.file), {
-        graphOptimizationLevel: 'all',
-        ...(options.intraOpThreads !== undefined ? { intraOpNumThreads: options.intraOpThreads } : {}),
-      });
-      // A derived (Hugging Face) text graph may also take an attention mask: declare it.
-      if (loaded.derived && role === 'text' && session.inputNames.includes('attention_mask') && !spec.inputs.some((t) => t.name === 'attention_mask')) {
-        spec.inputs.push({ name: 'attention_mask', dtype: 'int64' });
-      }
-      const mismatches = compareWithSpec(session, spec, `graphs.${role} (${spec.file})`);
-      if (mismatches.length > 0) {
-        problems.push(...mismatches);
-        await session.release().catch(() => undefined);
-      } else {
-        sessions[role] = CheckedSession.wrap(session, spec, `${manifest.name}/${role}`);
-      }
-    } catch (error) {
-      problems.push(`${spec.file}: not a loadable ONNX graph (${(error as Error).message?.split('\n')[0]})`);
-    }
+    const opened = await CheckedSession.open(resolve(loaded.dir, spec.file), spec, { run: `${manifest.name}/${role}`, check: `graphs.${role} (${spec.file})` }, options);
+    if (opened.session !== undefined) sessions[role] = opened.session;
+    problems.push(...opened.problems);
   }
   let tokenizer: ClipTokenizer | undefined;
   if (problems.length === 0) {

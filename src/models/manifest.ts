@@ -14,24 +14,14 @@ import { createReadStream, existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, IoError, ModelLoadError, expectedMessage } from '../errors.js';
+import { ConfigError, IoError, expectedMessage } from '../errors.js';
+import { graphSpecSchema, type GraphSpec, type TensorSpec } from '../runtime/session.js';
+import { REGIONCLIP_TEMPERATURE } from '../matching/scores.js';
+import { knownKeysAt } from '../util/schema-keys.js';
 import { closestMatch } from '../util/suggest.js';
 
-const dim = z.union([z.number().int().nonnegative(), z.string().min(1)]);
-const tensorSpec = z.strictObject({
-  name: z.string().min(1),
-  dtype: z.enum(['float32', 'float16', 'int64', 'int32', 'uint8', 'bool']),
-  /** Fixed sizes as numbers, symbolic (free) sizes as names such as "batch". */
-  dims: z.array(dim).optional(),
-});
-export type TensorSpec = z.infer<typeof tensorSpec>;
-
-const graphSpec = z.strictObject({
-  file: z.string().min(1),
-  inputs: z.array(tensorSpec).min(1),
-  outputs: z.array(tensorSpec).min(1),
-});
-export type GraphSpec = z.infer<typeof graphSpec>;
+const graphSpec = graphSpecSchema;
+export type { GraphSpec, TensorSpec };
 
 const triple = z.tuple([z.number(), z.number(), z.number()]);
 const preprocessSpec = z.strictObject({
@@ -133,10 +123,10 @@ const detectorManifestSchema = z.strictObject({
   regionEncoder: regionEncoderSpec,
   scoring: z.strictObject({
     /** logits = cosine / temperature (RegionCLIP: 0.01). */
-    temperature: z.number().positive().default(0.01),
+    temperature: z.number().positive().default(REGIONCLIP_TEMPERATURE),
     /** Optional background embedding: a file of D little-endian float32. */
     backgroundEmbed: z.string().min(1).optional(),
-  }).default({ temperature: 0.01 }),
+  }).default({ temperature: REGIONCLIP_TEMPERATURE }),
   graphs: z.strictObject({
     text: graphSpec,
     vision: graphSpec.optional(),
@@ -154,7 +144,7 @@ const detectorManifestSchema = z.strictObject({
   }
 });
 
-export const manifestSchema = z.discriminatedUnion('kind', [clipManifestSchema, detectorManifestSchema as unknown as typeof clipManifestSchema]);
+export const manifestSchema = z.discriminatedUnion('kind', [clipManifestSchema, detectorManifestSchema]);
 export type ClipManifest = z.infer<typeof clipManifestSchema>;
 export type DetectorManifest = z.infer<typeof detectorManifestSchema>;
 export type Manifest = ClipManifest | DetectorManifest;
@@ -169,22 +159,6 @@ export interface LoadedManifest {
   modelHash: string;
   /** Derived from a Hugging Face folder: files carry no recorded hashes. */
   derived: boolean;
-}
-
-/** Known keys at each level, for did-you-mean suggestions on unknown keys. */
-function knownKeysAt(root: unknown, path: PropertyKey[]): string[] {
-  let shape: unknown = root;
-  for (const key of path) {
-    const def = (shape as { def?: { type?: string; shape?: Record<string, unknown>; element?: unknown; valueType?: unknown; innerType?: unknown } }).def;
-    if (def?.type === 'object' && def.shape) shape = def.shape[String(key)];
-    else if (def?.type === 'array') shape = def.element;
-    else if (def?.type === 'record') shape = def.valueType;
-    else return [];
-    while ((shape as { def?: { type?: string; innerType?: unknown } })?.def?.innerType !== undefined) shape = (shape as { def: { innerType: unknown } }).def.innerType;
-  }
-  while ((shape as { def?: { innerType?: unknown } })?.def?.innerType !== undefined) shape = (shape as { def: { innerType: unknown } }).def.innerType;
-  const def = (shape as { def?: { type?: string; shape?: Record<string, unknown> } }).def;
-  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
 }
 
 function formatPath(path: PropertyKey[]): string {
@@ -284,11 +258,4 @@ export async function readManifest(pathOrDir: string): Promise<LoadedManifest> {
 /** A manifest built in code (e.g. derived from a Hugging Face folder). */
 export function derivedManifest(manifest: Manifest, dir: string): LoadedManifest {
   return { manifest: parseManifest(manifest, dir), dir, path: dir, modelHash: modelHashOf(manifest, resolve(dir)), derived: true };
-}
-
-/** Throws one ModelLoadError listing every problem, if any. */
-export function throwIfProblems(problems: string[], what: string): void {
-  if (problems.length > 0) {
-    throw new ModelLoadError(expectedMessage(`a model matching its manifest`, what, `${problems.length} problem(s): ${problems.join('; ')}`));
-  }
 }

@@ -4,7 +4,7 @@
  */
 import { RegionClipError } from '../errors.js';
 import { decodeImage, type DecodeOptions } from '../image/read.js';
-import { regionPhraseProbs } from '../matching/scores.js';
+import { scoreRegions } from '../matching/scores.js';
 import type { ClipModel } from '../models/clip.js';
 import { ClipTextEncoder, type PhraseEmbeddingOptions, type TextEncoderOptions } from '../models/text-encoder.js';
 import { parseVocab } from '../text/phrases.js';
@@ -39,7 +39,7 @@ export async function classifyImages(model: ClipModel, images: readonly (string 
     try {
       const decoded = await decodeImage(input, options);
       const imageEmbeds = await model.embedPixels(model.preprocess(decoded));
-      const probs = regionPhraseProbs(imageEmbeds, phraseEmbeds, model.embedDim, { temperature: 1 / model.logitScale });
+      const probs = scoreRegions(imageEmbeds, phraseEmbeds, model.embedDim, { temperature: 1 / model.logitScale });
       const ranked = labels.map((label, i) => ({ label, score: probs[i] })).sort((a, b) => b.score - a.score).slice(0, topK);
       result = { image: { path, width: decoded.width, height: decoded.height }, labels: ranked };
     } catch (error) {

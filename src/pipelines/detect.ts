@@ -6,10 +6,10 @@
  * Glossary: R regions, P phrases, D embedding size.
  */
 import { ConfigError, InvalidInputError, expectedMessage } from '../errors.js';
-import { checkBoxes } from '../geometry/validate.js';
+import { Boxes } from '../geometry/boxes.js';
 import { decodeImage, type DecodedImage, type DecodeOptions } from '../image/read.js';
 import { selectDetections } from '../matching/detections.js';
-import { regionPhraseProbs } from '../matching/scores.js';
+import { scoreRegions } from '../matching/scores.js';
 import { DetectorModel, type DetectorLoadOptions } from '../models/detector.js';
 import { ClipTextEncoder, type TextEncoderOptions } from '../models/text-encoder.js';
 import { applyOverrides, mergeSettings, parseSettings, PIPELINES_DIR, readPreset, resolveModelPath, settingsSchema, type DetectSettings } from '../config/preset.js';
@@ -103,12 +103,11 @@ export async function detectImage(
   };
   const decoded = typeof image === 'string' || Buffer.isBuffer(image) ? await decodeImage(image, options) : image;
   lap('decode');
-  let boxes: Float32Array;
+  let boxes: Boxes;
   let objectness: Float32Array | undefined;
   let resized;
   if (options.boxes !== undefined) {
-    checkBoxes('boxes', options.boxes);
-    boxes = options.boxes;
+    boxes = Boxes.from(options.boxes, 'boxes');
   } else {
     const proposed = await detector.propose(decoded, settings.proposals);
     resized = proposed.resized;
@@ -119,32 +118,21 @@ export async function detectImage(
   }
   const regionEmbeds = await detector.embedRegions(decoded, boxes, { resized, contextScale: settings.detect.contextScale });
   lap('regions');
-  const D = detector.manifest.embedDim;
-  const probsWithBackground = regionPhraseProbs(regionEmbeds, phraseEmbeds, D, {
-    temperature: detector.manifest.scoring.temperature,
-    backgroundEmbed: detector.backgroundEmbed,
-  });
-  // Drop the background column (last) — it only takes probability mass away from the phrases.
-  const P = phrases.length;
-  const cols = P + (detector.backgroundEmbed ? 1 : 0);
-  const R = boxes.length / 4;
-  const probs = new Float32Array(R * P);
-  for (let r = 0; r < R; r++) probs.set(probsWithBackground.subarray(r * cols, r * cols + P), r * P);
   // Given boxes (RegionCLIP's GT-box protocol) carry no objectness: their scores are the label
   // probabilities whatever the preset's fusion (documented on DetectOptions.boxes and --boxes).
-  const selected = selectDetections(probs, P, boxes, {
-    scoreThreshold: settings.detect.scoreThreshold,
-    iouThreshold: settings.detect.iouThreshold,
-    maxDetections: settings.detect.maxDetections,
+  const scores = scoreRegions(regionEmbeds, phraseEmbeds, detector.manifest.embedDim, {
+    temperature: detector.manifest.scoring.temperature,
+    backgroundEmbed: detector.backgroundEmbed,
     fusion: objectness === undefined ? 'none' : settings.detect.fusion,
     objectness,
   });
+  const selected = selectDetections(scores, phrases.length, boxes, {
+    scoreThreshold: settings.detect.scoreThreshold,
+    iouThreshold: settings.detect.iouThreshold,
+    maxDetections: settings.detect.maxDetections,
+  });
   lap('scoring');
-  const detections: Detection[] = Array.from(selected.scores, (score, k) => ({
-    label: phrases[selected.classIds[k]],
-    score,
-    box: [selected.boxes[4 * k], selected.boxes[4 * k + 1], selected.boxes[4 * k + 2], selected.boxes[4 * k + 3]],
-  }));
+  const detections: Detection[] = Array.from(selected.scores, (score, k) => ({ label: phrases[selected.classIds[k]], score, box: selected.boxes.row(k) }));
   return new DetectionResult({ path: typeof image === 'string' ? image : Buffer.isBuffer(image) ? '<buffer>' : image.source, width: decoded.width, height: decoded.height }, phrases, detections, timings);
 }
 

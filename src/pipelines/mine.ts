@@ -136,6 +136,12 @@ async function countLines(path: string): Promise<number> {
   return last === 10 ? count : count + 1;
 }
 
+/** A box with coordinates rounded to 0.01 px, as mined records store them. */
+function roundedBox([x1, y1, x2, y2]: MinedLabel['box']): MinedLabel['box'] {
+  const round = (v: number) => Math.round(v * 100) / 100;
+  return [round(x1), round(y1), round(x2), round(y2)];
+}
+
 export async function mine(model: DetectorModel, options: MineOptions): Promise<MineSummary> {
   const threshold = options.threshold ?? 0.1;
   const floor = options.floor ?? threshold;
@@ -198,9 +204,8 @@ export async function mine(model: DetectorModel, options: MineOptions): Promise<
       const boxes = DetectorModel.toOriginal(proposals.boxes, resized);
       const regionEmbeds = await model.embedRegions(decoded, boxes, { resized });
       const pairs = mineRegionPhrasePairs(regionEmbeds, await embed(phrases), D, { temperature: model.manifest.scoring.temperature, threshold, floor });
-      const round = (v: number) => Math.round(v * 100) / 100;
       record.labels = pairs.map((pair) => ({
-        box: [round(boxes[4 * pair.region]), round(boxes[4 * pair.region + 1]), round(boxes[4 * pair.region + 2]), round(boxes[4 * pair.region + 3])],
+        box: roundedBox(boxes.row(pair.region)),
         phrase: entries[pair.phrase].phrase,
         concept: entries[pair.phrase].concept,
         score: Math.round(pair.score * 1e6) / 1e6,

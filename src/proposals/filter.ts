@@ -11,7 +11,7 @@
  * geometry/anchors.ts — before use.
  */
 import { invalidInput } from '../errors.js';
-import { clipBoxes } from '../geometry/boxes.js';
+import { Boxes, gatherRows } from '../geometry/boxes.js';
 import { decodeBoxes, type BoxCoderWeights } from '../geometry/box-coder.js';
 import { batchedNms } from '../geometry/nms.js';
 import { checkFraction, checkInteger, checkNumber, checkSizeHW } from '../geometry/validate.js';
@@ -46,8 +46,8 @@ export interface ProposalOptions {
 }
 
 export interface Proposals {
-  /** K×4 XYXY in resized-image pixels, in decreasing objectness. */
-  boxes: Float32Array;
+  /** K boxes in resized-image pixels, in decreasing objectness. */
+  boxes: Boxes;
   /** K objectness probabilities (sigmoid of the logits). */
   scores: Float32Array;
   /** K feature-level indices. */
@@ -88,8 +88,31 @@ function sigmoid(x: number): number {
   return Math.fround(1 / (1 + Math.exp(-x)));
 }
 
+/**
+ * RPN proposals from raw level outputs, as numbered steps (torchvision `filter_proposals`,
+ * detectron2 `find_top_rpn_proposals`):
+ * 1. per level, the `preNmsTopK` anchors by objectness logit, decoded against their anchors;
+ * 2. non-finite boxes (a diverged head) dropped, the rest clipped to the image;
+ * 3. boxes under `minSize` and objectness under `scoreThreshold` dropped;
+ * 4. NMS within each level, then the best `postNmsTopK` over all levels.
+ * @throws InvalidInputError for options out of range or level outputs of the wrong size.
+ */
 export function filterProposals(levels: readonly RpnLevelOutput[], options: ProposalOptions): Proposals {
-  const [height, width] = checkSizeHW('imageSize', options.imageSize);
+  const imageSize = checkProposalOptions(levels, options);
+  const top = topAnchorsPerLevel(levels, options);
+  const finite: number[] = [];
+  for (let i = 0; i < top.logits.length; i++) if (top.boxes.subarray(4 * i, 4 * i + 4).every(Number.isFinite)) finite.push(i);
+  const clipped = Boxes.of(gatherRows(top.boxes, 4, finite)).clip(imageSize);
+  const kept = Array.from(clipped.nonempty(options.minSize)).filter((k) => sigmoid(top.logits[finite[k]]) >= options.scoreThreshold);
+  const candidates = clipped.gather(kept);
+  const scores = Float32Array.from(kept, (k) => sigmoid(top.logits[finite[k]]));
+  const levelIds = Int32Array.from(kept, (k) => top.levels[finite[k]]);
+  const keep = batchedNms(candidates.data, scores, levelIds, options.nmsThreshold, options.postNmsTopK);
+  return { boxes: candidates.gather(keep), scores: Float32Array.from(keep, (j) => scores[j]), levels: Int32Array.from(keep, (j) => levelIds[j]) };
+}
+
+function checkProposalOptions(levels: readonly RpnLevelOutput[], options: ProposalOptions): [number, number] {
+  const imageSize = checkSizeHW('imageSize', options.imageSize);
   checkInteger('preNmsTopK', options.preNmsTopK, 1);
   checkInteger('postNmsTopK', options.postNmsTopK, 1);
   checkFraction('nmsThreshold', options.nmsThreshold);
@@ -99,58 +122,32 @@ export function filterProposals(levels: readonly RpnLevelOutput[], options: Prop
   if (options.anchors.length !== 4 * total) {
     throw invalidInput(`${total}×4 anchors (one per RPN output location and anchor)`, 'anchors', `length ${options.anchors.length}`);
   }
-
-  // Per level: the top-k anchors by logit, their decoded boxes.
-  const selBoxes: Float32Array[] = [], selLogits: number[] = [], selLevels: number[] = [];
-  let anchorOffset = 0;
   levels.forEach((level, l) => {
     const count = level.anchorsPerLocation * level.height * level.width;
     if (level.objectnessLogits.length !== count || level.deltas.length !== 4 * count) {
       throw invalidInput(`objectness of ${count} and deltas of ${4 * count} values`, `RPN level ${l}`, `${level.objectnessLogits.length} and ${level.deltas.length}`);
     }
-    const logits = objectnessToAnchorOrder(level);
-    const deltas = deltasToAnchorOrder(level);
-    const top = topKIndices(logits, options.preNmsTopK);
-    const topDeltas = new Float32Array(4 * top.length), topAnchors = new Float32Array(4 * top.length);
-    top.forEach((i, k) => {
-      topDeltas.set(deltas.subarray(4 * i, 4 * i + 4), 4 * k);
-      topAnchors.set(options.anchors.subarray(4 * (anchorOffset + i), 4 * (anchorOffset + i) + 4), 4 * k);
-      selLogits.push(logits[i]);
-      selLevels.push(l);
-    });
-    selBoxes.push(decodeBoxes(topDeltas, topAnchors, options.boxCoderWeights));
-    anchorOffset += count;
   });
+  return imageSize;
+}
 
-  const n = selLogits.length;
-  const decoded = new Float32Array(4 * n);
+/** Step 1: per level, the top-k anchors by logit and their decoded boxes, levels concatenated. */
+function topAnchorsPerLevel(levels: readonly RpnLevelOutput[], options: ProposalOptions): { boxes: Float32Array; logits: number[]; levels: number[] } {
+  const decoded: Float32Array[] = [], logits: number[] = [], levelIds: number[] = [];
+  let anchorOffset = 0;
+  levels.forEach((level, l) => {
+    const levelLogits = objectnessToAnchorOrder(level);
+    const top = topKIndices(levelLogits, options.preNmsTopK);
+    const anchors = gatherRows(options.anchors.subarray(4 * anchorOffset), 4, top);
+    decoded.push(decodeBoxes(gatherRows(deltasToAnchorOrder(level), 4, top), anchors, options.boxCoderWeights));
+    for (const i of top) {
+      logits.push(levelLogits[i]);
+      levelIds.push(l);
+    }
+    anchorOffset += level.anchorsPerLocation * level.height * level.width;
+  });
+  const boxes = new Float32Array(4 * logits.length);
   let o = 0;
-  for (const b of selBoxes) { decoded.set(b, o); o += b.length; }
-  // Non-finite decoded boxes (a diverged head) cannot be clipped meaningfully: drop them.
-  const finite: number[] = [];
-  for (let i = 0; i < n; i++) if (decoded.subarray(4 * i, 4 * i + 4).every(Number.isFinite)) finite.push(i);
-  const boxes = clipBoxes(Float32Array.from(finite.flatMap((i) => Array.from(decoded.subarray(4 * i, 4 * i + 4)))), [height, width]);
-
-  // Small boxes and low scores out, then NMS within each level.
-  const keptIdx: number[] = [];
-  for (let k = 0; k < finite.length; k++) {
-    const w = Math.fround(boxes[4 * k + 2] - boxes[4 * k]), h = Math.fround(boxes[4 * k + 3] - boxes[4 * k + 1]);
-    if (w >= options.minSize && h >= options.minSize && sigmoid(selLogits[finite[k]]) >= options.scoreThreshold) keptIdx.push(k);
-  }
-  const candBoxes = new Float32Array(4 * keptIdx.length);
-  const candScores = new Float32Array(keptIdx.length);
-  const candLevels = new Int32Array(keptIdx.length);
-  keptIdx.forEach((k, j) => {
-    candBoxes.set(boxes.subarray(4 * k, 4 * k + 4), 4 * j);
-    candScores[j] = sigmoid(selLogits[finite[k]]);
-    candLevels[j] = selLevels[finite[k]];
-  });
-  const keep = batchedNms(candBoxes, candScores, candLevels, options.nmsThreshold, options.postNmsTopK);
-  const out: Proposals = { boxes: new Float32Array(4 * keep.length), scores: new Float32Array(keep.length), levels: new Int32Array(keep.length) };
-  keep.forEach((j, k) => {
-    out.boxes.set(candBoxes.subarray(4 * j, 4 * j + 4), 4 * k);
-    out.scores[k] = candScores[j];
-    out.levels[k] = candLevels[j];
-  });
-  return out;
+  for (const b of decoded) { boxes.set(b, o); o += b.length; }
+  return { boxes, logits, levels: levelIds };
 }

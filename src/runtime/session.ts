@@ -1,23 +1,42 @@
 /**
  * onnxruntime-node sessions, checked against their manifest entry when they load: every declared
- * input and output must exist with the declared dtype and fixed dims, and every input the graph
- * needs must be declared. All mismatches are reported together in one ModelLoadError.
+ * input and output must exist with the declared dtype and fixed dims (an input declared `optional`
+ * may be absent), and every input the graph needs must be declared. All mismatches are reported
+ * together in one ModelLoadError. The graph-spec schema (what a manifest's `graphs.*` entries hold)
+ * lives here, so models/ imports runtime/ and never the other way round.
  */
 import ort from 'onnxruntime-node';
+import { z } from 'zod';
 import { ModelLoadError, ModelRunError, expectedMessage } from '../errors.js';
-import type { GraphSpec, TensorSpec } from '../models/manifest.js';
+
+const dim = z.union([z.number().int().nonnegative(), z.string().min(1)]);
+export const tensorSpecSchema = z.strictObject({
+  name: z.string().min(1),
+  dtype: z.enum(['float32', 'float16', 'int64', 'int32', 'uint8', 'bool']),
+  /** Fixed sizes as numbers, symbolic (free) sizes as names such as "batch". */
+  dims: z.array(dim).optional(),
+  /** An input some exports of the graph take and others do not (e.g. a text tower's attention_mask). */
+  optional: z.boolean().optional(),
+});
+export type TensorSpec = z.infer<typeof tensorSpecSchema>;
+
+export const graphSpecSchema = z.strictObject({
+  file: z.string().min(1),
+  inputs: z.array(tensorSpecSchema).min(1),
+  outputs: z.array(tensorSpecSchema).min(1),
+});
+export type GraphSpec = z.infer<typeof graphSpecSchema>;
 
 export interface SessionOptions {
   /** Threads for one operator (onnxruntime intra-op); default: onnxruntime's choice. */
   intraOpThreads?: number;
 }
 
-interface ValueMetadata { name: string; isTensor?: boolean; type?: string; shape?: ReadonlyArray<number | string> }
+interface ValueMetadata { name: string; type?: string; shape?: ReadonlyArray<number | string> }
 
-function metadataOf(session: ort.InferenceSession, which: 'inputMetadata' | 'outputMetadata'): Map<string, ValueMetadata> {
-  const list = (session as unknown as Record<string, unknown>)[which];
+function metadataOf(list: readonly ort.InferenceSession.ValueMetadata[]): Map<string, ValueMetadata> {
   const map = new Map<string, ValueMetadata>();
-  if (Array.isArray(list)) for (const m of list as ValueMetadata[]) map.set(m.name, m);
+  for (const m of list) map.set(m.name, m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name });
   return map;
 }
 
@@ -26,11 +45,12 @@ function describeDims(dims: ReadonlyArray<number | string>): string {
 }
 
 /** Differences between a session's I/O and its manifest entry (empty when they match). */
-export function compareWithSpec(session: Pick<ort.InferenceSession, 'inputNames' | 'outputNames'>, spec: GraphSpec, graphName: string): string[] {
+export function compareWithSpec(session: Pick<ort.InferenceSession, 'inputNames' | 'outputNames' | 'inputMetadata' | 'outputMetadata'>, spec: GraphSpec, graphName: string): string[] {
   const problems: string[] = [];
   const check = (kind: 'input' | 'output', declared: TensorSpec[], actualNames: readonly string[], metadata: Map<string, ValueMetadata>) => {
     for (const tensor of declared) {
       if (!actualNames.includes(tensor.name)) {
+        if (tensor.optional) continue;
         problems.push(`${graphName}: ${kind} "${tensor.name}" is declared but the graph has ${kind}s [${actualNames.join(', ')}]`);
         continue;
       }
@@ -46,8 +66,8 @@ export function compareWithSpec(session: Pick<ort.InferenceSession, 'inputNames'
       }
     }
   };
-  const inputs = metadataOf(session as ort.InferenceSession, 'inputMetadata');
-  const outputs = metadataOf(session as ort.InferenceSession, 'outputMetadata');
+  const inputs = metadataOf(session.inputMetadata);
+  const outputs = metadataOf(session.outputMetadata);
   check('input', spec.inputs, session.inputNames, inputs);
   check('output', spec.outputs, session.outputNames, outputs);
   for (const name of session.inputNames) {
@@ -60,8 +80,13 @@ export function compareWithSpec(session: Pick<ort.InferenceSession, 'inputNames'
 export class CheckedSession {
   private constructor(readonly session: ort.InferenceSession, readonly spec: GraphSpec, readonly graphName: string) {}
 
-  /** Creates the session; throws one ModelLoadError listing every difference from `spec`. */
-  static async create(path: string, spec: GraphSpec, graphName: string, options: SessionOptions = {}): Promise<CheckedSession> {
+  /**
+   * The one way a graph is opened: creates the session and compares it with `spec` (problems are
+   * prefixed with `names.check`; run errors name `names.run`). Returns the
+   * session, or every problem found (the session is then released), so a loader can report the
+   * problems of all its graphs together.
+   */
+  static async open(path: string, spec: GraphSpec, names: { run: string; check: string }, options: SessionOptions = {}): Promise<{ session: CheckedSession; problems: [] } | { session: undefined; problems: string[] }> {
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(path, {
@@ -69,19 +94,19 @@ export class CheckedSession {
         ...(options.intraOpThreads !== undefined ? { intraOpNumThreads: options.intraOpThreads } : {}),
       });
     } catch (error) {
-      throw new ModelLoadError(expectedMessage('a loadable ONNX graph', path, (error as Error).message?.split('\n')[0] ?? String(error)), { cause: error });
+      return { session: undefined, problems: [`${spec.file}: not a loadable ONNX graph (${(error as Error).message?.split('\n')[0] ?? String(error)})`] };
     }
-    const problems = compareWithSpec(session, spec, graphName);
+    const problems = compareWithSpec(session, spec, names.check);
     if (problems.length > 0) {
       await session.release().catch(() => undefined);
-      throw new ModelLoadError(expectedMessage('a graph matching its manifest', path, `${problems.length} problem(s): ${problems.join('; ')}`));
+      return { session: undefined, problems };
     }
-    return new CheckedSession(session, spec, graphName);
+    return { session: new CheckedSession(session, spec, names.run), problems: [] };
   }
 
-  /** Wraps a session the caller has already compared with `spec`. */
-  static wrap(session: ort.InferenceSession, spec: GraphSpec, graphName: string): CheckedSession {
-    return new CheckedSession(session, spec, graphName);
+  /** Whether the graph takes this input (an `optional` input may be absent). */
+  hasInput(name: string): boolean {
+    return this.session.inputNames.includes(name);
   }
 
   /** Runs the graph; failures become ModelRunError naming the graph. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fuseScores, selectDetections } from '../../src/matching/detections.js';
+import { selectDetections } from '../../src/matching/detections.js';
+import { fuseScores } from '../../src/matching/scores.js';
 
 // 3 regions × 2 phrases; regions 0 and 1 overlap heavily (IoU 0.81), region 2 is apart.
 const boxes = Float32Array.from([0, 0, 10, 10, 1, 1, 10, 10, 20, 20, 30, 30]);
@@ -12,7 +13,7 @@ describe('selectDetections', () => {
     expect(Array.from(out.regionIds)).toEqual([0, 2, 2, 1]);
     expect(Array.from(out.classIds)).toEqual([0, 1, 0, 1]);
     expect(Array.from(out.scores)).toEqual([0.9, 0.7, 0.3, 0.2].map(Math.fround));
-    expect(Array.from(out.boxes.subarray(0, 4))).toEqual([0, 0, 10, 10]);
+    expect(Array.from(out.boxes.data.subarray(0, 4))).toEqual([0, 0, 10, 10]);
   });
   it('score threshold is strict, maxDetections caps, empty input gives empty output', () => {
     expect(selectDetections(probs, 2, boxes, { scoreThreshold: 0.69, iouThreshold: 0.5, maxDetections: 100 }).scores.length).toBe(2);

@@ -76,7 +76,7 @@ for (const mode of ['features', 'crop'] as const) {
       const { proposals, resized } = await det.model.propose(decoded, settings.proposals);
       expect([resized.image.height, resized.image.width]).toEqual([ref.resize.height, ref.resize.width]);
       expect(proposals.scores.length).toBe(ref.proposals.count);
-      expect(maxAbs(proposals.boxes, ref.proposals.boxes.flat())).toBeLessThanOrEqual(1e-4);
+      expect(maxAbs(proposals.boxes.data, ref.proposals.boxes.flat())).toBeLessThanOrEqual(1e-4);
       expect(maxAbs(proposals.scores, ref.proposals.scores)).toBeLessThanOrEqual(1e-4);
       // 2. region embeddings from the reference's original-coordinate boxes
       const boxes = Float32Array.from(ref.proposals.boxesOriginal.flat());

@@ -24,7 +24,7 @@ describe('filterProposals = torchvision RegionProposalNetwork.filter_proposals (
     });
     expect(out.scores.length).toBe(c.scores.length);
     let maxBox = 0, maxScore = 0;
-    for (let i = 0; i < c.boxes.length; i++) maxBox = Math.max(maxBox, Math.abs(out.boxes[i] - c.boxes[i]));
+    for (let i = 0; i < c.boxes.length; i++) maxBox = Math.max(maxBox, Math.abs(out.boxes.data[i] - c.boxes[i]));
     for (let i = 0; i < c.scores.length; i++) maxScore = Math.max(maxScore, Math.abs(out.scores[i] - c.scores[i]));
     expect(maxBox).toBeLessThanOrEqual(1e-4);
     expect(maxScore).toBeLessThanOrEqual(1e-6);

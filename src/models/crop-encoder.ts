@@ -1,0 +1,36 @@
+/**
+ * The `crop` region encoder, for any whole-image CLIP tower: each box (enlarged by the context
+ * scale around its centre) is cut from the original image, normalized like CLIP's input, by
+ * RoIAlign (aligned, adaptive sampling) at the tower's S×S input size, and the crops go through the
+ * image tower (L2-normalized embeddings).
+ *
+ * Glossary: R regions; H×W the original image; S the tower's input size; D embedding size.
+ */
+import type { Boxes } from '../geometry/boxes.js';
+import { roiAlign, roisOf } from '../geometry/roi-align.js';
+import type { Tensor } from '../geometry/tensor.js';
+import { normalizeToChw, toRgb } from '../image/preprocess.js';
+import type { DecodedImage } from '../image/read.js';
+import type { ClipModel } from './clip.js';
+import type { RegionEncoderSpec } from './manifest.js';
+import { embedInBatches, type RegionContext, type RegionEncoder } from './region-encoder.js';
+
+type CropSpec = Extract<RegionEncoderSpec, { mode: 'crop' }>;
+
+export class CropRegionEncoder implements RegionEncoder {
+  readonly mode = 'crop';
+
+  constructor(private readonly clip: ClipModel, private readonly spec: CropSpec, private readonly batchSize: number) {}
+
+  async embed(image: DecodedImage, boxes: Boxes, context: RegionContext = {}): Promise<Float32Array> {
+    if (boxes.length === 0) return new Float32Array(0);
+    const { size, mean, std } = this.clip.manifest.preprocess;
+    const pixels = normalizeToChw(toRgb(image), { mean, std });
+    const imageTensor: Tensor = { data: pixels.data, dims: [1, 3, image.height, image.width] };
+    const rois = roisOf(boxes.expand(context.contextScale ?? this.spec.contextScale));
+    return embedInBatches(boxes.length, this.clip.embedDim, this.batchSize, async (start, count) => {
+      const crops = roiAlign(imageTensor, rois.subarray(5 * start, 5 * (start + count)), { outputSize: [size, size], spatialScale: 1, samplingRatio: this.spec.samplingRatio, aligned: true });
+      return this.clip.embedPixels({ data: crops.data, dims: [count, 3, size, size] });
+    });
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The region encoder stage: boxes of one image → R×D L2-normalized region embeddings. Two
+ * implementations behind one interface, chosen by the manifest's `regionEncoder.mode`:
+ * - `features` (RegionCLIP): backbone → feature map → RoIAlign → head (features-encoder.ts);
+ * - `crop`: RoIAlign pixel crops of each box at the image tower's input size → CLIP image tower
+ *   (crop-encoder.ts).
+ *
+ * Glossary: R regions; D embedding size; boxes are in original-image pixels.
+ */
+import type { Boxes } from '../geometry/boxes.js';
+import type { DecodedImage } from '../image/read.js';
+import type { ResizedForDetection } from '../image/preprocess.js';
+
+export interface RegionContext {
+  /** The detector's resize of this image (from the RPN stage); features mode computes it when absent. */
+  resized?: ResizedForDetection;
+  /** crop mode: enlarge each box by this factor around its centre (default: the manifest's). */
+  contextScale?: number;
+}
+
+export interface RegionEncoder {
+  readonly mode: 'features' | 'crop';
+  /**
+   * R×D L2-normalized region embeddings of `boxes` (original-image pixels), row-major.
+   * @throws ModelRunError when a graph fails or returns the wrong shape.
+   */
+  embed(image: DecodedImage, boxes: Boxes, context?: RegionContext): Promise<Float32Array>;
+}
+
+/**
+ * Runs `embedBatch(start, count)` over R regions in batches of `batchSize` and gathers the R×D
+ * results in order. Each batch must return count×D values.
+ */
+export async function embedInBatches(R: number, D: number, batchSize: number, embedBatch: (start: number, count: number) => Promise<Float32Array>): Promise<Float32Array> {
+  const out = new Float32Array(R * D);
+  const batch = Math.max(1, batchSize);
+  for (let start = 0; start < R; start += batch) {
+    const count = Math.min(batch, R - start);
+    out.set(await embedBatch(start, count), start * D);
+  }
+  return out;
+}

@@ -95,7 +95,7 @@ export class DetectorModel {
    * `propose`, saves features mode a second resize). A Float32Array is validated as N×4 XYXY.
    * @throws InvalidInputError for invalid boxes; ModelRunError when a graph fails.
    */
-  embedRegions(image: DecodedImage, boxes: Boxes | Float32Array, context: RegionContext = {}): Promise<Float32Array> {
+  async embedRegions(image: DecodedImage, boxes: Boxes | Float32Array, context: RegionContext = {}): Promise<Float32Array> {
     return this.regionEncoder.embed(image, boxes instanceof Boxes ? boxes : Boxes.from(boxes), context);
   }
 

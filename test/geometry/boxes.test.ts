@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boxArea, boxCount, boxIou, clipBoxes, removeSmallBoxes, scaleBoxes, xywhToXyxy, xyxyToXywh, InvalidInputError } from '../../src/index.js';
+import { Boxes, boxArea, boxCount, boxIou, clipBoxes, removeSmallBoxes, scaleBoxes, xywhToXyxy, xyxyToXywh, InvalidInputError } from '../../src/index.js';
 
 const boxes = Float32Array.from([-5, 2, 30, 12, 10, 10, 10.5, 40, 0, 0, 4, 4]);
 
@@ -34,5 +34,43 @@ describe('box helpers', () => {
     expect(() => xywhToXyxy(Float32Array.from([0, 0, -1, 2]))).toThrow(/w >= 0 and h >= 0 for boxes\[0\]/);
     expect(() => boxArea(Float32Array.from([0, 0, 1]))).toThrow(/multiple of 4/);
     expect(() => boxIou(Float32Array.from([0, 0, 1, Infinity]), new Float32Array(0))).toThrow(/finite coordinates for a\[0\]/);
+  });
+});
+
+describe('Boxes (the structure every stage passes)', () => {
+  const b = Boxes.from(Float32Array.from([-5, 2, 30, 12, 10, 10, 10.5, 40, 0, 0, 4, 4]));
+  it('holds N×4 rows and gives each row back', () => {
+    expect(b.length).toBe(3);
+    expect(b.row(1)).toEqual([10, 10, 10.5, 40]);
+    expect(Boxes.empty().length).toBe(0);
+  });
+  it('area, clip and nonempty agree with the array API (same kernels)', () => {
+    expect(Array.from(b.area())).toEqual([350, 15, 16]);
+    expect(Array.from(b.clip([20, 25]).data)).toEqual([0, 2, 25, 12, 10, 10, 10.5, 20, 0, 0, 4, 4]);
+    expect(Array.from(b.nonempty(4))).toEqual([0, 2]);
+    expect(Array.from(b.nonempty())).toEqual([0, 1, 2]);
+  });
+  it('gathers rows in the given order, repeats included', () => {
+    expect(Array.from(b.gather([2, 0, 2]).data)).toEqual([0, 0, 4, 4, -5, 2, 30, 12, 0, 0, 4, 4]);
+    expect(b.gather([]).length).toBe(0);
+  });
+  it('scale multiplies, unscale divides (float32 results, exact on these values), expand grows around the centre', () => {
+    expect(Array.from(b.scale(2, 0.5).data)).toEqual([-10, 1, 60, 6, 20, 5, 21, 20, 0, 0, 8, 2]);
+    expect(Array.from(b.scale(2, 0.5).unscale(2, 0.5).data)).toEqual(Array.from(b.data));
+    // box [0, 0, 4, 4], centre (2, 2): × 1.5 → [-1, -1, 5, 5]
+    expect(Array.from(b.gather([2]).expand(1.5).data)).toEqual([-1, -1, 5, 5]);
+    expect(Array.from(b.gather([2]).expand(1).data)).toEqual([0, 0, 4, 4]);
+  });
+  it('toXywh equals xyxyToXywh', () => {
+    expect(Array.from(b.toXywh())).toEqual(Array.from(xyxyToXywh(b.data)));
+  });
+  it('validates once at the edge: from() checks every coordinate, of() only the length', () => {
+    expect(() => Boxes.from(Float32Array.from([0, 0, 1]))).toThrow(/multiple of 4/);
+    expect(() => Boxes.from(Float32Array.from([0, 0, NaN, 1]), 'given')).toThrow('Expected finite coordinates for given[0] but received [0, 0, NaN, 1].');
+    expect(() => Boxes.from(Float32Array.from([5, 0, 1, 1]))).toThrow(InvalidInputError);
+    expect(Boxes.from(Float32Array.from([5, 0, 1, 1]), 'boxes', { allowInverted: true }).length).toBe(1);
+    expect(() => Boxes.from([0, 0, 1, 1])).toThrow(/Float32Array/);
+    expect(() => Boxes.of(new Float32Array(6))).toThrow(/length 6/);
+    expect(Boxes.of(Float32Array.from([5, 0, 1, 1])).length).toBe(1);
   });
 });

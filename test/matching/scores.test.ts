@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cosineSimilarity, regionPhraseProbs, softmaxRows, REGIONCLIP_TEMPERATURE } from '../../src/matching/scores.js';
+import { cosineSimilarity, regionPhraseProbs, scoreRegions, softmaxRows, REGIONCLIP_TEMPERATURE } from '../../src/matching/scores.js';
 import { InvalidInputError } from '../../src/errors.js';
 
 describe('scores', () => {
@@ -24,5 +24,38 @@ describe('scores', () => {
   it('rejects bad shapes and temperatures', () => {
     expect(() => regionPhraseProbs(regions, phrases, 4, { temperature: 1 })).toThrow(InvalidInputError);
     expect(() => regionPhraseProbs(regions, phrases, 3, { temperature: 0 })).toThrow(/finite number > 0 for temperature/);
+  });
+});
+
+describe('scoreRegions (the one scoring stage)', () => {
+  const regions = Float32Array.from([3, 4, 0, 0, 0, 2]); // 2 regions, D = 3
+  const phrases = Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 5]); // 3 phrases
+  const bg = Float32Array.from([0, 1, 1]);
+  it('defaults to RegionCLIP: softmax(cos / 0.01) over the phrases', () => {
+    const s = scoreRegions(regions, phrases, 3);
+    expect(Array.from(s)).toEqual(Array.from(regionPhraseProbs(regions, phrases, 3, { temperature: REGIONCLIP_TEMPERATURE })));
+    expect(s[0] + s[1] + s[2]).toBeCloseTo(1, 6);
+  });
+  it('lets the background compete in the softmax, then drops its column', () => {
+    const withBg = regionPhraseProbs(regions, phrases, 3, { temperature: 0.01, backgroundEmbed: bg });
+    const s = scoreRegions(regions, phrases, 3, { temperature: 0.01, backgroundEmbed: bg });
+    expect(s.length).toBe(6);
+    expect(Array.from(s)).toEqual([...withBg.subarray(0, 3), ...withBg.subarray(4, 7)]);
+    // at temperature 1, region 0's background (cos 0.566 against logits 0.6, 0.8, 0) takes a visible share
+    const warm = scoreRegions(regions, phrases, 3, { temperature: 1, backgroundEmbed: bg });
+    const z = Math.exp(0.6) + Math.exp(0.8) + Math.exp(0) + Math.exp(0.8 / Math.SQRT2);
+    expect(warm[0] + warm[1] + warm[2]).toBeCloseTo(1 - Math.exp(0.8 / Math.SQRT2) / z, 6);
+  });
+  it('fuses objectness geometrically: sqrt(prob × sigmoid objectness)', () => {
+    const plain = scoreRegions(regions, phrases, 3, { temperature: 0.1 });
+    const fused = scoreRegions(regions, phrases, 3, { temperature: 0.1, fusion: 'geometric', objectness: Float32Array.from([0.25, 1]) });
+    expect(fused[1]).toBeCloseTo(Math.sqrt(plain[1] * 0.25), 6);
+    expect(fused[5]).toBeCloseTo(Math.sqrt(plain[5]), 6);
+    expect(() => scoreRegions(regions, phrases, 3, { fusion: 'geometric' })).toThrow('Expected 2 objectness probabilities for geometric fusion for objectness but received none.');
+  });
+  it('scores unnormalized embeddings as their directions', () => {
+    const scaled = Float32Array.from(regions, (v) => v * 7);
+    const a = scoreRegions(regions, phrases, 3), b = scoreRegions(scaled, phrases, 3);
+    for (let i = 0; i < a.length; i++) expect(b[i]).toBeCloseTo(a[i], 6);
   });
 });

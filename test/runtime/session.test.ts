@@ -1,0 +1,55 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CheckedSession, type GraphSpec } from '../../src/runtime/session.js';
+import { repoRoot } from '../helpers/golden.js';
+
+const graph = join(repoRoot, 'fixtures', 'models', 'tiny-clip', 'text_model.onnx');
+const names = { run: 'tiny/text', check: 'graphs.text (text_model.onnx)' };
+const good: GraphSpec = {
+  file: 'text_model.onnx',
+  inputs: [{ name: 'input_ids', dtype: 'int64', dims: ['batch', 77] }],
+  outputs: [{ name: 'text_embeds', dtype: 'float32', dims: ['batch', 16] }],
+};
+
+describe('CheckedSession.open (the one way a graph is opened)', () => {
+  it('opens a graph that matches its spec', async () => {
+    const opened = await CheckedSession.open(graph, good, names);
+    expect(opened.problems).toEqual([]);
+    expect(opened.session?.graphName).toBe('tiny/text');
+    expect(opened.session?.hasInput('input_ids')).toBe(true);
+    await opened.session?.release();
+  });
+
+  it('accepts an optional input the graph does not take, and never edits the spec', async () => {
+    const spec: GraphSpec = { ...good, inputs: [...good.inputs, { name: 'attention_mask', dtype: 'int64', optional: true }] };
+    const before = JSON.stringify(spec);
+    const opened = await CheckedSession.open(graph, spec, names);
+    expect(opened.problems).toEqual([]);
+    expect(opened.session?.hasInput('attention_mask')).toBe(false);
+    expect(JSON.stringify(spec)).toBe(before);
+    await opened.session?.release();
+  });
+
+  it('returns every difference at once, and no session', async () => {
+    const spec: GraphSpec = {
+      file: 'text_model.onnx',
+      inputs: [{ name: 'token_ids', dtype: 'int64' }],
+      outputs: [{ name: 'text_embeds', dtype: 'float16', dims: ['batch', 32] }],
+    };
+    const opened = await CheckedSession.open(graph, spec, names);
+    expect(opened.session).toBeUndefined();
+    expect(opened.problems).toEqual([
+      'graphs.text (text_model.onnx): input "token_ids" is declared but the graph has inputs [input_ids]',
+      'graphs.text (text_model.onnx): output "text_embeds" has dtype float32, manifest says float16',
+      'graphs.text (text_model.onnx): output "text_embeds" has dims ["batch", 16], manifest says ["batch", 32]',
+      'graphs.text (text_model.onnx): the graph needs input "input_ids", which the manifest does not declare',
+    ]);
+  });
+
+  it('reports a file that is not an ONNX graph as a problem', async () => {
+    const opened = await CheckedSession.open(join(repoRoot, 'fixtures', 'models', 'tiny-clip', 'vocab.json'), { ...good, file: 'vocab.json' }, names);
+    expect(opened.session).toBeUndefined();
+    expect(opened.problems).toHaveLength(1);
+    expect(opened.problems[0]).toMatch(/^vocab\.json: not a loadable ONNX graph \(/);
+  });
+});

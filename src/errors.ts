@@ -6,8 +6,9 @@
  *
  *   "Expected <what was expected> for <which argument / field / file> but received <what came>."
  *
- * Build them with `expected()` (or the `InvalidInputError.expected()` style factories) so the
- * format stays uniform. The original failure, when there is one, is kept as `cause`.
+ * Build messages with `expectedMessage(what, forWhat, received)` (and `invalidInput(...)` for the
+ * common InvalidInputError; `describe(value)` phrases a raw value) so the format stays uniform.
+ * The original failure, when there is one, is kept as `cause`.
  */
 
 /** Exit codes of the `regionclip` CLI, one per error kind. 0 is success. */
@@ -102,7 +103,7 @@ export function describe(value: unknown): string {
   }
   if (typeof value === 'bigint' || typeof value === 'boolean') return String(value);
   if (ArrayBuffer.isView(value)) {
-    const length = (value as unknown as { length?: number }).length ?? value.byteLength;
+    const length = 'length' in value && typeof value.length === 'number' ? value.length : value.byteLength;
     return `a ${value.constructor.name} of length ${length}`;
   }
   if (Array.isArray(value)) return `an array of length ${value.length}`;

@@ -93,119 +93,140 @@ function toChannelsLast(data: Float32Array, batch: number, channels: number, pla
   return out;
 }
 
+/** One RoI in feature-map units: start, bin size, samples per bin (torchvision's per-RoI preamble). */
+interface RoiGrid { startW: number; startH: number; binW: number; binH: number; gridH: number; gridW: number; count: number }
+
+function roiGrid(rois: Float32Array, r: number, options: RoiAlignOptions): RoiGrid {
+  const scale = f32(options.spatialScale);
+  const offset = options.aligned ? 0.5 : 0;
+  const [oh, ow] = options.outputSize;
+  const ratio = options.samplingRatio;
+  const startW = f32(f32(rois[5 * r + 1] * scale) - offset);
+  const startH = f32(f32(rois[5 * r + 2] * scale) - offset);
+  const endW = f32(f32(rois[5 * r + 3] * scale) - offset);
+  const endH = f32(f32(rois[5 * r + 4] * scale) - offset);
+  let roiW = f32(endW - startW);
+  let roiH = f32(endH - startH);
+  if (!options.aligned) {
+    roiW = Math.max(roiW, 1);
+    roiH = Math.max(roiH, 1);
+  }
+  const gridH = ratio > 0 ? ratio : Math.ceil(f32(roiH / oh));
+  const gridW = ratio > 0 ? ratio : Math.ceil(f32(roiW / ow));
+  return { startW, startH, binW: f32(roiW / ow), binH: f32(roiH / oh), gridH, gridW, count: Math.max(gridH * gridW, 1) };
+}
+
+/** Bilinear taps of every sample, 4 per sample, grouped by output bin (torchvision's pre_calc). */
+class Taps {
+  pos = new Int32Array(0);
+  weights = new Float32Array(0);
+  readonly binStart: Int32Array;
+
+  constructor(private readonly height: number, private readonly width: number, private readonly oh: number, private readonly ow: number) {
+    this.binStart = new Int32Array(oh * ow + 1);
+  }
+
+  fill(g: RoiGrid): void {
+    const needed = this.oh * this.ow * Math.max(g.gridH, 0) * Math.max(g.gridW, 0) * 4;
+    if (this.pos.length < needed) {
+      this.pos = new Int32Array(needed);
+      this.weights = new Float32Array(needed);
+    }
+    let t = 0; // tap cursor (4 taps per sample)
+    for (let ph = 0; ph < this.oh; ph++) {
+      for (let pw = 0; pw < this.ow; pw++) {
+        this.binStart[ph * this.ow + pw] = t;
+        for (let iy = 0; iy < g.gridH; iy++) {
+          const y = f32(f32(g.startH + f32(ph * g.binH)) + f32(f32((iy + 0.5) * g.binH) / g.gridH));
+          for (let ix = 0; ix < g.gridW; ix++) {
+            this.tap(t, y, f32(f32(g.startW + f32(pw * g.binW)) + f32(f32((ix + 0.5) * g.binW) / g.gridW)));
+            t += 4;
+          }
+        }
+      }
+    }
+    this.binStart[this.oh * this.ow] = t;
+  }
+
+  /** The 4 taps of the sample at (y, x), from index t. */
+  private tap(t: number, y: number, x: number): void {
+    const { height, width, pos, weights } = this;
+    if (y < -1 || y > height || x < -1 || x > width) {
+      // Outside the map: contributes 0 but still counts toward `count`.
+      pos[t] = pos[t + 1] = pos[t + 2] = pos[t + 3] = 0;
+      weights[t] = weights[t + 1] = weights[t + 2] = weights[t + 3] = 0;
+      return;
+    }
+    if (y <= 0) y = 0;
+    if (x <= 0) x = 0;
+    let yLow = Math.trunc(y), xLow = Math.trunc(x), yHigh: number, xHigh: number;
+    if (yLow >= height - 1) {
+      yHigh = yLow = height - 1;
+      y = yLow;
+    } else {
+      yHigh = yLow + 1;
+    }
+    if (xLow >= width - 1) {
+      xHigh = xLow = width - 1;
+      x = xLow;
+    } else {
+      xHigh = xLow + 1;
+    }
+    const ly = f32(y - yLow), lx = f32(x - xLow);
+    const hy = f32(1 - ly), hx = f32(1 - lx);
+    pos[t] = yLow * width + xLow;
+    pos[t + 1] = yLow * width + xHigh;
+    pos[t + 2] = yHigh * width + xLow;
+    pos[t + 3] = yHigh * width + xHigh;
+    weights[t] = f32(hy * hx);
+    weights[t + 1] = f32(hy * lx);
+    weights[t + 2] = f32(ly * hx);
+    weights[t + 3] = f32(ly * lx);
+  }
+}
+
+/**
+ * Accumulates every channel of each bin at once from the channels-last copy `hwc`: the same
+ * per-output order of additions as the kernel (sample by sample), with contiguous loads. Writes
+ * RoI r's C×oh×ow block of `output`.
+ */
+function poolBins(taps: Taps, hwc: Float32Array, imageBase: number, channels: number, count: number, output: Float32Array, outputBase: number, acc: Float32Array): void {
+  const binCount = taps.binStart.length - 1;
+  const { pos, weights, binStart } = taps;
+  for (let bin = 0; bin < binCount; bin++) {
+    acc.fill(0);
+    for (let q = binStart[bin], end = binStart[bin + 1]; q < end; q += 4) {
+      const w1 = weights[q], w2 = weights[q + 1], w3 = weights[q + 2], w4 = weights[q + 3];
+      const p1 = imageBase + pos[q] * channels, p2 = imageBase + pos[q + 1] * channels;
+      const p3 = imageBase + pos[q + 2] * channels, p4 = imageBase + pos[q + 3] * channels;
+      for (let c = 0; c < channels; c++) {
+        // acc is a Float32Array: each store rounds to float32 like the kernel's float accumulator.
+        acc[c] += f32(f32(f32(f32(w1 * hwc[p1 + c]) + f32(w2 * hwc[p2 + c])) + f32(w3 * hwc[p3 + c])) + f32(w4 * hwc[p4 + c]));
+      }
+    }
+    for (let c = 0; c < channels; c++) output[outputBase + c * binCount + bin] = acc[c] / count;
+  }
+}
+
 /**
  * torchvision.ops.roi_align. Inverted and empty boxes are accepted with torchvision's meaning
  * (an aligned, adaptive RoI with no samples pools to 0).
+ * @throws InvalidInputError for a malformed input tensor, rois or options.
  */
 export function roiAlign(input: Tensor, rois: Float32Array, options: RoiAlignOptions): Tensor {
   checkOptions(options);
   const [batch, channels, height, width] = checkInput(input);
   const k = checkRois(rois, batch);
   const [oh, ow] = options.outputSize;
-  const scale = f32(options.spatialScale);
-  const offset = options.aligned ? 0.5 : 0;
-  const ratio = options.samplingRatio;
-  const data = input.data;
   const planeSize = height * width;
-  const binCount = oh * ow;
-  const output = new Float32Array(k * channels * binCount);
-
-  // Per RoI, the bilinear taps of every sample, grouped by output bin (torchvision's pre_calc).
-  let pos = new Int32Array(0);
-  let weights = new Float32Array(0);
-  const binStart = new Int32Array(binCount + 1);
+  const output = new Float32Array(k * channels * oh * ow);
+  const taps = new Taps(height, width, oh, ow);
   const acc = new Float32Array(channels);
-  const hwc = k > 0 ? toChannelsLast(data, batch, channels, planeSize) : data;
-
+  const hwc = k > 0 ? toChannelsLast(input.data, batch, channels, planeSize) : input.data;
   for (let r = 0; r < k; r++) {
-    const batchIndex = rois[5 * r];
-    const startW = f32(f32(rois[5 * r + 1] * scale) - offset);
-    const startH = f32(f32(rois[5 * r + 2] * scale) - offset);
-    const endW = f32(f32(rois[5 * r + 3] * scale) - offset);
-    const endH = f32(f32(rois[5 * r + 4] * scale) - offset);
-    let roiW = f32(endW - startW);
-    let roiH = f32(endH - startH);
-    if (!options.aligned) {
-      roiW = Math.max(roiW, 1);
-      roiH = Math.max(roiH, 1);
-    }
-    const binW = f32(roiW / ow);
-    const binH = f32(roiH / oh);
-    const gridH = ratio > 0 ? ratio : Math.ceil(f32(roiH / oh));
-    const gridW = ratio > 0 ? ratio : Math.ceil(f32(roiW / ow));
-    const count = Math.max(gridH * gridW, 1);
-    const samplesPerBin = Math.max(gridH, 0) * Math.max(gridW, 0);
-    const needed = binCount * samplesPerBin * 4;
-    if (pos.length < needed) {
-      pos = new Int32Array(needed);
-      weights = new Float32Array(needed);
-    }
-
-    let t = 0; // tap cursor (4 taps per sample)
-    for (let ph = 0; ph < oh; ph++) {
-      for (let pw = 0; pw < ow; pw++) {
-        binStart[ph * ow + pw] = t;
-        for (let iy = 0; iy < gridH; iy++) {
-          const yy = f32(f32(startH + f32(ph * binH)) + f32(f32((iy + 0.5) * binH) / gridH));
-          for (let ix = 0; ix < gridW; ix++) {
-            let x = f32(f32(startW + f32(pw * binW)) + f32(f32((ix + 0.5) * binW) / gridW));
-            let y = yy;
-            if (y < -1 || y > height || x < -1 || x > width) {
-              // Outside the map: contributes 0 but still counts toward `count`.
-              pos[t] = pos[t + 1] = pos[t + 2] = pos[t + 3] = 0;
-              weights[t] = weights[t + 1] = weights[t + 2] = weights[t + 3] = 0;
-              t += 4;
-              continue;
-            }
-            if (y <= 0) y = 0;
-            if (x <= 0) x = 0;
-            let yLow = Math.trunc(y), xLow = Math.trunc(x), yHigh: number, xHigh: number;
-            if (yLow >= height - 1) {
-              yHigh = yLow = height - 1;
-              y = yLow;
-            } else {
-              yHigh = yLow + 1;
-            }
-            if (xLow >= width - 1) {
-              xHigh = xLow = width - 1;
-              x = xLow;
-            } else {
-              xHigh = xLow + 1;
-            }
-            const ly = f32(y - yLow), lx = f32(x - xLow);
-            const hy = f32(1 - ly), hx = f32(1 - lx);
-            pos[t] = yLow * width + xLow;
-            pos[t + 1] = yLow * width + xHigh;
-            pos[t + 2] = yHigh * width + xLow;
-            pos[t + 3] = yHigh * width + xHigh;
-            weights[t] = f32(hy * hx);
-            weights[t + 1] = f32(hy * lx);
-            weights[t + 2] = f32(ly * hx);
-            weights[t + 3] = f32(ly * lx);
-            t += 4;
-          }
-        }
-      }
-    }
-    binStart[binCount] = t;
-
-    // Accumulate every channel of a bin at once from the channels-last copy: the same per-output
-    // order of additions as the kernel (sample by sample), with contiguous loads.
-    const imageBase = batchIndex * planeSize * channels;
-    const outputBase = r * channels * binCount;
-    for (let bin = 0; bin < binCount; bin++) {
-      acc.fill(0);
-      for (let q = binStart[bin], end = binStart[bin + 1]; q < end; q += 4) {
-        const w1 = weights[q], w2 = weights[q + 1], w3 = weights[q + 2], w4 = weights[q + 3];
-        const p1 = imageBase + pos[q] * channels, p2 = imageBase + pos[q + 1] * channels;
-        const p3 = imageBase + pos[q + 2] * channels, p4 = imageBase + pos[q + 3] * channels;
-        for (let c = 0; c < channels; c++) {
-          // acc is a Float32Array: each store rounds to float32 like the kernel's float accumulator.
-          acc[c] += f32(f32(f32(f32(w1 * hwc[p1 + c]) + f32(w2 * hwc[p2 + c])) + f32(w3 * hwc[p3 + c])) + f32(w4 * hwc[p4 + c]));
-        }
-      }
-      for (let c = 0; c < channels; c++) output[outputBase + c * binCount + bin] = acc[c] / count;
-    }
+    const grid = roiGrid(rois, r, options);
+    taps.fill(grid);
+    poolBins(taps, hwc, rois[5 * r] * planeSize * channels, channels, grid.count, output, r * channels * oh * ow, acc);
   }
   return { data: output, dims: [k, channels, oh, ow] };
 }

@@ -150,7 +150,7 @@ export const PLURAL_ONLY: ReadonlySet<string> = new Set([
 ]);
 
 /** Irregular singulars compromise may miss, and plural-looking words that are already singular. */
-export const SINGULAR: Readonly<Record<string, string>> = {
+export const SINGULAR: ReadonlyMap<string, string> = new Map(Object.entries({
   people: 'person', persons: 'person', mice: 'mouse', geese: 'goose', oxen: 'ox', teeth: 'tooth', feet: 'foot',
   men: 'man', women: 'woman', children: 'child', leaves: 'leaf', knives: 'knife', wolves: 'wolf', calves: 'calf',
   loaves: 'loaf', halves: 'half', shelves: 'shelf', scarves: 'scarf', lice: 'louse', dice: 'die', cacti: 'cactus',
@@ -162,7 +162,7 @@ export const SINGULAR: Readonly<Record<string, string>> = {
   geckos: 'gecko', zeros: 'zero', sheep: 'sheep', fish: 'fish', deer: 'deer', moose: 'moose', bison: 'bison',
   salmon: 'salmon', trout: 'trout', shrimp: 'shrimp', aircraft: 'aircraft', species: 'species', series: 'series',
   chassis: 'chassis', kiwis: 'kiwi', skis: 'ski', taxis: 'taxi', sandals: 'sandal', gas: 'gas', lens: 'lens',
-};
+}));
 
 /** Plurals that do not end in "s" (or equal their singular): a verb after them agrees as plural. */
 export const UNMARKED_PLURALS: ReadonlySet<string> = new Set(['people', 'mice', 'geese', 'men', 'women', 'children', 'sheep', 'fish', 'deer', 'cattle']);

@@ -181,7 +181,7 @@ let toSingular: ((word: string) => unknown) | undefined;
 export function singularize(word: string): string {
   const w = word.toLowerCase();
   if (PLURAL_ONLY.has(w)) return w;
-  const irregular = SINGULAR[w];
+  const irregular = SINGULAR.get(w);
   if (irregular !== undefined) return irregular;
   if (w.includes('-')) {
     const i = w.lastIndexOf('-');

@@ -56,6 +56,12 @@ describe('extractPhrases', () => {
     expect(phrases('cute puppy 🐶 playing with a ball ⚽')).toEqual(['cute puppy', 'ball']);
     expect(() => extractPhrases(null as unknown as string)).toThrow(InvalidInputError);
   });
+
+  it('reads words named like Object.prototype members as plain words (the irregular-singular table is a Map)', () => {
+    expect(phrases('a constructor sits on the valueOf')).toEqual(['constructor', 'valueof']);
+    expect(singularize('constructor')).toBe('constructor');
+    expect(singularize('toString')).toBe('tostring');
+  });
 });
 
 describe('parseVocab', () => {

@@ -1,13 +1,17 @@
 /**
  * Smoke test of the built-in model's recipe (training/train_world.py): a tiny synthetic world, a few
  * training steps of the tiny preset (CLIP image tower, text tower, RPN), export into a temporary folder, then the exported
- * model loads in the TS runtime (manifest, hashes, graph signatures) and detects and classifies.
+ * model loads in the TS runtime (manifest, hashes, graph signatures) and detects and classifies. Then the
+ * tiny recipe (training/configs/tiny.json) stopped five times (--stop-after) and resumed (--resume) equals
+ * it run without a stop: every exported file byte for byte, every checkpoint and training state tensor
+ * for tensor (test/training/compare_checkpoints.py).
  * Skips, saying so, when Debian's /usr/bin/python3 cannot import torch and torchvision
  * (`apt-get install -y python3-torch python3-torchvision`; .ci/run does) or when training/world's
  * node_modules is missing (`npm ci --prefix training/world`).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -73,6 +77,45 @@ describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a 
     expect(run.stdout).toMatch(/clip step 2\/2/);
     expect(run.stdout).toMatch(/\(5 phase-1 steps in all\)/);
   });
+
+  it('resumes exactly: stopped and resumed runs equal an uninterrupted one, file for file', () => {
+    const train = (dir: string, ...extra: string[]) => spawnSync(python, [
+      join(root, 'training', 'train_world.py'), '--config', 'tiny', '--world', join(tmp, 'world'), '--work', join(tmp, dir, 'work'),
+      '--out', join(tmp, dir, 'model'), ...extra,
+    ], { encoding: 'utf8', timeout: 120_000 });
+    const whole = train('whole');
+    expect(whole.status, whole.stderr).toBe(0);
+    // tiny.json: phase 1 = a run of 3 steps continued by one of 2, phase 2 = 3 steps, RPN = 3 steps.
+    const stops: [string[], RegExp][] = [
+      [['--stop-after', '2'], /clip: stopped after step 2 of 3 /],
+      [['--resume', '--stop-after', '3'], /phase 1 resumes \S+ at step 2 of run 1[\s\S]*clip: stopped after step 3 of 3 /],
+      [['--resume', '--stop-after', '4'], /phase 1 continues run 1 \(after 3 steps\)[\s\S]*clip: stopped after step 1 of 2 /],
+      [['--resume', '--stop-after', '2'], /phase 1 resumes \S+ at step 1 of run 2[\s\S]*text: stopped after step 2 of 3 /],
+      [['--resume', '--stop-after', '1'], /phase 2 resumes \S+ at step 2[\s\S]*rpn: stopped after step 1 of 3 /],
+      [['--resume'], /rpn resumes \S+ at step 1[\s\S]*total [\d.]+ MiB/],
+    ];
+    for (const [i, [extra, expected]] of stops.entries()) {
+      const run = train('parts', ...extra);
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(expected);
+      if (i === 0) { // a resume with other recipe values is refused, naming them
+        const other = train('parts', '--resume', '--clip-batch', '4');
+        expect(other.status).not.toBe(0);
+        expect(other.stderr).toMatch(/Expected the recipe that made \S+clip-image-state\.pt for --resume but received other values: clip_batch 8 -> 4;/);
+      }
+    }
+    const files = readdirSync(join(tmp, 'whole', 'model')).sort();
+    expect(files).toHaveLength(9);
+    expect(readdirSync(join(tmp, 'parts', 'model')).sort()).toEqual(files);
+    const sha = (dir: string, f: string) => createHash('sha256').update(readFileSync(join(tmp, dir, 'model', f))).digest('hex');
+    for (const f of files) expect(sha('parts', f), f).toBe(sha('whole', f));
+    const checkpoints = ['clip-image.pt', 'clip.pt', 'rpn.pt', 'clip-image-state.pt', 'clip-text-state.pt', 'rpn-state.pt'];
+    const compare = spawnSync(python, [join(root, 'test', 'training', 'compare_checkpoints.py'), join(tmp, 'whole', 'work'),
+      join(tmp, 'parts', 'work'), ...checkpoints], { encoding: 'utf8', timeout: 60_000 });
+    expect(compare.status, compare.stdout + compare.stderr).toBe(0);
+    expect(compare.stdout.trim().split('\n').map((line) => line.replace(/ over \d+ tensors$/, ''))).toEqual(
+      checkpoints.map((f) => `${f}: max abs diff 0`));
+  }, 300_000);
 
   it('loads in the runtime and detects and classifies', async () => {
     const detector = await Detector.load(join(tmp, 'model'), { cacheDir: false });

@@ -1,0 +1,100 @@
+"""Export (--stage export): the trained checkpoints (clip.pt, rpn.pt in --work) as a regionclip detector folder:
+text_model.onnx, vision_model.onnx, backbone.onnx, head.onnx, rpn.onnx (the signatures and per-graph export
+functions of training/export_tiny_detector.py), vocab.json + merges.txt, NOTICE and a manifest.json with each
+file's sha256 (kind "detector", regionEncoder.mode "features")."""
+import json
+import os
+
+import torch
+
+from export_tiny_detector import CLIP_MEAN, CLIP_STD, export_features, export_rpn, export_text, export_vision, sha256
+
+from .data import CLIP_SIZE, DETECT, PIXEL_NORM, log
+from .models import ANCHORS, ANCHORS_PER_LOCATION, RpnGraph, build, build_rpn, build_text
+
+NOTICE = ("regionclip built-in model (MIT). Weights were trained by training/train_world.py on images rendered from\n"
+          "the icon sets and word lists listed in training/world/NOTICE (with their licences); the held-out\n"
+          "twemoji style was not used for training.\n")
+
+
+def load_trained(work, p, vocab_size):
+    """(vision modules, text tower, RPN graph, clip.pt, rpn.pt), in eval mode."""
+    ck = torch.load(os.path.join(work, "clip.pt"))
+    rk = torch.load(os.path.join(work, "rpn.pt"))
+    m = build(p)
+    m["backbone"].load_state_dict(ck["backbone"])
+    m["head"].load_state_dict(ck["head"])
+    text = build_text(p, vocab_size)
+    text.load_state_dict(ck["text"])
+    trunk, rpn = build_rpn(p)
+    trunk.load_state_dict(rk["trunk"])
+    rpn.head.load_state_dict(rk["head"])
+    rpn_graph = RpnGraph(trunk, rpn.head)
+    for mod in (m["vision"], text, rpn_graph):
+        mod.eval()
+    return m, text, rpn_graph, ck, rk
+
+
+def write_tokenizer(out, vocab, merges):
+    with open(os.path.join(out, "vocab.json"), "w", encoding="utf-8") as f:
+        json.dump(vocab, f, ensure_ascii=False)
+    with open(os.path.join(out, "merges.txt"), "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
+
+
+def manifest(opts, p, graphs, ck, rk):
+    """manifest.json's contents (before "files")."""
+    D = p["embed_dim"]
+    scale = float(ck["logit_scale"])
+    levels = [{"objectness": f"objectness_{i}", "deltas": f"deltas_{i}", "anchorSizes": list(ANCHORS["sizes"][i]),
+               "aspectRatios": list(ANCHORS["ratios"][i])} for i in range(2)]
+    return {
+        "name": opts.name or os.path.basename(os.path.normpath(opts.out)),
+        "kind": "detector",
+        "description": (f"regionclip's built-in model: a small CLIP (ResNet image tower split into backbone/head, RegionCLIP's "
+                        f"features mode; transformer text tower with a BPE vocab learned from the world's captions) and a "
+                        f"class-agnostic RPN trained on base boxes only, trained on the synthetic world ({opts.world_desc}); "
+                        f"made by training/train_world.py --preset {opts.preset} --seed {opts.seed}: phase 1 (image tower) "
+                        f"{ck['steps']['image']} steps, phase 2 (text tower) {ck['steps']['text']}, phase 3 (align) "
+                        f"{ck['steps'].get('align', 0)}, RPN {rk['steps']} steps. Training images: see NOTICE."),
+        "license": "MIT",
+        "source": "training/train_world.py (regionclip); training data: training/world (see NOTICE)",
+        "embedDim": D,
+        "logitScale": round(scale, 4),
+        "tokenizer": {"vocab": "vocab.json", "merges": "merges.txt", "contextLength": 77},
+        "preprocess": {"size": CLIP_SIZE, "mean": CLIP_MEAN, "std": CLIP_STD, "channelOrder": "RGB",
+                       "interpolation": "bicubic", "crop": "center"},
+        "image": dict(DETECT),
+        "rpn": {"input": dict(PIXEL_NORM), "levels": levels, "boxCoderWeights": [1.0, 1.0, 1.0, 1.0],
+                "preNmsTopK": 2000, "postNmsTopK": 1000, "nmsThreshold": 0.7, "minSize": 1.0, "scoreThreshold": 0.0},
+        "regionEncoder": {"mode": "features", "input": dict(PIXEL_NORM), "featureOutput": "res4", "spatialScale": 1 / 16,
+                          "outputSize": [14, 14], "samplingRatio": 0, "aligned": True},
+        "scoring": {"temperature": round(1 / scale, 6)},
+        "graphs": graphs,
+    }
+
+
+def export(opts, p, tok, vocab, merges):
+    """Writes the model folder --out and logs each file's size."""
+    out = opts.out
+    os.makedirs(out, exist_ok=True)
+    m, text, rpn_graph, ck, rk = load_trained(opts.work, p, len(vocab))
+    write_tokenizer(out, vocab, merges)
+    D, C4 = p["embed_dim"], p["widths"][3]
+    graphs = {"text": export_text(text, tok(["a photo of a dog.", "a bicycle"]), out, D),
+              "vision": export_vision(m["vision"], out, CLIP_SIZE, D), "rpn": export_rpn(rpn_graph, out, ANCHORS_PER_LOCATION),
+              **export_features(m["backbone"], m["head"], out, C4, D)}
+    man = manifest(opts, p, graphs, ck, rk)
+    with open(os.path.join(out, "NOTICE"), "w", encoding="utf-8") as f:
+        f.write(NOTICE)
+    files = [g["file"] for g in graphs.values()] + ["vocab.json", "merges.txt"]
+    man["files"] = {f: {"sha256": sha256(os.path.join(out, f))} for f in files}
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump(man, f, indent=2)
+        f.write("\n")
+    total = 0
+    for name in sorted(os.listdir(out)):
+        size = os.path.getsize(os.path.join(out, name))
+        total += size
+        log(f"{name:20s} {size:>12,d} bytes")
+    log(f"total {total / 2**20:.2f} MiB in {out}")

@@ -1,0 +1,143 @@
+"""The command line: a recipe (--config, default world_rn_small), flags that override its values, the stages."""
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+from export_tiny_clip import learn_bpe
+from detector_common import SimpleTokenizer
+
+from . import __doc__ as PACKAGE_DOC
+from .config import (DEFAULT_CONFIG, OPTIONS, ConfigError, check_values, config_path, load_config, load_model_preset,
+                     model_presets)
+from .data import World, load_templates, log, tokenizer_words
+from .export import export
+from .loop import Stopped
+from .phases import train_align, train_image, train_rpn, train_text
+
+STAGES = ["all", "clip", "clip-image", "clip-text", "clip-align", "rpn", "export"]
+
+
+def _show(value):
+    return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def build_parser(cfg, config_name):
+    """Run flags, then one flag per recipe key whose default (shown in --help) is the recipe's value."""
+    ap = argparse.ArgumentParser(prog="train_world.py", description=PACKAGE_DOC,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default=DEFAULT_CONFIG,
+                    help=f"recipe: a name in training/configs/ or a .json path (default {DEFAULT_CONFIG})")
+    ap.add_argument("--world", required=True, help="a generated train world (training/world/generate.ts --split train)")
+    ap.add_argument("--work", required=True, help="checkpoints, training states and tokenizer")
+    ap.add_argument("--out", help="model folder to export to")
+    ap.add_argument("--name", help="manifest name (default: the --out folder's name)")
+    ap.add_argument("--stage", default="all", choices=STAGES,
+                    help="clip: the CLIP phases (1, 2 and, with --align-steps, 3); all: everything in turn, then export")
+    ap.add_argument("--extra-singles", nargs="*", default=[], help="more generated worlds whose single-object images join the CLIP training")
+    ap.add_argument("--init", help="phase 1 is one run continuing this clip-image.pt (a new schedule over --clip-steps more steps)")
+    ap.add_argument("--resume", action="store_true", help="continue each phase from its state file in --work "
+                    "(<phase>-state.pt: optimizer, scheduler, random streams), skipping finished phases")
+    ap.add_argument("--stop-after", type=int, help="stop the process once a phase has done this many steps (its "
+                    "files saved; --resume continues)")
+    group = ap.add_argument_group(
+        f"recipe values (defaults from {config_name})",
+        "Phase 1 runs the recipe's runs in turn (clip_continue); --clip-steps, --lr, --region-from or --init make it "
+        "one run.")
+    for key, opt in OPTIONS.items():
+        flag = "--" + key.replace("_", "-")
+        kw = dict(default=argparse.SUPPRESS, help=f"{opt.help} (recipe: {_show(cfg[key])})".replace("%", "%%"))
+        if opt.kind == "ints":
+            kw.update(type=int, nargs="+")
+        else:
+            kw["type"] = {"int": int, "float": float, "str": str}[opt.kind]
+        if key == "preset":
+            kw["choices"] = model_presets()
+        elif key == "text_targets":
+            kw["choices"] = ["centroids", "prototypes"]
+        group.add_argument(flag, **kw)
+    return ap
+
+
+def parse_args(argv=None):
+    """The options: the recipe's values, overridden by the flags given (opts.given names them), checked."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config", default=DEFAULT_CONFIG)
+    name = pre.parse_known_args(argv)[0].config
+    try:
+        cfg = load_config(name)
+    except ConfigError as e:
+        sys.exit(f"train_world.py: error: {e}")
+    ap = build_parser(cfg, name)
+    args = ap.parse_args(argv)
+    given = {k for k in OPTIONS if hasattr(args, k)}
+    values = {**cfg, **{k: getattr(args, k) for k in given}}
+    try:
+        check_values(values, f"{config_path(name)} and the command line")
+    except ConfigError as e:
+        ap.error(str(e))
+    if args.init and args.stage not in ("all", "clip", "clip-image"):
+        ap.error("--init continues phase 1: use it with --stage clip-image, clip or all")
+    if args.stage in ("all", "export") and not args.out:
+        ap.error("--out is needed to export")
+    if args.stop_after is not None and args.stop_after < 1:
+        ap.error(f"Expected a positive integer for --stop-after but received {args.stop_after}.")
+    run = {k: v for k, v in vars(args).items() if k not in OPTIONS}
+    run["world"] = os.path.abspath(args.world)
+    run["extra_singles"] = [os.path.abspath(r) for r in args.extra_singles]
+    run["init"] = args.init and os.path.abspath(args.init)
+    return argparse.Namespace(**values, **run, given=given)
+
+
+def tokenizer(opts, p, world, templates):
+    """(tokenizer, vocab, merges): learned from the world (tokenizer.json in --work), or read from there by later
+    stages, by phase 1 continuing a checkpoint (--init) and by --resume."""
+    tok_path = os.path.join(opts.work, "tokenizer.json")
+    if (opts.stage in ("export", "clip-text", "clip-align") or opts.init or opts.resume) and os.path.exists(tok_path):
+        with open(tok_path, encoding="utf-8") as f:
+            t = json.load(f)
+        vocab, merges = t["vocab"], [tuple(m) for m in t["merges"]]
+    else:
+        t0 = time.time()
+        vocab, merges = learn_bpe(tokenizer_words(world, templates.ensemble), p["merges"])
+        with open(tok_path, "w", encoding="utf-8") as f:
+            json.dump({"vocab": vocab, "merges": merges}, f)
+        log(f"BPE: {len(vocab)} tokens ({len(merges)} merges) in {time.time() - t0:.0f}s")
+    return SimpleTokenizer(encoder=vocab, merges=merges), vocab, merges
+
+
+def run_stages(opts):
+    """The stages of --stage in turn (each phase seeds itself, so a stage run alone gives the same result)."""
+    torch.set_num_threads(opts.threads)
+    os.makedirs(opts.work, exist_ok=True)
+    p = load_model_preset(opts.preset)
+    world = World(opts.world, opts.limit_scenes, opts.limit_singles, opts.extra_singles)
+    opts.world_desc = world.describe()
+    templates = load_templates()
+    tok = vocab = merges = None
+    if opts.stage != "rpn":
+        tok, vocab, merges = tokenizer(opts, p, world, templates)
+    stage = opts.stage
+    if stage in ("all", "clip", "clip-image"):
+        train_image(opts, p, world)
+    if stage in ("all", "clip", "clip-text"):
+        train_text(opts, p, world, tok, templates)
+    if stage == "clip-align" or (stage in ("all", "clip") and opts.align_steps > 0):
+        train_align(opts, p, world, tok, templates)
+    if stage in ("all", "rpn"):
+        train_rpn(opts, p, world)
+    if stage in ("all", "export"):
+        export(opts, p, tok, vocab, merges)
+
+
+def main(argv=None):
+    opts = parse_args(argv)
+    try:
+        run_stages(opts)
+    except Stopped as e:
+        log(str(e))
+    except ConfigError as e:
+        sys.exit(f"train_world.py: error: {e}")

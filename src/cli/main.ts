@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `regionclip` command line. Commands register in `commands` below; each one is a yargs
- * command module whose handler throws typed errors, which `run` maps to exit codes.
+ * The `regionclip` command line. Commands register in `buildParser` (and their option tables in
+ * `commandOptions`, for suggestions); each one is a yargs command module whose handler throws typed
+ * errors, which `run` maps to exit codes. Commands talk to pipelines/, io/ and config/ only.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

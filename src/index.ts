@@ -81,6 +81,19 @@ export { Detector, DetectionResult, detectImage, resolvePhrases, type Detection,
 export { filterProposals, type Proposals, type ProposalOptions, type RpnLevelOutput } from './proposals/filter.js';
 export { selectDetections, type SelectOptions, type SelectedDetections } from './matching/detections.js';
 export { readPreset, parseSettings, applyOverrides, settingsSchema, type DetectSettings } from './config/preset.js';
-export { renderDetections, saveAnnotated } from './io/draw.js';
+export {
+  resolveDetectSettings,
+  resolveClassifyOptions,
+  resolveMineOptions,
+  settingsFromFlags,
+  CLASSIFY_DEFAULTS,
+  MINE_DEFAULTS,
+  DEFAULT_PRESET,
+  type ClassifySettings,
+  type MineSettings,
+} from './config/options.js';
+export { renderDetections, saveAnnotated, annotatedPaths } from './io/draw.js';
+export { cocoResultsFor, writeCocoExport, type CocoExport, type ExportableResult } from './io/coco-export.js';
+export { readBoxes } from './io/boxes.js';
 export { mine, minedToCoco, parseMineLine, readConcepts, type MineOptions, type MineSummary, type MinedRecord, type MinedLabel } from './pipelines/mine.js';
 export { mineRegionPhrasePairs, type MinedPair, type LabelDirection, type MatchOptions } from './mining/match.js';

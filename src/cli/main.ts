@@ -1,39 +1,50 @@
 #!/usr/bin/env node
 /**
- * The `regionclip` command line. Commands register in `commands` below; each one is a yargs
- * command module whose handler throws typed errors, which `run` maps to exit codes.
+ * The `regionclip` command line. Commands register in `buildParser` (and their option tables in
+ * `commandOptions`, for suggestions); each one is a yargs command module whose handler throws typed
+ * errors, which `run` maps to exit codes. Commands talk to pipelines/, io/ and config/ only.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import yargs, { type Argv, type CommandModule } from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UsageError } from '../errors.js';
 import { closestMatch } from '../util/suggest.js';
-import { classifyCommand } from './commands/classify.js';
-import { detectCommand } from './commands/detect.js';
-import { mineCommand } from './commands/mine.js';
-import { evalCommand } from './commands/eval.js';
+import { classifyCommand, classifyOptions } from './commands/classify.js';
+import { detectCommand, detectOptions } from './commands/detect.js';
+import { mineCommand, mineOptions } from './commands/mine.js';
+import { evalCommand, evalOptions } from './commands/eval.js';
 import { exitCodeFor, formatError } from './errors.js';
 
 const packageJson = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
 
-/** The CLI's commands; later stages add theirs here. */
-export const commands: CommandModule[] = [];
-commands.push(detectCommand as unknown as CommandModule, mineCommand as unknown as CommandModule, classifyCommand as unknown as CommandModule, evalCommand as unknown as CommandModule);
+/** Options every command accepts. */
+const GLOBAL_OPTIONS = ['verbose', 'help', 'version'];
 
-/** Known option names (without dashes) of the parser, for suggestions. */
-function knownOptions(parser: Argv): string[] {
-  const options = (parser as unknown as { getOptions(): { key: Record<string, unknown>; alias: Record<string, string[]> } }).getOptions();
-  return [...Object.keys(options.key), ...Object.values(options.alias).flat()];
+/** Each command's name and option names (from the tables its builder passes to yargs), for suggestions. */
+export const commandOptions: Readonly<Record<string, readonly string[]>> = {
+  detect: Object.keys(detectOptions),
+  mine: Object.keys(mineOptions),
+  classify: Object.keys(classifyOptions),
+  eval: Object.keys(evalOptions),
+};
+
+/** Known option names (without dashes) of the command on the line (or the global ones), for suggestions. */
+function knownOptions(argv: string[]): string[] {
+  const command = argv.find((a) => !a.startsWith('-') && Object.hasOwn(commandOptions, a));
+  return [...GLOBAL_OPTIONS, ...(command === undefined ? [] : commandOptions[command])];
 }
 
 /** Turns yargs' "Unknown argument(s): …" into one error with a did-you-mean per unknown name. */
-function usageErrorFrom(message: string, parser: Argv, argv: string[]): UsageError {
+function usageErrorFrom(message: string, argv: string[]): UsageError {
   const unknown = /^Unknown arguments?: (.*)$/.exec(message);
   if (unknown === null) return new UsageError(message);
-  const names = unknown[1].split(', ');
-  const options = knownOptions(parser).filter((o) => o.length > 1 && !o.includes('$'));
-  const commandNames = commands.map((c) => String(c.command).split(' ')[0]);
+  // yargs names an unknown --max-dte twice (max-dte, maxDte): keep the spelling that was typed.
+  const listed = unknown[1].split(', ');
+  const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const names = listed.filter((name) => kebab(name) === name || !listed.includes(kebab(name)));
+  const options = knownOptions(argv);
+  const commandNames = Object.keys(commandOptions);
   const parts = names.map((name) => {
     const asOption = argv.includes(`--${name}`) || argv.includes(`-${name}`) || argv.some((a) => a.startsWith(`--${name}=`)) || name.length === 1;
     if (asOption) {
@@ -41,8 +52,7 @@ function usageErrorFrom(message: string, parser: Argv, argv: string[]): UsageErr
       return `unknown option --${name}${suggestion ? ` (did you mean --${suggestion}?)` : ''}`;
     }
     const suggestion = closestMatch(name, commandNames);
-    const known = commandNames.length > 0 ? `; commands: ${commandNames.join(', ')}` : '';
-    return `unknown command "${name}"${suggestion ? ` (did you mean "${suggestion}"?)` : known}`;
+    return `unknown command "${name}"${suggestion ? ` (did you mean "${suggestion}"?)` : `; commands: ${commandNames.join(', ')}`}`;
   });
   return new UsageError(`Expected a known command or option but received: ${parts.join('; ')}. Run "regionclip --help" for usage.`);
 }
@@ -61,9 +71,12 @@ export function buildParser(argv: string[]): Argv {
     .exitProcess(false)
     .fail((message, error) => {
       if (error) throw error;
-      throw usageErrorFrom(message, parser, argv);
-    });
-  for (const command of commands) parser.command(command);
+      throw usageErrorFrom(message, argv);
+    })
+    .command(detectCommand)
+    .command(mineCommand)
+    .command(classifyCommand)
+    .command(evalCommand);
   // No demandCommand: it would fire before strict mode could name an unknown option; `run` checks instead.
   return parser;
 }
@@ -75,8 +88,7 @@ export async function run(argv: string[]): Promise<number> {
     const parser = buildParser(argv);
     await parser.parseAsync();
     if (argv.filter((a) => !a.startsWith('-')).length === 0 && !argv.some((a) => /^(-h|--help|-V|--version)$/.test(a))) {
-      if (commands.length > 0) throw new UsageError('Expected a command but received none. Run "regionclip --help" for usage.');
-      parser.showHelp('log');
+      throw new UsageError('Expected a command but received none. Run "regionclip --help" for usage.');
     }
     return 0;
   } catch (error) {

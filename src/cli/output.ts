@@ -1,14 +1,12 @@
 /** Shared CLI output helpers: writing result files and ending a run that had per-item failures. */
-import { writeFileSync } from 'node:fs';
-import { IoError, RegionClipError, expectedMessage } from '../errors.js';
+import { RegionClipError, expectedMessage } from '../errors.js';
+import { writeTextFile } from '../io/files.js';
 
-/** Writes a file, turning a failure into an IoError naming the path. */
-export function writeOutputFile(path: string, text: string): void {
-  try {
-    writeFileSync(path, text);
-  } catch (error) {
-    throw new IoError(expectedMessage('a writable file', path, (error as NodeJS.ErrnoException).code ?? String(error)), { cause: error });
-  }
+/** Writes JSON to stdout (one line) or to a file (indented), ending with a newline. */
+export function writeJson(target: string, toStdout: boolean, value: unknown): void {
+  const text = `${JSON.stringify(value, null, toStdout ? undefined : 2)}\n`;
+  if (toStdout) process.stdout.write(text);
+  else writeTextFile(target, text);
 }
 
 /**

@@ -10,31 +10,45 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, IoError, expectedMessage } from '../errors.js';
 import { closestMatch } from '../util/suggest.js';
+import { TEMPLATE_SETS, type EnsembleRule, type TemplateSetName } from '../text/prompts.js';
+import { fraction, nonNegativeNumber, oneOf, parseOptions, positiveInteger, positiveNumber } from './validate.js';
 
-const fraction = z.number().min(0).max(1);
+/** Prompt template sets (`text/prompts`), and the ways their embeddings are combined. */
+export const TEMPLATE_SET_NAMES = Object.keys(TEMPLATE_SETS) as [TemplateSetName, ...TemplateSetName[]];
+export const ENSEMBLE_RULES = ['normalize-average-normalize', 'average-normalize'] as const satisfies readonly EnsembleRule[];
+
 export const settingsSchema = z.strictObject({
   /** Model folder (relative paths resolve against the preset file) or a name under models/. */
-  model: z.string().min(1).optional(),
+  model: z.string({ error: 'a model folder or name' }).min(1, { error: 'a model folder or name' }).optional(),
   description: z.string().optional(),
   proposals: z.strictObject({
-    preNmsTopK: z.number().int().positive().optional(),
-    postNmsTopK: z.number().int().positive().optional(),
-    nmsThreshold: fraction.optional(),
-    minSize: z.number().nonnegative().optional(),
-  }).default({}),
+    preNmsTopK: positiveInteger().optional(),
+    postNmsTopK: positiveInteger().optional(),
+    nmsThreshold: fraction().optional(),
+    minSize: nonNegativeNumber().optional(),
+  }).prefault({}),
   text: z.strictObject({
-    templates: z.enum(['single', 'ensemble']).default('ensemble'),
-    ensemble: z.enum(['normalize-average-normalize', 'average-normalize']).default('normalize-average-normalize'),
-  }).default({ templates: 'ensemble', ensemble: 'normalize-average-normalize' }),
+    templates: oneOf(TEMPLATE_SET_NAMES).default('ensemble'),
+    ensemble: oneOf(ENSEMBLE_RULES).default('normalize-average-normalize'),
+  }).prefault({}),
   detect: z.strictObject({
-    scoreThreshold: fraction.default(0.3),
-    iouThreshold: fraction.default(0.5),
-    maxDetections: z.number().int().nonnegative().default(100),
-    fusion: z.enum(['none', 'geometric']).default('none'),
+    scoreThreshold: fraction().default(0.3),
+    iouThreshold: fraction().default(0.5),
+    maxDetections: positiveInteger().default(100),
+    fusion: oneOf(['none', 'geometric']).default('none'),
     /** crop mode: enlarge boxes by this factor before cropping (overrides the manifest). */
-    contextScale: z.number().positive().optional(),
-  }).default({ scoreThreshold: 0.3, iouThreshold: 0.5, maxDetections: 100, fusion: 'none' }),
+    contextScale: positiveNumber().optional(),
+  }).prefault({}),
 });
+/** The command-line flags of `regionclip detect` that set a preset key (the rest go through `--set`). */
+export const DETECT_FLAGS = {
+  model: 'model',
+  'detect.scoreThreshold': 'conf',
+  'detect.iouThreshold': 'iou',
+  'detect.maxDetections': 'max-det',
+  'proposals.postNmsTopK': 'proposals',
+  'text.templates': 'templates',
+} as const;
 export type DetectSettings = z.infer<typeof settingsSchema>;
 
 export const PIPELINES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'pipelines');
@@ -53,29 +67,9 @@ export function mergeSettings(base: Json, override: Json): Json {
   return out;
 }
 
-function knownKeys(path: PropertyKey[]): string[] {
-  let shape: any = settingsSchema;
-  const unwrap = (s: any) => { while (s?.def?.innerType) s = s.def.innerType; return s; };
-  shape = unwrap(shape);
-  for (const key of path) shape = unwrap(shape?.def?.shape?.[String(key)]);
-  return shape?.def?.shape ? Object.keys(shape.def.shape) : [];
-}
-
-/** Validates merged settings; one ConfigError lists every problem (unknown keys with suggestions). */
+/** Validates merged settings; one ConfigError names the bad value, or lists every problem (unknown keys with suggestions). */
 export function parseSettings(value: unknown, source: string): DetectSettings {
-  const result = settingsSchema.safeParse(value);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const where = issue.path.map(String).join('.');
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => {
-        const suggestion = closestMatch(key, knownKeys(issue.path));
-        return `${where ? `${where}.` : ''}${key}: unknown key${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`;
-      }).join('; ');
-    }
-    return `${where || '(root)'}: ${issue.message}`;
-  });
-  throw new ConfigError(expectedMessage('valid detection settings', source, problems.join('; ')));
+  return parseOptions(settingsSchema, value, 'detection settings', source, { prefix: '', flags: DETECT_FLAGS });
 }
 
 function presetPath(nameOrPath: string, from?: string): string {

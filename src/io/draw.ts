@@ -4,7 +4,8 @@
  * chosen by the background's luminance, so it reads on any image.
  */
 import { writeFile } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
 import { createCanvas, ImageData } from '@napi-rs/canvas';
 import { IoError, InvalidInputError, expectedMessage } from '../errors.js';
 import type { PixelImage } from '../image/resample.js';
@@ -82,4 +83,16 @@ export async function saveAnnotated(path: string, image: PixelImage, detections:
   } catch (error) {
     throw new IoError(expectedMessage('a writable file', path, (error as NodeJS.ErrnoException).code ?? String(error)), { cause: error });
   }
+}
+
+/**
+ * Where `--save` puts each image's annotated copy: the path itself for one image, or
+ * `<folder>/<image name>.png` when there are several images or the path is an existing folder
+ * (created when missing).
+ */
+export function annotatedPaths(save: string, imageCount: number): (image: string) => string {
+  const folder = imageCount > 1 || (existsSync(save) && statSync(save).isDirectory());
+  if (!folder) return () => save;
+  mkdirSync(save, { recursive: true });
+  return (image) => join(save, `${basename(image, extname(image))}.png`);
 }

@@ -2,10 +2,11 @@
  * Image inputs from the command line: files, folders (searched recursively for image files) and
  * glob patterns, expanded in the order given, each folder or pattern sorted, duplicates dropped.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { glob } from 'tinyglobby';
 import { InvalidInputError, expectedMessage } from '../errors.js';
+import { readTextFile } from './files.js';
 
 export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'gif', 'tif', 'tiff', 'avif', 'heic', 'heif', 'bmp'];
 
@@ -49,4 +50,14 @@ export async function expandImageInputs(inputs: readonly string[]): Promise<stri
     throw new InvalidInputError(expectedMessage('image files, folders or glob patterns that exist', 'the inputs', unmatched.join(', ')));
   }
   return out;
+}
+
+/** Whether the inputs name files only (no folder, no pattern): one image named so gives one result object, not a list. */
+export function namesFilesOnly(inputs: readonly string[]): boolean {
+  return !inputs.some((i) => /[*?[{]/.test(i) || (existsSync(i) && statSync(i).isDirectory()));
+}
+
+/** A vocabulary file (`--vocab-file`): one label per line, taken whole (commas included). */
+export function readVocabFile(path: string): string[] {
+  return readTextFile(path, 'vocabulary').split(/\r?\n/);
 }

@@ -2,18 +2,21 @@
  * Zero-shot classification (CLIP's core trick): each image against "a photo of a {label}" for
  * every label, ranked by softmax(logitScale × cosine). Orchestration only.
  */
+import { resolveClassifyOptions, resolveModel } from '../config/options.js';
 import { RegionClipError } from '../errors.js';
 import { decodeImage, type DecodeOptions } from '../image/read.js';
 import { scoreRegions } from '../matching/scores.js';
-import type { ClipModel } from '../models/clip.js';
+import { ClipModel } from '../models/clip.js';
 import { ClipTextEncoder, type PhraseEmbeddingOptions, type TextEncoderOptions } from '../models/text-encoder.js';
 import { parseVocab } from '../text/phrases.js';
 
 export interface ClassifyOptions extends Omit<PhraseEmbeddingOptions, 'onProgress'>, TextEncoderOptions, DecodeOptions {
   /** Labels, as a list or a comma/semicolon/newline separated string (taken verbatim). */
   labels: string | readonly string[];
-  /** How many labels to return per image (default 5). */
+  /** How many labels to return per image (default: config/options' CLASSIFY_DEFAULTS, 5). */
   topK?: number;
+  /** onnxruntime intra-op threads, when the model is loaded here (a path or preset). */
+  intraOpThreads?: number;
   /** Called after each image (ok or failed). */
   onImage?: (result: ClassifyResult) => void;
 }
@@ -26,12 +29,25 @@ export interface ClassifyResult {
   error?: RegionClipError;
 }
 
-/** Classifies images one by one; a failing image gives a result with `error` and the rest go on. */
-export async function classifyImages(model: ClipModel, images: readonly (string | Buffer)[], options: ClassifyOptions): Promise<ClassifyResult[]> {
+/**
+ * Classifies images one by one; a failing image gives a result with `error` and the rest go on.
+ * `model` is a loaded model, or a model folder / name / preset naming one (undefined: the default
+ * preset's), then loaded here and released at the end. Options are validated first.
+ */
+export async function classifyImages(model: ClipModel | string | undefined, images: readonly (string | Buffer)[], given: ClassifyOptions): Promise<ClassifyResult[]> {
+  const options = { ...given, ...resolveClassifyOptions(given) };
+  if (!(model instanceof ClipModel)) {
+    const loaded = await ClipModel.load(resolveModel(model), { intraOpThreads: options.intraOpThreads });
+    try {
+      return await classifyImages(loaded, images, options);
+    } finally {
+      await loaded.release();
+    }
+  }
   const labels = parseVocab(options.labels);
   const encoder = new ClipTextEncoder(model, options);
   const phraseEmbeds = await encoder.embedPhrases(labels, options);
-  const topK = Math.max(1, Math.min(options.topK ?? 5, labels.length));
+  const topK = Math.max(1, Math.min(options.topK, labels.length));
   const results: ClassifyResult[] = [];
   for (const input of images) {
     const path = typeof input === 'string' ? input : '<buffer>';

@@ -5,16 +5,15 @@
  *
  * Glossary: R regions, P phrases, D embedding size.
  */
-import { ConfigError, InvalidInputError, expectedMessage } from '../errors.js';
+import { InvalidInputError, expectedMessage } from '../errors.js';
 import { Boxes } from '../geometry/boxes.js';
 import { decodeImage, type DecodedImage, type DecodeOptions } from '../image/read.js';
 import { selectDetections } from '../matching/detections.js';
 import { scoreRegions } from '../matching/scores.js';
 import { DetectorModel, type DetectorLoadOptions } from '../models/detector.js';
 import { ClipTextEncoder, type TextEncoderOptions } from '../models/text-encoder.js';
-import { applyOverrides, mergeSettings, parseSettings, PIPELINES_DIR, readPreset, resolveModelPath, settingsSchema, type DetectSettings } from '../config/preset.js';
-import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { parseSettings, resolveModelPath, type DetectSettings } from '../config/preset.js';
+import { DEFAULT_PRESET, parseRuntimeOptions, resolveDetectSettings } from '../config/options.js';
 import { extractPhrases, parseVocab } from '../text/phrases.js';
 
 export interface Detection {
@@ -93,7 +92,8 @@ export async function detectImage(
   phraseEmbeds: Float32Array,
   options: DetectOptions = {},
 ): Promise<DetectionResult> {
-  const settings = settingsSchema.parse({ ...options.settings });
+  const settings = parseSettings({ ...options.settings }, 'detect options');
+  parseRuntimeOptions(options);
   const timings: Record<string, number> = {};
   let t = performance.now();
   const lap = (stage: string) => {
@@ -136,7 +136,7 @@ export async function detectImage(
   return new DetectionResult({ path: typeof image === 'string' ? image : Buffer.isBuffer(image) ? '<buffer>' : image.source, width: decoded.width, height: decoded.height }, phrases, detections, timings);
 }
 
-export interface DetectorOptions extends DetectorLoadOptions, TextEncoderOptions {
+export interface DetectorOptions extends DetectorLoadOptions, TextEncoderOptions, DecodeOptions {
   /** Settings over the preset's (e.g. `{ detect: { scoreThreshold: 0.5 } }`). */
   settings?: Record<string, unknown>;
   /** `--set key=value` style overrides, applied last. */
@@ -154,20 +154,15 @@ export class Detector {
     this.encoder = new ClipTextEncoder(model.clip, options);
   }
 
-  /** A model folder, or a preset (name under pipelines/ or a .json path) that names one. */
-  static async load(modelOrPreset: string, options: DetectorOptions = {}): Promise<Detector> {
-    // A preset is a .json other than a manifest, or a name found under pipelines/.
-    const isPreset = modelOrPreset.endsWith('.json')
-      ? basename(modelOrPreset) !== 'manifest.json'
-      : !existsSync(modelOrPreset) && existsSync(join(PIPELINES_DIR, `${modelOrPreset}.json`));
-    let raw = isPreset ? readPreset(modelOrPreset) : mergeSettings(readPreset('default'), { model: modelOrPreset });
-    if (options.settings) raw = mergeSettings(raw, options.settings);
-    if (options.set) raw = applyOverrides(raw, options.set);
-    const settings = parseSettings(raw, isPreset ? modelOrPreset : 'detector settings');
-    if (settings.model === undefined) {
-      throw new ConfigError(expectedMessage('a model (the preset\'s "model", or a model folder)', modelOrPreset, 'none'));
-    }
-    const model = await DetectorModel.load(resolveModelPath(settings.model), options);
+  /**
+   * A model folder, a preset (name under pipelines/ or a .json path) that names one, or settings
+   * already resolved (`resolveDetectSettings`); default: the default preset. Every option is
+   * validated before the model loads.
+   */
+  static async load(modelOrPreset: string | DetectSettings = DEFAULT_PRESET, options: DetectorOptions = {}): Promise<Detector> {
+    parseRuntimeOptions(options);
+    const settings = resolveDetectSettings(modelOrPreset, options);
+    const model = await DetectorModel.load(resolveModelPath(settings.model!), options);
     return new Detector(model, settings, options);
   }
 
@@ -184,6 +179,20 @@ export class Detector {
     const result = await detectImage(this.model, image, phrases, phraseEmbeds, { ...this.options, ...options, settings: this.settings });
     result.timings.text = textMs;
     return result;
+  }
+
+  /**
+   * Decodes a file once and detects in it; the decoded pixels come back with the result, for
+   * drawing (`io/draw`'s `saveAnnotated`). `timings.decode` is the decoding time.
+   */
+  async detectFile(path: string, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<{ result: DetectionResult; image: DecodedImage }> {
+    parseRuntimeOptions(options);
+    const decodeStart = performance.now();
+    const image = await decodeImage(path, { maxPixels: options.maxPixels ?? this.options.maxPixels });
+    const decodeMs = round(performance.now() - decodeStart);
+    const result = await this.detect(image, options);
+    result.timings.decode = decodeMs;
+    return { result, image };
   }
 
   async release(): Promise<void> {

@@ -14,12 +14,13 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { InvalidInputError, IoError, RegionClipError, UsageError, expectedMessage } from '../errors.js';
 import { decodeImage, type DecodedImage } from '../image/read.js';
-import { AppendFile, checkpointPath, readCheckpoint, writeCheckpoint, type CheckpointState } from '../mining/checkpoint.js';
-import { mineRegionPhrasePairs, type LabelDirection } from '../mining/match.js';
+import { resolveMineOptions, resolveModel, type MineSettings } from '../config/options.js';
+import { checkpointPath, openResumable, writeCheckpoint } from '../io/checkpoint.js';
+import { minedToCoco, readConcepts, writeMinedCoco, type MinedLabel, type MinedRecord } from '../io/mined.js';
+import { mineRegionPhrasePairs } from '../mining/match.js';
 import { DetectorModel } from '../models/detector.js';
 import { ClipTextEncoder, type TextEncoderOptions } from '../models/text-encoder.js';
 import { extractPhrases } from '../text/phrases.js';
-import { writeCocoDataset, type CocoDataset } from '../io/coco.js';
 
 export interface MineOptions extends TextEncoderOptions {
   input: string;
@@ -39,8 +40,8 @@ export interface MineOptions extends TextEncoderOptions {
   /** Where phrases come from: the caption, the concept pool, or both. */
   source?: 'caption' | 'concepts' | 'both';
   templates?: 'single' | 'ensemble';
-  /** This process's share: lines with index % count === index. */
-  shard?: { index: number; count: number };
+  /** This process's share: lines with index % count === index (`{ index, count }`, or "i/N"). */
+  shard?: { index: number; count: number } | string;
   resume?: boolean;
   overwrite?: boolean;
   strict?: boolean;
@@ -48,27 +49,14 @@ export interface MineOptions extends TextEncoderOptions {
   queueSize?: number;
   /** Also write a COCO dataset here at the end. */
   coco?: string;
-  maxPixels?: number;
+  maxPixels?: number | false;
+  /** onnxruntime intra-op threads, when the model is loaded here (a path or preset). */
+  intraOpThreads?: number;
   onProgress?: (state: { done: number; total: number; errors: number }) => void;
 }
 
-export interface MinedLabel {
-  box: [number, number, number, number];
-  phrase: string;
-  concept: string;
-  score: number;
-  direction: LabelDirection;
-}
-
-export interface MinedRecord {
-  id: string | number;
-  image: string;
-  width: number;
-  height: number;
-  caption: string;
-  phrases: string[];
-  labels: MinedLabel[];
-}
+/** MineOptions validated, with their defaults. */
+type ResolvedMineOptions = Omit<MineOptions, keyof MineSettings> & MineSettings;
 
 export interface MineSummary {
   images: number;
@@ -119,7 +107,7 @@ export function parseMineLine(text: string, lineNumber: number, root: string): P
   return { id, image, caption: v.caption, path };
 }
 
-function settingsHash(model: DetectorModel, options: MineOptions, concepts: string[]): string {
+function settingsHash(model: DetectorModel, options: ResolvedMineOptions, concepts: string[]): string {
   return createHash('sha256').update(JSON.stringify({
     model: model.loaded.modelHash, threshold: options.threshold, floor: options.floor, proposals: options.proposals, rpnNms: options.rpnNms,
     source: options.source, templates: options.templates, concepts, shard: options.shard, input: resolve(options.input),
@@ -142,38 +130,38 @@ function roundedBox([x1, y1, x2, y2]: MinedLabel['box']): MinedLabel['box'] {
   return [round(x1), round(y1), round(x2), round(y2)];
 }
 
-export async function mine(model: DetectorModel, options: MineOptions): Promise<MineSummary> {
-  const threshold = options.threshold ?? 0.1;
+/**
+ * Mines `options.input` into `options.output`. `model` is a loaded detector, or a model folder /
+ * name / preset naming one (undefined: the default preset's), then loaded here and released at
+ * the end. Options are validated (config/options' MINE_DEFAULTS fill the gaps) before anything loads.
+ */
+export async function mine(model: DetectorModel | string | undefined, given: MineOptions): Promise<MineSummary> {
+  const settings = resolveMineOptions(given);
+  const options: ResolvedMineOptions = { ...given, ...settings, shard: settings.shard };
+  const threshold = options.threshold;
   const floor = options.floor ?? threshold;
   const concepts = options.concepts ?? [];
   const source = options.source ?? (concepts.length > 0 ? 'concepts' : 'caption');
   if ((source === 'concepts' || source === 'both') && concepts.length === 0) throw new UsageError(expectedMessage('a concept pool (--concepts)', `phrase source "${source}"`, 'none'));
   if (!existsSync(options.input)) throw new IoError(expectedMessage('an existing JSONL file', options.input, 'a path that does not exist'));
+  if (!(model instanceof DetectorModel)) {
+    const loaded = await DetectorModel.load(resolveModel(model), { intraOpThreads: options.intraOpThreads });
+    try {
+      return await mine(loaded, options);
+    } finally {
+      await loaded.release();
+    }
+  }
   const root = resolve(options.root ?? dirname(resolve(options.input)));
   const hash = settingsHash(model, { ...options, threshold, floor, source }, concepts);
-  const errorsPath = `${options.output}.errors.jsonl`;
-
-  let state: CheckpointState = { version: 1, settingsHash: hash, nextLine: 0, outputBytes: 0, errorBytes: 0, counts: { images: 0, phrases: 0, labels: 0, errors: 0, skipped: 0 }, done: false };
-  const previous = readCheckpoint(options.output);
-  if (options.resume && previous !== undefined) {
-    if (previous.settingsHash !== hash) {
-      throw new UsageError(expectedMessage('the settings the interrupted run used (model, thresholds, proposals, concepts, shard, input)', '--resume', 'different settings; rerun with the original ones or start over with --overwrite'));
-    }
-    state = previous;
-  } else if (!options.overwrite && !options.resume && (existsSync(options.output) || previous !== undefined)) {
-    throw new UsageError(expectedMessage('a new output path, --resume or --overwrite', options.output, 'an existing output'));
-  } else {
-    rmSync(options.output, { force: true });
-    rmSync(errorsPath, { force: true });
-  }
-  const resumedFrom = state.nextLine;
-  const out = new AppendFile(options.output, state.outputBytes);
-  const errors = new AppendFile(errorsPath, state.errorBytes);
+  const run = openResumable(options.output, hash, options);
+  let state = run.state;
+  const { out, errors, resumedFrom } = run;
   const total = state.done ? 0 : await countLines(options.input);
 
   const encoder = new ClipTextEncoder(model.clip, options);
   const D = model.manifest.embedDim;
-  const embed = (phrases: string[]) => encoder.embedPhrases(phrases, { templates: options.templates ?? 'single' });
+  const embed = (phrases: string[]) => encoder.embedPhrases(phrases, { templates: options.templates });
 
   const checkpoint = (nextLine: number) => {
     state = { ...state, nextLine, outputBytes: out.bytes, errorBytes: errors.bytes };
@@ -200,7 +188,7 @@ export async function mine(model: DetectorModel, options: MineOptions): Promise<
     const phrases = entries.map((e) => e.phrase);
     const record: MinedRecord = { id: parsed.id, image: parsed.image, width: decoded.width, height: decoded.height, caption: parsed.caption, phrases: extracted.map((e) => e.phrase), labels: [] };
     if (phrases.length > 0) {
-      const { proposals, resized } = await model.propose(decoded, { postNmsTopK: options.proposals ?? 300, nmsThreshold: options.rpnNms ?? 0.5 });
+      const { proposals, resized } = await model.propose(decoded, { postNmsTopK: options.proposals, nmsThreshold: options.rpnNms });
       const boxes = DetectorModel.toOriginal(proposals.boxes, resized);
       const regionEmbeds = await model.embedRegions(decoded, boxes, { resized });
       const pairs = mineRegionPhrasePairs(regionEmbeds, await embed(phrases), D, { temperature: model.manifest.scoring.temperature, threshold, floor });
@@ -231,38 +219,14 @@ export async function mine(model: DetectorModel, options: MineOptions): Promise<
     }
   };
 
-  const queueSize = Math.max(1, options.queueSize ?? 4);
-  const queue: Promise<Prepared>[] = [];
   let done = resumedFrom;
-  const report = () => options.onProgress?.({ done, total, errors: state.counts.errors });
   try {
     if (!state.done) {
-      const lines = createInterface({ input: createReadStream(options.input, 'utf8'), crlfDelay: Infinity });
-      let index = -1;
-      for await (const text of lines) {
-        index++;
-        if (index < state.nextLine) continue;
-        const mine = options.shard === undefined || index % options.shard.count === options.shard.index;
-        if (!mine || text.trim().length === 0) {
-          // Not this shard's line, or blank: nothing to write, but the checkpoint moves past it once
-          // everything before it is written (keeps the order of the files).
-          queue.push(Promise.resolve({ line: index, skip: true }));
-        } else {
-          queue.push(prepare(text, index));
-        }
-        while (queue.length >= queueSize) {
-          const item = await queue.shift()!;
-          await process1(item);
-          done = item.line + 1;
-          report();
-        }
-      }
-      while (queue.length > 0) {
-        const item = await queue.shift()!;
+      await inOrder(options.input, state.nextLine, options, prepare, async (item) => {
         await process1(item);
         done = item.line + 1;
-        report();
-      }
+        options.onProgress?.({ done, total, errors: state.counts.errors });
+      });
       state.done = true;
       writeCheckpoint(options.output, state);
     }
@@ -270,41 +234,30 @@ export async function mine(model: DetectorModel, options: MineOptions): Promise<
     out.close();
     errors.close();
   }
-  if (options.coco !== undefined) writeCocoDataset(options.coco, await minedToCoco(options.output));
+  if (options.coco !== undefined) await writeMinedCoco(options.coco, options.output);
   return { images: state.counts.images, phrases: state.counts.phrases, labels: state.counts.labels, errors: state.counts.errors, skipped: state.counts.skipped, resumedFrom };
 }
 
-/** A COCO dataset from a mined JSONL: categories are the concepts (ids by sorted name), annotations carry the score. */
-export async function minedToCoco(path: string): Promise<CocoDataset> {
-  const images: CocoDataset['images'] = [];
-  const raw: { imageId: number; label: MinedLabel }[] = [];
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+/**
+ * Reads `input`'s lines from `from` on, preparing up to `queueSize` ahead of `process`, which sees
+ * them in input order. Another shard's line, or a blank one, is a skip: nothing to write, but the
+ * checkpoint moves past it once everything before it is written (keeps the order of the files).
+ */
+async function inOrder(
+  input: string, from: number, options: { shard?: { index: number; count: number }; queueSize: number },
+  prepare: (text: string, line: number) => Promise<Prepared>, process: (item: Prepared) => Promise<void>,
+): Promise<void> {
+  const queue: Promise<Prepared>[] = [];
+  const lines = createInterface({ input: createReadStream(input, 'utf8'), crlfDelay: Infinity });
+  let index = -1;
   for await (const text of lines) {
-    if (text.trim().length === 0) continue;
-    const record = JSON.parse(text) as MinedRecord;
-    const imageId = images.length + 1;
-    images.push({ id: imageId, file_name: record.image, width: record.width, height: record.height });
-    for (const label of record.labels) raw.push({ imageId, label });
+    index++;
+    if (index < from) continue;
+    const ours = options.shard === undefined || index % options.shard.count === options.shard.index;
+    queue.push(!ours || text.trim().length === 0 ? Promise.resolve({ line: index, skip: true }) : prepare(text, index));
+    while (queue.length >= options.queueSize) await process(await queue.shift()!);
   }
-  const names = [...new Set(raw.map((r) => r.label.concept))].sort();
-  const ids = new Map(names.map((n, i) => [n, i + 1]));
-  const annotations = raw.map(({ imageId, label }, i) => {
-    const [x1, y1, x2, y2] = label.box;
-    const w = Math.max(0, x2 - x1), h = Math.max(0, y2 - y1);
-    return { id: i + 1, image_id: imageId, category_id: ids.get(label.concept)!, bbox: [x1, y1, w, h] as [number, number, number, number], area: w * h, iscrowd: 0 as const, score: label.score };
-  });
-  return { images, categories: names.map((name) => ({ id: ids.get(name)!, name })), annotations } as CocoDataset;
+  while (queue.length > 0) await process(await queue.shift()!);
 }
 
-export { checkpointPath };
-export function readConcepts(path: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new IoError(expectedMessage('a readable concepts file', path, (error as NodeJS.ErrnoException).code ?? String(error)), { cause: error });
-  }
-  const concepts = [...new Set(text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0))];
-  if (concepts.length === 0) throw new InvalidInputError(expectedMessage('at least one concept (one per line)', path, 'an empty file'));
-  return concepts;
-}
+export { checkpointPath, minedToCoco, readConcepts, type MinedLabel, type MinedRecord };

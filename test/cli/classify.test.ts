@@ -46,8 +46,8 @@ describe('regionclip classify', () => {
     expect(builtIn.status).toBe(0);
     expect(JSON.parse(builtIn.stdout)[0].labels.map((l: { label: string }) => l.label).sort()).toEqual(['cat', 'dog']);
     const badK = cli('classify', join(scratch, 'red.png'), '--labels', 'cat', '--model', tiny, '--top-k', '0');
-    expect(badK.status).toBe(EXIT_CODES.usage);
-    expect(badK.stderr).toContain('Expected a positive integer for --top-k but received 0');
+    expect(badK.status).toBe(EXIT_CODES.config);
+    expect(badK.stderr).toContain('Expected a positive integer for classify.topK (--top-k) but received 0');
     const missing = cli('classify', join(scratch, 'nope.png'), '--labels', 'cat', '--model', tiny);
     expect(missing.status).toBe(EXIT_CODES.invalidInput);
     expect(missing.stderr).toContain('nope.png (no such file or folder)');

@@ -70,8 +70,8 @@ describe('regionclip detect', () => {
     expect(badSet.status).toBe(EXIT_CODES.config);
     expect(badSet.stderr).toContain('did you mean "iouThreshold"');
     const badConf = cli('detect', image, '--vocab', 'cat', '--model', model, '--conf', '2');
-    expect(badConf.status).toBe(EXIT_CODES.usage);
-    expect(badConf.stderr).toContain('Expected a number in [0, 1] for --conf but received 2');
+    expect(badConf.status).toBe(EXIT_CODES.config);
+    expect(badConf.stderr).toContain('Expected a number in [0, 1] for detect.scoreThreshold (--conf) but received 2');
     const clipModel = cli('detect', image, '--vocab', 'cat', '--model', join(repoRoot, 'fixtures', 'models', 'tiny-clip'));
     expect(clipModel.status).toBe(EXIT_CODES.modelLoad);
     expect(clipModel.stderr).toContain('Expected a detector model');

@@ -93,7 +93,7 @@ describe('regionclip mine', () => {
     const whole = records(reference).sort((a, b) => String(a.id).localeCompare(String(b.id)));
     expect(merged).toEqual(whole);
     expect(parts.every((p) => p.length > 0)).toBe(true);
-    expect(cli(input, '--out', join(scratch, 'bad.jsonl'), '--shard', '3/3', ...common).status).toBe(EXIT_CODES.usage);
+    expect(cli(input, '--out', join(scratch, 'bad.jsonl'), '--shard', '3/3', ...common).status).toBe(EXIT_CODES.config);
   });
 
   it('killed with SIGKILL at random moments and resumed, it ends with exactly the uninterrupted records', async () => {

@@ -2,34 +2,29 @@
  * `regionclip eval --gt annotations.json --results detections.json [--split split.json] [--json]`:
  * COCO box evaluation at pycocotools parity, plus the open-vocabulary novel/base summary.
  */
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { cocoEvalJson, evaluateCoco, splitLines, summaryLines } from '../../eval/cocoeval.js';
-import { readCocoDataset, readCocoResults, readCocoSplit } from '../../io/coco.js';
+import type { ArgumentsCamelCase, Argv, CommandModule, InferredOptionTypes } from 'yargs';
+import { cocoEvalJson, evaluateFiles, splitLines, summaryLines } from '../../pipelines/eval.js';
+import type { OptionTable } from '../options.js';
 
-interface EvalArgs {
-  gt: string;
-  results: string;
-  split?: string;
-  json: boolean;
-  perCategory: boolean;
-}
+export const evalOptions = {
+  gt: { type: 'string', demandOption: true, describe: 'COCO ground-truth dataset (images, categories, annotations)' },
+  results: { type: 'string', demandOption: true, describe: 'COCO results: [{ image_id, category_id, bbox: [x, y, w, h], score }]' },
+  split: { type: 'string', describe: 'Novel/base categories: { "novel": [ids or names], "base": [ids or names] }' },
+  json: { type: 'boolean', default: false, describe: 'Print one JSON object { stats, perCategory, split? } instead of the table' },
+  'per-category': { type: 'boolean', default: false, describe: 'Also print AP, AP50, AP75 and AR@100 per category (table output)' },
+} as const satisfies OptionTable;
+
+type EvalArgs = InferredOptionTypes<typeof evalOptions>;
 
 export const evalCommand: CommandModule<object, EvalArgs> = {
   command: 'eval',
   describe: 'Evaluate COCO detections against ground truth (pycocotools bbox AP/AR, novel/base split)',
   builder: (yargs: Argv) =>
     yargs
-      .option('gt', { type: 'string', demandOption: true, describe: 'COCO ground-truth dataset (images, categories, annotations)' })
-      .option('results', { type: 'string', demandOption: true, describe: 'COCO results: [{ image_id, category_id, bbox: [x, y, w, h], score }]' })
-      .option('split', { type: 'string', describe: 'Novel/base categories: { "novel": [ids or names], "base": [ids or names] }' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object { stats, perCategory, split? } instead of the table' })
-      .option('per-category', { type: 'boolean', default: false, describe: 'Also print AP, AP50, AP75 and AR@100 per category (table output)' })
-      .example('$0 eval --gt instances_val2017.json --results dets.json --split ovd_split.json', '') as unknown as Argv<EvalArgs>,
+      .options(evalOptions)
+      .example('$0 eval --gt instances_val2017.json --results dets.json --split ovd_split.json', ''),
   handler: (argv: ArgumentsCamelCase<EvalArgs>) => {
-    const gt = readCocoDataset(argv.gt);
-    const results = readCocoResults(argv.results);
-    const split = argv.split === undefined ? undefined : readCocoSplit(argv.split);
-    const result = evaluateCoco(gt, results, { split });
+    const result = evaluateFiles(argv);
     for (const warning of result.warnings) console.error(`regionclip: warning: ${warning}`);
     if (argv.json) {
       console.log(JSON.stringify(cocoEvalJson(result)));

@@ -2,43 +2,59 @@
  * `regionclip mine captions.jsonl --out labels.jsonl`: region–phrase pseudo-labels from
  * image–caption pairs, streamed, resumable (`--resume`) and shardable (`--shard i/N`).
  */
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { UsageError, expectedMessage } from '../../errors.js';
-import { resolveModelPath, readPreset } from '../../config/preset.js';
-import { DetectorModel } from '../../models/detector.js';
-import { mine, readConcepts } from '../../pipelines/mine.js';
-import { fraction, positiveInteger } from '../options.js';
+import type { ArgumentsCamelCase, Argv, CommandModule, InferredOptionTypes } from 'yargs';
+import { MINE_DEFAULTS, MINE_SOURCES, TEMPLATE_SET_NAMES, resolveMineOptions } from '../../config/options.js';
+import { mine, readConcepts, type MineSummary } from '../../pipelines/mine.js';
+import { cacheDirFrom, runtimeOptions, type OptionTable } from '../options.js';
 import { Progress } from '../progress.js';
 
-interface MineArgs {
-  input: string;
-  out: string;
-  coco?: string;
-  root?: string;
-  thresh: number;
-  floor?: number;
-  concepts?: string;
-  source?: string;
-  proposals: number;
-  rpnNms: number;
-  templates: string;
-  shard?: string;
-  resume: boolean;
-  overwrite: boolean;
-  strict: boolean;
-  model?: string;
-  queue: number;
-  cacheDir?: string;
-  cache: boolean;
-  threads?: number;
-  maxPixels?: number;
+export const mineOptions = {
+  out: { type: 'string', demandOption: true, describe: 'Output JSONL, one record per image (errors go to <out>.errors.jsonl)' },
+  coco: { type: 'string', describe: 'Also write a COCO dataset (categories = concepts, annotations with score)' },
+  root: { type: 'string', describe: 'Folder relative image paths resolve against (default: the JSONL\'s folder)' },
+  thresh: { type: 'number', describe: `Region→phrase probability threshold (default ${MINE_DEFAULTS.threshold}, as RegionCLIP)` },
+  floor: { type: 'number', describe: 'Phrase→region probability floor (default: --thresh)' },
+  concepts: { type: 'string', describe: 'A concept pool, one per line (RegionCLIP\'s mode)' },
+  source: { type: 'string', describe: `Phrases from ${MINE_SOURCES.join(' | ')}: the caption, the pool, or both (default: the pool when given)` },
+  proposals: { type: 'number', describe: `RPN proposals per image after NMS (default ${MINE_DEFAULTS.proposals})` },
+  'rpn-nms': { type: 'number', describe: `RPN NMS threshold for mining (default ${MINE_DEFAULTS.rpnNms})` },
+  templates: { type: 'string', describe: `Prompt templates for phrases: ${TEMPLATE_SET_NAMES.join(' | ')} (default ${MINE_DEFAULTS.templates})` },
+  shard: { type: 'string', describe: 'Process lines with index % N == i (i/N)' },
+  resume: { type: 'boolean', describe: 'Continue an interrupted run from its checkpoint' },
+  overwrite: { type: 'boolean', describe: 'Replace an existing output' },
+  strict: { type: 'boolean', describe: 'Stop at the first bad line' },
+  model: { type: 'string', describe: 'Detector model folder, or a preset naming one (default: the default preset\'s model)' },
+  queue: { type: 'number', describe: `Images decoded ahead of the model (default ${MINE_DEFAULTS.queueSize})` },
+  ...runtimeOptions,
+} as const satisfies OptionTable;
+
+type MineArgs = { input: string } & InferredOptionTypes<typeof mineOptions>;
+
+function summaryLine(summary: MineSummary, seconds: number, out: string): string {
+  const rate = (summary.images / Math.max(seconds, 1e-9)).toFixed(2);
+  return `regionclip: mined ${summary.images} image(s) in ${seconds.toFixed(1)} s (${rate} images/s): ${summary.phrases} phrases, ${summary.labels} labels kept, ${summary.errors} error(s)${summary.errors ? ` (see ${out}.errors.jsonl)` : ''}${summary.resumedFrom ? `; resumed at line ${summary.resumedFrom + 1}` : ''}`;
 }
 
-export function parseShard(text: string): { index: number; count: number } {
-  const match = /^(\d+)\/(\d+)$/.exec(text.trim());
-  const index = match ? Number(match[1]) : NaN, count = match ? Number(match[2]) : NaN;
-  if (!match || count < 1 || index >= count) throw new UsageError(expectedMessage('i/N with 0 <= i < N (e.g. 0/4)', '--shard', JSON.stringify(text)));
-  return { index, count };
+async function mineCaptions(argv: ArgumentsCamelCase<MineArgs>): Promise<void> {
+  // Validated before anything is read or loaded; mine() checks the same way.
+  const settings = resolveMineOptions({
+    threshold: argv.thresh, floor: argv.floor, source: argv.source, proposals: argv.proposals, rpnNms: argv.rpnNms, templates: argv.templates,
+    shard: argv.shard, queueSize: argv.queue, intraOpThreads: argv.threads, maxPixels: argv.maxPixels,
+  });
+  let bar: Progress | undefined;
+  const started = performance.now();
+  const summary = await mine(argv.model, {
+    ...settings,
+    input: argv.input, output: argv.out, coco: argv.coco, root: argv.root,
+    concepts: argv.concepts === undefined ? undefined : readConcepts(argv.concepts),
+    resume: argv.resume, overwrite: argv.overwrite, strict: argv.strict, cacheDir: cacheDirFrom(argv),
+    onProgress: ({ done, total, errors }) => {
+      bar ??= new Progress({ label: 'mine', total, mode: 'auto' });
+      bar.update(done, errors);
+    },
+  });
+  bar?.finish();
+  console.error(summaryLine(summary, (performance.now() - started) / 1000, argv.out));
 }
 
 export const mineCommand: CommandModule<object, MineArgs> = {
@@ -46,55 +62,7 @@ export const mineCommand: CommandModule<object, MineArgs> = {
   describe: 'Mine region–phrase pseudo-labels from image–caption pairs (JSONL)',
   builder: (yargs: Argv) =>
     yargs
-      .positional('input', { type: 'string', describe: 'JSONL: {"image", "caption", "id"?} (or file_name/image_id) per line' })
-      .option('out', { type: 'string', demandOption: true, describe: 'Output JSONL, one record per image (errors go to <out>.errors.jsonl)' })
-      .option('coco', { type: 'string', describe: 'Also write a COCO dataset (categories = concepts, annotations with score)' })
-      .option('root', { type: 'string', describe: 'Folder relative image paths resolve against (default: the JSONL\'s folder)' })
-      .option('thresh', { type: 'number', default: 0.1, describe: 'Region→phrase probability threshold (RegionCLIP: 0.1)' })
-      .option('floor', { type: 'number', describe: 'Phrase→region probability floor (default: --thresh)' })
-      .option('concepts', { type: 'string', describe: 'A concept pool, one per line (RegionCLIP\'s mode)' })
-      .option('source', { type: 'string', choices: ['caption', 'concepts', 'both'], describe: 'Phrases from the caption, the pool, or both (default: the pool when given)' })
-      .option('proposals', { type: 'number', default: 300, describe: 'RPN proposals per image after NMS' })
-      .option('rpn-nms', { type: 'number', default: 0.5, describe: 'RPN NMS threshold for mining' })
-      .option('templates', { type: 'string', default: 'single', choices: ['single', 'ensemble'], describe: 'Prompt templates for phrases' })
-      .option('shard', { type: 'string', describe: 'Process lines with index % N == i (i/N)' })
-      .option('resume', { type: 'boolean', default: false, describe: 'Continue an interrupted run from its checkpoint' })
-      .option('overwrite', { type: 'boolean', default: false, describe: 'Replace an existing output' })
-      .option('strict', { type: 'boolean', default: false, describe: 'Stop at the first bad line' })
-      .option('model', { type: 'string', describe: 'Detector model folder (default: the default preset\'s model)' })
-      .option('queue', { type: 'number', default: 4, describe: 'Images decoded ahead of the model' })
-      .option('cache-dir', { type: 'string', describe: 'Text-embedding cache folder' })
-      .option('cache', { type: 'boolean', default: true, describe: 'Cache text embeddings on disk (--no-cache to disable)' })
-      .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads' })
-      .option('max-pixels', { type: 'number', describe: 'Refuse images with more pixels' }) as unknown as Argv<MineArgs>,
-  handler: async (argv: ArgumentsCamelCase<MineArgs>) => {
-    const modelPath = argv.model ?? (readPreset('default').model as string | undefined);
-    if (modelPath === undefined) throw new UsageError(expectedMessage('a detector model', '--model', 'none (no built-in model is configured)'));
-    const model = await DetectorModel.load(resolveModelPath(modelPath), { intraOpThreads: argv.threads === undefined ? undefined : positiveInteger('threads', argv.threads) });
-    let bar: Progress | undefined;
-    const started = performance.now();
-    try {
-      const summary = await mine(model, {
-        input: argv.input, output: argv.out, coco: argv.coco, root: argv.root,
-        threshold: fraction('thresh', argv.thresh), floor: argv.floor === undefined ? undefined : fraction('floor', argv.floor),
-        concepts: argv.concepts === undefined ? undefined : readConcepts(argv.concepts),
-        source: argv.source as 'caption' | 'concepts' | 'both' | undefined,
-        proposals: positiveInteger('proposals', argv.proposals), rpnNms: fraction('rpn-nms', argv.rpnNms),
-        templates: argv.templates as 'single' | 'ensemble',
-        shard: argv.shard === undefined ? undefined : parseShard(argv.shard),
-        resume: argv.resume, overwrite: argv.overwrite, strict: argv.strict,
-        queueSize: positiveInteger('queue', argv.queue), cacheDir: argv.cache ? argv.cacheDir : false,
-        maxPixels: argv.maxPixels === undefined ? undefined : positiveInteger('max-pixels', argv.maxPixels),
-        onProgress: ({ done, total, errors }) => {
-          bar ??= new Progress({ label: 'mine', total, mode: 'auto' });
-          bar.update(done, errors);
-        },
-      });
-      bar?.finish();
-      const seconds = (performance.now() - started) / 1000;
-      console.error(`regionclip: mined ${summary.images} image(s) in ${seconds.toFixed(1)} s (${(summary.images / Math.max(seconds, 1e-9)).toFixed(2)} images/s): ${summary.phrases} phrases, ${summary.labels} labels kept, ${summary.errors} error(s)${summary.errors ? ` (see ${argv.out}.errors.jsonl)` : ''}${summary.resumedFrom ? `; resumed at line ${summary.resumedFrom + 1}` : ''}`);
-    } finally {
-      await model.release();
-    }
-  },
+      .positional('input', { type: 'string', demandOption: true, describe: 'JSONL: {"image", "caption", "id"?} (or file_name/image_id) per line' })
+      .options(mineOptions),
+  handler: mineCaptions,
 };

@@ -6,8 +6,8 @@
  * (dropping anything written after it) and continuing from the checkpointed line, so the final files
  * equal those of an uninterrupted run: nothing lost, nothing duplicated.
  */
-import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
-import { ConfigError, IoError, expectedMessage } from '../errors.js';
+import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { ConfigError, IoError, UsageError, expectedMessage } from '../errors.js';
 
 export interface CheckpointState {
   version: 1;
@@ -76,4 +76,36 @@ export function writeCheckpoint(outputPath: string, state: CheckpointState): voi
     closeSync(fd);
   }
   renameSync(tmp, path);
+}
+
+/** An output and its errors file, open for appending at the checkpointed lengths, with the run's state. */
+export interface ResumableRun {
+  state: CheckpointState;
+  out: AppendFile;
+  errors: AppendFile;
+  /** The input line the run starts at (0 for a new run). */
+  resumedFrom: number;
+}
+
+/**
+ * Opens `output` and `<output>.errors.jsonl` for a run with settings `settingsHash`: `resume`
+ * continues from the checkpoint (refused when the settings differ), `overwrite` starts over; an
+ * existing output without either is never touched.
+ */
+export function openResumable(output: string, settingsHash: string, options: { resume?: boolean; overwrite?: boolean }): ResumableRun {
+  const errorsPath = `${output}.errors.jsonl`;
+  let state: CheckpointState = { version: 1, settingsHash, nextLine: 0, outputBytes: 0, errorBytes: 0, counts: { images: 0, phrases: 0, labels: 0, errors: 0, skipped: 0 }, done: false };
+  const previous = readCheckpoint(output);
+  if (options.resume && previous !== undefined) {
+    if (previous.settingsHash !== settingsHash) {
+      throw new UsageError(expectedMessage('the settings the interrupted run used (model, thresholds, proposals, concepts, shard, input)', '--resume', 'different settings; rerun with the original ones or start over with --overwrite'));
+    }
+    state = previous;
+  } else if (!options.overwrite && !options.resume && (existsSync(output) || previous !== undefined)) {
+    throw new UsageError(expectedMessage('a new output path, --resume or --overwrite', output, 'an existing output'));
+  } else {
+    rmSync(output, { force: true });
+    rmSync(errorsPath, { force: true });
+  }
+  return { state, out: new AppendFile(output, state.outputBytes), errors: new AppendFile(errorsPath, state.errorBytes), resumedFrom: state.nextLine };
 }

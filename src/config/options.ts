@@ -1,0 +1,182 @@
+/**
+ * Options of the three pipelines (detect, classify, mine), resolved in one place from a preset
+ * (+ `extends`), command-line flags and library options, with every default written once, in the
+ * schemas below (detect's come from the presets and `settingsSchema`). The CLI maps its flags onto
+ * the library's option names and the pipelines validate; so a bad value gives the same ConfigError
+ * and message from both (`validate.ts`), e.g.
+ * "Expected a positive integer for classify.topK (--top-k) but received 0."
+ */
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError, expectedMessage } from '../errors.js';
+import {
+  applyOverrides, DETECT_FLAGS, ENSEMBLE_RULES, mergeSettings, parseSettings, PIPELINES_DIR, readPreset, resolveModelPath,
+  TEMPLATE_SET_NAMES, type DetectSettings,
+} from './preset.js';
+import { fraction, oneOf, parseOptions, positiveInteger, type OptionNames } from './validate.js';
+
+export { ENSEMBLE_RULES, TEMPLATE_SET_NAMES };
+
+/** The preset used when none is named. */
+export const DEFAULT_PRESET = 'default';
+
+type Json = Record<string, unknown>;
+
+/** Picks the keys a schema knows from a wider options object (callbacks, paths… stay out of validation). */
+function pick(options: object, keys: readonly string[]): Json {
+  return Object.fromEntries(Object.entries(options).filter(([k, v]) => keys.includes(k) && v !== undefined));
+}
+
+function parseKnown<S extends z.ZodObject>(schema: S, options: object, what: string, names: OptionNames): z.output<S> {
+  return parseOptions(schema, pick(options, Object.keys(schema.shape)), what, 'the given options', names);
+}
+
+// ── Run-time options shared by every pipeline ───────────────────────────────────────────────────
+
+const runtimeShape = {
+  /** onnxruntime intra-op threads. */
+  intraOpThreads: positiveInteger().optional(),
+  /** Refuse images with more pixels (false: no limit). */
+  maxPixels: z.union([positiveInteger(), z.literal(false)], { error: 'a positive integer' }).optional(),
+};
+const RUNTIME_FLAGS = { intraOpThreads: 'threads', maxPixels: 'max-pixels' } as const;
+const runtimeSchema = z.object(runtimeShape);
+export type RuntimeOptions = z.output<typeof runtimeSchema>;
+
+/** Checks `intraOpThreads` and `maxPixels` where a library call or a flag gave them. */
+export function parseRuntimeOptions(options: object): RuntimeOptions {
+  return parseKnown(runtimeSchema, options, 'run-time options', { prefix: '', flags: RUNTIME_FLAGS });
+}
+
+// ── detect ──────────────────────────────────────────────────────────────────────────────────────
+
+/** `regionclip detect`'s setting flags by their library names (see DETECT_FLAGS). */
+export interface DetectFlags {
+  model?: string;
+  conf?: number;
+  iou?: number;
+  maxDet?: number;
+  proposals?: number;
+  templates?: string;
+}
+
+const camel = (flag: string) => flag.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
+
+/** Flags → a partial settings object (`--conf 0.5` → `{ detect: { scoreThreshold: 0.5 } }`); validated with the rest. */
+export function settingsFromFlags(flags: DetectFlags): Json {
+  let settings: Json = {};
+  for (const [path, flag] of Object.entries(DETECT_FLAGS)) {
+    let value = (flags as Record<string, unknown>)[camel(flag)];
+    if (value === undefined) continue;
+    if (path === 'model') value = resolve(String(value));
+    settings = mergeSettings(settings, path.split('.').reduceRight<unknown>((acc, key) => ({ [key]: acc }), value) as Json);
+  }
+  return settings;
+}
+
+/** Whether a name is a preset (a .json other than a manifest, or a name under pipelines/) rather than a model. */
+export function isPreset(modelOrPreset: string): boolean {
+  return modelOrPreset.endsWith('.json')
+    ? basename(modelOrPreset) !== 'manifest.json'
+    : !existsSync(modelOrPreset) && existsSync(join(PIPELINES_DIR, `${modelOrPreset}.json`));
+}
+
+export interface DetectSettingsSources {
+  /** Settings over the preset's (e.g. `{ detect: { scoreThreshold: 0.5 } }`, or `settingsFromFlags(argv)`). */
+  settings?: Json;
+  /** `--set key=value` style overrides, applied last. */
+  set?: readonly string[];
+}
+
+/**
+ * Detection settings from a preset (or a model folder, with the default preset's settings, or
+ * settings already resolved), then `settings`, then `set`; validated, with a model named.
+ */
+export function resolveDetectSettings(modelOrPreset: string | DetectSettings = DEFAULT_PRESET, sources: DetectSettingsSources = {}): DetectSettings {
+  const named = typeof modelOrPreset === 'string';
+  const preset = named && isPreset(modelOrPreset);
+  let raw: Json = !named ? modelOrPreset : preset ? readPreset(modelOrPreset) : mergeSettings(readPreset(DEFAULT_PRESET), { model: modelOrPreset });
+  if (sources.settings) raw = mergeSettings(raw, sources.settings);
+  if (sources.set) raw = applyOverrides(raw, sources.set);
+  const settings = parseSettings(raw, preset ? modelOrPreset : 'detector settings');
+  if (settings.model === undefined) {
+    throw new ConfigError(expectedMessage('a model (the preset\'s "model", or a model folder)', named ? modelOrPreset : 'the settings', 'none'));
+  }
+  return settings;
+}
+
+/**
+ * The model folder for a pipeline: a model folder or a name under models/, a preset naming one,
+ * or (undefined) the default preset's model.
+ */
+export function resolveModel(modelOrPreset: string | undefined): string {
+  if (modelOrPreset !== undefined && !isPreset(modelOrPreset)) return resolveModelPath(modelOrPreset);
+  const preset = modelOrPreset ?? DEFAULT_PRESET;
+  const model = readPreset(preset).model;
+  if (typeof model !== 'string') throw new ConfigError(expectedMessage('a model (--model, or the preset\'s "model")', preset, 'none'));
+  return resolveModelPath(model);
+}
+
+// ── classify ────────────────────────────────────────────────────────────────────────────────────
+
+const classifySchema = z.strictObject({
+  /** Prompt templates: "a photo of a {}.", the 81-template ensemble, or a list of templates with `{}`. */
+  templates: z.union([oneOf(TEMPLATE_SET_NAMES), z.array(z.string()).readonly()], { error: `one of ${TEMPLATE_SET_NAMES.join(', ')} (or a list of templates)` }).default('single'),
+  /** How template embeddings are combined (OpenAI, or RegionCLIP). */
+  ensemble: oneOf(ENSEMBLE_RULES).default('normalize-average-normalize'),
+  /** Labels returned per image. */
+  topK: positiveInteger().default(5),
+  ...runtimeShape,
+});
+export type ClassifySettings = z.output<typeof classifySchema>;
+const CLASSIFY_NAMES: OptionNames = { prefix: 'classify.', flags: { topK: 'top-k', templates: 'templates', ensemble: 'ensemble', ...RUNTIME_FLAGS } };
+
+/** classify's tunable options with their defaults, validated (other keys of `options` are ignored). */
+export function resolveClassifyOptions(options: object): ClassifySettings {
+  return parseKnown(classifySchema, options, 'classify options', CLASSIFY_NAMES);
+}
+export const CLASSIFY_DEFAULTS: Readonly<ClassifySettings> = resolveClassifyOptions({});
+
+// ── mine ────────────────────────────────────────────────────────────────────────────────────────
+
+const SHARD = 'i/N with 0 <= i < N (e.g. 0/4)';
+/** `i/N` (as on the command line) or `{ index, count }`: this process takes the lines with index % count === index. */
+const shard = z.union([
+  z.string().regex(/^\s*\d+\/\d+\s*$/).transform((text) => {
+    const [index, count] = text.trim().split('/').map(Number);
+    return { index, count };
+  }),
+  z.strictObject({ index: z.number().int().nonnegative(), count: z.number().int().positive() }),
+], { error: SHARD }).refine((s) => s.index < s.count, { error: SHARD });
+
+export const MINE_SOURCES = ['caption', 'concepts', 'both'] as const;
+
+const mineSchema = z.strictObject({
+  /** Region→phrase threshold (RegionCLIP: 0.1 over a concept pool). */
+  threshold: fraction().default(0.1),
+  /** Phrase→region floor (default: the threshold). */
+  floor: fraction().optional(),
+  /** RPN proposals kept per image after NMS (RegionCLIP pretraining: 300). */
+  proposals: positiveInteger().default(300),
+  /** RPN NMS threshold for mining (RegionCLIP pretraining: 0.5). */
+  rpnNms: fraction().default(0.5),
+  templates: oneOf(TEMPLATE_SET_NAMES).default('single'),
+  /** Where phrases come from (default: the concept pool when there is one, else the caption). */
+  source: oneOf(MINE_SOURCES).optional(),
+  shard: shard.optional(),
+  /** Images decoded ahead of the model. */
+  queueSize: positiveInteger().default(4),
+  ...runtimeShape,
+});
+export type MineSettings = z.output<typeof mineSchema>;
+const MINE_NAMES: OptionNames = {
+  prefix: 'mine.',
+  flags: { threshold: 'thresh', floor: 'floor', proposals: 'proposals', rpnNms: 'rpn-nms', templates: 'templates', source: 'source', shard: 'shard', queueSize: 'queue', ...RUNTIME_FLAGS },
+};
+
+/** mine's tunable options with their defaults, validated (other keys of `options` are ignored). */
+export function resolveMineOptions(options: object): MineSettings {
+  return parseKnown(mineSchema, options, 'mine options', MINE_NAMES);
+}
+export const MINE_DEFAULTS: Readonly<MineSettings> = resolveMineOptions({});

@@ -1,0 +1,47 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InvalidInputError } from '../../src/errors.js';
+import { cocoResultsFor, writeCocoExport, type ExportableResult } from '../../src/io/coco-export.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'regionclip-coco-export-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const results: ExportableResult[] = [
+  { image: { path: 'photos/a.jpg', width: 40, height: 30 }, detections: [{ label: 'Dog', score: 0.9, box: [1, 2, 11, 22] }] },
+  { image: { path: 'photos/broken.jpg' }, error: new Error('x') },
+  { image: { path: 'photos/c.jpg', width: 8, height: 8 }, detections: [{ label: 'cat', score: 0.5, box: [0, 0, 4, 2] }] },
+];
+
+describe('cocoResultsFor', () => {
+  it('numbers categories by the vocabulary and images by input order (a failed image keeps its place)', () => {
+    const exported = cocoResultsFor(results, { phrases: ['cat', 'dog'] });
+    expect(exported.results).toEqual([
+      { image_id: 1, category_id: 2, bbox: [1, 2, 10, 20], score: 0.9 },
+      { image_id: 3, category_id: 1, bbox: [0, 0, 4, 2], score: 0.5 },
+    ]);
+    expect(exported.categoriesFile).toEqual({
+      images: [{ id: 1, file_name: 'a.jpg', width: 40, height: 30 }, { id: 3, file_name: 'c.jpg', width: 8, height: 8 }],
+      categories: [{ id: 1, name: 'cat' }, { id: 2, name: 'dog' }],
+    });
+    const path = join(scratch, 'results.json');
+    writeCocoExport(path, exported);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toHaveLength(2);
+    expect(JSON.parse(readFileSync(join(scratch, 'results.categories.json'), 'utf8'))).toEqual(exported.categoriesFile);
+  });
+
+  it('takes ids from a ground-truth file, matching file names and category names', () => {
+    const gt = join(scratch, 'gt.json');
+    writeFileSync(gt, JSON.stringify({
+      images: [{ id: 7, file_name: 'c.jpg', width: 8, height: 8 }, { id: 9, file_name: 'a.jpg', width: 40, height: 30 }],
+      categories: [{ id: 17, name: 'cat' }, { id: 18, name: 'dog' }],
+      annotations: [],
+    }));
+    const exported = cocoResultsFor(results, { phrases: ['cat', 'dog'], gt });
+    expect(exported.results.map((r) => [r.image_id, r.category_id])).toEqual([[9, 18], [7, 17]]);
+    expect(() => cocoResultsFor(results, { phrases: ['cat'], gt: join(scratch, 'gt.json') })).not.toThrow();
+    expect(() => cocoResultsFor([{ image: { path: 'z.jpg', width: 1, height: 1 }, detections: [] }], { phrases: ['cat'], gt })).toThrow(InvalidInputError);
+    expect(() => cocoResultsFor(results, { phrases: ['cat'] })).toThrow('Expected a category named "Dog" for the vocabulary but received categories [cat].');
+  });
+});

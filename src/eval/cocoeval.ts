@@ -19,7 +19,7 @@
  * precision with the monotone envelope and a left searchsorted; means over entries > -1.
  */
 import { invalidInput } from '../errors.js';
-import type { CocoDataset, CocoResult, CocoSplit } from '../io/coco.js';
+import type { CocoDataset, CocoResult, CocoSplit } from './coco-format.js';
 import { closestMatch } from '../util/suggest.js';
 
 /**

@@ -9,13 +9,13 @@
  * bounded queue. Bad lines go to `<out>.errors.jsonl` and the run continues (`strict` stops).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { InvalidInputError, IoError, RegionClipError, UsageError, expectedMessage } from '../errors.js';
-import { decodeImage, type DecodedImage } from '../image/read.js';
+import { decodeImage, type DecodedImage, type DecodeOptions } from '../image/read.js';
 import { resolveMineOptions, resolveModel, type MineSettings } from '../config/options.js';
-import { checkpointPath, openResumable, writeCheckpoint } from '../io/checkpoint.js';
+import { checkpointPath, openResumable, writeCheckpoint, type ResumableRun } from '../io/checkpoint.js';
 import { minedToCoco, readConcepts, writeMinedCoco, type MinedLabel, type MinedRecord } from '../io/mined.js';
 import { mineRegionPhrasePairs } from '../mining/match.js';
 import { DetectorModel } from '../models/detector.js';
@@ -134,15 +134,14 @@ function roundedBox([x1, y1, x2, y2]: MinedLabel['box']): MinedLabel['box'] {
  * Mines `options.input` into `options.output`. `model` is a loaded detector, or a model folder /
  * name / preset naming one (undefined: the default preset's), then loaded here and released at
  * the end. Options are validated (config/options' MINE_DEFAULTS fill the gaps) before anything loads.
+ * @throws ConfigError for option values out of range; UsageError for a concept source without a
+ *   pool, an existing output without resume/overwrite, or a resume with other settings; IoError for
+ *   a missing input; with `strict`, the first bad line's error.
  */
 export async function mine(model: DetectorModel | string | undefined, given: MineOptions): Promise<MineSummary> {
   const settings = resolveMineOptions(given);
   const options: ResolvedMineOptions = { ...given, ...settings, shard: settings.shard };
-  const threshold = options.threshold;
-  const floor = options.floor ?? threshold;
-  const concepts = options.concepts ?? [];
-  const source = options.source ?? (concepts.length > 0 ? 'concepts' : 'caption');
-  if ((source === 'concepts' || source === 'both') && concepts.length === 0) throw new UsageError(expectedMessage('a concept pool (--concepts)', `phrase source "${source}"`, 'none'));
+  const rule = mineRule(options);
   if (!existsSync(options.input)) throw new IoError(expectedMessage('an existing JSONL file', options.input, 'a path that does not exist'));
   if (!(model instanceof DetectorModel)) {
     const loaded = await DetectorModel.load(resolveModel(model), { intraOpThreads: options.intraOpThreads });
@@ -153,89 +152,104 @@ export async function mine(model: DetectorModel | string | undefined, given: Min
     }
   }
   const root = resolve(options.root ?? dirname(resolve(options.input)));
-  const hash = settingsHash(model, { ...options, threshold, floor, source }, concepts);
-  const run = openResumable(options.output, hash, options);
-  let state = run.state;
-  const { out, errors, resumedFrom } = run;
-  const total = state.done ? 0 : await countLines(options.input);
-
-  const encoder = new ClipTextEncoder(model.clip, options);
-  const D = model.manifest.embedDim;
-  const embed = (phrases: string[]) => encoder.embedPhrases(phrases, { templates: options.templates });
-
-  const checkpoint = (nextLine: number) => {
-    state = { ...state, nextLine, outputBytes: out.bytes, errorBytes: errors.bytes };
-    writeCheckpoint(options.output, state);
-  };
-
-  const process1 = async (item: Prepared): Promise<void> => {
-    if ('skip' in item) {
-      state.counts.skipped++;
-      checkpoint(item.line + 1);
-      return;
+  const run = openResumable(options.output, settingsHash(model, { ...options, ...rule }, rule.concepts), options);
+  const total = run.state.done ? 0 : await countLines(options.input);
+  const labeller = new RegionLabeller(model, new ClipTextEncoder(model.clip, options), options, rule);
+  try {
+    if (!run.state.done) {
+      await inOrder(options.input, run.state.nextLine, options, (text, line) => prepareLine(text, line, root, options.maxPixels), async (item) => {
+        await writeItem(run, item, labeller, options);
+        options.onProgress?.({ done: item.line + 1, total, errors: run.state.counts.errors });
+      });
+      run.state.done = true;
+      writeCheckpoint(options.output, run.state);
     }
-    if ('error' in item) {
-      errors.append(`${JSON.stringify({ line: item.line + 1, ...(item.id !== undefined ? { id: item.id } : {}), error: item.error.name, reason: item.error.message })}\n`);
-      state.counts.errors++;
-      checkpoint(item.line + 1);
-      if (options.strict) throw item.error;
-      return;
-    }
-    const { parsed, decoded } = item;
+  } finally {
+    run.out.close();
+    run.errors.close();
+  }
+  if (options.coco !== undefined) await writeMinedCoco(options.coco, options.output);
+  const { images, phrases, labels, errors, skipped } = run.state.counts;
+  return { images, phrases, labels, errors, skipped, resumedFrom: run.resumedFrom };
+}
+
+/** The mining rule's settings: thresholds and where the phrases come from. */
+interface MineRule {
+  threshold: number;
+  floor: number;
+  concepts: string[];
+  source: 'caption' | 'concepts' | 'both';
+}
+
+function mineRule(options: ResolvedMineOptions): MineRule {
+  const concepts = options.concepts ?? [];
+  const source = options.source ?? (concepts.length > 0 ? 'concepts' : 'caption');
+  if ((source === 'concepts' || source === 'both') && concepts.length === 0) throw new UsageError(expectedMessage('a concept pool (--concepts)', `phrase source "${source}"`, 'none'));
+  return { threshold: options.threshold, floor: options.floor ?? options.threshold, concepts, source };
+}
+
+/** Validates one line and decodes its image; a bad line becomes an error item naming the line. */
+async function prepareLine(text: string, line: number, root: string, maxPixels: DecodeOptions['maxPixels']): Promise<Prepared> {
+  let parsed: ParsedLine | undefined;
+  try {
+    parsed = parseMineLine(text, line + 1, root);
+    return { line, parsed, decoded: await decodeImage(parsed.path, { maxPixels }) };
+  } catch (error) {
+    if (!(error instanceof RegionClipError)) throw error;
+    const wrapped = parsed === undefined ? error : new (error.constructor as typeof InvalidInputError)(`line ${line + 1}: ${error.message}`, { cause: error });
+    return { line, error: wrapped, id: parsed?.id };
+  }
+}
+
+/** Writes one item (record, error or skip), counts it and moves the checkpoint past its line. */
+async function writeItem(run: ResumableRun, item: Prepared, labeller: RegionLabeller, options: ResolvedMineOptions): Promise<void> {
+  const counts = run.state.counts;
+  if ('skip' in item) {
+    counts.skipped++;
+  } else if ('error' in item) {
+    run.errors.append(`${JSON.stringify({ line: item.line + 1, ...(item.id !== undefined ? { id: item.id } : {}), error: item.error.name, reason: item.error.message })}\n`);
+    counts.errors++;
+  } else {
+    const record = await labeller.record(item.parsed, item.decoded);
+    run.out.append(`${JSON.stringify(record)}\n`);
+    counts.images++;
+    counts.phrases += record.phrases.length;
+    counts.labels += record.labels.length;
+  }
+  run.state = { ...run.state, nextLine: item.line + 1, outputBytes: run.out.bytes, errorBytes: run.errors.bytes };
+  writeCheckpoint(options.output, run.state);
+  if ('error' in item && options.strict) throw item.error;
+}
+
+/** One image's pseudo-labels: proposals → region embeddings → the mining rule over its phrases. */
+class RegionLabeller {
+  constructor(private readonly model: DetectorModel, private readonly encoder: ClipTextEncoder, private readonly options: ResolvedMineOptions, private readonly rule: MineRule) {}
+
+  async record(parsed: ParsedLine, decoded: DecodedImage): Promise<MinedRecord> {
+    const { source, concepts } = this.rule;
     const extracted = source === 'concepts' ? [] : extractPhrases(parsed.caption);
     const entries = [...extracted];
     if (source !== 'caption') for (const c of concepts) if (!entries.some((e) => e.phrase === c)) entries.push({ phrase: c, concept: c });
-    const phrases = entries.map((e) => e.phrase);
     const record: MinedRecord = { id: parsed.id, image: parsed.image, width: decoded.width, height: decoded.height, caption: parsed.caption, phrases: extracted.map((e) => e.phrase), labels: [] };
-    if (phrases.length > 0) {
-      const { proposals, resized } = await model.propose(decoded, { postNmsTopK: options.proposals, nmsThreshold: options.rpnNms });
-      const boxes = DetectorModel.toOriginal(proposals.boxes, resized);
-      const regionEmbeds = await model.embedRegions(decoded, boxes, { resized });
-      const pairs = mineRegionPhrasePairs(regionEmbeds, await embed(phrases), D, { temperature: model.manifest.scoring.temperature, threshold, floor });
-      record.labels = pairs.map((pair) => ({
-        box: roundedBox(boxes.row(pair.region)),
-        phrase: entries[pair.phrase].phrase,
-        concept: entries[pair.phrase].concept,
-        score: Math.round(pair.score * 1e6) / 1e6,
-        direction: pair.direction,
-      }));
-    }
-    out.append(`${JSON.stringify(record)}\n`);
-    state.counts.images++;
-    state.counts.phrases += record.phrases.length;
-    state.counts.labels += record.labels.length;
-    checkpoint(item.line + 1);
-  };
-
-  const prepare = async (text: string, line: number): Promise<Prepared> => {
-    let parsed: ParsedLine | undefined;
-    try {
-      parsed = parseMineLine(text, line + 1, root);
-      return { line, parsed, decoded: await decodeImage(parsed.path, { maxPixels: options.maxPixels }) };
-    } catch (error) {
-      if (!(error instanceof RegionClipError)) throw error;
-      const wrapped = parsed === undefined ? error : new (error.constructor as typeof InvalidInputError)(`line ${line + 1}: ${error.message}`, { cause: error });
-      return { line, error: wrapped, id: parsed?.id };
-    }
-  };
-
-  let done = resumedFrom;
-  try {
-    if (!state.done) {
-      await inOrder(options.input, state.nextLine, options, prepare, async (item) => {
-        await process1(item);
-        done = item.line + 1;
-        options.onProgress?.({ done, total, errors: state.counts.errors });
-      });
-      state.done = true;
-      writeCheckpoint(options.output, state);
-    }
-  } finally {
-    out.close();
-    errors.close();
+    if (entries.length > 0) record.labels = await this.labels(decoded, entries);
+    return record;
   }
-  if (options.coco !== undefined) await writeMinedCoco(options.coco, options.output);
-  return { images: state.counts.images, phrases: state.counts.phrases, labels: state.counts.labels, errors: state.counts.errors, skipped: state.counts.skipped, resumedFrom };
+
+  private async labels(decoded: DecodedImage, entries: { phrase: string; concept: string }[]): Promise<MinedLabel[]> {
+    const { model, options } = this;
+    const { proposals, resized } = await model.propose(decoded, { postNmsTopK: options.proposals, nmsThreshold: options.rpnNms });
+    const boxes = DetectorModel.toOriginal(proposals.boxes, resized);
+    const regionEmbeds = await model.embedRegions(decoded, boxes, { resized });
+    const phraseEmbeds = await this.encoder.embedPhrases(entries.map((e) => e.phrase), { templates: options.templates });
+    const pairs = mineRegionPhrasePairs(regionEmbeds, phraseEmbeds, model.manifest.embedDim, { temperature: model.manifest.scoring.temperature, threshold: this.rule.threshold, floor: this.rule.floor });
+    return pairs.map((pair) => ({
+      box: roundedBox(boxes.row(pair.region)),
+      phrase: entries[pair.phrase].phrase,
+      concept: entries[pair.phrase].concept,
+      score: Math.round(pair.score * 1e6) / 1e6,
+      direction: pair.direction,
+    }));
+  }
 }
 
 /**

@@ -75,6 +75,17 @@ def _image_tower(opts, p, world, init=None, init_label=None):
     return m, concept_ids, prototypes, logit_scale, done_before
 
 
+def _resume(opts, stage, label):
+    """The stage's recipe and, with --resume, its saved state; finished is True (and logged) when that
+    state is a completed run."""
+    rec = recipe(opts, stage)
+    state = checkpoint.resumable(opts, stage, rec)
+    finished = state is not None and state["step"] == state["steps"]
+    if finished:
+        log(f"{label}: {checkpoint.state_path(opts.work, stage)} is complete; nothing to resume")
+    return rec, state, finished
+
+
 def train_image(opts, p, world):
     """Phase 1 (--stage clip-image): every run of config.clip_runs; with --resume from its state file."""
     runs = clip_runs(opts)
@@ -181,10 +192,8 @@ def _clip_loop(opts, world, m, concept_ids, parts, concepts_fn, phase, save, sta
 def train_align(opts, p, world, tok, templates):
     """Phase 3 (--stage clip-align, --align-steps): phase 1's loss against a frozen bank of --align-variants
     text embeddings per concept ("a photo of a {name}." and template/synonym variants; one drawn per step)."""
-    rec = recipe(opts, "clip-align")
-    state = checkpoint.resumable(opts, "clip-align", rec)
-    if state is not None and state["step"] == state["steps"]:
-        log(f"phase 3: {checkpoint.state_path(opts.work, 'clip-align')} is complete; nothing to resume")
+    rec, state, finished = _resume(opts, "clip-align", "phase 3")
+    if finished:
         return
     seed_all(opts.seed + 3)
     m = build(p)
@@ -259,10 +268,8 @@ def train_text(opts, p, world, tok, templates):
     """Phase 2 (--stage clip-text, --text-steps): per step --text-batch concepts, one prompt each (names,
     synonyms, the 81 templates), trained onto their targets (losses.text_to_targets) with --text-images
     embedded singles per concept against the batch's prompts (the classification the model is used for)."""
-    rec = recipe(opts, "clip-text")
-    state = checkpoint.resumable(opts, "clip-text", rec)
-    if state is not None and state["step"] == state["steps"]:
-        log(f"phase 2: {checkpoint.state_path(opts.work, 'clip-text')} is complete; nothing to resume")
+    rec, state, finished = _resume(opts, "clip-text", "phase 2")
+    if finished:
         return
     seed_all(opts.seed + 2)
     ck = torch.load(os.path.join(opts.work, "clip-image.pt"))
@@ -318,10 +325,8 @@ def train_text(opts, p, world, tok, templates):
 def train_rpn(opts, p, world):
     """The RPN (--stage rpn, --rpn-steps): --rpn-batch scenes per step at the detector's short edge, mirrored
     half the time, against their base boxes."""
-    rec = recipe(opts, "rpn")
-    state = checkpoint.resumable(opts, "rpn", rec)
-    if state is not None and state["step"] == state["steps"]:
-        log(f"rpn: {checkpoint.state_path(opts.work, 'rpn')} is complete; nothing to resume")
+    rec, state, finished = _resume(opts, "rpn", "rpn")
+    if finished:
         return
     seed_all(opts.seed + 1)
     trunk, rpn = build_rpn(p)

@@ -40,6 +40,7 @@ import sys
 import time
 import warnings
 from collections import OrderedDict
+from types import SimpleNamespace
 
 import torch
 import torchvision
@@ -58,6 +59,7 @@ from reference_detect import FixedHead, make_rpn  # noqa: E402
 
 
 def bench_image(path):
+    """The 640x480 benchmark image: a gradient, a square, a disc and a triangle, seeded noise."""
     import random
     w, h = 640, 480
     img = Image.new("RGB", (w, h))
@@ -72,6 +74,8 @@ def bench_image(path):
 
 
 class Pipeline:
+    """One model folder's modules (rebuilt from its manifest's preset and seed), tokenizer and background."""
+
     def __init__(self, model_dir):
         with open(os.path.join(model_dir, "manifest.json")) as f:
             self.m = json.load(f)
@@ -85,10 +89,10 @@ class Pipeline:
             with open(os.path.join(model_dir, self.m["scoring"]["backgroundEmbed"]), "rb") as f:
                 self.bg = torch.frombuffer(bytearray(f.read()), dtype=torch.float32).clone()
 
-    @torch.no_grad()
-    def run(self, image_path, phrases, n_props, batch):
-        m, t, out = self.m, {}, {}
-        t0 = time.perf_counter()
+    def preprocess(self, image_path):
+        """Decode, resize, normalize + pad for the RPN; the region encoder's input (features: the backbone's;
+        crop: the original image normalized by CLIP's preprocess)."""
+        m = self.m
         pil = Image.open(image_path).convert("RGB")
         w, h = pil.size
         newh, neww = output_shape(h, w, m["image"]["shortEdge"], m["image"]["maxSize"])
@@ -96,77 +100,100 @@ class Pipeline:
         res_u8 = to_u8(resized)
         hp, wp = padded_size(newh, neww, m["image"]["sizeDivisibility"])
         rpn_in = normalize_pixels(res_u8, m["rpn"]["input"], (hp, wp))
-        mode = m["regionEncoder"]["mode"]
-        if mode == "features":
+        if m["regionEncoder"]["mode"] == "features":
             enc_in = normalize_pixels(res_u8, m["regionEncoder"]["input"], (hp, wp))
         else:
             mean = torch.tensor(m["preprocess"]["mean"])[:, None, None]
             std = torch.tensor(m["preprocess"]["std"])[:, None, None]
             enc_in = ((to_u8(pil).permute(2, 0, 1).float() / 255 - mean) / std)[None]
-        t1 = time.perf_counter()
-        o0, d0, o1, d1 = self.models["rpn"](rpn_in)
-        t2 = time.perf_counter()
-        logits, deltas = [o0, o1], [d0, d1]
-        rpn = make_rpn(m, FixedHead(logits, deltas))
-        image_list = ImageList(rpn_in, [(newh, neww)])
+        return SimpleNamespace(w=w, h=h, newh=newh, neww=neww, rpn_in=rpn_in, enc_in=enc_in)
+
+    def propose(self, x, logits, deltas, n_props):
+        """torchvision's RegionProposalNetwork, then padding to exactly n_props with the highest-scoring
+        pre-NMS boxes; returns the proposals, their objectness (for the fusion) and the count after NMS."""
+        rpn = make_rpn(self.m, FixedHead(logits, deltas))
+        image_list = ImageList(x.rpn_in, [(x.newh, x.neww)])
         boxes, _ = rpn(image_list, OrderedDict((str(i), lg) for i, lg in enumerate(logits)))
         props = boxes[0]
-        # objectness of the kept boxes (for the fusion) and padding to exactly n_props
         anchors = rpn.anchor_generator(image_list, logits)[0]
         obj, dl = concat_box_prediction_layers(logits, deltas)
-        pre = torchvision.ops.clip_boxes_to_image(rpn.box_coder.decode(dl, [anchors]).view(-1, 4), (newh, neww))
+        pre = torchvision.ops.clip_boxes_to_image(rpn.box_coder.decode(dl, [anchors]).view(-1, 4), (x.newh, x.neww))
         prob = torch.sigmoid(obj.flatten())
         order = prob.argsort(descending=True)
-        out["afterRpn"] = len(props)
+        after_rpn = len(props)
         kept_scores = prob[order[:len(props)]]  # stand-in of equal cost; exact scores are not needed for timing
         if len(props) < n_props:
             extra = order[: n_props - len(props)]
             props = torch.cat([props, pre[extra]])
             kept_scores = torch.cat([kept_scores, prob[extra]])
-        props, kept_scores = props[:n_props], kept_scores[:n_props]
-        t3 = time.perf_counter()
-        R = len(props)
-        embeds = []
-        if mode == "features":
-            enc = m["regionEncoder"]
-            res4 = self.models["backbone"](enc_in)
+        return props[:n_props], kept_scores[:n_props], after_rpn
+
+    def embed_regions(self, x, props, batch):
+        """L2-normalized region embeddings, batch regions at a time (features: backbone + roi_align + head;
+        crop: context-enlarged roi_align crops + vision tower)."""
+        m, R, embeds = self.m, len(props), []
+        enc = m["regionEncoder"]
+        if enc["mode"] == "features":
+            res4 = self.models["backbone"](x.enc_in)
             for i in range(0, R, batch):
                 b = props[i:i + batch]
                 rois = torch.cat([torch.zeros(len(b), 1), b], dim=1)
                 feats = roi_align(res4, rois, tuple(enc["outputSize"]), enc["spatialScale"], enc["samplingRatio"], enc["aligned"])
                 embeds.append(self.models["head"](feats))
         else:
-            enc = m["regionEncoder"]
             S = m["preprocess"]["size"]
-            ob = props / torch.tensor([neww / w, newh / h, neww / w, newh / h])
+            ob = props / torch.tensor([x.neww / x.w, x.newh / x.h, x.neww / x.w, x.newh / x.h])
             cx, cy = (ob[:, 0] + ob[:, 2]) / 2, (ob[:, 1] + ob[:, 3]) / 2
             bw, bh = (ob[:, 2] - ob[:, 0]) * enc["contextScale"], (ob[:, 3] - ob[:, 1]) * enc["contextScale"]
             crop_boxes = torch.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], dim=1)
             for i in range(0, R, batch):
                 b = crop_boxes[i:i + batch]
-                crops = roi_align(enc_in, torch.cat([torch.zeros(len(b), 1), b], dim=1), (S, S), 1.0, enc["samplingRatio"], True)
+                crops = roi_align(x.enc_in, torch.cat([torch.zeros(len(b), 1), b], dim=1), (S, S), 1.0, enc["samplingRatio"], True)
                 embeds.append(self.models["vision"](crops))
         region = torch.cat(embeds)
-        region = region / region.norm(dim=1, keepdim=True)
-        t4 = time.perf_counter()
+        return region / region.norm(dim=1, keepdim=True)
+
+    def embed_text(self, phrases, batch):
+        """L2-normalized embeddings of "a photo of a {phrase}.", batch prompts at a time."""
         prompts = [fill_template("a photo of a {}.", p) for p in phrases]
         text = torch.cat([self.models["text"](self.tok(prompts[i:i + batch])) for i in range(0, len(prompts), batch)])
-        text = text / text.norm(dim=1, keepdim=True)
-        t5 = time.perf_counter()
+        return text / text.norm(dim=1, keepdim=True)
+
+    def score(self, x, region, text, props, kept_scores):
+        """Cosine (+ background), softmax, geometric fusion, threshold 0.05, batched NMS by phrase, keep[:100];
+        returns (detections, candidates)."""
+        P = len(text)
         cols = text if self.bg is None else torch.cat([text, (self.bg / self.bg.norm())[None]])
-        probs = torch.softmax(region @ cols.T / m["scoring"]["temperature"], dim=1)[:, :len(phrases)]
+        probs = torch.softmax(region @ cols.T / self.m["scoring"]["temperature"], dim=1)[:, :P]
         score = torch.sqrt(probs * kept_scores[:, None])
         r_idx, p_idx = torch.nonzero(score > 0.05, as_tuple=True)
-        ob = props / torch.tensor([neww / w, newh / h, neww / w, newh / h])
+        ob = props / torch.tensor([x.neww / x.w, x.newh / x.h, x.neww / x.w, x.newh / x.h])
         keep = batched_nms(ob[r_idx], score[r_idx, p_idx], p_idx, 0.5)[:100]
+        return len(keep), len(r_idx)
+
+    @torch.no_grad()
+    def run(self, image_path, phrases, n_props, batch):
+        """One timed pass; returns ({stage: ms}, {afterRpn, detections, candidates})."""
+        t, out = {}, {}
+        t0 = time.perf_counter()
+        x = self.preprocess(image_path)
+        t1 = time.perf_counter()
+        o0, d0, o1, d1 = self.models["rpn"](x.rpn_in)
+        t2 = time.perf_counter()
+        props, kept_scores, out["afterRpn"] = self.propose(x, [o0, o1], [d0, d1], n_props)
+        t3 = time.perf_counter()
+        region = self.embed_regions(x, props, batch)
+        t4 = time.perf_counter()
+        text = self.embed_text(phrases, batch)
+        t5 = time.perf_counter()
+        out["detections"], out["candidates"] = self.score(x, region, text, props, kept_scores)
         t6 = time.perf_counter()
-        out["detections"] = len(keep)
-        out["candidates"] = len(r_idx)
         t.update(preprocess=t1 - t0, rpn=t2 - t1, proposals=t3 - t2, region=t4 - t3, text=t5 - t4, scoring=t6 - t5)
         return {k: v * 1000 for k, v in t.items()}, out
 
 
 def main():
+    """Build the pipeline, one warm-up pass, --runs timed passes; print the median per stage."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
     ap.add_argument("--image")

@@ -165,38 +165,41 @@ def sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def main():
+def parse_args():
+    """--out, --preset, --seed, --no-reference."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     ap.add_argument("--preset", default="tiny", choices=PRESETS)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-reference", action="store_true")
-    args = ap.parse_args()
-    p = PRESETS[args.preset]
-    torch.manual_seed(args.seed)
-    random.seed(args.seed)
-    os.makedirs(args.out, exist_ok=True)
+    return ap.parse_args()
 
-    vocab, merges = learn_bpe(WORDS, p["merges"])
-    with open(os.path.join(args.out, "vocab.json"), "w", encoding="utf-8") as f:
+
+def write_bpe_files(vocab, merges, out):
+    """vocab.json and merges.txt in the Hugging Face CLIP layout."""
+    with open(os.path.join(out, "vocab.json"), "w", encoding="utf-8") as f:
         json.dump(vocab, f, ensure_ascii=False)
-    with open(os.path.join(args.out, "merges.txt"), "w", encoding="utf-8") as f:
+    with open(os.path.join(out, "merges.txt"), "w", encoding="utf-8") as f:
         f.write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
 
-    text = TextTower(len(vocab), p["t_width"], p["t_layers"], p["t_heads"], p["embed_dim"]).eval()
-    vision = VisionTower(p["image_size"], p["patch"], p["v_width"], p["v_layers"], p["v_heads"], p["embed_dim"]).eval()
-    S = p["image_size"]
+
+def export_towers(text, vision, vocab, S, out):
+    """text_model.onnx and vision_model.onnx (opset 14, dynamic batch), traced on SOT/EOT ids and zero pixels."""
     ids_example = torch.zeros(2, 77, dtype=torch.int64)
     ids_example[:, 0] = vocab["<|startoftext|>"]
     ids_example[:, 1] = vocab["<|endoftext|>"]
-    text_path = os.path.join(args.out, "text_model.onnx")
-    vision_path = os.path.join(args.out, "vision_model.onnx")
+    text_path = os.path.join(out, "text_model.onnx")
+    vision_path = os.path.join(out, "vision_model.onnx")
     with torch.no_grad():
         torch.onnx.export(text, (ids_example,), text_path, input_names=["input_ids"], output_names=["text_embeds"],
                           dynamic_axes={"input_ids": {0: "batch"}, "text_embeds": {0: "batch"}}, opset_version=14)
         torch.onnx.export(vision, (torch.zeros(2, 3, S, S),), vision_path, input_names=["pixel_values"], output_names=["image_embeds"],
                           dynamic_axes={"pixel_values": {0: "batch"}, "image_embeds": {0: "batch"}}, opset_version=14)
 
+
+def write_manifest(args, p, out):
+    """manifest.json: graphs' I/O, tokenizer, CLIP preprocessing, and the files' sha256."""
+    S = p["image_size"]
     manifest = {
         "name": f"{args.preset}-clip-random",
         "kind": "clip",
@@ -219,14 +222,14 @@ def main():
         "files": {},
     }
     for name in ("text_model.onnx", "vision_model.onnx", "vocab.json", "merges.txt"):
-        manifest["files"][name] = {"sha256": sha256(os.path.join(args.out, name))}
-    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+        manifest["files"][name] = {"sha256": sha256(os.path.join(out, name))}
+    with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
 
-    if args.no_reference:
-        return
-    # Reference outputs for fixed inputs: ids with SOT ... EOT (EOT at varying positions), and pixels.
+
+def write_reference(text, vision, vocab, S, out):
+    """reference.json: torch outputs for fixed inputs, ids with SOT ... EOT (EOT at varying positions) and pixels."""
     gen = torch.Generator().manual_seed(1234)
     eot, sot = vocab["<|endoftext|>"], vocab["<|startoftext|>"]
     ids = torch.zeros(3, 77, dtype=torch.int64)
@@ -244,8 +247,25 @@ def main():
         "pixel_values": pixels.flatten().tolist(), "pixel_values_dims": list(pixels.shape),
         "image_embeds": image_embeds.flatten().tolist(), "image_embeds_dims": list(image_embeds.shape),
     }
-    with open(os.path.join(args.out, "reference.json"), "w") as f:
+    with open(os.path.join(out, "reference.json"), "w") as f:
         json.dump(reference, f)
+
+
+def main():
+    """Seed, learn the tokenizer, build the towers (in that order: the weights depend on it), write the files."""
+    args = parse_args()
+    p = PRESETS[args.preset]
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    os.makedirs(args.out, exist_ok=True)
+    vocab, merges = learn_bpe(WORDS, p["merges"])
+    write_bpe_files(vocab, merges, args.out)
+    text = TextTower(len(vocab), p["t_width"], p["t_layers"], p["t_heads"], p["embed_dim"]).eval()
+    vision = VisionTower(p["image_size"], p["patch"], p["v_width"], p["v_layers"], p["v_heads"], p["embed_dim"]).eval()
+    export_towers(text, vision, vocab, p["image_size"], args.out)
+    write_manifest(args, p, args.out)
+    if not args.no_reference:
+        write_reference(text, vision, vocab, p["image_size"], args.out)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ import re
 import sys
 import tempfile
 from collections import OrderedDict
+from types import SimpleNamespace
 
 import torch
 import torchvision
@@ -76,6 +77,7 @@ class FixedHead(torch.nn.Module):
 
 
 def make_rpn(m, head):
+    """torchvision's RegionProposalNetwork with the manifest's rpn settings (anchors, top-k, NMS, box coder)."""
     r = m["rpn"]
     sizes = tuple(tuple(lv["anchorSizes"]) for lv in r["levels"])
     ratios = tuple(tuple(lv["aspectRatios"]) for lv in r["levels"])
@@ -113,40 +115,40 @@ def nms_margin(boxes, scores, idxs, keep, thr):
 
 
 def flat(t):
+    """A tensor as a flat list of Python floats."""
     return [float(v) for v in t.flatten().tolist()]
 
 
 def rows(t):
+    """A 2-D tensor as a list of rows of Python floats."""
     return [[float(v) for v in r] for r in t.tolist()]
 
 
-@torch.no_grad()
-def run(model_dir, image_path, models=None, dump=None):
+def read_manifest(model_dir):
+    """The model's manifest, and the export preset and seed named in its description."""
     with open(os.path.join(model_dir, "manifest.json")) as f:
         m = json.load(f)
-    desc = m["description"]
-    preset = re.search(r"--preset (\S+)", desc).group(1)
-    seed = int(re.search(r"--seed (\d+)", desc).group(1))
-    if models is None:
-        models = rebuild_and_check(model_dir, m, preset, seed)
-    mode = m["regionEncoder"]["mode"]
+    preset = re.search(r"--preset (\S+)", m["description"]).group(1)
+    seed = int(re.search(r"--seed (\d+)", m["description"]).group(1))
+    return m, preset, seed
 
-    # a. decode
+
+def load_image(m, image_path):
+    """Steps a-b: decode to RGB uint8, resize the shortest edge, and the scales and padded size."""
     pil = Image.open(image_path).convert("RGB")
     w, h = pil.size
     orig_u8 = to_u8(pil)
-    # b. resize
     newh, neww = output_shape(h, w, m["image"]["shortEdge"], m["image"]["maxSize"])
     resized = pil if (neww, newh) == (w, h) else pil.resize((neww, newh), Image.BILINEAR)
     res_u8 = to_u8(resized)
-    scale_x, scale_y = neww / w, newh / h
     hp, wp = padded_size(newh, neww, m["image"]["sizeDivisibility"])
-    # c. RPN input
-    rpn_in = normalize_pixels(res_u8, m["rpn"]["input"], (hp, wp))
-    o0, d0, o1, d1 = models["rpn"](rpn_in)
-    logits, deltas = [o0, o1], [d0, d1]
+    return SimpleNamespace(w=w, h=h, orig_u8=orig_u8, newh=newh, neww=neww, res_u8=res_u8,
+                           scale_x=neww / w, scale_y=newh / h, hp=hp, wp=wp)
 
-    # d. proposals: torchvision RegionProposalNetwork, plus the same steps spelled out to record levels
+
+def propose(m, rpn_in, logits, deltas, newh, neww):
+    """Step d: torchvision's RegionProposalNetwork, plus the same steps spelled out to record levels,
+    anchor indices and how far each discrete decision is from flipping."""
     rpn = make_rpn(m, FixedHead(logits, deltas))
     image_list = ImageList(rpn_in, [(newh, neww)])
     feats = OrderedDict((str(i), lg) for i, lg in enumerate(logits))
@@ -172,60 +174,74 @@ def run(model_dir, image_path, models=None, dump=None):
     keep = batched_nms(boxes, scores, lvl, rpn.nms_thresh)
     rpn_nms = nms_margin(boxes, scores, lvl, keep, rpn.nms_thresh)
     n_after_nms = len(keep)
-    post_gap = float(scores[keep[rpn.post_nms_top_n() - 1]] - scores[keep[rpn.post_nms_top_n()]]) if n_after_nms > rpn.post_nms_top_n() else None
-    keep = keep[:rpn.post_nms_top_n()]
-    proposals, prop_scores, prop_lvl, prop_anchor = boxes[keep], scores[keep], lvl[keep], anchor_idx[keep]
+    post_n = rpn.post_nms_top_n()
+    post_gap = float(scores[keep[post_n - 1]] - scores[keep[post_n]]) if n_after_nms > post_n else None
+    keep = keep[:post_n]
+    proposals = boxes[keep]
     assert torch.equal(proposals, tv_boxes), "spelled-out filter_proposals differs from torchvision's"
     topk_gaps = []
-    for i, ob in enumerate(obj_flat.split(per_level, 1)):
+    for ob in obj_flat.split(per_level, 1):
         s = torch.sort(ob[0], descending=True).values
         k = min(rpn.pre_nms_top_n(), len(s))
         topk_gaps.append(float(s[k - 1] - s[k]) if k < len(s) else None)
+    margins = {"rpnTopK": topk_gaps, "rpnMinSize": min_size_margin, "rpnScoreThreshold": score_margin,
+               "rpnNms": rpn_nms, "postNmsTopK": post_gap}
+    return SimpleNamespace(boxes=proposals, scores=scores[keep], levels=lvl[keep], anchor_index=anchor_idx[keep],
+                           anchors=anchors, per_level=per_level, after_nms=n_after_nms, margins=margins)
+
+
+def embed_regions_features(m, models, img, proposals):
+    """Step e, features mode: backbone -> res4 -> roi_align -> head. Returns raw embeddings, the
+    regionEncoder record and the tensors for --dump."""
+    enc = m["regionEncoder"]
     R = len(proposals)
+    bb_in = normalize_pixels(img.res_u8, enc["input"], (img.hp, img.wp))
+    res4 = models["backbone"](bb_in)
+    rois = torch.cat([torch.zeros(R, 1), proposals], dim=1)
+    roi_feats = roi_align(res4, rois, tuple(enc["outputSize"]), enc["spatialScale"], enc["samplingRatio"], enc["aligned"])
+    raw = models["head"](roi_feats) if R else torch.zeros(0, m["embedDim"])
+    info = {"inputChannelSums": flat(bb_in[0].sum(dim=(1, 2))), "res4Dims": list(res4.shape), "res4": flat(res4),
+            "roiFeatureSums": flat(roi_feats.sum(dim=(1, 2, 3)))}
+    tensors = {"backbone.images": bb_in, "backbone.res4": res4, "head.roi_features": roi_feats, "head.region_embeds": raw}
+    return raw, info, tensors
 
-    # e. region embeddings
-    re_info = {}
-    if mode == "features":
-        enc = m["regionEncoder"]
-        bb_in = normalize_pixels(res_u8, enc["input"], (hp, wp))
-        res4 = models["backbone"](bb_in)
-        rois = torch.cat([torch.zeros(R, 1), proposals], dim=1)
-        roi_feats = roi_align(res4, rois, tuple(enc["outputSize"]), enc["spatialScale"], enc["samplingRatio"], enc["aligned"])
-        raw = models["head"](roi_feats) if R else torch.zeros(0, m["embedDim"])
-        re_info = {"inputChannelSums": flat(bb_in[0].sum(dim=(1, 2))), "res4Dims": list(res4.shape), "res4": flat(res4),
-                   "roiFeatureSums": flat(roi_feats.sum(dim=(1, 2, 3)))}
-    else:
-        enc = m["regionEncoder"]
-        S = m["preprocess"]["size"]
-        mean = torch.tensor(m["preprocess"]["mean"], dtype=torch.float32)[:, None, None]
-        std = torch.tensor(m["preprocess"]["std"], dtype=torch.float32)[:, None, None]
-        img = (orig_u8.permute(2, 0, 1).to(torch.float32) / 255 - mean) / std
-        scale = torch.tensor([scale_x, scale_y, scale_x, scale_y], dtype=torch.float32)
-        ob = proposals / scale
-        cx, cy = (ob[:, 0] + ob[:, 2]) / 2, (ob[:, 1] + ob[:, 3]) / 2
-        bw, bh = (ob[:, 2] - ob[:, 0]) * enc["contextScale"], (ob[:, 3] - ob[:, 1]) * enc["contextScale"]
-        crop_boxes = torch.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], dim=1)
-        rois = torch.cat([torch.zeros(R, 1), crop_boxes], dim=1)
-        crops = roi_align(img[None], rois, (S, S), 1.0, enc["samplingRatio"], True)
-        raw = models["vision"](crops) if R else torch.zeros(0, m["embedDim"])
-        re_info = {"cropBoxes": rows(crop_boxes), "cropSums": flat(crops.sum(dim=(1, 2, 3))),
-                   "cropFirstPixels": flat(crops[:, :, 0, 0]) if R else []}
-    region = raw / raw.norm(dim=1, keepdim=True)
-    if dump is not None:  # graph inputs and torch outputs as raw little-endian tensors, for an ONNX Runtime cross-check
-        os.makedirs(dump, exist_ok=True)
-        tensors = {"rpn.images": rpn_in, "rpn.objectness_0": o0, "rpn.deltas_0": d0, "rpn.objectness_1": o1, "rpn.deltas_1": d1}
-        if mode == "features":
-            tensors.update({"backbone.images": bb_in, "backbone.res4": res4, "head.roi_features": roi_feats, "head.region_embeds": raw})
-        else:
-            tensors.update({"vision.pixel_values": crops, "vision.image_embeds": raw})
-        index = {}
-        for k, t in tensors.items():
-            t.contiguous().numpy().astype("<f4").tofile(os.path.join(dump, k + ".bin"))
-            index[k] = list(t.shape)
-        with open(os.path.join(dump, "index.json"), "w") as f:
-            json.dump(index, f)
 
-    # f. phrase embeddings
+def embed_regions_crop(m, models, img, proposals):
+    """Step e, crop mode: context-enlarged boxes on the original image -> roi_align crops -> vision tower.
+    Returns raw embeddings, the regionEncoder record and the tensors for --dump."""
+    enc = m["regionEncoder"]
+    R = len(proposals)
+    S = m["preprocess"]["size"]
+    mean = torch.tensor(m["preprocess"]["mean"], dtype=torch.float32)[:, None, None]
+    std = torch.tensor(m["preprocess"]["std"], dtype=torch.float32)[:, None, None]
+    image = (img.orig_u8.permute(2, 0, 1).to(torch.float32) / 255 - mean) / std
+    scale = torch.tensor([img.scale_x, img.scale_y, img.scale_x, img.scale_y], dtype=torch.float32)
+    ob = proposals / scale
+    cx, cy = (ob[:, 0] + ob[:, 2]) / 2, (ob[:, 1] + ob[:, 3]) / 2
+    bw, bh = (ob[:, 2] - ob[:, 0]) * enc["contextScale"], (ob[:, 3] - ob[:, 1]) * enc["contextScale"]
+    crop_boxes = torch.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], dim=1)
+    rois = torch.cat([torch.zeros(R, 1), crop_boxes], dim=1)
+    crops = roi_align(image[None], rois, (S, S), 1.0, enc["samplingRatio"], True)
+    raw = models["vision"](crops) if R else torch.zeros(0, m["embedDim"])
+    info = {"cropBoxes": rows(crop_boxes), "cropSums": flat(crops.sum(dim=(1, 2, 3))),
+            "cropFirstPixels": flat(crops[:, :, 0, 0]) if R else []}
+    return raw, info, {"vision.pixel_values": crops, "vision.image_embeds": raw}
+
+
+def write_dump(dump, tensors):
+    """Graph inputs and torch outputs as raw little-endian float32 files plus index.json (name -> dims),
+    for an ONNX Runtime cross-check."""
+    os.makedirs(dump, exist_ok=True)
+    index = {}
+    for k, t in tensors.items():
+        t.contiguous().numpy().astype("<f4").tofile(os.path.join(dump, k + ".bin"))
+        index[k] = list(t.shape)
+    with open(os.path.join(dump, "index.json"), "w") as f:
+        json.dump(index, f)
+
+
+def embed_phrases(model_dir, models):
+    """Step f: VOCAB x TEMPLATES prompts -> tokens -> text tower; normalize, average over templates, normalize."""
     tok = SimpleTokenizer(model_dir)
     prompts = [fill_template(t, p) for p in VOCAB for t in TEMPLATES]
     ids = tok(prompts)
@@ -233,71 +249,124 @@ def run(model_dir, image_path, models=None, dump=None):
     tn = text_raw / text_raw.norm(dim=1, keepdim=True)
     mean_t = tn.reshape(len(VOCAB), len(TEMPLATES), -1).mean(dim=1)
     phrases = mean_t / mean_t.norm(dim=1, keepdim=True)
+    return SimpleNamespace(prompts=prompts, ids=ids, raw=text_raw, phrases=phrases)
 
-    # g. scores and detections
-    cols = phrases
-    bg = None
-    if m["scoring"].get("backgroundEmbed"):
-        with open(os.path.join(model_dir, m["scoring"]["backgroundEmbed"]), "rb") as f:
-            bg = torch.frombuffer(bytearray(f.read()), dtype=torch.float32).clone()
-        cols = torch.cat([phrases, (bg / bg.norm())[None]], dim=0)
+
+def read_background(model_dir, m):
+    """The manifest's background embedding (float32 LE file), or None."""
+    if not m["scoring"].get("backgroundEmbed"):
+        return None
+    with open(os.path.join(model_dir, m["scoring"]["backgroundEmbed"]), "rb") as f:
+        return torch.frombuffer(bytearray(f.read()), dtype=torch.float32).clone()
+
+
+def detect(sc, conf, orig_boxes):
+    """Step g for one fusion's score matrix: (region, phrase) pairs over conf, batched NMS by phrase,
+    keep[:MAX_DET]; returns the detections record and the decisions' margins."""
+    r_idx, p_idx = torch.nonzero(sc > conf, as_tuple=True)
+    cand_scores, cand_boxes = sc[r_idx, p_idx], orig_boxes[r_idx]
+    keep = batched_nms(cand_boxes, cand_scores, p_idx, DET_IOU)[:MAX_DET]
+    nm = nms_margin(cand_boxes, cand_scores, p_idx, batched_nms(cand_boxes, cand_scores, p_idx, DET_IOU), DET_IOU)
+    margins = {"conf": float((sc - conf).abs().min()) if len(sc) else None, **nm}
+    record = {
+        "conf": conf, "candidates": len(r_idx),
+        "detections": [{"box": [float(v) for v in cand_boxes[k].tolist()], "phrase": int(p_idx[k]), "label": VOCAB[int(p_idx[k])],
+                        "score": float(cand_scores[k]), "region": int(r_idx[k])} for k in keep.tolist()],
+        "scores": rows(sc),
+    }
+    return record, margins
+
+
+def score_and_detect(m, region, phrases, bg, prop_scores, orig_boxes):
+    """Step g: cosine to phrases (+ background), softmax(cos / temperature), then detections per fusion."""
+    cols = phrases if bg is None else torch.cat([phrases, (bg / bg.norm())[None]], dim=0)
     cosine = region @ cols.T
     probs = torch.softmax(cosine / m["scoring"]["temperature"], dim=1)
     P = len(VOCAB)
-    orig_boxes = proposals / torch.tensor([scale_x, scale_y, scale_x, scale_y], dtype=torch.float32)
     detections, margins = {}, {}
     for fusion in ("none", "geometric"):
         sc = probs[:, :P] if fusion == "none" else torch.sqrt(probs[:, :P] * prop_scores[:, None])
-        conf = CONF[fusion]
-        r_idx, p_idx = torch.nonzero(sc > conf, as_tuple=True)
-        cand_scores, cand_boxes = sc[r_idx, p_idx], orig_boxes[r_idx]
-        keep = batched_nms(cand_boxes, cand_scores, p_idx, DET_IOU)[:MAX_DET]
-        nm = nms_margin(cand_boxes, cand_scores, p_idx, batched_nms(cand_boxes, cand_scores, p_idx, DET_IOU), DET_IOU)
-        margins[fusion] = {"conf": float((sc - conf).abs().min()) if R else None, **nm}
-        detections[fusion] = {
-            "conf": conf, "candidates": len(r_idx),
-            "detections": [{"box": [float(v) for v in cand_boxes[k].tolist()], "phrase": int(p_idx[k]), "label": VOCAB[int(p_idx[k])],
-                            "score": float(cand_scores[k]), "region": int(r_idx[k])} for k in keep.tolist()],
-            "scores": rows(sc),
-        }
+        detections[fusion], margins[fusion] = detect(sc, CONF[fusion], orig_boxes)
+    return cosine, probs, detections, margins
 
+
+def header_record(model_dir, image_path, m, img):
+    """The record's model, image and settings sections."""
     rel = lambda p: os.path.relpath(p, ROOT)
     with open(image_path, "rb") as f:
         img_sha = hashlib.sha256(f.read()).hexdigest()
     return {
-        "model": {"dir": rel(model_dir), "name": m["name"], "mode": mode},
-        "image": {"path": rel(image_path), "sha256": img_sha, "width": w, "height": h},
+        "model": {"dir": rel(model_dir), "name": m["name"], "mode": m["regionEncoder"]["mode"]},
+        "image": {"path": rel(image_path), "sha256": img_sha, "width": img.w, "height": img.h},
         "settings": {
             "image": m["image"], "rpn": m["rpn"], "regionEncoder": m["regionEncoder"], "scoring": m["scoring"],
             "vocab": VOCAB, "templates": TEMPLATES, "ensemble": "normalize-average-normalize", "articles": True,
             "conf": CONF, "detIou": DET_IOU, "maxDet": MAX_DET, "fusions": ["none", "geometric"],
         },
-        "resize": {"height": newh, "width": neww, "scaleX": scale_x, "scaleY": scale_y, "paddedHeight": hp, "paddedWidth": wp,
-                   "resizedChannelSums": [int(v) for v in res_u8.to(torch.int64).sum(dim=(0, 1)).tolist()]},
+    }
+
+
+def rpn_records(img, rpn_in, logits, deltas, props, orig_boxes):
+    """The record's resize, rpnInput, rpn and proposals sections."""
+    return {
+        "resize": {"height": img.newh, "width": img.neww, "scaleX": img.scale_x, "scaleY": img.scale_y,
+                   "paddedHeight": img.hp, "paddedWidth": img.wp,
+                   "resizedChannelSums": [int(v) for v in img.res_u8.to(torch.int64).sum(dim=(0, 1)).tolist()]},
         "rpnInput": {"dims": list(rpn_in.shape), "channelSums": flat(rpn_in[0].sum(dim=(1, 2))),
                      "first": flat(rpn_in[0, :, 0, :4]), "padValue": 0.0},
         "rpn": {
-            "levels": [{"stride": hp // lg.shape[2], "gridHeight": lg.shape[2], "gridWidth": lg.shape[3], "numAnchors": per_level[i],
+            "levels": [{"stride": img.hp // lg.shape[2], "gridHeight": lg.shape[2], "gridWidth": lg.shape[3], "numAnchors": props.per_level[i],
                         "objectnessDims": list(lg.shape), "objectness": flat(lg), "deltasDims": list(dl.shape), "deltas": flat(dl)}
                        for i, (lg, dl) in enumerate(zip(logits, deltas))],
-            "numAnchors": len(anchors), "firstAnchors": rows(anchors[:6]),
-            "afterNms": n_after_nms,
+            "numAnchors": len(props.anchors), "firstAnchors": rows(props.anchors[:6]),
+            "afterNms": props.after_nms,
         },
-        "proposals": {"count": R, "boxes": rows(proposals), "scores": flat(prop_scores), "levels": [int(v) for v in prop_lvl],
-                      "anchorIndex": [int(v) for v in prop_anchor], "boxesOriginal": rows(orig_boxes)},
+        "proposals": {"count": len(props.boxes), "boxes": rows(props.boxes), "scores": flat(props.scores),
+                      "levels": [int(v) for v in props.levels], "anchorIndex": [int(v) for v in props.anchor_index],
+                      "boxesOriginal": rows(orig_boxes)},
+    }
+
+
+@torch.no_grad()
+def run(model_dir, image_path, models=None, dump=None):
+    """Steps a-g on one image; returns the record written as reference-<image stem>.json (and fills
+    DUMP with the graphs' inputs and outputs when dump is set)."""
+    m, preset, seed = read_manifest(model_dir)
+    if models is None:
+        models = rebuild_and_check(model_dir, m, preset, seed)
+    img = load_image(m, image_path)
+    # c. RPN input
+    rpn_in = normalize_pixels(img.res_u8, m["rpn"]["input"], (img.hp, img.wp))
+    o0, d0, o1, d1 = models["rpn"](rpn_in)
+    logits, deltas = [o0, o1], [d0, d1]
+    props = propose(m, rpn_in, logits, deltas, img.newh, img.neww)
+    embed_regions = embed_regions_features if m["regionEncoder"]["mode"] == "features" else embed_regions_crop
+    raw, re_info, tensors = embed_regions(m, models, img, props.boxes)
+    region = raw / raw.norm(dim=1, keepdim=True)
+    if dump is not None:
+        write_dump(dump, {"rpn.images": rpn_in, "rpn.objectness_0": o0, "rpn.deltas_0": d0, "rpn.objectness_1": o1,
+                          "rpn.deltas_1": d1, **tensors})
+    text = embed_phrases(model_dir, models)
+    bg = read_background(model_dir, m)
+    orig_boxes = props.boxes / torch.tensor([img.scale_x, img.scale_y, img.scale_x, img.scale_y], dtype=torch.float32)
+    cosine, probs, detections, det_margins = score_and_detect(m, region, text.phrases, bg, props.scores, orig_boxes)
+    return {
+        **header_record(model_dir, image_path, m, img),
+        **rpn_records(img, rpn_in, logits, deltas, props, orig_boxes),
         "regionEncoder": re_info,
         "regionEmbedsRaw": rows(raw), "regionEmbeds": rows(region),
-        "text": {"prompts": prompts, "inputIds": [[int(v) for v in r if v != 0] for r in ids.tolist()],
-                 "textEmbedsRaw": rows(text_raw), "phraseEmbeds": rows(phrases),
+        "text": {"prompts": text.prompts, "inputIds": [[int(v) for v in r if v != 0] for r in text.ids.tolist()],
+                 "textEmbedsRaw": rows(text.raw), "phraseEmbeds": rows(text.phrases),
                  "backgroundEmbed": flat(bg) if bg is not None else None},
         "cosine": rows(cosine), "probs": rows(probs),
         "detections": detections,
-        "margins": {"rpnTopK": topk_gaps, "rpnMinSize": min_size_margin, "rpnScoreThreshold": score_margin,
-                    "rpnNms": rpn_nms, "postNmsTopK": post_gap, **{f"det_{k}": v for k, v in margins.items()}},
+        "margins": {**props.margins, **{f"det_{k}": v for k, v in det_margins.items()}},
     }
 
 
 def rebuild_and_check(model_dir, m, preset, seed):
+    """export_tiny_detector.build_models(preset, seed), re-exported to a temporary folder; exits unless
+    every file's sha256 equals the manifest's (so the outputs belong to the committed graphs)."""
     models = etd.build_models(preset, seed)
     with tempfile.TemporaryDirectory() as tmp:
         etd.write_tokenizer(models, tmp)
@@ -313,7 +382,16 @@ def rebuild_and_check(model_dir, m, preset, seed):
     return models
 
 
+def print_summary(out, ref):
+    """One line per reference file (proposals, margins) and one per fusion (its detections)."""
+    print(f"{os.path.relpath(out, ROOT)}: {ref['proposals']['count']} proposals ({ref['rpn']['afterNms']} after NMS); margins {json.dumps(ref['margins'])}")
+    for fusion, d in ref["detections"].items():
+        print(f"  {fusion:9s} conf {d['conf']}: {d['candidates']} candidates -> {len(d['detections'])} detections: " + ", ".join(
+            f"{x['label']} {x['score']:.3f} [{', '.join(f'{v:.1f}' for v in x['box'])}]" for x in d["detections"]))
+
+
 def main():
+    """--make-images, or every --model x --image (default: both tiny detectors x both fixture images)."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--make-images", action="store_true")
     ap.add_argument("--model", action="append")
@@ -329,10 +407,7 @@ def main():
     warnings.filterwarnings("ignore")
     for md in model_dirs:
         md = os.path.abspath(md)
-        with open(os.path.join(md, "manifest.json")) as f:
-            m = json.load(f)
-        preset = re.search(r"--preset (\S+)", m["description"]).group(1)
-        seed = int(re.search(r"--seed (\d+)", m["description"]).group(1))
+        m, preset, seed = read_manifest(md)
         models = rebuild_and_check(md, m, preset, seed)
         for ip in images:
             stem = os.path.splitext(os.path.basename(ip))[0]
@@ -340,10 +415,7 @@ def main():
             out = os.path.join(md, f"reference-{os.path.splitext(os.path.basename(ip))[0]}.json")
             with open(out, "w") as f:
                 json.dump(ref, f)
-            print(f"{os.path.relpath(out, ROOT)}: {ref['proposals']['count']} proposals ({ref['rpn']['afterNms']} after NMS); margins {json.dumps(ref['margins'])}")
-            for fusion, d in ref["detections"].items():
-                print(f"  {fusion:9s} conf {d['conf']}: {d['candidates']} candidates -> {len(d['detections'])} detections: " + ", ".join(
-                    f"{x['label']} {x['score']:.3f} [{', '.join(f'{v:.1f}' for v in x['box'])}]" for x in d["detections"]))
+            print_summary(out, ref)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { COCO65 } from './coco65.js';
+import { COCO65, type Coco65Class } from './coco65.js';
 import { STYLES, STYLE_NAMES, type StyleName } from './styles.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -183,21 +183,36 @@ function findIcon(style: StyleName, set: IconSet, slug: string): string | undefi
   return undefined;
 }
 
-export function buildConcepts(wordnetDir: string): ConceptTable {
-  const data = require('emojibase-data/en/data.json') as EmojibaseEntry[];
-  const meta = require('emojibase-data/meta/groups.json') as { groups: Record<string, string>; subgroups: Record<string, string> };
-  const emojilib = require('emojilib/dist/emoji-en-US.json') as Record<string, string[]>;
-  const sets = Object.fromEntries(STYLE_NAMES.map((s) => [s, loadSet(s)])) as Record<StyleName, ReturnType<typeof loadSet>>;
-  const wordnet = new WordNet(wordnetDir);
+/** A concept in the making: the emoji merged under one name, before words and icons are chosen. */
+interface Raw { name: string; labels: string[]; emoji: string[]; hexcodes: string[]; tags: string[]; keywords: string[]; group: string; subgroup: string; order: number }
 
-  // 1. The emoji pool, "X face" merged into "X".
-  interface Raw { name: string; labels: string[]; emoji: string[]; hexcodes: string[]; tags: string[]; keywords: string[]; group: string; subgroup: string; order: number }
-  const pool = new Map<string, Raw>();
-  const entries = data.filter((e) => e.group !== undefined && e.subgroup !== undefined).sort((a, b) => (a.order ?? 0) - (b.order ?? 0));
+type Sets = Record<StyleName, ReturnType<typeof loadSet>>;
+
+/** The packages and WordNet the table is built from. */
+interface Sources {
+  data: EmojibaseEntry[];
+  meta: { groups: Record<string, string>; subgroups: Record<string, string> };
+  emojilib: Record<string, string[]>;
+  sets: Sets;
+  wordnet: WordNet;
+}
+
+/** Reads emojibase-data, emojilib, every style's icon set and WordNet. */
+function loadSources(wordnetDir: string): Sources {
+  const data = require('emojibase-data/en/data.json') as EmojibaseEntry[];
+  const meta = require('emojibase-data/meta/groups.json') as Sources['meta'];
+  const emojilib = require('emojilib/dist/emoji-en-US.json') as Record<string, string[]>;
+  const sets = Object.fromEntries(STYLE_NAMES.map((s) => [s, loadSet(s)])) as Sets;
+  return { data, meta, emojilib, sets, wordnet: new WordNet(wordnetDir) };
+}
+
+/** The emojibase entries kept as objects (in emojibase order), each with its concept name ("X face" → "X", renames). */
+function selectEntries(src: Sources): { e: EmojibaseEntry; name: string; group: string; subgroup: string }[] {
+  const entries = src.data.filter((e) => e.group !== undefined && e.subgroup !== undefined).sort((a, b) => (a.order ?? 0) - (b.order ?? 0));
   const selected: { e: EmojibaseEntry; name: string; group: string; subgroup: string }[] = [];
   for (const e of entries) {
-    const group = meta.groups[String(e.group)];
-    const subgroup = meta.subgroups[String(e.subgroup)];
+    const group = src.meta.groups[String(e.group)];
+    const subgroup = src.meta.subgroups[String(e.subgroup)];
     const label = e.label.toLowerCase();
     const keep = KEEP_GROUPS.has(group) ? subgroup !== 'place-map' && (subgroup !== 'time' || KEEP_TIME.has(label)) : group === 'people-body' && KEEP_PEOPLE.has(subgroup);
     if (!keep || label.includes(':') || NON_OBJECTS.has(label)) continue;
@@ -208,77 +223,91 @@ export function buildConcepts(wordnetDir: string): ConceptTable {
     name = RENAMES[name] ?? name;
     selected.push({ e, name, group, subgroup });
   }
-  for (const { e, name, group, subgroup } of selected) {
+  return selected;
+}
+
+/** Step 1: the emoji pool, entries of one name merged (labels, emoji, hexcodes, tags, emojilib keywords). */
+function emojiPool(src: Sources): Map<string, Raw> {
+  const pool = new Map<string, Raw>();
+  for (const { e, name, group, subgroup } of selectEntries(src)) {
     const raw = pool.get(name) ?? { name, labels: [], emoji: [], hexcodes: [], tags: [], keywords: [], group, subgroup, order: e.order ?? 0 };
     raw.labels.push(e.label.toLowerCase());
     raw.emoji.push(e.emoji);
     raw.hexcodes.push(e.hexcode.toLowerCase());
     raw.tags.push(...(e.tags ?? []));
-    const lib = emojilib[e.emoji] ?? emojilib[e.emoji.replace(/\uFE0F/g, '')] ?? [];
+    const lib = src.emojilib[e.emoji] ?? src.emojilib[e.emoji.replace(/\uFE0F/g, '')] ?? [];
     raw.keywords.push(...lib.slice(1).map((k) => k.replace(/_/g, ' ')));
     pool.set(name, raw);
   }
+  return pool;
+}
 
-  // 2. Icons per style, by code point (chars.json) and by the label's slug.
-  const iconsOf = (raw: { labels: string[]; hexcodes: string[] }): Partial<Record<StyleName, string[]>> => {
-    const out: Partial<Record<StyleName, string[]>> = {};
-    for (const style of STYLE_NAMES) {
-      if (style === 'mdi') continue;
-      const { set, chars } = sets[style];
-      const found = new Set<string>();
-      raw.labels.forEach((label, i) => {
-        const hex = raw.hexcodes[i];
-        const byChar = chars[hex] ?? chars[hex.replace(/-fe0f/g, '')];
-        const name = (byChar !== undefined ? findIcon(style, set, byChar) : undefined) ?? findIcon(style, set, slugify(label));
-        if (name !== undefined) found.add(name);
-      });
-      if (found.size > 0) out[style] = [...found];
-    }
-    return out;
-  };
+/** Step 2: icons per style (mdi aside), by code point (chars.json) and by the label's slug. */
+function iconsOf(raw: { labels: string[]; hexcodes: string[] }, sets: Sets): Partial<Record<StyleName, string[]>> {
+  const out: Partial<Record<StyleName, string[]>> = {};
+  for (const style of STYLE_NAMES) {
+    if (style === 'mdi') continue;
+    const { set, chars } = sets[style];
+    const found = new Set<string>();
+    raw.labels.forEach((label, i) => {
+      const hex = raw.hexcodes[i];
+      const byChar = chars[hex] ?? chars[hex.replace(/-fe0f/g, '')];
+      const name = (byChar !== undefined ? findIcon(style, set, byChar) : undefined) ?? findIcon(style, set, slugify(label));
+      if (name !== undefined) found.add(name);
+    });
+    if (found.size > 0) out[style] = [...found];
+  }
+  return out;
+}
 
-  // 3. COCO-65 classes take over the emoji whose icon (slug) defines them, and pool concepts of the same name.
+/** Merges `other`'s emoji and words into `raw`, which takes its group and subgroup. */
+function absorb(raw: Raw, other: Raw): void {
+  raw.labels.push(...other.labels);
+  raw.emoji.push(...other.emoji);
+  raw.hexcodes.push(...other.hexcodes);
+  raw.tags.push(...other.tags);
+  raw.keywords.push(...other.keywords);
+  raw.group = other.group;
+  raw.subgroup = other.subgroup;
+}
+
+/** Step 3: COCO-65 classes take over (and remove from the pool) the emoji whose icon (slug) defines them, and pool concepts of the same name. */
+function takeCocoEmoji(pool: Map<string, Raw>, src: Sources): Map<string, Raw> {
   const bySlug = new Map<string, string>();
   for (const raw of pool.values()) for (const label of raw.labels) bySlug.set(slugify(label), raw.name);
   const cocoRaw = new Map<string, Raw>();
   for (const c of COCO65) {
     const raw: Raw = { name: c.name, labels: [], emoji: [], hexcodes: [], tags: [], keywords: [], group: 'objects', subgroup: 'household', order: -1 };
-    const absorb = (other: Raw) => {
-      raw.labels.push(...other.labels);
-      raw.emoji.push(...other.emoji);
-      raw.hexcodes.push(...other.hexcodes);
-      raw.tags.push(...other.tags);
-      raw.keywords.push(...other.keywords);
-      raw.group = other.group;
-      raw.subgroup = other.subgroup;
-    };
     for (const icon of c.icons) {
       if (icon.startsWith('mdi:')) continue;
       const owner = bySlug.get(icon);
       if (owner !== undefined && pool.has(owner)) {
-        absorb(pool.get(owner)!);
+        absorb(raw, pool.get(owner)!);
         pool.delete(owner);
       } else {
         // Outside the pool's subgroups (person-standing, person-surfing, snowboarder): take the emojibase entry.
-        const e = data.find((d) => slugify(d.label) === icon);
+        const e = src.data.find((d) => slugify(d.label) === icon);
         if (e === undefined) throw new Error(`COCO-65 icon ${icon} of ${c.name} is not an emojibase label`);
-        absorb({ name: c.name, labels: [e.label.toLowerCase()], emoji: [e.emoji], hexcodes: [e.hexcode.toLowerCase()], tags: e.tags ?? [], keywords: (emojilib[e.emoji] ?? []).slice(1), group: meta.groups[String(e.group)], subgroup: meta.subgroups[String(e.subgroup)], order: -1 });
+        absorb(raw, { name: c.name, labels: [e.label.toLowerCase()], emoji: [e.emoji], hexcodes: [e.hexcode.toLowerCase()], tags: e.tags ?? [], keywords: (src.emojilib[e.emoji] ?? []).slice(1), group: src.meta.groups[String(e.group)], subgroup: src.meta.subgroups[String(e.subgroup)], order: -1 });
       }
     }
     const same = pool.get(c.name);
     if (same !== undefined) {
-      absorb(same);
+      absorb(raw, same);
       pool.delete(c.name);
     }
     cocoRaw.set(c.name, raw);
   }
+  return cocoRaw;
+}
 
-  // 4. Words: synonyms that are specific physical nouns.
+/** Step 4: a concept's words: synonyms that are specific physical nouns found in no other concept's words, and hypernyms. */
+function wordsOf(cocoRaw: Map<string, Raw>, pool: Map<string, Raw>, wordnet: WordNet): (r: Raw) => { synonyms: string[]; hypernyms: string[] } {
   const all = [...cocoRaw.values(), ...pool.values()];
   const names = new Set(all.map((r) => r.name));
   const wordCount = new Map<string, number>();
   for (const r of all) for (const w of new Set([...r.tags, ...r.keywords].map((w) => w.toLowerCase()))) wordCount.set(w, (wordCount.get(w) ?? 0) + 1);
-  const words = (r: Raw) => {
+  return (r: Raw) => {
     const synonyms = new Set<string>();
     const hypernyms = new Set<string>();
     const main = wordnet.physical(r.name);
@@ -296,25 +325,33 @@ export function buildConcepts(wordnetDir: string): ConceptTable {
     for (const w of [...hypernyms]) if (names.has(w)) hypernyms.delete(w);
     return { synonyms: [...synonyms].sort(), hypernyms: [...hypernyms] };
   };
+}
 
+/** A COCO-65 class's icons: the benchmark's icons first in each style; mdi icons are the class's only drawing; a crop keeps only the defining icon. */
+function cocoIcons(c: Coco65Class, raw: Raw, sets: Sets): Partial<Record<StyleName, string[]>> {
+  const icons = iconsOf(raw, sets);
+  for (const icon of c.icons) {
+    if (icon.startsWith('mdi:')) {
+      icons.mdi = [...(icons.mdi ?? []), icon.slice(4)];
+      continue;
+    }
+    for (const style of STYLE_NAMES) {
+      if (style === 'mdi') continue;
+      const name = findIcon(style, sets[style].set, icon);
+      if (name === undefined) continue;
+      icons[style] = [name, ...(icons[style] ?? []).filter((n) => n !== name)];
+    }
+  }
+  if (c.crop !== undefined) for (const style of STYLE_NAMES) if (icons[style] !== undefined) icons[style] = icons[style]!.filter((n) => findIcon(style, sets[style].set, c.icons[0]) === n);
+  return icons;
+}
+
+/** Step 5: the COCO-65 concepts (COCO ids, in COCO65 order), then the pool's drawable ones (ids from 101, emojibase order). */
+function toConcepts(cocoRaw: Map<string, Raw>, pool: Map<string, Raw>, sets: Sets, words: ReturnType<typeof wordsOf>): Concept[] {
   const concepts: Concept[] = [];
   for (const c of COCO65) {
     const raw = cocoRaw.get(c.name)!;
-    const icons = iconsOf(raw);
-    // The benchmark's icons come first in each style; mdi icons are the class's only drawing.
-    for (const icon of c.icons) {
-      if (icon.startsWith('mdi:')) {
-        icons.mdi = [...(icons.mdi ?? []), icon.slice(4)];
-        continue;
-      }
-      for (const style of STYLE_NAMES) {
-        if (style === 'mdi') continue;
-        const name = findIcon(style, sets[style].set, icon);
-        if (name === undefined) continue;
-        icons[style] = [name, ...(icons[style] ?? []).filter((n) => n !== name)];
-      }
-    }
-    if (c.crop !== undefined) for (const style of STYLE_NAMES) if (icons[style] !== undefined) icons[style] = icons[style]!.filter((n) => findIcon(style, sets[style].set, c.icons[0]) === n);
+    const icons = cocoIcons(c, raw, sets);
     concepts.push({
       id: c.cocoId, name: c.name, split: c.split, coco65: true, group: raw.group, subgroup: raw.subgroup, emoji: raw.emoji,
       ...words(raw), tags: [...new Set(raw.tags)], keywords: [...new Set(raw.keywords)], icons, ...(c.crop ? { crop: c.crop } : {}),
@@ -322,20 +359,33 @@ export function buildConcepts(wordnetDir: string): ConceptTable {
   }
   let nextId = 101;
   for (const raw of [...pool.values()].sort((a, b) => a.order - b.order)) {
-    const icons = iconsOf(raw);
+    const icons = iconsOf(raw, sets);
     if (Object.keys(icons).filter((s) => !STYLES[s as StyleName].heldOut).length === 0) continue; // not drawable in any training style
     concepts.push({
       id: nextId++, name: raw.name, split: hashSplit(raw.name), coco65: false, group: raw.group, subgroup: raw.subgroup, emoji: raw.emoji,
       ...words(raw), tags: [...new Set(raw.tags)], keywords: [...new Set(raw.keywords)], icons,
     });
   }
+  return concepts;
+}
 
+/** The versions of the packages the table was built from, and WordNet's. */
+function sourceVersions(): Record<string, string> {
   const sources: Record<string, string> = {};
   for (const pkg of ['emojibase-data', 'emojilib', ...STYLE_NAMES.map((s) => STYLES[s].package)]) {
     sources[pkg] = (require(`${pkg}/package.json`) as { version: string }).version;
   }
   sources['wordnet-base (Debian)'] = '3.0';
-  return { version: 1, sources, concepts };
+  return sources;
+}
+
+/** The concept table from the installed packages and the WordNet database in `wordnetDir`. */
+export function buildConcepts(wordnetDir: string): ConceptTable {
+  const src = loadSources(wordnetDir);
+  const pool = emojiPool(src);
+  const cocoRaw = takeCocoEmoji(pool, src);
+  const concepts = toConcepts(cocoRaw, pool, src.sets, wordsOf(cocoRaw, pool, src.wordnet));
+  return { version: 1, sources: sourceVersions(), concepts };
 }
 
 export const DEFAULT_CONCEPTS_PATH = join(here, 'concepts.json');

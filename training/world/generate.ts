@@ -260,6 +260,39 @@ function packageVersions(): Record<string, string> {
   return out;
 }
 
+/** Everything beside the JPEGs: gt.json and gt-coco65.json (COCO format), split.json, split-all.json,
+ * captions/scenes/singles.jsonl, concepts.json and world.json; returns the box counts. */
+function writeWorldFiles(
+  opts: WorldOptions, table: ConceptTable, scenes: Omit<Awaited<ReturnType<typeof makeScene>>, 'jpeg'>[], singles: unknown[],
+): { annotations: number; cocoAnnotations: number } {
+  const categories = table.concepts.map((c) => ({ id: c.id, name: c.name, supercategory: c.group, split: c.split, coco65: c.coco65 }));
+  const images = scenes.map((_, i) => ({ id: i + 1, file_name: `images/${pad(i)}.jpg`, width: opts.size, height: opts.size }));
+  const annotations: { id: number; image_id: number; category_id: number; bbox: number[]; area: number; iscrowd: 0 }[] = [];
+  scenes.forEach((scene, i) => {
+    for (const o of scene.objects) {
+      if (!o.annotated) continue;
+      annotations.push({ id: annotations.length + 1, image_id: i + 1, category_id: o.category_id, bbox: o.bbox, area: o.bbox[2] * o.bbox[3], iscrowd: 0 });
+    }
+  });
+  const info = { description: `regionclip synthetic world, split ${opts.split}, seed ${opts.seed}`, boxes: opts.boxes, heldOutStyle: opts.heldOutStyle };
+  const json = (name: string, value: unknown) => writeFileSync(join(opts.out, name), JSON.stringify(value) + '\n');
+  json('gt.json', { info, images, categories, annotations });
+  const coco = new Set(table.concepts.filter((c) => c.coco65).map((c) => c.id));
+  const cocoAnnotations = annotations.filter((a) => coco.has(a.category_id));
+  json('gt-coco65.json', { info, images, categories: categories.filter((c) => coco.has(c.id)), annotations: cocoAnnotations });
+  const cocoConcepts = table.concepts.filter((c) => c.coco65);
+  json('split.json', { novel: cocoConcepts.filter((c) => c.split === 'novel').map((c) => c.name), base: cocoConcepts.filter((c) => c.split === 'base').map((c) => c.name) });
+  json('split-all.json', { novel: table.concepts.filter((c) => c.split === 'novel').map((c) => c.id), base: table.concepts.filter((c) => c.split === 'base').map((c) => c.id) });
+  writeFileSync(join(opts.out, 'captions.jsonl'), scenes.map((s, i) => JSON.stringify({ id: i + 1, image: `images/${pad(i)}.jpg`, caption: s.caption }) + '\n').join(''));
+  writeFileSync(join(opts.out, 'scenes.jsonl'), scenes.map((s, i) => JSON.stringify({ id: i + 1, image: `images/${pad(i)}.jpg`, background: s.background, backgroundPhrase: s.backgroundPhrase, objects: s.objects }) + '\n').join(''));
+  writeFileSync(join(opts.out, 'singles.jsonl'), singles.map((s) => JSON.stringify(s) + '\n').join(''));
+  json('concepts.json', table);
+  const { out: _out, cache: _cache, concepts: _concepts, quiet: _quiet, concurrency: _concurrency, ...args } = opts;
+  json('world.json', { args, packages: packageVersions(), concepts: table.concepts.length, alphaThreshold: ALPHA_THRESHOLD, minVisible: MIN_VISIBLE });
+  return { annotations: annotations.length, cocoAnnotations: cocoAnnotations.length };
+}
+
+/** Renders opts.images scenes and opts.singles single-object images into opts.out, then writes the annotation files. */
 export async function generateWorld(opts: WorldOptions): Promise<{ images: number; annotations: number; seconds: number }> {
   const started = performance.now();
   const table = opts.concepts ?? readConcepts();
@@ -293,33 +326,10 @@ export async function generateWorld(opts: WorldOptions): Promise<{ images: numbe
   });
   if (opts.singles > 0) log(`${opts.split}: ${opts.singles} single-object images`);
 
-  const categories = table.concepts.map((c) => ({ id: c.id, name: c.name, supercategory: c.group, split: c.split, coco65: c.coco65 }));
-  const images = scenes.map((_, i) => ({ id: i + 1, file_name: `images/${pad(i)}.jpg`, width: opts.size, height: opts.size }));
-  const annotations: { id: number; image_id: number; category_id: number; bbox: number[]; area: number; iscrowd: 0 }[] = [];
-  scenes.forEach((scene, i) => {
-    for (const o of scene.objects) {
-      if (!o.annotated) continue;
-      annotations.push({ id: annotations.length + 1, image_id: i + 1, category_id: o.category_id, bbox: o.bbox, area: o.bbox[2] * o.bbox[3], iscrowd: 0 });
-    }
-  });
-  const info = { description: `regionclip synthetic world, split ${opts.split}, seed ${opts.seed}`, boxes: opts.boxes, heldOutStyle: opts.heldOutStyle };
-  const json = (name: string, value: unknown) => writeFileSync(join(opts.out, name), JSON.stringify(value) + '\n');
-  json('gt.json', { info, images, categories, annotations });
-  const coco = new Set(table.concepts.filter((c) => c.coco65).map((c) => c.id));
-  const cocoAnnotations = annotations.filter((a) => coco.has(a.category_id));
-  json('gt-coco65.json', { info, images, categories: categories.filter((c) => coco.has(c.id)), annotations: cocoAnnotations });
-  const cocoConcepts = table.concepts.filter((c) => c.coco65);
-  json('split.json', { novel: cocoConcepts.filter((c) => c.split === 'novel').map((c) => c.name), base: cocoConcepts.filter((c) => c.split === 'base').map((c) => c.name) });
-  json('split-all.json', { novel: table.concepts.filter((c) => c.split === 'novel').map((c) => c.id), base: table.concepts.filter((c) => c.split === 'base').map((c) => c.id) });
-  writeFileSync(join(opts.out, 'captions.jsonl'), scenes.map((s, i) => JSON.stringify({ id: i + 1, image: `images/${pad(i)}.jpg`, caption: s.caption }) + '\n').join(''));
-  writeFileSync(join(opts.out, 'scenes.jsonl'), scenes.map((s, i) => JSON.stringify({ id: i + 1, image: `images/${pad(i)}.jpg`, background: s.background, backgroundPhrase: s.backgroundPhrase, objects: s.objects }) + '\n').join(''));
-  writeFileSync(join(opts.out, 'singles.jsonl'), singles.map((s) => JSON.stringify(s) + '\n').join(''));
-  json('concepts.json', table);
-  const { out: _out, cache: _cache, concepts: _concepts, quiet: _quiet, concurrency: _concurrency, ...args } = opts;
-  json('world.json', { args, packages: packageVersions(), concepts: table.concepts.length, alphaThreshold: ALPHA_THRESHOLD, minVisible: MIN_VISIBLE });
+  const { annotations, cocoAnnotations } = writeWorldFiles(opts, table, scenes, singles);
   const seconds = (performance.now() - started) / 1000;
-  log(`${opts.split}: ${scenes.length} scenes, ${annotations.length} boxes (${cocoAnnotations.length} COCO-65), ${opts.singles} singles in ${seconds.toFixed(1)} s → ${opts.out}`);
-  return { images: scenes.length, annotations: annotations.length, seconds };
+  log(`${opts.split}: ${scenes.length} scenes, ${annotations} boxes (${cocoAnnotations} COCO-65), ${opts.singles} singles in ${seconds.toFixed(1)} s → ${opts.out}`);
+  return { images: scenes.length, annotations, seconds };
 }
 
 const USAGE = 'npx tsx training/world/generate.ts --out DIR --split train|val|test --images N --seed S [--size 320] [--singles K] [--single-size 160] [--held-out-style] [--boxes base|all] [--coco-fraction 0.3] [--cache DIR] [--concurrency 4] [--quiet]';

@@ -55,6 +55,7 @@ warnings.filterwarnings("ignore")
 import export_tiny_detector as etd  # noqa: E402
 from detector_common import SimpleTokenizer, fill_template, normalize_pixels, output_shape, padded_size, to_u8  # noqa: E402
 from export_tiny_clip import WORDS  # noqa: E402
+from regionclip_train.data import load_templates  # noqa: E402
 from reference_detect import FixedHead, make_rpn  # noqa: E402
 
 
@@ -154,8 +155,8 @@ class Pipeline:
         return region / region.norm(dim=1, keepdim=True)
 
     def embed_text(self, phrases, batch):
-        """L2-normalized embeddings of "a photo of a {phrase}.", batch prompts at a time."""
-        prompts = [fill_template("a photo of a {}.", p) for p in phrases]
+        """L2-normalized embeddings of the single template ("a photo of a {phrase}."), batch prompts at a time."""
+        prompts = [fill_template(load_templates().single[0], p) for p in phrases]
         text = torch.cat([self.models["text"](self.tok(prompts[i:i + batch])) for i in range(0, len(prompts), batch)])
         return text / text.norm(dim=1, keepdim=True)
 

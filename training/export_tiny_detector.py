@@ -298,7 +298,9 @@ def calibrate_embeddings(models, preset, seed):
         return float(rms)
 
     tok = SimpleTokenizer(encoder=models["vocab"], merges=models["merges"])
-    prompts = [fill_template("a photo of a {}.", w) for w in WORDS + SHAPE_WORDS]
+    from regionclip_train.data import load_templates  # here, not at the top: regionclip_train imports this module
+
+    prompts = [fill_template(load_templates().single[0], w) for w in WORDS + SHAPE_WORDS]
     recentre(models["text"].out_bias, models["text"](tok(prompts)))
 
     pil = fixture_images()["shapes"]

@@ -56,10 +56,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import export_tiny_detector as etd  # noqa: E402
+from regionclip_train.data import load_templates  # noqa: E402
 from detector_common import SimpleTokenizer, fill_template, make_images, normalize_pixels, output_shape, padded_size, to_u8  # noqa: E402,F401
 
 VOCAB = ["red square", "blue circle", "green triangle"]
-TEMPLATES = ["a photo of a {}."]
+TEMPLATES = list(load_templates().single)  # ["a photo of a {}."], src/text/prompt-templates.json
 CONF = {"none": 0.4, "geometric": 0.3}
 DET_IOU = 0.5
 MAX_DET = 100

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UsageError } from '../errors.js';
-import { closestMatch } from '../util/suggest.js';
+import { closestMatch } from '../config/options.js';
 import { classifyCommand, classifyOptions } from './commands/classify.js';
 import { detectCommand, detectOptions } from './commands/detect.js';
 import { mineCommand, mineOptions } from './commands/mine.js';

@@ -4,15 +4,16 @@
  * so a flag and a library call fail alike. Numbers are parsed by yargs, never evaluated.
  */
 import type { Options } from 'yargs';
+import { DEFAULT_MAX_PIXELS } from '../config/options.js';
 
 /** The options of a command, as one table: yargs infers the argument types from it, and main.ts suggests from its keys. */
 export type OptionTable = Record<string, Options>;
 
 /** Text-embedding cache and run-time limits (detect, classify, mine). */
 export const runtimeOptions = {
-  'cache-dir': { type: 'string', describe: 'Text-embedding cache folder (default $XDG_CACHE_HOME/regionclip)' },
+  'cache-dir': { type: 'string', describe: 'Text-embedding cache folder (default $XDG_CACHE_HOME/regionclip, else ~/.cache/regionclip)' },
   cache: { type: 'boolean', describe: 'Cache text embeddings on disk (the default; --no-cache to disable)' },
-  'max-pixels': { type: 'number', describe: 'Refuse images with more pixels (default 268402689)' },
+  'max-pixels': { type: 'number', describe: `Refuse images with more pixels (default ${DEFAULT_MAX_PIXELS})` },
   threads: { type: 'number', describe: 'onnxruntime intra-op threads' },
 } as const satisfies OptionTable;
 

@@ -11,25 +11,39 @@ import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, expectedMessage } from '../errors.js';
 import {
-  applyOverrides, DETECT_FLAGS, ENSEMBLE_RULES, mergeSettings, parseSettings, PIPELINES_DIR, readPreset, resolveModelPath,
+  applyOverrides, checkModelOrPresetName, DETECT_FLAGS, ENSEMBLE_RULES, mergeSettings, parseSettings, PIPELINES_DIR, readPreset, resolveModelPath,
   TEMPLATE_SET_NAMES, type DetectSettings,
 } from './preset.js';
 import { fraction, oneOf, parseOptions, positiveInteger, type OptionNames } from './validate.js';
+import { DEFAULT_MAX_PIXELS } from '../image/read.js';
+import { DEFAULT_TEMPLATE_SET } from '../text/prompts.js';
+import { closestMatch } from '../util/suggest.js';
 
-export { ENSEMBLE_RULES, TEMPLATE_SET_NAMES };
+export { closestMatch, DEFAULT_MAX_PIXELS, ENSEMBLE_RULES, TEMPLATE_SET_NAMES };
 
 /** The preset used when none is named. */
 export const DEFAULT_PRESET = 'default';
 
 type Json = Record<string, unknown>;
 
-/** Picks the keys a schema knows from a wider options object (callbacks, paths… stay out of validation). */
-function pick(options: object, keys: readonly string[]): Json {
-  return Object.fromEntries(Object.entries(options).filter(([k, v]) => keys.includes(k) && v !== undefined));
-}
-
-function parseKnown<S extends z.ZodObject>(schema: S, options: object, what: string, names: OptionNames): z.output<S> {
-  return parseOptions(schema, pick(options, Object.keys(schema.shape)), what, 'the given options', names);
+/**
+ * Validates the keys `schema` knows; every other key of `options` must be one of `others` (paths,
+ * callbacks and the like, which the pipeline checks itself): an unknown key is a ConfigError with
+ * a did-you-mean, as an unknown flag is on the command line.
+ */
+function parseKnown<S extends z.ZodObject>(schema: S, options: object, what: string, names: OptionNames, others: readonly string[]): z.output<S> {
+  const keys = Object.keys(schema.shape);
+  const known = [...keys, ...others];
+  const unknown = Object.keys(options).filter((k) => !known.includes(k));
+  if (unknown.length > 0) {
+    const problems = unknown.map((key) => {
+      const suggestion = closestMatch(key, known);
+      return `${names.prefix}${key}: unknown option${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`;
+    });
+    throw new ConfigError(expectedMessage(`known ${what}`, 'the given options', problems.join('; ')));
+  }
+  const given = Object.fromEntries(Object.entries(options).filter(([k, v]) => keys.includes(k) && v !== undefined));
+  return parseOptions(schema, given, what, 'the given options', names);
 }
 
 // ── Run-time options shared by every pipeline ───────────────────────────────────────────────────
@@ -39,14 +53,24 @@ const runtimeShape = {
   intraOpThreads: positiveInteger().optional(),
   /** Refuse images with more pixels (false: no limit). */
   maxPixels: z.union([positiveInteger(), z.literal(false)], { error: 'a positive integer' }).optional(),
+  /** Regions per region-encoder run, images per image-tower run, prompts per text-tower run, phrases per text batch. */
+  regionBatchSize: positiveInteger().optional(),
+  imageBatchSize: positiveInteger().optional(),
+  textBatchSize: positiveInteger().optional(),
+  phraseBatchSize: positiveInteger().optional(),
+  /** Phrase embeddings kept in memory. */
+  memoryEntries: positiveInteger().optional(),
 };
 const RUNTIME_FLAGS = { intraOpThreads: 'threads', maxPixels: 'max-pixels' } as const;
 const runtimeSchema = z.object(runtimeShape);
 export type RuntimeOptions = z.output<typeof runtimeSchema>;
 
-/** Checks `intraOpThreads` and `maxPixels` where a library call or a flag gave them. */
-export function parseRuntimeOptions(options: object): RuntimeOptions {
-  return parseKnown(runtimeSchema, options, 'run-time options', { prefix: '', flags: RUNTIME_FLAGS });
+/**
+ * Checks the run-time options (threads, pixel limit, batch sizes) where a library call or a flag
+ * gave them; `others` are the caller's other option names.
+ */
+export function parseRuntimeOptions(options: object, others: readonly string[] = []): RuntimeOptions {
+  return parseKnown(runtimeSchema, options, 'options', { prefix: '', flags: RUNTIME_FLAGS }, others);
 }
 
 // ── detect ──────────────────────────────────────────────────────────────────────────────────────
@@ -95,6 +119,7 @@ export interface DetectSettingsSources {
  */
 export function resolveDetectSettings(modelOrPreset: string | DetectSettings = DEFAULT_PRESET, sources: DetectSettingsSources = {}): DetectSettings {
   const named = typeof modelOrPreset === 'string';
+  if (named) checkModelOrPresetName(modelOrPreset);
   const preset = named && isPreset(modelOrPreset);
   let raw: Json = !named ? modelOrPreset : preset ? readPreset(modelOrPreset) : mergeSettings(readPreset(DEFAULT_PRESET), { model: modelOrPreset });
   if (sources.settings) raw = mergeSettings(raw, sources.settings);
@@ -111,6 +136,7 @@ export function resolveDetectSettings(modelOrPreset: string | DetectSettings = D
  * or (undefined) the default preset's model.
  */
 export function resolveModel(modelOrPreset: string | undefined): string {
+  if (modelOrPreset !== undefined) checkModelOrPresetName(modelOrPreset);
   if (modelOrPreset !== undefined && !isPreset(modelOrPreset)) return resolveModelPath(modelOrPreset);
   const preset = modelOrPreset ?? DEFAULT_PRESET;
   const model = readPreset(preset).model;
@@ -122,7 +148,7 @@ export function resolveModel(modelOrPreset: string | undefined): string {
 
 const classifySchema = z.strictObject({
   /** Prompt templates: "a photo of a {}.", the 81-template ensemble, or a list of templates with `{}`. */
-  templates: z.union([oneOf(TEMPLATE_SET_NAMES), z.array(z.string()).readonly()], { error: `one of ${TEMPLATE_SET_NAMES.join(', ')} (or a list of templates)` }).default('single'),
+  templates: z.union([oneOf(TEMPLATE_SET_NAMES), z.array(z.string()).readonly()], { error: `one of ${TEMPLATE_SET_NAMES.join(', ')} (or a list of templates)` }).default(DEFAULT_TEMPLATE_SET),
   /** How template embeddings are combined (OpenAI, or RegionCLIP). */
   ensemble: oneOf(ENSEMBLE_RULES).default('normalize-average-normalize'),
   /** Labels returned per image. */
@@ -132,9 +158,9 @@ const classifySchema = z.strictObject({
 export type ClassifySettings = z.output<typeof classifySchema>;
 const CLASSIFY_NAMES: OptionNames = { prefix: 'classify.', flags: { topK: 'top-k', templates: 'templates', ensemble: 'ensemble', ...RUNTIME_FLAGS } };
 
-/** classify's tunable options with their defaults, validated (other keys of `options` are ignored). */
-export function resolveClassifyOptions(options: object): ClassifySettings {
-  return parseKnown(classifySchema, options, 'classify options', CLASSIFY_NAMES);
+/** classify's tunable options with their defaults, validated; `others` are the caller's other option names. */
+export function resolveClassifyOptions(options: object, others: readonly string[] = []): ClassifySettings {
+  return parseKnown(classifySchema, options, 'classify options', CLASSIFY_NAMES, others);
 }
 export const CLASSIFY_DEFAULTS: Readonly<ClassifySettings> = resolveClassifyOptions({});
 
@@ -161,7 +187,7 @@ const mineSchema = z.strictObject({
   proposals: positiveInteger().default(300),
   /** RPN NMS threshold for mining (RegionCLIP pretraining: 0.5). */
   rpnNms: fraction().default(0.5),
-  templates: oneOf(TEMPLATE_SET_NAMES).default('single'),
+  templates: oneOf(TEMPLATE_SET_NAMES).default(DEFAULT_TEMPLATE_SET),
   /** Where phrases come from (default: the concept pool when there is one, else the caption). */
   source: oneOf(MINE_SOURCES).optional(),
   shard: shard.optional(),
@@ -175,8 +201,8 @@ const MINE_NAMES: OptionNames = {
   flags: { threshold: 'thresh', floor: 'floor', proposals: 'proposals', rpnNms: 'rpn-nms', templates: 'templates', source: 'source', shard: 'shard', queueSize: 'queue', ...RUNTIME_FLAGS },
 };
 
-/** mine's tunable options with their defaults, validated (other keys of `options` are ignored). */
-export function resolveMineOptions(options: object): MineSettings {
-  return parseKnown(mineSchema, options, 'mine options', MINE_NAMES);
+/** mine's tunable options with their defaults, validated; `others` are the caller's other option names. */
+export function resolveMineOptions(options: object, others: readonly string[] = []): MineSettings {
+  return parseKnown(mineSchema, options, 'mine options', MINE_NAMES, others);
 }
 export const MINE_DEFAULTS: Readonly<MineSettings> = resolveMineOptions({});

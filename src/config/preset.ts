@@ -4,14 +4,16 @@
  * Unknown keys are errors with a suggestion; fractions are range-checked; `--set key=value`
  * overrides are parsed (JSON literals or plain strings), never evaluated.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, IoError, expectedMessage } from '../errors.js';
 import { closestMatch } from '../util/suggest.js';
+import { readJsonFile } from '../io/files.js';
+import { OBJECTNESS_FUSIONS } from '../matching/scores.js';
 import { TEMPLATE_SETS, type EnsembleRule, type TemplateSetName } from '../text/prompts.js';
-import { fraction, nonNegativeNumber, oneOf, parseOptions, positiveInteger, positiveNumber } from './validate.js';
+import { fraction, nonNegativeInteger, nonNegativeNumber, oneOf, parseOptions, positiveInteger, positiveNumber } from './validate.js';
 
 /** Prompt template sets (`text/prompts`), and the ways their embeddings are combined. */
 export const TEMPLATE_SET_NAMES = Object.keys(TEMPLATE_SETS) as [TemplateSetName, ...TemplateSetName[]];
@@ -34,8 +36,8 @@ export const settingsSchema = z.strictObject({
   detect: z.strictObject({
     scoreThreshold: fraction().default(0.3),
     iouThreshold: fraction().default(0.5),
-    maxDetections: positiveInteger().default(100),
-    fusion: oneOf(['none', 'geometric']).default('none'),
+    maxDetections: nonNegativeInteger().default(100),
+    fusion: oneOf(OBJECTNESS_FUSIONS).default('none'),
     /** crop mode: enlarge boxes by this factor before cropping (overrides the manifest). */
     contextScale: positiveNumber().optional(),
   }).prefault({}),
@@ -88,12 +90,7 @@ export function readPreset(nameOrPath: string, from?: string, seen: string[] = [
     const suggestion = closestMatch(nameOrPath, available);
     throw new IoError(expectedMessage('an existing preset', nameOrPath, `nothing at ${path}${suggestion ? ` (did you mean "${suggestion}"?)` : available.length ? ` (presets: ${available.join(', ')})` : ''}`));
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new ConfigError(expectedMessage('valid JSON', path, (error as Error).message), { cause: error });
-  }
+  const raw = readJsonFile(path, 'preset', 'config');
   if (!isObject(raw)) throw new ConfigError(expectedMessage('a JSON object', path, Array.isArray(raw) ? 'an array' : typeof raw));
   const { extends: parent, ...own } = raw;
   if (typeof own.model === 'string' && (own.model.startsWith('.') || own.model.includes('/'))) own.model = resolve(dirname(path), own.model);
@@ -128,6 +125,19 @@ export function applyOverrides(settings: Json, assignments: readonly string[]): 
     out = mergeSettings(out, nested);
   }
   return out;
+}
+
+/**
+ * Checks a bare name (no path separator, not a .json, not `hf:…`) given as a model or a preset:
+ * one that is neither a path, a preset under pipelines/ nor a model under models/ is an IoError
+ * that suggests the closest preset or model name (a typo such as "defualt").
+ */
+export function checkModelOrPresetName(name: string): void {
+  const bare = !name.endsWith('.json') && !name.includes('/') && !name.includes('\\') && !name.startsWith('hf:');
+  if (!bare || existsSync(name) || existsSync(join(PIPELINES_DIR, `${name}.json`)) || existsSync(join(MODELS_DIR, name))) return;
+  const names = [...readdirNames(PIPELINES_DIR), ...(existsSync(MODELS_DIR) ? readdirSync(MODELS_DIR) : [])];
+  const suggestion = closestMatch(name, names);
+  throw new IoError(expectedMessage('a preset under pipelines/, a model under models/ or a model folder', name, `nothing by that name${suggestion ? ` (did you mean "${suggestion}"?)` : ` (presets and models: ${names.join(', ')})`}`));
 }
 
 /** Resolves the model named by settings: a folder path, or a name under models/. */

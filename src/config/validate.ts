@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import { ConfigError, expectedMessage } from '../errors.js';
+import { knownKeysAt } from '../util/schema-keys.js';
 import { closestMatch } from '../util/suggest.js';
 
 export const FRACTION = 'a number in [0, 1]';
@@ -21,6 +22,8 @@ export const POSITIVE_INTEGER = 'a positive integer';
 export const fraction = () => z.number({ error: FRACTION }).min(0, { error: FRACTION }).max(1, { error: FRACTION });
 /** An integer ≥ 1. */
 export const positiveInteger = () => z.number({ error: POSITIVE_INTEGER }).int({ error: POSITIVE_INTEGER }).min(1, { error: POSITIVE_INTEGER });
+/** An integer ≥ 0. */
+export const nonNegativeInteger = () => z.number({ error: 'an integer >= 0' }).int({ error: 'an integer >= 0' }).min(0, { error: 'an integer >= 0' });
 /** A number > 0. */
 export const positiveNumber = () => z.number({ error: 'a positive number' }).positive({ error: 'a positive number' });
 /** A number ≥ 0. */
@@ -56,17 +59,6 @@ function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
   return current;
 }
 
-/** The object schema at `path` inside `schema` (through defaults and optionals), for did-you-mean suggestions. */
-function objectAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodObject | undefined {
-  const unwrap = (s: z.ZodType | undefined): z.ZodType | undefined => {
-    while (s instanceof z.ZodDefault || s instanceof z.ZodPrefault || s instanceof z.ZodOptional) s = s.unwrap() as z.ZodType;
-    return s;
-  };
-  let current = unwrap(schema);
-  for (const key of path) current = current instanceof z.ZodObject ? unwrap(current.shape[String(key)] as z.ZodType) : undefined;
-  return current instanceof z.ZodObject ? current : undefined;
-}
-
 /**
  * Parses `value` with `schema`; on failure throws one ConfigError. A single bad value reads
  * "Expected <what> for <name> but received <value>."; anything else lists every problem as
@@ -83,7 +75,7 @@ export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, wha
   const problems = issues.map((issue) => {
     const where = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
-      const known = Object.keys(objectAt(schema, issue.path)?.shape ?? {});
+      const known = knownKeysAt(schema, issue.path);
       return issue.keys.map((key) => {
         const suggestion = closestMatch(key, known);
         return `${where ? `${where}.` : ''}${key}: unknown key${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`;

@@ -2,18 +2,13 @@
  * Given boxes (`--boxes`, RegionCLIP's GT-box mode): a JSON list of [x1, y1, x2, y2] for every
  * image, or an object keyed by image path (as given or absolute) or file name.
  */
-import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { InvalidInputError, expectedMessage } from '../errors.js';
+import { readJsonFile } from './files.js';
 
 /** Reads a boxes file; the returned lookup gives an image's N×4 boxes, or throws when the file has no entry for it. */
 export function readBoxes(path: string): (image: string) => Float32Array {
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new InvalidInputError(expectedMessage('a readable JSON file of boxes', path, (error as Error).message), { cause: error });
-  }
+  const value = readJsonFile(path, 'boxes');
   const toBoxes = (list: unknown, where: string): Float32Array => {
     if (!Array.isArray(list) || !list.every((b) => Array.isArray(b) && b.length === 4 && b.every((v) => typeof v === 'number' && Number.isFinite(v)))) {
       throw new InvalidInputError(expectedMessage('a list of [x1, y1, x2, y2] boxes', `${path}: ${where}`, JSON.stringify(list).slice(0, 80)));

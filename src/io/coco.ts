@@ -10,8 +10,9 @@
  * The validators (`parseCocoDataset`, `parseCocoResults`, `parseCocoSplit`) are pure and also take
  * objects built in code; `read*` / `write*` add the file system.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { IoError, describe, invalidInput } from '../errors.js';
+import { readJsonFile } from './files.js';
 import type { CocoAnnotation, CocoBbox, CocoCategory, CocoDataset, CocoImage, CocoResult, CocoSplit } from '../eval/coco-format.js';
 
 export type { CocoAnnotation, CocoBbox, CocoCategory, CocoDataset, CocoImage, CocoResult, CocoSplit } from '../eval/coco-format.js';
@@ -174,31 +175,6 @@ export function parseCocoSplit(value: unknown, source = 'the split'): CocoSplit 
   return { novel: group('novel'), base: group('base') };
 }
 
-/** Reads and parses a JSON file; IoError when unreadable, InvalidInputError naming the position when malformed. */
-export function readJsonFile(path: string, what: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new IoError(`Expected a readable ${what} file for ${path} but received ${code}.`, { cause: error });
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    // One line: V8 quotes the text around the error, newlines included.
-    const message = (error as Error).message.replace(/\s*\n\s*/g, ' ');
-    const position = /position (\d+)/.exec(message);
-    let hint = '';
-    if (position !== null) {
-      const at = Number(position[1]);
-      const before = text.slice(0, at);
-      hint += ` (line ${before.split('\n').length}, column ${at - before.lastIndexOf('\n')})`;
-    }
-    if (/Unexpected token '[NI-]'/.test(message) && /[:,[]\s*-?(NaN|Infinity)\b/.test(text)) hint += '; NaN and Infinity are not valid JSON numbers';
-    throw invalidInput(`valid JSON (${what})`, path, `a syntax error: ${message}${hint}`, { cause: error });
-  }
-}
 
 export function readCocoDataset(path: string): CocoDataset {
   return parseCocoDataset(readJsonFile(path, 'COCO dataset'), path);

@@ -93,6 +93,10 @@ export async function saveAnnotated(path: string, image: PixelImage, detections:
 export function annotatedPaths(save: string, imageCount: number): (image: string) => string {
   const folder = imageCount > 1 || (existsSync(save) && statSync(save).isDirectory());
   if (!folder) return () => save;
-  mkdirSync(save, { recursive: true });
+  try {
+    mkdirSync(save, { recursive: true });
+  } catch (error) {
+    throw new IoError(expectedMessage('a folder for the annotated images (there are several)', save, (error as NodeJS.ErrnoException).code ?? String(error)), { cause: error });
+  }
   return (image) => join(save, `${basename(image, extname(image))}.png`);
 }

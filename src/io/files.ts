@@ -1,6 +1,11 @@
-/** Reading and writing whole text files, with the one IoError for each (naming the path and the system's code). */
+/**
+ * Reading and writing whole text and JSON files: the one IoError for a file that cannot be read or
+ * written (naming the path and the system's code), and one message for JSON that does not parse
+ * (with its line and column), raised as the caller's kind of error: invalid input by default, a
+ * configuration error for presets and manifests, a model error for a model's own files.
+ */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { IoError, expectedMessage } from '../errors.js';
+import { ConfigError, IoError, InvalidInputError, ModelLoadError, expectedMessage } from '../errors.js';
 
 const codeOf = (error: unknown) => (error as NodeJS.ErrnoException).code ?? String(error);
 
@@ -20,4 +25,32 @@ export function writeTextFile(path: string, text: string): void {
   } catch (error) {
     throw new IoError(expectedMessage('a writable file', path, codeOf(error)), { cause: error });
   }
+}
+
+/** Which error a syntax error in a JSON file becomes: bad input (exit 3), bad configuration (exit 4) or a bad model file (exit 5). */
+export type JsonErrorKind = 'input' | 'config' | 'model';
+
+/** Parses JSON read from `path`; a syntax error names its line and column. */
+export function parseJsonText(text: string, path: string, what: string, kind: JsonErrorKind = 'input'): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    // One line: V8 quotes the text around the error, newlines included.
+    const message = (error as Error).message.replace(/\s*\n\s*/g, ' ');
+    const position = /position (\d+)/.exec(message);
+    let hint = '';
+    if (position !== null) {
+      const at = Number(position[1]);
+      const before = text.slice(0, at);
+      hint += ` (line ${before.split('\n').length}, column ${at - before.lastIndexOf('\n')})`;
+    }
+    if (/Unexpected token '[NI-]'/.test(message) && /[:,[]\s*-?(NaN|Infinity)\b/.test(text)) hint += '; NaN and Infinity are not valid JSON numbers';
+    const Kind = kind === 'config' ? ConfigError : kind === 'model' ? ModelLoadError : InvalidInputError;
+    throw new Kind(expectedMessage(`valid JSON (${what})`, path, `a syntax error: ${message}${hint}`), { cause: error });
+  }
+}
+
+/** Reads and parses a JSON file: IoError when unreadable, `kind`'s error when it does not parse. */
+export function readJsonFile(path: string, what: string, kind: JsonErrorKind = 'input'): unknown {
+  return parseJsonText(readTextFile(path, what), path, what, kind);
 }

@@ -33,12 +33,15 @@ export interface SelectedDetections {
  *   `maxDetections`, or scores that are not R×P.
  */
 export function selectDetections(scores: Float32Array, phraseCount: number, boxes: Boxes | Float32Array, options: SelectOptions): SelectedDetections {
+  for (const moved of ['fusion', 'objectness']) {
+    if (moved in options) throw invalidInput(`scoreThreshold, iouThreshold and maxDetections (objectness fusion moved to scoreRegions)`, 'selectDetections options', `"${moved}"`);
+  }
   checkFraction('scoreThreshold', options.scoreThreshold);
   checkFraction('iouThreshold', options.iouThreshold);
   checkInteger('maxDetections', options.maxDetections, 0);
   const regions = boxes instanceof Boxes ? boxes : Boxes.from(boxes);
   const R = regions.length;
-  if (scores.length !== R * phraseCount) throw invalidInput(`${R}×${phraseCount} probabilities`, 'probs', `length ${scores.length}`);
+  if (scores.length !== R * phraseCount) throw invalidInput(`${R}×${phraseCount} scores`, 'scores', `length ${scores.length}`);
   const candRegion: number[] = [], candClass: number[] = [], candScore: number[] = [];
   for (let r = 0; r < R; r++) {
     for (let p = 0; p < phraseCount; p++) {

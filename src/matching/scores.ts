@@ -98,7 +98,8 @@ export function regionPhraseProbs(regionEmbeds: Float32Array, phraseEmbeds: Floa
  *   probability by the raw objectness logit and takes a power, which turns negative logits into NaN
  *   that are then silently dropped; the sigmoid keeps every region and stays in [0, 1].
  */
-export type ObjectnessFusion = 'none' | 'geometric';
+export const OBJECTNESS_FUSIONS = ['none', 'geometric'] as const;
+export type ObjectnessFusion = (typeof OBJECTNESS_FUSIONS)[number];
 
 /** R×P fused scores; `objectness` holds R sigmoid probabilities (needed for `geometric`). */
 export function fuseScores(probs: Float32Array, phraseCount: number, fusion: ObjectnessFusion, objectness?: Float32Array): Float32Array {

@@ -13,23 +13,16 @@
  * value, 100, is used.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError, IoError, expectedMessage } from '../errors.js';
+import { ConfigError, expectedMessage } from '../errors.js';
+import { readJsonFile } from '../io/files.js';
 import { derivedManifest, type LoadedManifest, type Manifest } from './manifest.js';
 
-async function readJsonFile(path: string): Promise<Record<string, any>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new IoError(expectedMessage('a readable file', path, (error as NodeJS.ErrnoException).code ?? String(error)), { cause: error });
-  }
-  try {
-    return JSON.parse(text) as Record<string, any>;
-  } catch (error) {
-    throw new ConfigError(expectedMessage('valid JSON', path, (error as Error).message), { cause: error });
-  }
+/** A JSON object file of the folder; a file that is not a JSON object is a configuration error. */
+function readJsonObject(path: string, what: string): Record<string, any> {
+  const value = readJsonFile(path, what, 'config');
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(expectedMessage('a JSON object', path, Array.isArray(value) ? 'an array' : typeof value));
+  return value;
 }
 
 function sizeOf(value: unknown, key: string, path: string): number {
@@ -46,9 +39,9 @@ function sizeOf(value: unknown, key: string, path: string): number {
 export const OPENAI_LOGIT_SCALE = 100;
 
 export async function readHuggingFaceClip(dir: string): Promise<LoadedManifest> {
-  const config = await readJsonFile(join(dir, 'config.json'));
+  const config = readJsonObject(join(dir, 'config.json'), 'config.json');
   const preprocessorPath = join(dir, 'preprocessor_config.json');
-  const pre = await readJsonFile(preprocessorPath);
+  const pre = readJsonObject(preprocessorPath, 'preprocessor_config.json');
   const embedDim = config.projection_dim ?? config.text_config?.projection_dim;
   if (typeof embedDim !== 'number') throw new ConfigError(expectedMessage('projection_dim', join(dir, 'config.json'), 'none'));
   const size = pre.crop_size !== undefined ? sizeOf(pre.crop_size, 'crop_size', preprocessorPath) : sizeOf(pre.size, 'size', preprocessorPath);

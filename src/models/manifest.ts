@@ -11,14 +11,14 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, IoError, expectedMessage } from '../errors.js';
+import { ConfigError, expectedMessage } from '../errors.js';
 import { graphSpecSchema, type GraphSpec, type TensorSpec } from '../runtime/session.js';
 import { REGIONCLIP_TEMPERATURE } from '../matching/scores.js';
 import { knownKeysAt } from '../util/schema-keys.js';
 import { closestMatch } from '../util/suggest.js';
+import { readJsonFile } from '../io/files.js';
 
 const graphSpec = graphSpecSchema;
 export type { GraphSpec, TensorSpec };
@@ -239,19 +239,7 @@ function modelHashOf(manifest: Manifest, fallback: string): string {
 /** Reads and validates `manifest.json` (a path to the file or its folder). Files are not hashed here. */
 export async function readManifest(pathOrDir: string): Promise<LoadedManifest> {
   const path = pathOrDir.endsWith('.json') ? pathOrDir : join(pathOrDir, 'manifest.json');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new IoError(expectedMessage('a readable manifest file', path, (error as NodeJS.ErrnoException).code ?? String(error)), { cause: error });
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(expectedMessage('valid JSON', path, (error as Error).message), { cause: error });
-  }
-  const manifest = parseManifest(value, path);
+  const manifest = parseManifest(readJsonFile(path, 'manifest', 'config'), path);
   return { manifest, dir: dirname(path), path, modelHash: modelHashOf(manifest, path), derived: false };
 }
 

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { InvalidInputError, expectedMessage } from '../errors.js';
-import { buildPrompts, DEFAULT_ENSEMBLE_RULE, ensembleEmbeddings, TEMPLATE_SETS, type EnsembleRule, type FillOptions, type TemplateSetName } from '../text/prompts.js';
+import { buildPrompts, DEFAULT_ENSEMBLE_RULE, DEFAULT_TEMPLATE_SET, ensembleEmbeddings, TEMPLATE_SETS, type EnsembleRule, type FillOptions, type TemplateSetName } from '../text/prompts.js';
 import type { ClipModel } from './clip.js';
 import { defaultCacheDir, TextEmbeddingCache } from './embedding-cache.js';
 
@@ -45,7 +45,7 @@ export class ClipTextEncoder {
 
   /** P×D L2-normalized phrase embeddings, in the order given. */
   async embedPhrases(phrases: readonly string[], options: PhraseEmbeddingOptions = {}): Promise<Float32Array> {
-    const templateOption = options.templates ?? 'single';
+    const templateOption = options.templates ?? DEFAULT_TEMPLATE_SET;
     const templates = typeof templateOption === 'string' ? TEMPLATE_SETS[templateOption] : templateOption;
     if (templates === undefined) {
       throw new InvalidInputError(expectedMessage(`one of ${Object.keys(TEMPLATE_SETS).join(', ')}`, 'templates', JSON.stringify(templateOption)));

@@ -6,11 +6,11 @@ import { resolveClassifyOptions, resolveModel } from '../config/options.js';
 import { RegionClipError } from '../errors.js';
 import { decodeImage, type DecodeOptions } from '../image/read.js';
 import { scoreRegions } from '../matching/scores.js';
-import { ClipModel } from '../models/clip.js';
+import { ClipModel, type ClipLoadOptions } from '../models/clip.js';
 import { ClipTextEncoder, type PhraseEmbeddingOptions, type TextEncoderOptions } from '../models/text-encoder.js';
 import { parseVocab } from '../text/phrases.js';
 
-export interface ClassifyOptions extends Omit<PhraseEmbeddingOptions, 'onProgress'>, TextEncoderOptions, DecodeOptions {
+export interface ClassifyOptions extends Omit<PhraseEmbeddingOptions, 'onProgress'>, TextEncoderOptions, DecodeOptions, Omit<ClipLoadOptions, 'intraOpThreads'> {
   /** Labels, as a list or a comma/semicolon/newline separated string (taken verbatim). */
   labels: string | readonly string[];
   /** How many labels to return per image (default: config/options' CLASSIFY_DEFAULTS, 5). */
@@ -29,15 +29,22 @@ export interface ClassifyResult {
   error?: RegionClipError;
 }
 
+/** Every ClassifyOptions key (checked complete by the compiler); those outside classify's schema are checked here. */
+const OPTION_KEYS = {
+  labels: true, topK: true, templates: true, ensemble: true, fill: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true,
+  maxPixels: true, intraOpThreads: true, imageBatchSize: true, textBatchSize: true, onImage: true,
+} satisfies Record<keyof ClassifyOptions, true>;
+const OTHER_OPTIONS = Object.keys(OPTION_KEYS);
+
 /**
  * Classifies images one by one; a failing image gives a result with `error` and the rest go on.
  * `model` is a loaded model, or a model folder / name / preset naming one (undefined: the default
  * preset's), then loaded here and released at the end. Options are validated first.
  */
 export async function classifyImages(model: ClipModel | string | undefined, images: readonly (string | Buffer)[], given: ClassifyOptions): Promise<ClassifyResult[]> {
-  const options = { ...given, ...resolveClassifyOptions(given) };
+  const options = { ...given, ...resolveClassifyOptions(given, OTHER_OPTIONS) };
   if (!(model instanceof ClipModel)) {
-    const loaded = await ClipModel.load(resolveModel(model), { intraOpThreads: options.intraOpThreads });
+    const loaded = await ClipModel.load(resolveModel(model), options);
     try {
       return await classifyImages(loaded, images, options);
     } finally {

@@ -53,7 +53,10 @@ export interface DetectOptions extends TextEncoderOptions, DecodeOptions {
   caption?: string;
   /** Labels taken exactly as given, not split at separators (e.g. the lines of a vocabulary file). */
   phrases?: readonly string[];
-  /** Settings (defaults: pipelines/default.json's values). */
+  /**
+   * Settings (default: the default preset's, pipelines/default.json; a partial object is completed
+   * with the settings schema's defaults, config/preset.ts).
+   */
   settings?: Partial<DetectSettings>;
   /** Score these boxes (original pixels, N×4) instead of RPN proposals (RegionCLIP's GT-box mode); they have no
    * objectness, so their scores are the label probabilities (the preset's objectness fusion does not apply). */
@@ -92,8 +95,8 @@ export async function detectImage(
   phraseEmbeds: Float32Array,
   options: DetectOptions = {},
 ): Promise<DetectionResult> {
-  const settings = parseSettings({ ...options.settings }, 'detect options');
-  parseRuntimeOptions(options);
+  const settings = options.settings === undefined ? resolveDetectSettings(DEFAULT_PRESET) : parseSettings({ ...options.settings }, 'detect options');
+  parseRuntimeOptions(options, OTHER_OPTIONS);
   const timings: Record<string, number> = {};
   let t = performance.now();
   const lap = (stage: string) => {
@@ -143,6 +146,11 @@ export interface DetectorOptions extends DetectorLoadOptions, TextEncoderOptions
   set?: readonly string[];
 }
 
+/** Every key of DetectOptions and DetectorOptions (checked complete by the compiler): run-time ones are validated, the others known. */
+const DETECT_OPTION_KEYS = { vocab: true, caption: true, phrases: true, settings: true, boxes: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, maxPixels: true } satisfies Record<keyof DetectOptions, true>;
+const DETECTOR_OPTION_KEYS = { settings: true, set: true, regionBatchSize: true, intraOpThreads: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, maxPixels: true } satisfies Record<keyof DetectorOptions, true>;
+const OTHER_OPTIONS = [...new Set([...Object.keys(DETECT_OPTION_KEYS), ...Object.keys(DETECTOR_OPTION_KEYS)])];
+
 /**
  * The library's detector: `const detector = await Detector.load('models/x' | 'default' | 'preset.json')`,
  * then `await detector.detect(image, { vocab })`. Phrase embeddings are cached in memory and on disk.
@@ -160,7 +168,7 @@ export class Detector {
    * validated before the model loads.
    */
   static async load(modelOrPreset: string | DetectSettings = DEFAULT_PRESET, options: DetectorOptions = {}): Promise<Detector> {
-    parseRuntimeOptions(options);
+    parseRuntimeOptions(options, OTHER_OPTIONS);
     const settings = resolveDetectSettings(modelOrPreset, options);
     const model = await DetectorModel.load(resolveModelPath(settings.model!), options);
     return new Detector(model, settings, options);
@@ -186,7 +194,7 @@ export class Detector {
    * drawing (`io/draw`'s `saveAnnotated`). `timings.decode` is the decoding time.
    */
   async detectFile(path: string, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<{ result: DetectionResult; image: DecodedImage }> {
-    parseRuntimeOptions(options);
+    parseRuntimeOptions(options, OTHER_OPTIONS);
     const decodeStart = performance.now();
     const image = await decodeImage(path, { maxPixels: options.maxPixels ?? this.options.maxPixels });
     const decodeMs = round(performance.now() - decodeStart);

@@ -14,15 +14,16 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { InvalidInputError, IoError, RegionClipError, UsageError, expectedMessage } from '../errors.js';
 import { decodeImage, type DecodedImage, type DecodeOptions } from '../image/read.js';
-import { resolveMineOptions, resolveModel, type MineSettings } from '../config/options.js';
+import { MINE_SOURCES, resolveMineOptions, resolveModel, type MineSettings } from '../config/options.js';
+import type { TemplateSetName } from '../text/prompts.js';
 import { checkpointPath, openResumable, writeCheckpoint, type ResumableRun } from '../io/checkpoint.js';
 import { minedToCoco, readConcepts, writeMinedCoco, type MinedLabel, type MinedRecord } from '../io/mined.js';
 import { mineRegionPhrasePairs } from '../mining/match.js';
-import { DetectorModel } from '../models/detector.js';
+import { DetectorModel, type DetectorLoadOptions } from '../models/detector.js';
 import { ClipTextEncoder, type TextEncoderOptions } from '../models/text-encoder.js';
 import { extractPhrases } from '../text/phrases.js';
 
-export interface MineOptions extends TextEncoderOptions {
+export interface MineOptions extends TextEncoderOptions, DetectorLoadOptions {
   input: string;
   output: string;
   /** Folder relative image paths resolve against (default: the input file's folder). */
@@ -38,8 +39,8 @@ export interface MineOptions extends TextEncoderOptions {
   /** A concept pool, one per line. */
   concepts?: string[];
   /** Where phrases come from: the caption, the concept pool, or both. */
-  source?: 'caption' | 'concepts' | 'both';
-  templates?: 'single' | 'ensemble';
+  source?: (typeof MINE_SOURCES)[number];
+  templates?: TemplateSetName;
   /** This process's share: lines with index % count === index (`{ index, count }`, or "i/N"). */
   shard?: { index: number; count: number } | string;
   resume?: boolean;
@@ -54,6 +55,14 @@ export interface MineOptions extends TextEncoderOptions {
   intraOpThreads?: number;
   onProgress?: (state: { done: number; total: number; errors: number }) => void;
 }
+
+/** Every MineOptions key (checked complete by the compiler); those outside mine's schema are checked by mine(). */
+const OPTION_KEYS = {
+  input: true, output: true, root: true, threshold: true, floor: true, proposals: true, rpnNms: true, concepts: true, source: true,
+  templates: true, shard: true, resume: true, overwrite: true, strict: true, queueSize: true, coco: true, maxPixels: true,
+  intraOpThreads: true, regionBatchSize: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onProgress: true,
+} satisfies Record<keyof MineOptions, true>;
+const OTHER_OPTIONS = Object.keys(OPTION_KEYS);
 
 /** MineOptions validated, with their defaults. */
 type ResolvedMineOptions = Omit<MineOptions, keyof MineSettings> & MineSettings;
@@ -139,12 +148,12 @@ function roundedBox([x1, y1, x2, y2]: MinedLabel['box']): MinedLabel['box'] {
  *   a missing input; with `strict`, the first bad line's error.
  */
 export async function mine(model: DetectorModel | string | undefined, given: MineOptions): Promise<MineSummary> {
-  const settings = resolveMineOptions(given);
+  const settings = resolveMineOptions(given, OTHER_OPTIONS);
   const options: ResolvedMineOptions = { ...given, ...settings, shard: settings.shard };
   const rule = mineRule(options);
   if (!existsSync(options.input)) throw new IoError(expectedMessage('an existing JSONL file', options.input, 'a path that does not exist'));
   if (!(model instanceof DetectorModel)) {
-    const loaded = await DetectorModel.load(resolveModel(model), { intraOpThreads: options.intraOpThreads });
+    const loaded = await DetectorModel.load(resolveModel(model), options);
     try {
       return await mine(loaded, options);
     } finally {

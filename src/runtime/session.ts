@@ -1,13 +1,14 @@
 /**
  * onnxruntime-node sessions, checked against their manifest entry when they load: every declared
  * input and output must exist with the declared dtype and fixed dims (an input declared `optional`
- * may be absent), and every input the graph needs must be declared. All mismatches are reported
- * together in one ModelLoadError. The graph-spec schema (what a manifest's `graphs.*` entries hold)
+ * may be absent), and every input the graph needs must be declared. `CheckedSession.open` returns
+ * every mismatch, so the loader (models/loader.ts) reports the problems of all graphs in one
+ * ModelLoadError. The graph-spec schema (what a manifest's `graphs.*` entries hold)
  * lives here, so models/ imports runtime/ and never the other way round.
  */
 import ort from 'onnxruntime-node';
 import { z } from 'zod';
-import { ModelLoadError, ModelRunError, expectedMessage } from '../errors.js';
+import { ModelRunError, expectedMessage } from '../errors.js';
 
 const dim = z.union([z.number().int().nonnegative(), z.string().min(1)]);
 export const tensorSpecSchema = z.strictObject({

@@ -20,6 +20,8 @@ export const ENSEMBLE_TEMPLATES: readonly string[] = Object.freeze([...templates
 
 export const TEMPLATE_SETS = Object.freeze({ single: SINGLE_TEMPLATES, ensemble: ENSEMBLE_TEMPLATES });
 export type TemplateSetName = keyof typeof TEMPLATE_SETS;
+/** The template set used when none is named (classify, mine, and phrase embedding in the library). */
+export const DEFAULT_TEMPLATE_SET: TemplateSetName = 'single';
 
 export interface FillOptions {
   /**
@@ -59,7 +61,7 @@ export function fillTemplate(template: string, phrase: string, options: FillOpti
 }
 
 /** A phrase in every template of a set (by name or as a list). */
-export function buildPrompts(phrase: string, templates: TemplateSetName | readonly string[] = 'single', options: FillOptions = {}): string[] {
+export function buildPrompts(phrase: string, templates: TemplateSetName | readonly string[] = DEFAULT_TEMPLATE_SET, options: FillOptions = {}): string[] {
   const list = typeof templates === 'string' ? TEMPLATE_SETS[templates] : templates;
   if (list === undefined) throw invalidInput(`one of ${Object.keys(TEMPLATE_SETS).join(', ')}`, 'the template set', describeValue(templates));
   if (list.length === 0) throw invalidInput('at least one template', 'the template set', 'an empty list');

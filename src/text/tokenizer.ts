@@ -17,9 +17,10 @@
  * `tokenizer.json` has no ftfy step and no HTML unescaping, so entities, curly quotes, full-width
  * text, ligatures and mojibake come out differently. This module is small and exact instead.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { invalidInput, describe as describeValue, IoError, ModelLoadError, expectedMessage } from '../errors.js';
+import { invalidInput, describe as describeValue, ModelLoadError, expectedMessage } from '../errors.js';
+import { readJsonFile, readTextFile } from '../io/files.js';
 import { clipClean } from './clean.js';
 
 /** CLIP's context length: SOT, up to 75 BPE tokens, EOT. */
@@ -150,14 +151,14 @@ export class ClipTokenizer {
 
   /** Hugging Face layout: `vocab.json` (token → id) and `merges.txt` (`#version` line, then one merge a line). */
   static fromFiles(vocabJsonPath: string, mergesTxtPath: string, options: ClipTokenizerOptions = {}): ClipTokenizer {
-    const vocab = readJsonFile(vocabJsonPath, 'the tokenizer vocabulary (vocab.json)') as Record<string, number>;
-    const merges = parseMerges(readTextFile(mergesTxtPath, 'the tokenizer merges (merges.txt)'));
+    const vocab = readJsonFile(vocabJsonPath, 'tokenizer vocabulary (vocab.json)', 'model') as Record<string, number>;
+    const merges = parseMerges(readTextFile(mergesTxtPath, 'tokenizer merges (merges.txt)'));
     return new ClipTokenizer({ vocab, merges }, options);
   }
 
   /** A Hugging Face `tokenizer.json` with a BPE model (`model.vocab`, `model.merges`). */
   static fromTokenizerJson(tokenizerJsonPath: string, options: ClipTokenizerOptions = {}): ClipTokenizer {
-    const json = readJsonFile(tokenizerJsonPath, 'the tokenizer (tokenizer.json)') as {
+    const json = readJsonFile(tokenizerJsonPath, 'tokenizer (tokenizer.json)', 'model') as {
       model?: { type?: string; vocab?: Record<string, number>; merges?: (string | [string, string])[] };
       added_tokens?: { id: number; content: string }[];
     };
@@ -294,19 +295,3 @@ export function parseMerges(text: string): string[] {
   return merges;
 }
 
-function readTextFile(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new IoError(expectedMessage(`a readable file`, what, `${describeValue(path)} (${(cause as Error).message})`), { cause });
-  }
-}
-
-function readJsonFile(path: string, what: string): unknown {
-  const text = readTextFile(path, what);
-  try {
-    return JSON.parse(text);
-  } catch (cause) {
-    throw new ModelLoadError(expectedMessage('valid JSON', what, `${describeValue(path)} (${(cause as Error).message})`), { cause });
-  }
-}

@@ -1,12 +1,12 @@
 /**
- * The keys a zod object schema knows at a path, through optional/default wrappers, arrays and
+ * The keys a zod object schema knows at a path, through optional/default/prefault wrappers, arrays and
  * records, by zod's public API: for "did you mean" suggestions on unknown keys.
  */
 import { z } from 'zod';
 
 function unwrap(schema: z.ZodType): z.ZodType {
   let s = schema;
-  while (s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodNullable) s = s.unwrap() as z.ZodType;
+  while (s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodPrefault || s instanceof z.ZodNullable) s = s.unwrap() as z.ZodType;
   return s;
 }
 

@@ -45,7 +45,7 @@ describe('option errors: library === CLI', () => {
   it.each([
     ['--conf', '2', { detect: { scoreThreshold: 2 } }, 'Expected a number in [0, 1] for detect.scoreThreshold (--conf) but received 2.'],
     ['--iou', '-0.5', { detect: { iouThreshold: -0.5 } }, 'Expected a number in [0, 1] for detect.iouThreshold (--iou) but received -0.5.'],
-    ['--max-det', '2.5', { detect: { maxDetections: 2.5 } }, 'Expected a positive integer for detect.maxDetections (--max-det) but received 2.5.'],
+    ['--max-det', '2.5', { detect: { maxDetections: 2.5 } }, 'Expected an integer >= 0 for detect.maxDetections (--max-det) but received 2.5.'],
     ['--proposals', '0', { proposals: { postNmsTopK: 0 } }, 'Expected a positive integer for proposals.postNmsTopK (--proposals) but received 0.'],
     ['--templates', 'many', { text: { templates: 'many' } }, 'Expected one of single, ensemble for text.templates (--templates) but received "many".'],
   ])('detect %s %s', async (flag, value, settings, message) => {

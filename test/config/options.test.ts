@@ -24,4 +24,24 @@ describe('options', () => {
     expect(resolveModel(undefined)).toBe(resolveModel('default'));
     expect(resolveModel(undefined)).toMatch(/models[/\\]world-rn-small$/);
   });
+
+  it('rejects unknown library option names with a did-you-mean, as the CLI rejects unknown flags', async () => {
+    const { classifyImages } = await import('../../src/pipelines/classify.js');
+    const { mine } = await import('../../src/pipelines/mine.js');
+    const { Detector } = await import('../../src/pipelines/detect.js');
+    await expect(classifyImages(undefined, [], { labels: 'cat', topk: 0 } as never)).rejects.toThrow(
+      'Expected known classify options for the given options but received classify.topk: unknown option (did you mean "topK"?).');
+    await expect(mine(undefined, { input: 'x.jsonl', output: 'y.jsonl', thresh: 5 } as never)).rejects.toThrow(/mine\.thresh: unknown option \(did you mean "threshold"\?\)/);
+    await expect(Detector.load('default', { regionBatchSze: 4 } as never)).rejects.toThrow(/regionBatchSze: unknown option \(did you mean "regionBatchSize"\?\)/);
+    await expect(Detector.load('default', { regionBatchSize: -1 })).rejects.toThrow('Expected a positive integer for regionBatchSize but received -1.');
+  });
+
+  it('suggests the preset or model a mistyped name meant', () => {
+    expect(() => resolveDetectSettings('defualt')).toThrow('Expected a preset under pipelines/, a model under models/ or a model folder for defualt but received nothing by that name (did you mean "default"?).');
+    expect(() => resolveModel('world-rn-smal')).toThrow(/did you mean "world-rn-small"/);
+  });
+
+  it('keeps maxDetections 0 valid (no detections)', () => {
+    expect(resolveDetectSettings('default', { set: ['detect.maxDetections=0'] }).detect.maxDetections).toBe(0);
+  });
 });

@@ -28,3 +28,10 @@ describe('selectDetections', () => {
     expect(() => fuseScores(probs, 2, 'geometric')).toThrow(/objectness/);
   });
 });
+
+describe('selectDetections after the stage split', () => {
+  it('refuses the fusion options that moved to scoreRegions instead of ignoring them', () => {
+    const options = { scoreThreshold: 0.1, iouThreshold: 0.5, maxDetections: 10, fusion: 'geometric', objectness: Float32Array.from([1, 1, 1]) };
+    expect(() => selectDetections(probs, 2, boxes, options)).toThrow('Expected scoreThreshold, iouThreshold and maxDetections (objectness fusion moved to scoreRegions) for selectDetections options but received "fusion".');
+  });
+});

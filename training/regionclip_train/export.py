@@ -7,6 +7,7 @@ import os
 
 import torch
 
+from export_tiny_clip import write_bpe_files
 from export_tiny_detector import CLIP_MEAN, CLIP_STD, export_features, export_rpn, export_text, export_vision, sha256
 
 from .data import CLIP_SIZE, DETECT, PIXEL_NORM, log
@@ -33,13 +34,6 @@ def load_trained(work, p, vocab_size):
     for mod in (m["vision"], text, rpn_graph):
         mod.eval()
     return m, text, rpn_graph, ck, rk
-
-
-def write_tokenizer(out, vocab, merges):
-    with open(os.path.join(out, "vocab.json"), "w", encoding="utf-8") as f:
-        json.dump(vocab, f, ensure_ascii=False)
-    with open(os.path.join(out, "merges.txt"), "w", encoding="utf-8") as f:
-        f.write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
 
 
 def manifest(opts, p, graphs, ck, rk):
@@ -79,7 +73,7 @@ def export(opts, p, tok, vocab, merges):
     out = opts.out
     os.makedirs(out, exist_ok=True)
     m, text, rpn_graph, ck, rk = load_trained(opts.work, p, len(vocab))
-    write_tokenizer(out, vocab, merges)
+    write_bpe_files(vocab, merges, out)
     D, C4 = p["embed_dim"], p["widths"][3]
     graphs = {"text": export_text(text, tok(["a photo of a dog.", "a bicycle"]), out, D),
               "vision": export_vision(m["vision"], out, CLIP_SIZE, D), "rpn": export_rpn(rpn_graph, out, ANCHORS_PER_LOCATION),

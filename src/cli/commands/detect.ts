@@ -19,7 +19,7 @@ export const detectOptions = {
   'vocab-file': { type: 'string', describe: 'A file with one label per line' },
   caption: { type: 'string', describe: 'A caption whose noun phrases become the labels' },
   model: { type: 'string', describe: 'Detector model folder (overrides the preset\'s model)' },
-  pipeline: { type: 'string', describe: `Preset: a name under pipelines/ or a .json path (default ${DEFAULT_PRESET})` },
+  pipeline: { type: 'string', describe: `Preset: a name under pipelines/ or a .json path (default: the "${DEFAULT_PRESET}" preset)` },
   set: { type: 'string', array: true, describe: 'Override a preset setting: key=value (e.g. detect.fusion=geometric)' },
   conf: { type: 'number', describe: 'Score threshold (detect.scoreThreshold)' },
   iou: { type: 'number', describe: 'Per-class NMS IoU threshold (detect.iouThreshold)' },
@@ -99,8 +99,12 @@ async function detect(argv: ArgumentsCamelCase<DetectArgs>): Promise<void> {
   const images = await expandImageInputs(argv.images);
   const detector = await Detector.load(settings, { ...runtime, cacheDir: cacheDirFrom(argv) });
   const started = performance.now();
-  const outcomes = await detectEach(detector, images, run);
-  await detector.release();
+  let outcomes: Outcome[];
+  try {
+    outcomes = await detectEach(detector, images, run);
+  } finally {
+    await detector.release();
+  }
   writeOutputs(outcomes, images.length, run);
   const failed = outcomes.filter((r): r is Failure => 'error' in r);
   const total = outcomes.reduce((n, r) => n + ('error' in r ? 0 : r.detections.length), 0);

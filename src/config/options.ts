@@ -10,13 +10,17 @@ import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, expectedMessage } from '../errors.js';
+import type { HubSettings } from '../hub/env.js';
+import { DEFAULT_REVISION, isHubModel } from '../hub/repo.js';
+import { DTYPES } from '../hub/select.js';
+import { modelSnapshot } from '../hub/snapshot.js';
 import {
   applyOverrides, DETECT_FLAGS, ENSEMBLE_RULES, mergeSettings, parseSettings, PIPELINES_DIR, readPreset, resolveModelPath,
   TEMPLATE_SET_NAMES, type DetectSettings,
 } from './preset.js';
 import { fraction, oneOf, parseOptions, positiveInteger, type OptionNames } from './validate.js';
 
-export { ENSEMBLE_RULES, TEMPLATE_SET_NAMES };
+export { DTYPES, ENSEMBLE_RULES, TEMPLATE_SET_NAMES };
 
 /** The preset used when none is named. */
 export const DEFAULT_PRESET = 'default';
@@ -69,7 +73,7 @@ export function settingsFromFlags(flags: DetectFlags): Json {
   for (const [path, flag] of Object.entries(DETECT_FLAGS)) {
     let value = (flags as Record<string, unknown>)[camel(flag)];
     if (value === undefined) continue;
-    if (path === 'model') value = resolve(String(value));
+    if (path === 'model' && !isHubModel(String(value))) value = resolve(String(value));
     settings = mergeSettings(settings, path.split('.').reduceRight<unknown>((acc, key) => ({ [key]: acc }), value) as Json);
   }
   return settings;
@@ -106,16 +110,28 @@ export function resolveDetectSettings(modelOrPreset: string | DetectSettings = D
   return settings;
 }
 
+/** Hub settings for `hf:` models (cache folder, endpoint…; default: the HF_* environment variables, hub/env.ts). */
+export type HubOptions = Partial<HubSettings>;
+
 /**
- * The model folder for a pipeline: a model folder or a name under models/, a preset naming one,
- * or (undefined) the default preset's model.
+ * The folder of one model reference: `hf:org/name[@rev]` → its Hub snapshot folder (from the
+ * cache, pulled on first use unless HF_HUB_OFFLINE is set: hub/snapshot.ts `modelSnapshot`), a
+ * model folder, or a name under models/.
  */
-export function resolveModel(modelOrPreset: string | undefined): string {
-  if (modelOrPreset !== undefined && !isPreset(modelOrPreset)) return resolveModelPath(modelOrPreset);
+export async function resolveModelFolder(model: string, hub: HubOptions = {}): Promise<string> {
+  return isHubModel(model) ? modelSnapshot(model, hub) : resolveModelPath(model);
+}
+
+/**
+ * The model folder for a pipeline: a model folder, a name under models/ or `hf:org/name[@rev]`,
+ * a preset naming one, or (undefined) the default preset's model.
+ */
+export async function resolveModel(modelOrPreset: string | undefined, hub: HubOptions = {}): Promise<string> {
+  if (modelOrPreset !== undefined && !isPreset(modelOrPreset)) return resolveModelFolder(modelOrPreset, hub);
   const preset = modelOrPreset ?? DEFAULT_PRESET;
   const model = readPreset(preset).model;
   if (typeof model !== 'string') throw new ConfigError(expectedMessage('a model (--model, or the preset\'s "model")', preset, 'none'));
-  return resolveModelPath(model);
+  return resolveModelFolder(model, hub);
 }
 
 // ── classify ────────────────────────────────────────────────────────────────────────────────────
@@ -180,3 +196,23 @@ export function resolveMineOptions(options: object): MineSettings {
   return parseKnown(mineSchema, options, 'mine options', MINE_NAMES);
 }
 export const MINE_DEFAULTS: Readonly<MineSettings> = resolveMineOptions({});
+
+// ── pull ────────────────────────────────────────────────────────────────────────────────────────
+
+const pullSchema = z.strictObject({
+  /** Branch, tag or commit. */
+  revision: z.string({ error: 'a branch, tag or commit' }).min(1, { error: 'a branch, tag or commit' }).default(DEFAULT_REVISION),
+  /** fnmatch patterns choosing the files (instead of the default selection). */
+  include: z.array(z.string().min(1), { error: 'a list of file patterns' }).readonly().optional(),
+  /** transformers.js dtype of a CLIP repository's towers (default fp32). */
+  dtype: oneOf(DTYPES).optional(),
+  /** The Hub cache root (default $HF_HUB_CACHE, or $HF_HOME/hub). */
+  cacheDir: z.string().min(1).optional(),
+}).refine((o) => o.include === undefined || o.include.length === 0 || o.dtype === undefined, { error: 'either include or dtype (the patterns alone choose the files)', path: ['include'] });
+export type PullSettings = z.output<typeof pullSchema>;
+const PULL_NAMES: OptionNames = { prefix: 'pull.', flags: { revision: 'revision', include: 'include', dtype: 'dtype', cacheDir: 'cache-dir' } };
+
+/** pull's options with their defaults, validated (other keys of `options` are ignored). */
+export function resolvePullOptions(options: object): PullSettings {
+  return parseKnown(pullSchema, options, 'pull options', PULL_NAMES);
+}

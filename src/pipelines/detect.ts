@@ -12,8 +12,8 @@ import { selectDetections } from '../matching/detections.js';
 import { scoreRegions } from '../matching/scores.js';
 import { DetectorModel, type DetectorLoadOptions } from '../models/detector.js';
 import { ClipTextEncoder, type TextEncoderOptions } from '../models/text-encoder.js';
-import { parseSettings, resolveModelPath, type DetectSettings } from '../config/preset.js';
-import { DEFAULT_PRESET, parseRuntimeOptions, resolveDetectSettings } from '../config/options.js';
+import { parseSettings, type DetectSettings } from '../config/preset.js';
+import { DEFAULT_PRESET, parseRuntimeOptions, resolveDetectSettings, resolveModelFolder, type HubOptions } from '../config/options.js';
 import { extractPhrases, parseVocab } from '../text/phrases.js';
 
 export interface Detection {
@@ -137,6 +137,8 @@ export async function detectImage(
 }
 
 export interface DetectorOptions extends DetectorLoadOptions, TextEncoderOptions, DecodeOptions {
+  /** Hub settings for an `hf:org/name` model (default: the HF_* environment variables). */
+  hub?: HubOptions;
   /** Settings over the preset's (e.g. `{ detect: { scoreThreshold: 0.5 } }`). */
   settings?: Record<string, unknown>;
   /** `--set key=value` style overrides, applied last. */
@@ -162,7 +164,7 @@ export class Detector {
   static async load(modelOrPreset: string | DetectSettings = DEFAULT_PRESET, options: DetectorOptions = {}): Promise<Detector> {
     parseRuntimeOptions(options);
     const settings = resolveDetectSettings(modelOrPreset, options);
-    const model = await DetectorModel.load(resolveModelPath(settings.model!), options);
+    const model = await DetectorModel.load(await resolveModelFolder(settings.model!, options.hub), options);
     return new Detector(model, settings, options);
   }
 

@@ -14,7 +14,7 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { InvalidInputError, IoError, RegionClipError, UsageError, expectedMessage } from '../errors.js';
 import { decodeImage, type DecodedImage, type DecodeOptions } from '../image/read.js';
-import { resolveMineOptions, resolveModel, type MineSettings } from '../config/options.js';
+import { resolveMineOptions, resolveModel, type HubOptions, type MineSettings } from '../config/options.js';
 import { checkpointPath, openResumable, writeCheckpoint, type ResumableRun } from '../io/checkpoint.js';
 import { minedToCoco, readConcepts, writeMinedCoco, type MinedLabel, type MinedRecord } from '../io/mined.js';
 import { mineRegionPhrasePairs } from '../mining/match.js';
@@ -52,6 +52,8 @@ export interface MineOptions extends TextEncoderOptions {
   maxPixels?: number | false;
   /** onnxruntime intra-op threads, when the model is loaded here (a path or preset). */
   intraOpThreads?: number;
+  /** Hub settings for an `hf:org/name` model (default: the HF_* environment variables). */
+  hub?: HubOptions;
   onProgress?: (state: { done: number; total: number; errors: number }) => void;
 }
 
@@ -144,7 +146,7 @@ export async function mine(model: DetectorModel | string | undefined, given: Min
   const rule = mineRule(options);
   if (!existsSync(options.input)) throw new IoError(expectedMessage('an existing JSONL file', options.input, 'a path that does not exist'));
   if (!(model instanceof DetectorModel)) {
-    const loaded = await DetectorModel.load(resolveModel(model), { intraOpThreads: options.intraOpThreads });
+    const loaded = await DetectorModel.load(await resolveModel(model, options.hub), { intraOpThreads: options.intraOpThreads });
     try {
       return await mine(loaded, options);
     } finally {

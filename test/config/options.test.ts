@@ -17,11 +17,11 @@ describe('options', () => {
     expect(resolveDetectSettings(settings)).toEqual(settings);
   });
 
-  it('reads i/N shards and names the default model', () => {
+  it('reads i/N shards and names the default model', async () => {
     expect(resolveMineOptions({ shard: ' 1/4 ' }).shard).toEqual({ index: 1, count: 4 });
     expect(resolveMineOptions({ shard: { index: 0, count: 1 } }).shard).toEqual({ index: 0, count: 1 });
     expect(() => resolveMineOptions({ shard: '1-4' })).toThrow(ConfigError);
-    expect(resolveModel(undefined)).toBe(resolveModel('default'));
-    expect(resolveModel(undefined)).toMatch(/models[/\\]world-rn-small$/);
+    expect(await resolveModel(undefined)).toBe(await resolveModel('default'));
+    expect(await resolveModel(undefined)).toMatch(/models[/\\]world-rn-small$/);
   });
 });

@@ -84,9 +84,20 @@ const EXPECTED_BY_CODE: Record<string, string> = {
 /** A HubError for an error answer: status, `X-Error-Code` and the Hub's own message. */
 export async function statusError(response: Response, what: string): Promise<HubError> {
   const errorCode = response.headers.get('x-error-code') ?? undefined;
-  const serverMessage = response.headers.get('x-error-message') ?? (await response.text().catch(() => '')).slice(0, 200).trim();
+  const serverMessage = response.headers.get('x-error-message') ?? bodyMessage(await response.text().catch(() => ''));
   const expected = (errorCode !== undefined ? EXPECTED_BY_CODE[errorCode] : undefined)
     ?? (response.status === 401 || response.status === 403 ? 'access (set HF_TOKEN or $HF_HOME/token)' : response.status === 404 ? 'something that exists' : 'a successful answer from the Hub');
   const received = [`HTTP ${response.status}`, errorCode, serverMessage].filter((s) => s !== undefined && s !== '').join(': ');
   return new HubError(expectedMessage(expected, what, received), { status: response.status, errorCode });
+}
+
+/** The Hub's error body is `{"error": "…"}`; anything else is shown shortened. */
+function bodyMessage(text: string): string {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed !== null && typeof parsed === 'object' && 'error' in parsed && typeof parsed.error === 'string') return parsed.error;
+  } catch {
+    // not JSON: shown as it is
+  }
+  return text.slice(0, 200).trim();
 }

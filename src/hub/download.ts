@@ -8,8 +8,8 @@
  * renamed (atomically) to `blobs/<etag>`. A mismatch deletes the partial file.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { closeSync, createReadStream, existsSync, openSync, statSync, writeSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { HubError, IoError, expectedMessage } from '../errors.js';
 import type { HubSettings } from './env.js';
@@ -79,17 +79,19 @@ async function fetchInto(partial: string, blob: BlobDownload, settings: HubSetti
     await response.body?.cancel();
     throw new HubError(expectedMessage(`content from byte ${have}`, blob.what, `Content-Range ${response.headers.get('content-range')}`));
   }
-  const file = await open(partial, have > 0 ? 'a' : 'w');
+  // Written synchronously, chunk by chunk: a read is always pending when the connection drops, so
+  // every byte received is on disk (an errored web stream discards the chunks still queued).
+  const fd = openSync(partial, have > 0 ? 'a' : 'w');
   let fetched = 0;
   try {
     blob.onBytes?.(have);
     for await (const chunk of response.body ?? []) {
-      await file.write(chunk);
+      writeSync(fd, chunk);
       fetched += chunk.byteLength;
       blob.onBytes?.(have + fetched);
     }
   } finally {
-    await file.close();
+    closeSync(fd);
   }
   return fetched;
 }

@@ -23,5 +23,8 @@ describe('options', () => {
     expect(() => resolveMineOptions({ shard: '1-4' })).toThrow(ConfigError);
     expect(await resolveModel(undefined)).toBe(await resolveModel('default'));
     expect(await resolveModel(undefined)).toMatch(/models[/\\]world-rn-small$/);
+    // Hub references stay as written (not resolved as paths) until resolveModelFolder pulls them.
+    expect(settingsFromFlags({ model: 'hf:org/name@v1' })).toEqual({ model: 'hf:org/name@v1' });
+    expect(resolveDetectSettings('hf:org/name').model).toBe('hf:org/name');
   });
 });

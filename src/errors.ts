@@ -27,6 +27,8 @@ export const EXIT_CODES = {
   modelRun: 6,
   /** A file could not be read or written. */
   io: 7,
+  /** A download from the Hugging Face Hub failed: network, authentication, not found, integrity, offline. */
+  hub: 8,
 } as const;
 
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
@@ -74,6 +76,23 @@ export class ModelRunError extends RegionClipError {
 /** A file could not be read or written. */
 export class IoError extends RegionClipError {
   override readonly exitCode = EXIT_CODES.io;
+}
+
+/**
+ * A download from the Hugging Face Hub failed: the Hub answered an error status (`status`, and its
+ * `X-Error-Code` header as `errorCode`), the network failed after the retries, a file did not
+ * match its hash, or the files are not cached while offline.
+ */
+export class HubError extends RegionClipError {
+  override readonly exitCode = EXIT_CODES.hub;
+  readonly status: number | undefined;
+  readonly errorCode: string | undefined;
+
+  constructor(message: string, options: RegionClipErrorOptions & { status?: number; errorCode?: string } = {}) {
+    super(message, options);
+    this.status = options.status;
+    this.errorCode = options.errorCode;
+  }
 }
 
 /** The one message format: "Expected X for Y but received Z." */

@@ -8,6 +8,7 @@ export {
   ModelLoadError,
   ModelRunError,
   IoError,
+  HubError,
   EXIT_CODES,
   type ExitCode,
 } from './errors.js';
@@ -85,13 +86,21 @@ export {
   resolveDetectSettings,
   resolveClassifyOptions,
   resolveMineOptions,
+  resolvePullOptions,
+  resolveModel,
+  resolveModelFolder,
   settingsFromFlags,
   CLASSIFY_DEFAULTS,
   MINE_DEFAULTS,
   DEFAULT_PRESET,
   type ClassifySettings,
   type MineSettings,
+  type PullSettings,
+  type HubOptions,
 } from './config/options.js';
+export { pull, type PullOptions, type SnapshotFile, type SnapshotResult } from './pipelines/pull.js';
+export { hubSettings, type HubSettings } from './hub/env.js';
+export { DTYPES, DTYPE_SUFFIXES, type Dtype } from './hub/select.js';
 export { renderDetections, saveAnnotated, annotatedPaths } from './io/draw.js';
 export { cocoResultsFor, writeCocoExport, type CocoExport, type ExportableResult } from './io/coco-export.js';
 export { readBoxes } from './io/boxes.js';

@@ -1,6 +1,6 @@
 /**
  * The layering ARCHITECTURE.md describes, checked on the source: folders import one way
- * (cli → pipelines → models/runtime/text/image/io/config → geometry/matching/proposals/mining/eval
+ * (cli → pipelines → models/runtime/text/image/io/config/hub → geometry/matching/proposals/mining/eval
  * → errors/util; within a layer only without a cycle), the CLI talks only to pipelines, io,
  * config and errors, and the pure math folders import no runtime, image library or file system.
  */
@@ -11,7 +11,7 @@ import { repoRoot } from './helpers/golden.js';
 
 const src = join(repoRoot, 'src');
 const RANK: Record<string, number> = {
-  cli: 6, pipelines: 5, models: 4, runtime: 4, text: 4, image: 4, io: 4, config: 4,
+  cli: 6, pipelines: 5, models: 4, runtime: 4, text: 4, image: 4, io: 4, config: 4, hub: 4,
   geometry: 2, matching: 2, proposals: 2, mining: 2, eval: 2, errors: 1, util: 1, index: 7,
 };
 const PURE = ['geometry', 'matching', 'proposals', 'mining', 'eval'];

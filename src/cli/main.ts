@@ -14,6 +14,7 @@ import { classifyCommand, classifyOptions } from './commands/classify.js';
 import { detectCommand, detectOptions } from './commands/detect.js';
 import { mineCommand, mineOptions } from './commands/mine.js';
 import { evalCommand, evalOptions } from './commands/eval.js';
+import { pullCommand, pullOptions } from './commands/pull.js';
 import { exitCodeFor, formatError } from './errors.js';
 
 const packageJson = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
@@ -27,6 +28,7 @@ export const commandOptions: Readonly<Record<string, readonly string[]>> = {
   mine: Object.keys(mineOptions),
   classify: Object.keys(classifyOptions),
   eval: Object.keys(evalOptions),
+  pull: Object.keys(pullOptions),
 };
 
 /** Known option names (without dashes) of the command on the line (or the global ones), for suggestions. */
@@ -76,7 +78,8 @@ export function buildParser(argv: string[]): Argv {
     .command(detectCommand)
     .command(mineCommand)
     .command(classifyCommand)
-    .command(evalCommand);
+    .command(evalCommand)
+    .command(pullCommand);
   // No demandCommand: it would fire before strict mode could name an unknown option; `run` checks instead.
   return parser;
 }

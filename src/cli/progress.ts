@@ -8,6 +8,20 @@ export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
   /** Force plain lines even on a TTY, or disable output entirely. */
   mode?: 'auto' | 'lines' | 'off';
+  /** What is counted: items (default), or bytes (shown as kB/MB/GB). */
+  unit?: 'items' | 'bytes';
+}
+
+/** A byte count as people read it: 512 B, 1.5 kB, 254.0 MB (powers of 1000, as the Hub shows sizes). */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let u = 0;
+  while (Math.abs(value) >= 1000 && u < units.length - 1) {
+    value /= 1000;
+    u++;
+  }
+  return u === 0 ? `${value} B` : `${value.toFixed(1)} ${units[u]}`;
 }
 
 function formatDuration(seconds: number): string {
@@ -51,7 +65,10 @@ export class Progress {
     const width = 24;
     const bar = '█'.repeat(Math.round(fraction * width)).padEnd(width, '░');
     const failed = this.failed > 0 ? ` ${this.failed} failed` : '';
-    return `${this.options.label} ${bar} ${this.done}/${this.options.total}${failed} ${rate.toFixed(1)}/s ETA ${formatDuration(eta)}`;
+    const counts = this.options.unit === 'bytes'
+      ? `${formatBytes(this.done)}/${formatBytes(this.options.total)}${failed} ${formatBytes(rate)}/s`
+      : `${this.done}/${this.options.total}${failed} ${rate.toFixed(1)}/s`;
+    return `${this.options.label} ${bar} ${counts} ETA ${formatDuration(eta)}`;
   }
 
   private draw(final: boolean): void {

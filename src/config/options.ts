@@ -10,6 +10,10 @@ import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, expectedMessage } from '../errors.js';
+import type { HubSettings } from '../hub/env.js';
+import { DEFAULT_REVISION, isHubModel } from '../hub/repo.js';
+import { DTYPES } from '../hub/select.js';
+import { modelSnapshot } from '../hub/snapshot.js';
 import {
   applyOverrides, checkModelOrPresetName, DETECT_FLAGS, ENSEMBLE_RULES, mergeSettings, parseSettings, PIPELINES_DIR, readPreset, resolveModelPath,
   TEMPLATE_SET_NAMES, type DetectSettings,
@@ -19,7 +23,7 @@ import { DEFAULT_MAX_PIXELS } from '../image/read.js';
 import { DEFAULT_TEMPLATE_SET } from '../text/prompts.js';
 import { closestMatch } from '../util/suggest.js';
 
-export { closestMatch, DEFAULT_MAX_PIXELS, ENSEMBLE_RULES, TEMPLATE_SET_NAMES };
+export { closestMatch, DEFAULT_MAX_PIXELS, DTYPES, ENSEMBLE_RULES, TEMPLATE_SET_NAMES };
 
 /** The preset used when none is named. */
 export const DEFAULT_PRESET = 'default';
@@ -93,7 +97,7 @@ export function settingsFromFlags(flags: DetectFlags): Json {
   for (const [path, flag] of Object.entries(DETECT_FLAGS)) {
     let value = (flags as Record<string, unknown>)[camel(flag)];
     if (value === undefined) continue;
-    if (path === 'model') value = resolve(String(value));
+    if (path === 'model' && !isHubModel(String(value))) value = resolve(String(value));
     settings = mergeSettings(settings, path.split('.').reduceRight<unknown>((acc, key) => ({ [key]: acc }), value) as Json);
   }
   return settings;
@@ -131,17 +135,29 @@ export function resolveDetectSettings(modelOrPreset: string | DetectSettings = D
   return settings;
 }
 
+/** Hub settings for `hf:` models (cache folder, endpoint…; default: the HF_* environment variables, hub/env.ts). */
+export type HubOptions = Partial<HubSettings>;
+
 /**
- * The model folder for a pipeline: a model folder or a name under models/, a preset naming one,
- * or (undefined) the default preset's model.
+ * The folder of one model reference: `hf:org/name[@rev]` → its Hub snapshot folder (from the
+ * cache, pulled on first use unless HF_HUB_OFFLINE is set: hub/snapshot.ts `modelSnapshot`), a
+ * model folder, or a name under models/.
  */
-export function resolveModel(modelOrPreset: string | undefined): string {
+export async function resolveModelFolder(model: string, hub: HubOptions = {}): Promise<string> {
+  return isHubModel(model) ? modelSnapshot(model, hub) : resolveModelPath(model);
+}
+
+/**
+ * The model folder for a pipeline: a model folder, a name under models/ or `hf:org/name[@rev]`,
+ * a preset naming one, or (undefined) the default preset's model.
+ */
+export async function resolveModel(modelOrPreset: string | undefined, hub: HubOptions = {}): Promise<string> {
   if (modelOrPreset !== undefined) checkModelOrPresetName(modelOrPreset);
-  if (modelOrPreset !== undefined && !isPreset(modelOrPreset)) return resolveModelPath(modelOrPreset);
+  if (modelOrPreset !== undefined && !isPreset(modelOrPreset)) return resolveModelFolder(modelOrPreset, hub);
   const preset = modelOrPreset ?? DEFAULT_PRESET;
   const model = readPreset(preset).model;
   if (typeof model !== 'string') throw new ConfigError(expectedMessage('a model (--model, or the preset\'s "model")', preset, 'none'));
-  return resolveModelPath(model);
+  return resolveModelFolder(model, hub);
 }
 
 // ── classify ────────────────────────────────────────────────────────────────────────────────────
@@ -206,3 +222,23 @@ export function resolveMineOptions(options: object, others: readonly string[] = 
   return parseKnown(mineSchema, options, 'mine options', MINE_NAMES, others);
 }
 export const MINE_DEFAULTS: Readonly<MineSettings> = resolveMineOptions({});
+
+// ── pull ────────────────────────────────────────────────────────────────────────────────────────
+
+const pullSchema = z.strictObject({
+  /** Branch, tag or commit. */
+  revision: z.string({ error: 'a branch, tag or commit' }).min(1, { error: 'a branch, tag or commit' }).default(DEFAULT_REVISION),
+  /** fnmatch patterns choosing the files (instead of the default selection). */
+  include: z.array(z.string().min(1), { error: 'a list of file patterns' }).readonly().optional(),
+  /** transformers.js dtype of a CLIP repository's towers (default fp32). */
+  dtype: oneOf(DTYPES).optional(),
+  /** The Hub cache root (default $HF_HUB_CACHE, or $HF_HOME/hub). */
+  cacheDir: z.string().min(1).optional(),
+}).refine((o) => o.include === undefined || o.include.length === 0 || o.dtype === undefined, { error: 'either include or dtype (the patterns alone choose the files)', path: ['include'] });
+export type PullSettings = z.output<typeof pullSchema>;
+const PULL_NAMES: OptionNames = { prefix: 'pull.', flags: { revision: 'revision', include: 'include', dtype: 'dtype', cacheDir: 'cache-dir' } };
+
+/** pull's options with their defaults, validated; `others` are the caller's other option names. */
+export function resolvePullOptions(options: object, others: readonly string[] = []): PullSettings {
+  return parseKnown(pullSchema, options, 'pull options', PULL_NAMES, others);
+}

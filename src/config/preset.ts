@@ -9,6 +9,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, IoError, expectedMessage } from '../errors.js';
+import { isHubModel } from '../hub/repo.js';
 import { closestMatch } from '../util/suggest.js';
 import { readJsonFile } from '../io/files.js';
 import { OBJECTNESS_FUSIONS } from '../matching/scores.js';
@@ -20,7 +21,7 @@ export const TEMPLATE_SET_NAMES = Object.keys(TEMPLATE_SETS) as [TemplateSetName
 export const ENSEMBLE_RULES = ['normalize-average-normalize', 'average-normalize'] as const satisfies readonly EnsembleRule[];
 
 export const settingsSchema = z.strictObject({
-  /** Model folder (relative paths resolve against the preset file) or a name under models/. */
+  /** Model folder (relative paths resolve against the preset file), a name under models/, or `hf:org/name[@rev]`. */
   model: z.string({ error: 'a model folder or name' }).min(1, { error: 'a model folder or name' }).optional(),
   description: z.string().optional(),
   proposals: z.strictObject({
@@ -93,7 +94,7 @@ export function readPreset(nameOrPath: string, from?: string, seen: string[] = [
   const raw = readJsonFile(path, 'preset', 'config');
   if (!isObject(raw)) throw new ConfigError(expectedMessage('a JSON object', path, Array.isArray(raw) ? 'an array' : typeof raw));
   const { extends: parent, ...own } = raw;
-  if (typeof own.model === 'string' && (own.model.startsWith('.') || own.model.includes('/'))) own.model = resolve(dirname(path), own.model);
+  if (typeof own.model === 'string' && !isHubModel(own.model) && (own.model.startsWith('.') || own.model.includes('/'))) own.model = resolve(dirname(path), own.model);
   if (parent === undefined) return own;
   if (typeof parent !== 'string') throw new ConfigError(expectedMessage('a preset name or path', `${path}: extends`, JSON.stringify(parent)));
   return mergeSettings(readPreset(parent, dirname(path), [...seen, path]), own);

@@ -7,6 +7,11 @@
  *   onnx/text_model.onnx      input_ids [B, L] (int64) → text_embeds [B, D]
  *   onnx/vision_model.onnx    pixel_values [B, 3, S, S] → image_embeds [B, D]
  *
+ * Each tower may come in one of transformers.js' dtype variants instead (`onnx/text_model_fp16.onnx`,
+ * `_quantized`, … — `hub/select.ts` DTYPE_SUFFIXES), as `regionclip pull --dtype` fetches them: the
+ * first present in the order fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4 is used (so a folder
+ * holding one variant uses it, and fp32 wins when several are there).
+ *
  * The manifest is derived from those files. They carry no recorded hashes, so the files are
  * checked for presence and graph signatures, not for integrity; the cache key uses the folder path.
  * The logit scale is not in config.json (it only records the initial value), so OpenAI's trained
@@ -15,6 +20,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, expectedMessage } from '../errors.js';
+import { DTYPES, towerFile, type ClipTower } from '../hub/select.js';
 import { readJsonFile } from '../io/files.js';
 import { derivedManifest, type LoadedManifest, type Manifest } from './manifest.js';
 
@@ -33,6 +39,11 @@ function sizeOf(value: unknown, key: string, path: string): number {
     if (typeof n === 'number') return n;
   }
   throw new ConfigError(expectedMessage('a size (a number, or {shortest_edge} / {height, width})', `${path}: ${key}`, JSON.stringify(value)));
+}
+
+/** The tower's file in `dir`: the first dtype variant present (fp32 first); fp32's name when none is, so the loader reports it missing. */
+export function towerFileIn(dir: string, tower: ClipTower): string {
+  return DTYPES.map((dtype) => towerFile(tower, dtype)).find((file) => existsSync(join(dir, file))) ?? towerFile(tower, 'fp32');
 }
 
 /** OpenAI CLIP's trained logit scale (exp of the learned log-scale, clamped at 100 in training). */
@@ -65,8 +76,8 @@ export async function readHuggingFaceClip(dir: string): Promise<LoadedManifest> 
       crop: pre.do_center_crop === false ? 'none' : 'center',
     },
     graphs: {
-      text: { file: 'onnx/text_model.onnx', inputs: [{ name: 'input_ids', dtype: 'int64' }, { name: 'attention_mask', dtype: 'int64', optional: true }], outputs: [{ name: 'text_embeds', dtype: 'float32', dims: ['batch', embedDim] }] },
-      vision: { file: 'onnx/vision_model.onnx', inputs: [{ name: 'pixel_values', dtype: 'float32' }], outputs: [{ name: 'image_embeds', dtype: 'float32', dims: ['batch', embedDim] }] },
+      text: { file: towerFileIn(dir, 'text_model'), inputs: [{ name: 'input_ids', dtype: 'int64' }, { name: 'attention_mask', dtype: 'int64', optional: true }], outputs: [{ name: 'text_embeds', dtype: 'float32', dims: ['batch', embedDim] }] },
+      vision: { file: towerFileIn(dir, 'vision_model'), inputs: [{ name: 'pixel_values', dtype: 'float32' }], outputs: [{ name: 'image_embeds', dtype: 'float32', dims: ['batch', embedDim] }] },
     },
     files: {},
   };

@@ -2,7 +2,7 @@
  * Zero-shot classification (CLIP's core trick): each image against "a photo of a {label}" for
  * every label, ranked by softmax(logitScale × cosine). Orchestration only.
  */
-import { resolveClassifyOptions, resolveModel } from '../config/options.js';
+import { resolveClassifyOptions, resolveModel, type HubOptions } from '../config/options.js';
 import { RegionClipError } from '../errors.js';
 import { decodeImage, type DecodeOptions } from '../image/read.js';
 import { scoreRegions } from '../matching/scores.js';
@@ -17,6 +17,8 @@ export interface ClassifyOptions extends Omit<PhraseEmbeddingOptions, 'onProgres
   topK?: number;
   /** onnxruntime intra-op threads, when the model is loaded here (a path or preset). */
   intraOpThreads?: number;
+  /** Hub settings for an `hf:org/name` model (default: the HF_* environment variables). */
+  hub?: HubOptions;
   /** Called after each image (ok or failed). */
   onImage?: (result: ClassifyResult) => void;
 }
@@ -32,7 +34,7 @@ export interface ClassifyResult {
 /** Every ClassifyOptions key (checked complete by the compiler); those outside classify's schema are checked here. */
 const OPTION_KEYS = {
   labels: true, topK: true, templates: true, ensemble: true, fill: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true,
-  maxPixels: true, intraOpThreads: true, imageBatchSize: true, textBatchSize: true, onImage: true,
+  maxPixels: true, intraOpThreads: true, imageBatchSize: true, textBatchSize: true, onImage: true, hub: true,
 } satisfies Record<keyof ClassifyOptions, true>;
 const OTHER_OPTIONS = Object.keys(OPTION_KEYS);
 
@@ -44,7 +46,7 @@ const OTHER_OPTIONS = Object.keys(OPTION_KEYS);
 export async function classifyImages(model: ClipModel | string | undefined, images: readonly (string | Buffer)[], given: ClassifyOptions): Promise<ClassifyResult[]> {
   const options = { ...given, ...resolveClassifyOptions(given, OTHER_OPTIONS) };
   if (!(model instanceof ClipModel)) {
-    const loaded = await ClipModel.load(resolveModel(model), options);
+    const loaded = await ClipModel.load(await resolveModel(model, options.hub), options);
     try {
       return await classifyImages(loaded, images, options);
     } finally {

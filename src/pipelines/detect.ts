@@ -12,8 +12,8 @@ import { selectDetections } from '../matching/detections.js';
 import { scoreRegions } from '../matching/scores.js';
 import { DetectorModel, type DetectorLoadOptions } from '../models/detector.js';
 import { ClipTextEncoder, type TextEncoderOptions } from '../models/text-encoder.js';
-import { parseSettings, resolveModelPath, type DetectSettings } from '../config/preset.js';
-import { DEFAULT_PRESET, parseRuntimeOptions, resolveDetectSettings } from '../config/options.js';
+import { parseSettings, type DetectSettings } from '../config/preset.js';
+import { DEFAULT_PRESET, parseRuntimeOptions, resolveDetectSettings, resolveModelFolder, type HubOptions } from '../config/options.js';
 import { extractPhrases, parseVocab } from '../text/phrases.js';
 
 export interface Detection {
@@ -140,6 +140,8 @@ export async function detectImage(
 }
 
 export interface DetectorOptions extends DetectorLoadOptions, TextEncoderOptions, DecodeOptions {
+  /** Hub settings for an `hf:org/name` model (default: the HF_* environment variables). */
+  hub?: HubOptions;
   /** Settings over the preset's (e.g. `{ detect: { scoreThreshold: 0.5 } }`). */
   settings?: Record<string, unknown>;
   /** `--set key=value` style overrides, applied last. */
@@ -148,7 +150,7 @@ export interface DetectorOptions extends DetectorLoadOptions, TextEncoderOptions
 
 /** Every key of DetectOptions and DetectorOptions (checked complete by the compiler): run-time ones are validated, the others known. */
 const DETECT_OPTION_KEYS = { vocab: true, caption: true, phrases: true, settings: true, boxes: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, maxPixels: true } satisfies Record<keyof DetectOptions, true>;
-const DETECTOR_OPTION_KEYS = { settings: true, set: true, regionBatchSize: true, intraOpThreads: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, maxPixels: true } satisfies Record<keyof DetectorOptions, true>;
+const DETECTOR_OPTION_KEYS = { settings: true, set: true, hub: true, regionBatchSize: true, intraOpThreads: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, maxPixels: true } satisfies Record<keyof DetectorOptions, true>;
 const OTHER_OPTIONS = [...new Set([...Object.keys(DETECT_OPTION_KEYS), ...Object.keys(DETECTOR_OPTION_KEYS)])];
 
 /**
@@ -170,7 +172,7 @@ export class Detector {
   static async load(modelOrPreset: string | DetectSettings = DEFAULT_PRESET, options: DetectorOptions = {}): Promise<Detector> {
     parseRuntimeOptions(options, OTHER_OPTIONS);
     const settings = resolveDetectSettings(modelOrPreset, options);
-    const model = await DetectorModel.load(resolveModelPath(settings.model!), options);
+    const model = await DetectorModel.load(await resolveModelFolder(settings.model!, options.hub), options);
     return new Detector(model, settings, options);
   }
 

@@ -14,7 +14,7 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { InvalidInputError, IoError, RegionClipError, UsageError, expectedMessage } from '../errors.js';
 import { decodeImage, type DecodedImage, type DecodeOptions } from '../image/read.js';
-import { MINE_SOURCES, resolveMineOptions, resolveModel, type MineSettings } from '../config/options.js';
+import { MINE_SOURCES, resolveMineOptions, resolveModel, type HubOptions, type MineSettings } from '../config/options.js';
 import type { TemplateSetName } from '../text/prompts.js';
 import { checkpointPath, openResumable, writeCheckpoint, type ResumableRun } from '../io/checkpoint.js';
 import { minedToCoco, readConcepts, writeMinedCoco, type MinedLabel, type MinedRecord } from '../io/mined.js';
@@ -53,6 +53,8 @@ export interface MineOptions extends TextEncoderOptions, DetectorLoadOptions {
   maxPixels?: number | false;
   /** onnxruntime intra-op threads, when the model is loaded here (a path or preset). */
   intraOpThreads?: number;
+  /** Hub settings for an `hf:org/name` model (default: the HF_* environment variables). */
+  hub?: HubOptions;
   onProgress?: (state: { done: number; total: number; errors: number }) => void;
 }
 
@@ -60,7 +62,7 @@ export interface MineOptions extends TextEncoderOptions, DetectorLoadOptions {
 const OPTION_KEYS = {
   input: true, output: true, root: true, threshold: true, floor: true, proposals: true, rpnNms: true, concepts: true, source: true,
   templates: true, shard: true, resume: true, overwrite: true, strict: true, queueSize: true, coco: true, maxPixels: true,
-  intraOpThreads: true, regionBatchSize: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onProgress: true,
+  intraOpThreads: true, regionBatchSize: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onProgress: true, hub: true,
 } satisfies Record<keyof MineOptions, true>;
 const OTHER_OPTIONS = Object.keys(OPTION_KEYS);
 
@@ -153,7 +155,7 @@ export async function mine(model: DetectorModel | string | undefined, given: Min
   const rule = mineRule(options);
   if (!existsSync(options.input)) throw new IoError(expectedMessage('an existing JSONL file', options.input, 'a path that does not exist'));
   if (!(model instanceof DetectorModel)) {
-    const loaded = await DetectorModel.load(resolveModel(model), options);
+    const loaded = await DetectorModel.load(await resolveModel(model, options.hub), options);
     try {
       return await mine(loaded, options);
     } finally {

@@ -17,12 +17,15 @@ describe('options', () => {
     expect(resolveDetectSettings(settings)).toEqual(settings);
   });
 
-  it('reads i/N shards and names the default model', () => {
+  it('reads i/N shards and names the default model', async () => {
     expect(resolveMineOptions({ shard: ' 1/4 ' }).shard).toEqual({ index: 1, count: 4 });
     expect(resolveMineOptions({ shard: { index: 0, count: 1 } }).shard).toEqual({ index: 0, count: 1 });
     expect(() => resolveMineOptions({ shard: '1-4' })).toThrow(ConfigError);
-    expect(resolveModel(undefined)).toBe(resolveModel('default'));
-    expect(resolveModel(undefined)).toMatch(/models[/\\]world-rn-small$/);
+    expect(await resolveModel(undefined)).toBe(await resolveModel('default'));
+    expect(await resolveModel(undefined)).toMatch(/models[/\\]world-rn-small$/);
+    // Hub references stay as written (not resolved as paths) until resolveModelFolder pulls them.
+    expect(settingsFromFlags({ model: 'hf:org/name@v1' })).toEqual({ model: 'hf:org/name@v1' });
+    expect(resolveDetectSettings('hf:org/name').model).toBe('hf:org/name');
   });
 
   it('rejects unknown library option names with a did-you-mean, as the CLI rejects unknown flags', async () => {
@@ -36,9 +39,9 @@ describe('options', () => {
     await expect(Detector.load('default', { regionBatchSize: -1 })).rejects.toThrow('Expected a positive integer for regionBatchSize but received -1.');
   });
 
-  it('suggests the preset or model a mistyped name meant', () => {
+  it('suggests the preset or model a mistyped name meant', async () => {
     expect(() => resolveDetectSettings('defualt')).toThrow('Expected a preset under pipelines/, a model under models/ or a model folder for defualt but received nothing by that name (did you mean "default"?).');
-    expect(() => resolveModel('world-rn-smal')).toThrow(/did you mean "world-rn-small"/);
+    await expect(resolveModel('world-rn-smal')).rejects.toThrow(/did you mean "world-rn-small"/);
   });
 
   it('keeps maxDetections 0 valid (no detections)', () => {

@@ -12,7 +12,7 @@ import { throwIfFailures, writeJson } from '../output.js';
 
 export const classifyOptions = {
   labels: { type: 'string', demandOption: true, describe: 'Labels, comma, semicolon or newline separated (taken verbatim)' },
-  model: { type: 'string', describe: 'Model folder (manifest.json, or a Hugging Face CLIP ONNX folder), or a preset naming one; default: the built-in model' },
+  model: { type: 'string', describe: 'Model folder (manifest.json, or a Hugging Face CLIP ONNX folder), or a preset naming one; default: the built-in model (hf:org/name[@rev]: a Hub repository, pulled into the Hub cache on first use)' },
   templates: { type: 'string', describe: `Prompt templates: ${TEMPLATE_SET_NAMES.join(' | ')} ("a photo of a {}." or the 81-template ensemble; default ${CLASSIFY_DEFAULTS.templates})` },
   ensemble: { type: 'string', describe: `How template embeddings are combined: ${ENSEMBLE_RULES.join(' | ')} (OpenAI, or RegionCLIP; default ${CLASSIFY_DEFAULTS.ensemble})` },
   'top-k': { type: 'number', describe: `Labels to show per image (default ${CLASSIFY_DEFAULTS.topK})` },

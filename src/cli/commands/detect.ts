@@ -18,7 +18,7 @@ export const detectOptions = {
   vocab: { type: 'string', describe: 'Labels to find, comma, semicolon or newline separated (taken verbatim)' },
   'vocab-file': { type: 'string', describe: 'A file with one label per line' },
   caption: { type: 'string', describe: 'A caption whose noun phrases become the labels' },
-  model: { type: 'string', describe: 'Detector model folder (overrides the preset\'s model)' },
+  model: { type: 'string', describe: 'Detector model folder (overrides the preset\'s model) (hf:org/name[@rev]: a Hub repository, pulled into the Hub cache on first use)' },
   pipeline: { type: 'string', describe: `Preset: a name under pipelines/ or a .json path (default: the "${DEFAULT_PRESET}" preset)` },
   set: { type: 'string', array: true, describe: 'Override a preset setting: key=value (e.g. detect.fusion=geometric)' },
   conf: { type: 'number', describe: 'Score threshold (detect.scoreThreshold)' },

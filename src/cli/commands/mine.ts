@@ -23,7 +23,7 @@ export const mineOptions = {
   resume: { type: 'boolean', describe: 'Continue an interrupted run from its checkpoint' },
   overwrite: { type: 'boolean', describe: 'Replace an existing output' },
   strict: { type: 'boolean', describe: 'Stop at the first bad line' },
-  model: { type: 'string', describe: 'Detector model folder, or a preset naming one (default: the default preset\'s model)' },
+  model: { type: 'string', describe: 'Detector model folder, or a preset naming one (default: the default preset\'s model) (hf:org/name[@rev]: a Hub repository, pulled into the Hub cache on first use)' },
   queue: { type: 'number', describe: `Images decoded ahead of the model (default ${MINE_DEFAULTS.queueSize})` },
   ...runtimeOptions,
 } as const satisfies OptionTable;

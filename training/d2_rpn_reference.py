@@ -154,10 +154,24 @@ def f32_list(tensor):
 
 
 def random_level(gen, A, h, w):
-    """Objectness ~ N(0, 2) and deltas ~ N(0, 0.4), rounded to 3 decimals (exact in JSON)."""
-    objectness = torch.round(torch.randn(1, A, h, w, generator=gen, dtype=torch.float64) * 2000) / 1000
+    """Objectness ~ N(0, 2) rounded to 5 decimals and deltas ~ N(0, 0.4) rounded to 3 (short in JSON)."""
+    objectness = torch.round(torch.randn(1, A, h, w, generator=gen, dtype=torch.float64) * 2e5) / 1e5
     deltas = torch.round(torch.randn(1, 4 * A, h, w, generator=gen, dtype=torch.float64) * 400) / 1000
     return objectness.to(torch.float32), deltas.to(torch.float32)
+
+
+def make_distinct(levels):
+    """Nudges repeated logits (over all levels) up by 1e-5 until every one is distinct: torch's topk and
+    NMS sorts break ties in no documented order, so a golden must not contain any."""
+    seen = set()
+    for objectness, _ in levels:
+        flat = objectness.view(-1)
+        for i in range(flat.numel()):
+            value = float(flat[i])
+            while value in seen:
+                value = float(np.float32(round(value + 1e-5, 5)))
+            seen.add(value)
+            flat[i] = value
 
 
 def plant_edge_cases(level, h, w, a_sat):
@@ -183,6 +197,7 @@ def proposal_case(case_id, seed, image_hw, padded_hw, feature_sizes, strides, si
     # P2 (stride 4): anchor 1 = (32, ratio 1), IoU 28*32 / (2*32*32 - 28*32) = 0.78 one cell over;
     # C4 (stride 16): anchor 7 = (128, ratio 1), IoU 112*128 / (2*128*128 - 112*128) = 0.78.
     plant_edge_cases(levels[0], *feature_sizes[0], a_sat=1 if A == 3 else 7)
+    make_distinct(levels)
     cells = [cell_anchors(s, r) for s, r in zip(sizes, ratios)]
     anchors = grid_anchors(feature_sizes, strides, cells)
     results = []

@@ -7,6 +7,8 @@ structures/boxes.py and box_regression.py, not copied.
 
     /usr/bin/python3 training/d2_rpn_reference.py --check     # hand-computed cases only (<1 s)
     /usr/bin/python3 training/d2_rpn_reference.py             # checks, then fixtures/golden/d2-rpn/*.json
+                                                               # (anchors, proposals, box-deltas: RegionCLIP's
+                                                               # finetuned-head regression, `box_deltas_case`)
 
 Semantics (src/geometry/anchors.ts `anchorStyle: "detectron2"` and src/proposals/filter.ts
 `style: "detectron2"` implement exactly this):
@@ -226,6 +228,27 @@ def anchor_case(case_id, padded_hw, feature_sizes, strides, sizes, ratios, sampl
                 cell_anchors=[f32_list(c) for c in cells], anchors_per_level=[a.shape[0] for a in anchors], samples=samples)
 
 
+def box_deltas_case(seed=3, count=40):
+    """RegionCLIP's class-agnostic box regression at inference (fast_rcnn.py predict_boxes with
+    Box2BoxTransform(10, 10, 5, 5), then Boxes.clip(image_size) in fast_rcnn_inference_single_image) on
+    proposals of a 70 x 100 resized image, then back to a 140 x 201 original (x / scale, float32)."""
+    gen = torch.Generator().manual_seed(seed)
+    image_hw, scale_x, scale_y = (70, 100), 100 / 201, 70 / 140
+    xy = torch.rand(count, 2, generator=gen) * torch.tensor([90.0, 60.0])
+    wh = torch.rand(count, 2, generator=gen) * torch.tensor([40.0, 30.0]) + 2
+    proposals = torch.round(torch.cat([xy, xy + wh], dim=1) * 100) / 100
+    deltas = torch.round(torch.randn(count, 4, generator=gen) * torch.tensor([3.0, 3.0, 2.0, 2.0]) * 1000) / 1000
+    deltas[0] = torch.tensor([0.0, 0.0, 30.0, 30.0])  # dw / 5 = 6 > log(1000/16): clamped, then clipped to the image
+    deltas[1] = torch.tensor([-500.0, 0.0, 0.0, 0.0])  # 50 widths left: clipped to x1 = x2 = 0
+    weights = (10.0, 10.0, 5.0, 5.0)
+    decoded = apply_deltas(deltas, proposals, weights)
+    h, w = image_hw
+    clipped = torch.stack([decoded[:, 0].clamp(0, w), decoded[:, 1].clamp(0, h), decoded[:, 2].clamp(0, w), decoded[:, 3].clamp(0, h)], dim=1)
+    original = (clipped.double() / torch.tensor([scale_x, scale_y, scale_x, scale_y], dtype=torch.float64)).float()
+    return dict(source=SOURCE, semantics=box_deltas_case.__doc__.strip(), image_size_hw=list(image_hw), scale_xy=[scale_x, scale_y],
+                weights=list(weights), proposals=f32_list(proposals), deltas=f32_list(deltas), clipped=f32_list(clipped), original=f32_list(original))
+
+
 FPN_SIZES, FPN_RATIOS = [[32], [64], [128], [256], [512]], [[0.5, 1.0, 2.0]] * 5
 C4_SIZES, C4_RATIOS = [[32, 64, 128, 256, 512]], [[0.5, 1.0, 2.0]]
 SOURCE = f"training/d2_rpn_reference.py (detectron2 DefaultAnchorGenerator + find_top_rpn_proposals, re-implemented) on torch {torch.__version__}, torchvision {torchvision.__version__}"
@@ -247,7 +270,7 @@ def write_goldens():
         proposal_case("c4-40x1201", 2, (40, 1201), (40, 1201), [(3, 76)], [16], C4_SIZES, C4_RATIOS,
                       runs=[(6000, 1000, 0.7, 0.0), (300, 50, 0.5, 0.0)]),
     ])
-    for name, data in (("anchors.json", anchors), ("proposals.json", proposals)):
+    for name, data in (("anchors.json", anchors), ("proposals.json", proposals), ("box-deltas.json", box_deltas_case())):
         path = os.path.join(OUT_DIR, name)
         with open(path, "w") as f:
             json.dump(data, f, separators=(",", ":"))

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { decodeImage } from '../../src/image/read.js';
 import { DetectorModel } from '../../src/models/detector.js';
+import { Detector, regressProposals } from '../../src/pipelines/detect.js';
 import { encoderSizeDivisibility, parseManifest, rpnSizeDivisibility, type DetectorManifest } from '../../src/models/manifest.js';
 import { repoRoot } from '../helpers/golden.js';
 
@@ -85,6 +87,41 @@ describe('a detectron2-style detector runs end to end (tiny features model, unpa
       expect(outputs.boxDeltas).toBeUndefined();
     } finally {
       await model.release();
+    }
+  });
+});
+
+describe('a finetuned head with box deltas (fixtures/models/head-with-deltas.onnx)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'regionclip-deltas-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  it('encode returns R×4 deltas; detect regresses RPN proposals, not given boxes', async () => {
+    cpSync(folder, dir, { recursive: true });
+    cpSync(join(repoRoot, 'fixtures', 'models', 'head-with-deltas.onnx'), join(dir, 'head.onnx'));
+    const m = detectron2Style();
+    m.graphs.head.outputs.push({ name: 'box_deltas', dtype: 'float32', dims: ['regions', 4] });
+    m.regionEncoder.boxDeltas = { output: 'box_deltas', weights: [10, 10, 5, 5] };
+    m.files['head.onnx'].sha256 = createHash('sha256').update(readFileSync(join(dir, 'head.onnx'))).digest('hex');
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
+    const detector = await Detector.load(dir, { cacheDir: false, settings: { detect: { scoreThreshold: 0, maxDetections: 1000, iouThreshold: 1 } } });
+    try {
+      const decoded = await decodeImage(join(repoRoot, 'fixtures', 'images', 'shapes.png'));
+      const { proposals, resized } = await detector.model.propose(decoded, detector.settings.proposals);
+      const boxes = DetectorModel.toOriginal(proposals.boxes, resized);
+      const outputs = await detector.model.encodeRegions(decoded, boxes, { resized });
+      expect(outputs.boxDeltas?.length).toBe(4 * boxes.length);
+      expect(detector.model.regionEncoder.boxDeltaWeights).toEqual([10, 10, 5, 5]);
+      const regressed = regressProposals(proposals.boxes, outputs.boxDeltas!, [10, 10, 5, 5], resized);
+      const result = await detector.detect(decoded, { vocab: 'red square' });
+      // One phrase, no threshold, no suppression: one detection per proposal, each box a regressed proposal.
+      expect(result.detections.length).toBe(boxes.length);
+      const rows = new Set(Array.from({ length: regressed.length }, (_, k) => regressed.row(k).join(',')));
+      for (const d of result.detections) expect(rows.has(d.box.join(','))).toBe(true);
+      expect(regressed.data).not.toEqual(boxes.data);
+      const given = await detector.detect(decoded, { vocab: 'red square', boxes: boxes.data });
+      const plain = new Set(Array.from({ length: boxes.length }, (_, k) => boxes.row(k).join(',')));
+      for (const d of given.detections) expect(plain.has(d.box.join(','))).toBe(true);
+    } finally {
+      await detector.release();
     }
   });
 });

@@ -1,12 +1,19 @@
 /**
- * Anchor generation, matching torchvision's AnchorGenerator (models/detection/anchor_utils.py).
+ * Anchor generation in two styles, chosen by the manifest's `rpn.anchorStyle`:
+ * - `torchvision` (AnchorGenerator, models/detection/anchor_utils.py): cell anchors rounded to
+ *   integers, ratio-major; strides inferred as `H // h`, `W // w` of the padded image;
+ * - `detectron2` (DefaultAnchorGenerator, modeling/anchor_generator.py, as RegionCLIP's offline RPNs
+ *   use it with OFFSET 0): cell anchors computed in float64 and rounded once to float32, never to
+ *   integers, size-major; strides fixed per level (FPN 4…64, C4 16).
+ * A stride given per level overrides the inferred one in either style. Both place a cell's anchors at
+ * `(x·sw, y·sh)` in float32.
  *
- * Glossary: L feature levels; per level S sizes and R aspect ratios give A = R·S cell anchors
- * (ratio-major, then size); a level of h×w cells gives h·w·A anchors ordered y, then x, then cell
- * anchor; levels are concatenated in order.
+ * Glossary: L feature levels; per level S sizes and R aspect ratios (height / width) give A = R·S cell
+ * anchors; a level of h×w cells gives h·w·A anchors ordered y, then x, then cell anchor; levels are
+ * concatenated in order.
  */
 import { describe, invalidInput } from '../errors.js';
-import { checkSizeHW } from './validate.js';
+import { checkInteger, checkSizeHW } from './validate.js';
 
 const f32 = Math.fround;
 
@@ -23,14 +30,25 @@ function checkPositiveList(name: string, values: unknown): number[] {
   return values;
 }
 
+export type AnchorStyle = 'torchvision' | 'detectron2';
+
 /**
- * Cell anchors of one level, centred at 0: A×4 `round([-ws, -hs, ws, hs] / 2)` with
- * `hs = sqrt(ratio) · size`, `ws = size / sqrt(ratio)` in float32 (aspect ratio = height / width),
- * rounded half to even.
+ * Cell anchors of one level, centred at 0, A×4 XYXY, in the given style (default torchvision; see the
+ * module header).
  */
-export function cellAnchors(sizes: number[], aspectRatios: number[]): Float32Array {
+export function cellAnchors(sizes: number[], aspectRatios: number[], style: AnchorStyle = 'torchvision'): Float32Array {
   checkPositiveList('sizes', sizes);
   checkPositiveList('aspectRatios', aspectRatios);
+  if (style === 'detectron2') return detectron2CellAnchors(sizes, aspectRatios);
+  if (style !== 'torchvision') throw invalidInput('"torchvision" or "detectron2"', 'anchor style', describe(style));
+  return torchvisionCellAnchors(sizes, aspectRatios);
+}
+
+/**
+ * torchvision: `round([-ws, -hs, ws, hs] / 2)` with `hs = sqrt(ratio) · size`, `ws = size / sqrt(ratio)`
+ * in float32, rounded half to even; ratio-major (for each ratio, each size).
+ */
+function torchvisionCellAnchors(sizes: number[], aspectRatios: number[]): Float32Array {
   const out = new Float32Array(sizes.length * aspectRatios.length * 4);
   let o = 0;
   for (const ratio of aspectRatios) {
@@ -48,6 +66,27 @@ export function cellAnchors(sizes: number[], aspectRatios: number[]): Float32Arr
   return out;
 }
 
+/**
+ * detectron2 `generate_cell_anchors`: size-major (for each size, each ratio), `w = sqrt(size² / ratio)`,
+ * `h = ratio · w` in float64, `[-w/2, -h/2, w/2, h/2]` rounded once to float32. Size 32, ratio 0.5 gives
+ * ±22.627417 × ±11.313708 (torchvision: ±23 × ±11).
+ */
+function detectron2CellAnchors(sizes: number[], aspectRatios: number[]): Float32Array {
+  const out = new Float32Array(sizes.length * aspectRatios.length * 4);
+  let o = 0;
+  for (const size of sizes) {
+    for (const ratio of aspectRatios) {
+      const w = Math.sqrt((size * size) / ratio);
+      const h = ratio * w;
+      out[o++] = -w / 2;
+      out[o++] = -h / 2;
+      out[o++] = w / 2;
+      out[o++] = h / 2;
+    }
+  }
+  return out;
+}
+
 export interface AnchorOptions {
   /** Per level, the anchor sizes (square-root of the area, in image pixels). */
   sizes: number[][];
@@ -57,6 +96,11 @@ export interface AnchorOptions {
   imageSize: [number, number];
   /** Per level, the feature map size [h, w]. */
   featureMapSizes: [number, number][];
+  /** Cell-anchor style (default torchvision). */
+  style?: AnchorStyle;
+  /** Per level, a fixed stride for both axes (detectron2: FPN 4, 8, 16, 32, 64; C4 16); a missing
+   * entry (or list) is inferred as `[H // h, W // w]`. */
+  strides?: readonly (number | undefined)[];
 }
 
 export interface Anchors {
@@ -66,14 +110,14 @@ export interface Anchors {
   anchorsPerLevel: number[];
   /** Cell anchors per location, per level (A). */
   anchorsPerLocation: number[];
-  /** Strides per level [sh, sw] = [H // h, W // w]. */
+  /** Strides per level [sh, sw]: the given stride, or [H // h, W // w]. */
   strides: [number, number][];
 }
 
 /**
- * torchvision AnchorGenerator: strides are the integer quotients `H // h`, `W // w` (uneven when
- * the sizes do not divide), and each level's anchors are the cell anchors shifted to
- * `(x·sw, y·sh)` for every cell.
+ * Every level's anchors: the cell anchors (in `style`) shifted to `(x·sw, y·sh)` for every cell. Strides
+ * are the given ones, else torchvision's integer quotients `H // h`, `W // w` (uneven when the sizes do
+ * not divide: 800 // 13 = 61 for an FPN P6 whose true stride is 64).
  */
 export function generateAnchors(options: AnchorOptions): Anchors {
   const { sizes, featureMapSizes } = options;
@@ -86,9 +130,9 @@ export function generateAnchors(options: AnchorOptions): Anchors {
   if (!Array.isArray(ratios) || (ratios.length !== sizes.length && ratios.length !== 1)) {
     throw invalidInput(`one aspect-ratio list per level (${sizes.length}), or one for all`, 'aspectRatios', describe(ratios));
   }
-  const cells = sizes.map((levelSizes, l) => cellAnchors(levelSizes, ratios.length === 1 ? ratios[0] : ratios[l]));
+  const cells = sizes.map((levelSizes, l) => cellAnchors(levelSizes, ratios.length === 1 ? ratios[0] : ratios[l], options.style));
   const maps = featureMapSizes.map((size, l) => checkSizeHW(`featureMapSizes[${l}]`, size));
-  const strides = maps.map(([h, w]) => [Math.floor(imageH / h), Math.floor(imageW / w)] as [number, number]);
+  const strides = levelStrides(maps, [imageH, imageW], options.strides);
   const anchorsPerLocation = cells.map((c) => c.length / 4);
   const anchorsPerLevel = maps.map(([h, w], l) => h * w * anchorsPerLocation[l]);
   const anchors = new Float32Array(4 * anchorsPerLevel.reduce((a, b) => a + b, 0));
@@ -110,4 +154,17 @@ export function generateAnchors(options: AnchorOptions): Anchors {
     }
   });
   return { anchors, anchorsPerLevel, anchorsPerLocation, strides };
+}
+
+/** The given per-level strides (one for both axes), else `[H // h, W // w]`. */
+function levelStrides(maps: [number, number][], [imageH, imageW]: [number, number], given: AnchorOptions['strides']): [number, number][] {
+  if (given !== undefined && (!Array.isArray(given) || given.length !== maps.length)) {
+    throw invalidInput(`one stride (or undefined) per level (${maps.length})`, 'strides', describe(given));
+  }
+  return maps.map(([h, w], l) => {
+    const stride = given?.[l];
+    if (stride === undefined) return [Math.floor(imageH / h), Math.floor(imageW / w)];
+    checkInteger(`strides[${l}]`, stride, 1);
+    return [stride, stride];
+  });
 }

@@ -37,13 +37,21 @@ function clipRows(boxes: Float32Array, height: number, width: number): Float32Ar
   return out;
 }
 
-/** Indices of rows whose float32 width and height are both >= minSize (torchvision remove_small_boxes). */
-function rowsAtLeast(boxes: Float32Array, minSize: number): Int32Array {
+/**
+ * How a box's float32 width and height are compared with a minimum size: `gte` keeps `>=`
+ * (torchvision remove_small_boxes), `gt` keeps `>` (detectron2 `Boxes.nonempty`, so with 0 a
+ * zero-width box is dropped).
+ */
+export type MinSizeRule = 'gte' | 'gt';
+
+/** Indices of rows whose float32 width and height both pass `minSize` under `rule`. */
+function rowsAtLeast(boxes: Float32Array, minSize: number, rule: MinSizeRule = 'gte'): Int32Array {
   const keep: number[] = [];
+  const strict = rule === 'gt';
   for (let i = 0; i < boxes.length / 4; i++) {
     const w = f32(boxes[4 * i + 2] - boxes[4 * i]);
     const h = f32(boxes[4 * i + 3] - boxes[4 * i + 1]);
-    if (w >= minSize && h >= minSize) keep.push(i);
+    if (strict ? w > minSize && h > minSize : w >= minSize && h >= minSize) keep.push(i);
   }
   return Int32Array.from(keep);
 }
@@ -158,9 +166,12 @@ export class Boxes {
     return new Boxes(clipRows(this.data, imageSizeHW[0], imageSizeHW[1]));
   }
 
-  /** Indices (ascending) of boxes at least `minSize` wide and high, float32 `>=` (torchvision remove_small_boxes). */
-  nonempty(minSize = 0): Int32Array {
-    return rowsAtLeast(this.data, minSize);
+  /**
+   * Indices (ascending) of boxes at least `minSize` wide and high: float32 `>=` (rule `gte`, torchvision
+   * remove_small_boxes) or `>` (rule `gt`, detectron2 `nonempty`).
+   */
+  nonempty(minSize = 0, rule: MinSizeRule = 'gte'): Int32Array {
+    return rowsAtLeast(this.data, minSize, rule);
   }
 
   /** x times `scaleX`, y times `scaleY` (e.g. between the original and the resized image). */

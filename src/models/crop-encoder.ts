@@ -13,7 +13,7 @@ import { normalizeToChw, toRgb } from '../image/preprocess.js';
 import type { DecodedImage } from '../image/read.js';
 import type { ClipModel } from './clip.js';
 import type { RegionEncoderSpec } from './manifest.js';
-import { embedInBatches, type RegionContext, type RegionEncoder } from './region-encoder.js';
+import { embedInBatches, type RegionContext, type RegionEncoder, type RegionOutputs } from './region-encoder.js';
 
 type CropSpec = Extract<RegionEncoderSpec, { mode: 'crop' }>;
 
@@ -21,6 +21,11 @@ export class CropRegionEncoder implements RegionEncoder {
   readonly mode = 'crop';
 
   constructor(private readonly clip: ClipModel, private readonly spec: CropSpec, private readonly batchSize: number) {}
+
+  /** Crops carry no box regression: only the embeddings. */
+  async encode(image: DecodedImage, boxes: Boxes, context: RegionContext = {}): Promise<RegionOutputs> {
+    return { embeds: await this.embed(image, boxes, context) };
+  }
 
   async embed(image: DecodedImage, boxes: Boxes, context: RegionContext = {}): Promise<Float32Array> {
     if (boxes.length === 0) return new Float32Array(0);

@@ -18,8 +18,8 @@ import { ClipModel } from './clip.js';
 import { CropRegionEncoder } from './crop-encoder.js';
 import { FeatureRegionEncoder } from './features-encoder.js';
 import { openModel, type OpenedModel } from './loader.js';
-import type { DetectorManifest, LoadedManifest } from './manifest.js';
-import type { RegionContext, RegionEncoder } from './region-encoder.js';
+import { encoderSizeDivisibility, rpnSizeDivisibility, type DetectorManifest, type LoadedManifest } from './manifest.js';
+import type { RegionContext, RegionEncoder, RegionOutputs } from './region-encoder.js';
 import { Rpn, type ProposalOverrides } from './rpn.js';
 
 export type { ProposalOverrides } from './rpn.js';
@@ -44,7 +44,7 @@ function regionEncoderOf(opened: OpenedModel, manifest: DetectorManifest, clip: 
   const batchSize = options.regionBatchSize ?? 64;
   const encoder = manifest.regionEncoder;
   if (encoder.mode === 'crop') return new CropRegionEncoder(clip, encoder, batchSize);
-  return new FeatureRegionEncoder(opened.sessions.backbone, opened.sessions.head, encoder, manifest.image, manifest.embedDim, batchSize);
+  return new FeatureRegionEncoder(opened.sessions.backbone, opened.sessions.head, encoder, { ...manifest.image, sizeDivisibility: encoderSizeDivisibility(manifest) }, manifest.embedDim, batchSize);
 }
 
 export class DetectorModel {
@@ -75,7 +75,7 @@ export class DetectorModel {
     }
     const background = manifest.scoring.backgroundEmbed === undefined ? undefined : readBackgroundEmbed(loaded.dir, manifest.scoring.backgroundEmbed, manifest.embedDim);
     const clip = ClipModel.fromOpened(opened);
-    const rpn = new Rpn(opened.sessions.rpn, manifest.rpn, manifest.image.sizeDivisibility);
+    const rpn = new Rpn(opened.sessions.rpn, manifest.rpn, rpnSizeDivisibility(manifest));
     return new DetectorModel({ ...loaded, manifest }, clip, rpn, regionEncoderOf(opened, manifest, clip, options), background, opened.sessions);
   }
 
@@ -97,6 +97,15 @@ export class DetectorModel {
    */
   async embedRegions(image: DecodedImage, boxes: Boxes | Float32Array, context: RegionContext = {}): Promise<Float32Array> {
     return this.regionEncoder.embed(image, boxes instanceof Boxes ? boxes : Boxes.from(boxes), context);
+  }
+
+  /**
+   * Stage 2 with the head's R×4 class-agnostic box deltas when the manifest declares them
+   * (`regionEncoder.boxDeltas`, finetuned RegionCLIP), decoded with `regionEncoder.boxDeltaWeights`.
+   * @throws as `embedRegions`.
+   */
+  async encodeRegions(image: DecodedImage, boxes: Boxes | Float32Array, context: RegionContext = {}): Promise<RegionOutputs> {
+    return this.regionEncoder.encode(image, boxes instanceof Boxes ? boxes : Boxes.from(boxes), context);
   }
 
   async release(): Promise<void> {

@@ -64,22 +64,37 @@ const pixelNormSpec = z.strictObject({
 export type PixelNormSpec = z.infer<typeof pixelNormSpec>;
 
 const fraction = z.number().min(0).max(1);
+/** Input padding to a multiple of this (detectron2 `size_divisibility`; 1 = none). */
+const sizeDivisibility = z.number().int().positive();
 const rpnSpec = z.strictObject({
   input: pixelNormSpec,
-  /** Per feature level, in order: output names and anchors (torchvision AnchorGenerator sizes × ratios). */
+  /** Padding of the RPN input (default `image.sizeDivisibility`): detectron2 FPN 32, C4 1 (none). */
+  sizeDivisibility: sizeDivisibility.optional(),
+  /**
+   * Anchor bookkeeping and post-processing (geometry/anchors.ts, proposals/filter.ts): `torchvision`
+   * (integer cell anchors, ratio-major; NMS by sigmoid score, `scoreThreshold`) or `detectron2` (float
+   * cell anchors, size-major; NMS by logit, no score threshold), as RegionCLIP's offline RPNs.
+   */
+  anchorStyle: z.enum(['torchvision', 'detectron2']).default('torchvision'),
+  /** Per feature level, in order: output names, anchors (sizes × aspect ratios) and, optionally, the
+   * level's stride (detectron2: FPN 4, 8, 16, 32, 64; C4 16); default `padded H // h`, `W // w`. */
   levels: z.array(z.strictObject({
     objectness: z.string().min(1),
     deltas: z.string().min(1),
     anchorSizes: z.array(z.number().positive()).min(1),
     aspectRatios: z.array(z.number().positive()).min(1),
+    stride: z.number().int().positive().optional(),
   })).min(1),
   boxCoderWeights: z.tuple([z.number().positive(), z.number().positive(), z.number().positive(), z.number().positive()]).default([1, 1, 1, 1]),
   preNmsTopK: z.number().int().positive().default(1000),
   postNmsTopK: z.number().int().positive().default(1000),
   nmsThreshold: fraction.default(0.7),
   minSize: z.number().nonnegative().default(1e-3),
+  /** `gte`: width and height `>= minSize` (torchvision); `gt`: `> minSize` (detectron2 `nonempty`, with minSize 0). */
+  minSizeRule: z.enum(['gte', 'gt']).default('gte'),
+  /** torchvision style only: proposals with sigmoid(objectness) below this are dropped. */
   scoreThreshold: fraction.default(0),
-});
+}).refine((r) => r.anchorStyle !== 'detectron2' || r.scoreThreshold === 0, { path: ['scoreThreshold'], message: 'must be 0 with anchorStyle "detectron2" (it has no score threshold)' });
 export type RpnSpec = z.infer<typeof rpnSpec>;
 
 const regionEncoderSpec = z.discriminatedUnion('mode', [
@@ -93,6 +108,17 @@ const regionEncoderSpec = z.discriminatedUnion('mode', [
     outputSize: z.tuple([z.number().int().positive(), z.number().int().positive()]).default([14, 14]),
     samplingRatio: z.number().int().default(0),
     aligned: z.boolean().default(true),
+    /** Padding of the backbone input (default `image.sizeDivisibility`); RegionCLIP's CLIP ResNet: 1 (none). */
+    sizeDivisibility: sizeDivisibility.optional(),
+    /**
+     * A finetuned RegionCLIP head's class-agnostic box regression: the head graph's output `output`
+     * ([R, 4] deltas), decoded against each proposal with `weights` (RegionCLIP: 10, 10, 5, 5) and
+     * clipped to the image after scoring. Not applied to given boxes (`--boxes`).
+     */
+    boxDeltas: z.strictObject({
+      output: z.string().min(1),
+      weights: z.tuple([z.number().positive(), z.number().positive(), z.number().positive(), z.number().positive()]),
+    }).optional(),
   }),
   z.strictObject({
     /** Any whole-image CLIP tower: RoIAlign pixel crops of each box at the tower's input size. */
@@ -117,7 +143,8 @@ const detectorManifestSchema = z.strictObject({
   image: z.strictObject({
     shortEdge: z.number().int().positive().default(800),
     maxSize: z.number().int().positive().default(1333),
-    sizeDivisibility: z.number().int().positive().default(32),
+    /** Padding of the detector inputs, unless `rpn.sizeDivisibility` / `regionEncoder.sizeDivisibility` say otherwise. */
+    sizeDivisibility: sizeDivisibility.default(32),
   }),
   rpn: rpnSpec,
   regionEncoder: regionEncoderSpec,
@@ -139,10 +166,26 @@ const detectorManifestSchema = z.strictObject({
     for (const g of ['backbone', 'head'] as const) {
       if (m.graphs[g] === undefined) ctx.addIssue({ code: 'custom', path: ['graphs', g], message: `required when regionEncoder.mode is "features"` });
     }
+    const deltas = m.regionEncoder.boxDeltas?.output;
+    const headOutputs = m.graphs.head?.outputs.map((t) => t.name) ?? [];
+    if (deltas !== undefined && m.graphs.head !== undefined && (!headOutputs.includes(deltas) || headOutputs[0] === deltas)) {
+      ctx.addIssue({ code: 'custom', path: ['regionEncoder', 'boxDeltas', 'output'], message: `"${deltas}" must be one of graphs.head's outputs after the first (the embeddings); it has [${headOutputs.join(', ')}]` });
+    }
   } else if (m.graphs.vision === undefined) {
     ctx.addIssue({ code: 'custom', path: ['graphs', 'vision'], message: 'required when regionEncoder.mode is "crop"' });
   }
 });
+
+/** Padding of the RPN input: `rpn.sizeDivisibility`, else `image.sizeDivisibility`. */
+export function rpnSizeDivisibility(manifest: DetectorManifest): number {
+  return manifest.rpn.sizeDivisibility ?? manifest.image.sizeDivisibility;
+}
+
+/** Padding of the features-mode backbone input: `regionEncoder.sizeDivisibility`, else `image.sizeDivisibility`. */
+export function encoderSizeDivisibility(manifest: DetectorManifest): number {
+  const encoder = manifest.regionEncoder;
+  return (encoder.mode === 'features' ? encoder.sizeDivisibility : undefined) ?? manifest.image.sizeDivisibility;
+}
 
 export const manifestSchema = z.discriminatedUnion('kind', [clipManifestSchema, detectorManifestSchema]);
 export type ClipManifest = z.infer<typeof clipManifestSchema>;

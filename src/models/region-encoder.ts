@@ -5,9 +5,13 @@
  * - `crop`: RoIAlign pixel crops of each box at the image tower's input size → CLIP image tower
  *   (crop-encoder.ts).
  *
+ * A finetuned RegionCLIP head also regresses one class-agnostic box per region (`encode`'s
+ * `boxDeltas`); the detect pipeline decodes them against the proposals.
+ *
  * Glossary: R regions; D embedding size; boxes are in original-image pixels.
  */
 import type { Boxes } from '../geometry/boxes.js';
+import type { BoxCoderWeights } from '../geometry/box-coder.js';
 import type { DecodedImage } from '../image/read.js';
 import type { ResizedForDetection } from '../image/preprocess.js';
 
@@ -18,13 +22,26 @@ export interface RegionContext {
   contextScale?: number;
 }
 
+/** What the encoder computes for R boxes. */
+export interface RegionOutputs {
+  /** R×D L2-normalized region embeddings, row-major. */
+  embeds: Float32Array;
+  /** R×4 class-agnostic box deltas [dx, dy, dw, dh] of a finetuned head (manifest
+   * `regionEncoder.boxDeltas`), to decode against the boxes with `boxDeltaWeights`; absent otherwise. */
+  boxDeltas?: Float32Array;
+}
+
 export interface RegionEncoder {
   readonly mode: 'features' | 'crop';
+  /** The weights the head's box deltas are decoded with (RegionCLIP: 10, 10, 5, 5); undefined when it has none. */
+  readonly boxDeltaWeights?: BoxCoderWeights;
   /**
    * R×D L2-normalized region embeddings of `boxes` (original-image pixels), row-major.
    * @throws ModelRunError when a graph fails or returns the wrong shape.
    */
   embed(image: DecodedImage, boxes: Boxes, context?: RegionContext): Promise<Float32Array>;
+  /** The embeddings and, when the head has them, the box deltas. @throws ModelRunError as `embed`. */
+  encode(image: DecodedImage, boxes: Boxes, context?: RegionContext): Promise<RegionOutputs>;
 }
 
 /**

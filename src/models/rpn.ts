@@ -1,11 +1,13 @@
 /**
- * The proposal generator (RegionCLIP's offline RPN): the RPN graph on the detector's normalized,
- * padded image, the anchor generator, and `filterProposals` (torchvision `filter_proposals`).
- * Boxes come out in the resized image's pixels.
+ * The proposal generator (RegionCLIP's offline RPN): the RPN graph on the detector's normalized image
+ * padded to `rpn.sizeDivisibility`, the anchor generator and `filterProposals`, both in the manifest's
+ * `rpn.anchorStyle` (torchvision `AnchorGenerator` + `filter_proposals`, or detectron2
+ * `DefaultAnchorGenerator` + `find_top_rpn_proposals` with the levels' fixed strides). Boxes come out
+ * in the resized image's pixels; scores are objectness probabilities, logits beside them.
  *
  * Glossary: L feature levels; A anchors per location; h×w a level's feature map; Hp×Wp the padded
  * input; K proposals kept. Level outputs are `[1, A, h, w]` objectness logits and `[1, 4A, h, w]`
- * deltas (torchvision RPNHead layout).
+ * deltas (torchvision RPNHead and detectron2 StandardRPNHead share this layout).
  */
 import { ModelRunError, expectedMessage } from '../errors.js';
 import { generateAnchors } from '../geometry/anchors.js';
@@ -27,7 +29,7 @@ export class Rpn {
   /**
    * @param session the RPN graph (manifest `graphs.rpn`), already checked against its spec.
    * @param spec the manifest's `rpn` entry: input normalization, levels, box coder, top-k, NMS.
-   * @param sizeDivisibility the detector's padding (manifest `image.sizeDivisibility`).
+   * @param sizeDivisibility the RPN input's padding (manifest `rpn.sizeDivisibility`, else `image.sizeDivisibility`).
    */
   constructor(private readonly session: CheckedSession, readonly spec: RpnSpec, private readonly sizeDivisibility: number) {}
 
@@ -44,6 +46,8 @@ export class Rpn {
       aspectRatios: this.spec.levels.map((l) => l.aspectRatios),
       imageSize: [input.dims[2], input.dims[3]],
       featureMapSizes: levels.map((l) => [l.height, l.width] as [number, number]),
+      style: this.spec.anchorStyle,
+      strides: this.spec.levels.map((l) => l.stride),
     });
     return filterProposals(levels, {
       anchors,
@@ -53,7 +57,9 @@ export class Rpn {
       postNmsTopK: overrides.postNmsTopK ?? this.spec.postNmsTopK,
       nmsThreshold: overrides.nmsThreshold ?? this.spec.nmsThreshold,
       minSize: overrides.minSize ?? this.spec.minSize,
+      minSizeRule: this.spec.minSizeRule,
       scoreThreshold: this.spec.scoreThreshold,
+      style: this.spec.anchorStyle,
     });
   }
 

@@ -1,12 +1,14 @@
 /**
  * Zero-shot detection, RegionCLIP's inference: proposals (RPN, or given boxes) → region embeddings →
- * phrase embeddings → scores (cosine / temperature, softmax over phrases and background) →
- * per-class NMS. Orchestration only: every step is a model method or a pure function.
+ * phrase embeddings → scores (cosine / temperature, softmax over phrases and background) → a
+ * finetuned head's box regression applied to the proposals, if it has one → per-class NMS. Orchestration only: every step is a model method or a pure function.
  *
  * Glossary: R regions, P phrases, D embedding size.
  */
-import { InvalidInputError, expectedMessage } from '../errors.js';
+import { InvalidInputError, ModelRunError, expectedMessage } from '../errors.js';
 import { Boxes } from '../geometry/boxes.js';
+import { decodeBoxes, type BoxCoderWeights } from '../geometry/box-coder.js';
+import type { ResizedForDetection } from '../image/preprocess.js';
 import { decodeImage, type DecodedImage, type DecodeOptions } from '../image/read.js';
 import { selectDetections } from '../matching/detections.js';
 import { scoreRegions } from '../matching/scores.js';
@@ -84,6 +86,19 @@ export function resolvePhrases(options: Pick<DetectOptions, 'vocab' | 'caption' 
 const round = (v: number) => Math.round(v * 100) / 100;
 
 /**
+ * RegionCLIP's class-agnostic box regression at inference (`fast_rcnn.py` predict_boxes, then the clip
+ * in fast_rcnn_inference_single_image): the head's R×4 deltas decoded against the proposals in resized
+ * pixels with `weights` (10, 10, 5, 5), clipped to the resized image, then back to original pixels.
+ * @throws ModelRunError when a decoded box is not finite (RegionCLIP would silently drop the region).
+ */
+export function regressProposals(proposals: Boxes, boxDeltas: Float32Array, weights: BoxCoderWeights, resized: ResizedForDetection): Boxes {
+  const decoded = decodeBoxes(boxDeltas, proposals.data, weights);
+  const bad = decoded.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new ModelRunError(expectedMessage('finite box deltas', 'the region head', `a non-finite box for region ${bad >> 2}`));
+  return DetectorModel.toOriginal(Boxes.of(decoded).clip([resized.image.height, resized.image.width]), resized);
+}
+
+/**
  * Detects the phrases in one image. Phrase embeddings can be passed in (`phraseEmbeds`) so a run
  * over many images embeds its vocabulary once.
  */
@@ -108,18 +123,18 @@ export async function detectImage(
   lap('decode');
   let boxes: Boxes;
   let objectness: Float32Array | undefined;
-  let resized;
+  let proposed;
   if (options.boxes !== undefined) {
     boxes = Boxes.from(options.boxes, 'boxes');
   } else {
-    const proposed = await detector.propose(decoded, settings.proposals);
-    resized = proposed.resized;
+    proposed = await detector.propose(decoded, settings.proposals);
     objectness = proposed.proposals.scores;
     // Proposals are in resized pixels: back to the original image.
-    boxes = DetectorModel.toOriginal(proposed.proposals.boxes, resized);
+    boxes = DetectorModel.toOriginal(proposed.proposals.boxes, proposed.resized);
     lap('proposals');
   }
-  const regionEmbeds = await detector.embedRegions(decoded, boxes, { resized, contextScale: settings.detect.contextScale });
+  const regions = await detector.encodeRegions(decoded, boxes, { resized: proposed?.resized, contextScale: settings.detect.contextScale });
+  const regionEmbeds = regions.embeds;
   lap('regions');
   // Given boxes (RegionCLIP's GT-box protocol) carry no objectness: their scores are the label
   // probabilities whatever the preset's fusion (documented on DetectOptions.boxes and --boxes).
@@ -129,6 +144,11 @@ export async function detectImage(
     fusion: objectness === undefined ? 'none' : settings.detect.fusion,
     objectness,
   });
+  // A finetuned head's box regression refines RPN proposals only (RegionCLIP skips it for given boxes).
+  const weights = detector.regionEncoder.boxDeltaWeights;
+  if (proposed !== undefined && regions.boxDeltas !== undefined && weights !== undefined) {
+    boxes = regressProposals(proposed.proposals.boxes, regions.boxDeltas, weights, proposed.resized);
+  }
   const selected = selectDetections(scores, phrases.length, boxes, {
     scoreThreshold: settings.detect.scoreThreshold,
     iouThreshold: settings.detect.iouThreshold,

@@ -1,17 +1,24 @@
 /**
- * RPN post-processing: raw per-level objectness logits and box deltas → proposals, exactly as
- * torchvision's RegionProposalNetwork.filter_proposals (and, with the same settings, detectron2's
- * find_top_rpn_proposals). Pure: typed arrays in, typed arrays out.
+ * RPN post-processing: raw per-level objectness logits and box deltas → proposals, in two styles
+ * (the manifest's `rpn.anchorStyle`). Pure: typed arrays in, typed arrays out.
+ * - `torchvision` (RegionProposalNetwork.filter_proposals): top-k logits per level, sigmoid, clip,
+ *   min size, score threshold, NMS per level ordered by the sigmoid scores.
+ * - `detectron2` (proposal_utils.find_top_rpn_proposals, RegionCLIP's offline RPN): top-k logits per
+ *   level, drop non-finite, clip, min size, NMS per level ordered by the LOGITS (a float32 sigmoid
+ *   saturates to 1 above ~17 and would tie), no score threshold.
+ * Either way `scores` are probabilities, sigmoid(logit) in float32, and the raw `logits` come beside
+ * them (detectron2 returns the logits as `objectness_logits`; our objectness fusion wants
+ * probabilities). The min-size comparison (`>=` or detectron2's strict `>`) is `minSizeRule`.
  *
  * Glossary:
- *   L  feature levels        A  anchors per location     h, w  a level's feature-map size
+ *   L  feature levels        A  anchors per location     h, w  a level's feature map size
  *   K  proposals kept        imageSize  the resized, UNPADDED image [height, width]
  * A level's `objectnessLogits` is the graph output [1, A, h, w] (flattened) and its `deltas`
- * [1, 4A, h, w] (torchvision RPNHead layout). Both are reordered to (y, x, a) — the anchor order of
- * geometry/anchors.ts — before use.
+ * [1, 4A, h, w] (as [1, A, 4, h, w]: torchvision RPNHead and detectron2 StandardRPNHead alike). Both
+ * are reordered to (y, x, a) — the anchor order of geometry/anchors.ts — before use.
  */
 import { invalidInput } from '../errors.js';
-import { Boxes, gatherRows } from '../geometry/boxes.js';
+import { Boxes, gatherRows, type MinSizeRule } from '../geometry/boxes.js';
 import { decodeBoxes, type BoxCoderWeights } from '../geometry/box-coder.js';
 import { batchedNms } from '../geometry/nms.js';
 import { checkFraction, checkInteger, checkNumber, checkSizeHW } from '../geometry/validate.js';
@@ -39,17 +46,24 @@ export interface ProposalOptions {
   postNmsTopK: number;
   /** NMS IoU threshold, applied within each level. */
   nmsThreshold: number;
-  /** Boxes narrower or shorter than this are dropped (torchvision: 1e-3). */
+  /** Boxes narrower or shorter than this are dropped (torchvision: 1e-3; detectron2: 0 with rule `gt`). */
   minSize: number;
-  /** Proposals with sigmoid(objectness) below this are dropped. */
+  /** `gte` keeps width and height `>= minSize` (torchvision, the default), `gt` keeps `> minSize` (detectron2). */
+  minSizeRule?: MinSizeRule;
+  /** torchvision style only: proposals with sigmoid(objectness) below this are dropped. detectron2 has
+   * none: it must be 0 there. */
   scoreThreshold: number;
+  /** Post-processing style (default torchvision; see the module header). */
+  style?: 'torchvision' | 'detectron2';
 }
 
 export interface Proposals {
   /** K boxes in resized-image pixels, in decreasing objectness. */
   boxes: Boxes;
-  /** K objectness probabilities (sigmoid of the logits). */
+  /** K objectness probabilities (float32 sigmoid of the logits). */
   scores: Float32Array;
+  /** K raw objectness logits (detectron2's `objectness_logits`). */
+  logits: Float32Array;
   /** K feature-level indices. */
   levels: Int32Array;
 }
@@ -89,26 +103,37 @@ function sigmoid(x: number): number {
 }
 
 /**
- * RPN proposals from raw level outputs, as numbered steps (torchvision `filter_proposals`,
- * detectron2 `find_top_rpn_proposals`):
+ * RPN proposals from raw level outputs, as numbered steps:
  * 1. per level, the `preNmsTopK` anchors by objectness logit, decoded against their anchors;
- * 2. non-finite boxes (a diverged head) dropped, the rest clipped to the image;
- * 3. boxes under `minSize` and objectness under `scoreThreshold` dropped;
- * 4. NMS within each level, then the best `postNmsTopK` over all levels.
+ * 2. rows with a non-finite box dropped (detectron2: or a non-finite logit), the rest clipped to the image;
+ * 3. boxes under `minSize` (by `minSizeRule`) dropped; torchvision style: objectness under
+ *    `scoreThreshold` too;
+ * 4. NMS within each level (ordered by sigmoid score, detectron2 style by logit), then the best
+ *    `postNmsTopK` over all levels.
  * @throws InvalidInputError for options out of range or level outputs of the wrong size.
  */
 export function filterProposals(levels: readonly RpnLevelOutput[], options: ProposalOptions): Proposals {
   const imageSize = checkProposalOptions(levels, options);
+  const detectron2 = options.style === 'detectron2';
   const top = topAnchorsPerLevel(levels, options);
   const finite: number[] = [];
-  for (let i = 0; i < top.logits.length; i++) if (top.boxes.subarray(4 * i, 4 * i + 4).every(Number.isFinite)) finite.push(i);
+  for (let i = 0; i < top.logits.length; i++) {
+    if (top.boxes.subarray(4 * i, 4 * i + 4).every(Number.isFinite) && (!detectron2 || Number.isFinite(top.logits[i]))) finite.push(i);
+  }
   const clipped = Boxes.of(gatherRows(top.boxes, 4, finite)).clip(imageSize);
-  const kept = Array.from(clipped.nonempty(options.minSize)).filter((k) => sigmoid(top.logits[finite[k]]) >= options.scoreThreshold);
+  let kept = Array.from(clipped.nonempty(options.minSize, options.minSizeRule));
+  if (!detectron2) kept = kept.filter((k) => sigmoid(top.logits[finite[k]]) >= options.scoreThreshold);
   const candidates = clipped.gather(kept);
-  const scores = Float32Array.from(kept, (k) => sigmoid(top.logits[finite[k]]));
+  const logits = Float32Array.from(kept, (k) => top.logits[finite[k]]);
+  const scores = logits.map(sigmoid);
   const levelIds = Int32Array.from(kept, (k) => top.levels[finite[k]]);
-  const keep = batchedNms(candidates.data, scores, levelIds, options.nmsThreshold, options.postNmsTopK);
-  return { boxes: candidates.gather(keep), scores: Float32Array.from(keep, (j) => scores[j]), levels: Int32Array.from(keep, (j) => levelIds[j]) };
+  const keep = batchedNms(candidates.data, detectron2 ? logits : scores, levelIds, options.nmsThreshold, options.postNmsTopK);
+  return {
+    boxes: candidates.gather(keep),
+    scores: Float32Array.from(keep, (j) => scores[j]),
+    logits: Float32Array.from(keep, (j) => logits[j]),
+    levels: Int32Array.from(keep, (j) => levelIds[j]),
+  };
 }
 
 function checkProposalOptions(levels: readonly RpnLevelOutput[], options: ProposalOptions): [number, number] {
@@ -118,6 +143,13 @@ function checkProposalOptions(levels: readonly RpnLevelOutput[], options: Propos
   checkFraction('nmsThreshold', options.nmsThreshold);
   checkFraction('scoreThreshold', options.scoreThreshold);
   checkNumber('minSize', options.minSize, 'nonNegative');
+  const style = options.style ?? 'torchvision';
+  if (style !== 'torchvision' && style !== 'detectron2') throw invalidInput('"torchvision" or "detectron2"', 'style', String(style));
+  const rule = options.minSizeRule ?? 'gte';
+  if (rule !== 'gte' && rule !== 'gt') throw invalidInput('"gte" or "gt"', 'minSizeRule', String(rule));
+  if (style === 'detectron2' && options.scoreThreshold !== 0) {
+    throw invalidInput('0 (detectron2 proposals have no score threshold)', 'scoreThreshold', String(options.scoreThreshold));
+  }
   const total = levels.reduce((n, l) => n + l.anchorsPerLocation * l.height * l.width, 0);
   if (options.anchors.length !== 4 * total) {
     throw invalidInput(`${total}×4 anchors (one per RPN output location and anchor)`, 'anchors', `length ${options.anchors.length}`);

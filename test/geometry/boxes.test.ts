@@ -49,6 +49,10 @@ describe('Boxes (the structure every stage passes)', () => {
     expect(Array.from(b.clip([20, 25]).data)).toEqual([0, 2, 25, 12, 10, 10, 10.5, 20, 0, 0, 4, 4]);
     expect(Array.from(b.nonempty(4))).toEqual([0, 2]);
     expect(Array.from(b.nonempty())).toEqual([0, 1, 2]);
+    // detectron2's strict `>`: a 4-wide box is not wider than 4, a zero-width box is empty at 0.
+    expect(Array.from(b.nonempty(4, 'gt'))).toEqual([0]);
+    expect(Array.from(Boxes.from(Float32Array.from([0, 0, 0, 5, 0, 0, 1, 1])).nonempty(0, 'gt'))).toEqual([1]);
+    expect(Array.from(Boxes.from(Float32Array.from([0, 0, 0, 5, 0, 0, 1, 1])).nonempty(0))).toEqual([0, 1]);
   });
   it('gathers rows in the given order, repeats included', () => {
     expect(Array.from(b.gather([2, 0, 2]).data)).toEqual([0, 0, 4, 4, -5, 2, 30, 12, 0, 0, 4, 4]);

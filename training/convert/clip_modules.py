@@ -153,11 +153,12 @@ class TextTransformer(nn.Module):
         self.transformer = Transformer(width, layers, heads)
         self.ln_final = nn.LayerNorm(width)
         self.text_projection = nn.Parameter(torch.randn(width, embed_dim) * width ** -0.5)
-        self.register_buffer("causal_mask", torch.full((context_length, context_length), float("-inf")).triu(1), persistent=False)
 
     def encode_text(self, input_ids):
+        L = self.positional_embedding.shape[0]
+        causal_mask = torch.full((L, L), float("-inf")).triu(1)  # not state: OpenAI keeps it as a plain attribute
         x = self.token_embedding(input_ids) + self.positional_embedding
-        x = self.ln_final(self.transformer(x, self.causal_mask))
+        x = self.ln_final(self.transformer(x, causal_mask))
         return x[torch.arange(x.shape[0]), input_ids.argmax(dim=-1)] @ self.text_projection
 
     def forward(self, input_ids):

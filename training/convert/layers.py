@@ -44,7 +44,7 @@ class SelfAttention(nn.Module):
     def forward(self, x, mask=None):
         n, t, w = x.shape
         hd = w // self.heads
-        q, k, v = F.linear(x, self.in_proj_weight, self.in_proj_bias).reshape(n, t, 3, self.heads, hd).permute(2, 0, 3, 1, 4)
+        q, k, v = F.linear(x, self.in_proj_weight, self.in_proj_bias).reshape(n, t, 3, self.heads, hd).permute(2, 0, 3, 1, 4).unbind(0)
         att = (q * hd ** -0.5) @ k.transpose(-2, -1)
         if mask is not None:
             att = att + mask

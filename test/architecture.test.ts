@@ -59,6 +59,13 @@ describe('architecture', () => {
     expect(impure).toEqual([]);
   });
 
+  it('option resolution never downloads: config/ imports no Hub module that touches the network', () => {
+    const network = /hub\/(snapshot|download|http|listing|metadata)\.js$/;
+    const found = files(join(src, 'config')).flatMap((file) =>
+      [...readFileSync(file, 'utf8').matchAll(/^(?:import|export)\s[^'"]*?from\s+'([^']+)'/gm)].map((m) => m[1]).filter((spec) => network.test(spec)).map((spec) => `${relative(src, file)} → ${spec}`));
+    expect(found).toEqual([]);
+  });
+
   it('no `as unknown as` in src', () => {
     expect(files(src).filter((f) => readFileSync(f, 'utf8').includes('as unknown as')).map((f) => relative(src, f))).toEqual([]);
   });

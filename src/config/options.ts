@@ -13,7 +13,6 @@ import { ConfigError, expectedMessage } from '../errors.js';
 import type { HubSettings } from '../hub/env.js';
 import { DEFAULT_REVISION, isHubModel } from '../hub/repo.js';
 import { DTYPES } from '../hub/select.js';
-import { modelSnapshot } from '../hub/snapshot.js';
 import {
   applyOverrides, checkModelOrPresetName, DETECT_FLAGS, ENSEMBLE_RULES, mergeSettings, parseSettings, PIPELINES_DIR, readPreset, resolveModelPath,
   TEMPLATE_SET_NAMES, type DetectSettings,
@@ -138,26 +137,23 @@ export function resolveDetectSettings(modelOrPreset: string | DetectSettings = D
 /** Hub settings for `hf:` models (cache folder, endpoint…; default: the HF_* environment variables, hub/env.ts). */
 export type HubOptions = Partial<HubSettings>;
 
-/**
- * The folder of one model reference: `hf:org/name[@rev]` → its Hub snapshot folder (from the
- * cache, pulled on first use unless HF_HUB_OFFLINE is set: hub/snapshot.ts `modelSnapshot`), a
- * model folder, or a name under models/.
- */
-export async function resolveModelFolder(model: string, hub: HubOptions = {}): Promise<string> {
-  return isHubModel(model) ? modelSnapshot(model, hub) : resolveModelPath(model);
+/** A model reference as a pipeline takes it: `hf:org/name[@rev]` kept as written, else a model folder path. */
+export function modelPathOrHub(model: string): string {
+  return isHubModel(model) ? model : resolveModelPath(model);
 }
 
 /**
- * The model folder for a pipeline: a model folder, a name under models/ or `hf:org/name[@rev]`,
- * a preset naming one, or (undefined) the default preset's model.
+ * The model a pipeline uses, as a reference: a model folder or a name under models/ (→ its path),
+ * `hf:org/name[@rev]` (kept; pipelines/model-source.ts fetches it), a preset naming one, or
+ * (undefined) the default preset's model. Reads presets only: no network.
  */
-export async function resolveModel(modelOrPreset: string | undefined, hub: HubOptions = {}): Promise<string> {
+export function modelReference(modelOrPreset: string | undefined): string {
   if (modelOrPreset !== undefined) checkModelOrPresetName(modelOrPreset);
-  if (modelOrPreset !== undefined && !isPreset(modelOrPreset)) return resolveModelFolder(modelOrPreset, hub);
+  if (modelOrPreset !== undefined && !isPreset(modelOrPreset)) return modelPathOrHub(modelOrPreset);
   const preset = modelOrPreset ?? DEFAULT_PRESET;
   const model = readPreset(preset).model;
   if (typeof model !== 'string') throw new ConfigError(expectedMessage('a model (--model, or the preset\'s "model")', preset, 'none'));
-  return resolveModelFolder(model, hub);
+  return modelPathOrHub(model);
 }
 
 // ── classify ────────────────────────────────────────────────────────────────────────────────────

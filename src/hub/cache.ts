@@ -7,10 +7,15 @@
  *     blobs/<etag>.incomplete            a download in progress (resumed with a Range request)
  *     snapshots/<commit>/<path>          relative symlinks to ../../blobs/<etag> (a copy where links fail)
  *     refs/<revision>                    the commit a branch or tag pointed at, written atomically
+ *   <cacheDir>/.locks/models--org--name/<etag>.lock   held while one process downloads that blob
+ *
+ * Temporary names are unique per process and call, and every write ends in a rename, so processes
+ * pulling the same repository at once never see (or clobber) each other's half-written files.
  */
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { IoError, expectedMessage } from '../errors.js';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative } from 'node:path';
+import { HubError, IoError, expectedMessage } from '../errors.js';
 import { COMMIT_PATTERN, repoFolderName, type RepoRef } from './repo.js';
 
 export class RepoCache {
@@ -23,6 +28,11 @@ export class RepoCache {
 
   blobPath(etag: string): string {
     return join(this.dir, 'blobs', etag);
+  }
+
+  /** The lock a process holds while it downloads a blob (huggingface_hub's `.locks/<repo folder>/<etag>.lock`). */
+  lockPath(etag: string): string {
+    return join(this.cacheDir, '.locks', repoFolderName(this.repo), `${etag}.lock`);
   }
 
   hasBlob(etag: string): boolean {
@@ -46,23 +56,31 @@ export class RepoCache {
     const ref = join(this.dir, 'refs', revision);
     guarded(ref, () => {
       mkdirSync(dirname(ref), { recursive: true });
-      writeFileSync(`${ref}.tmp`, commit);
-      renameSync(`${ref}.tmp`, ref);
+      const tmp = uniqueTemp(ref);
+      writeFileSync(tmp, commit);
+      renameSync(tmp, ref);
     });
   }
 
   /** `snapshots/<commit>/<path>` → the blob, as a relative symlink (or a copy where symlinks fail). */
   link(commit: string, path: string, etag: string): void {
-    const target = join(this.snapshotDir(commit), path);
+    const root = this.snapshotDir(commit);
+    const target = join(root, path);
+    const inside = relative(root, target);
+    // A listed path names a file of the snapshot: one that leaves it (../, absolute) is refused.
+    if (inside === '' || inside.startsWith('..') || isAbsolute(inside) || isAbsolute(path)) {
+      throw new HubError(expectedMessage('a file path inside the snapshot', `${repoFolderName(this.repo)}@${commit}`, JSON.stringify(path)));
+    }
     const blob = this.blobPath(etag);
     guarded(target, () => {
       mkdirSync(dirname(target), { recursive: true });
-      if (isPresent(target)) rmSync(target);
+      const tmp = uniqueTemp(target);
       try {
-        symlinkSync(relative(dirname(target), blob), target);
+        symlinkSync(relative(dirname(target), blob), tmp);
       } catch {
-        copyFileSync(blob, target);
+        copyFileSync(blob, tmp);
       }
+      renameSync(tmp, target); // replaces an older link atomically
     });
   }
 
@@ -78,14 +96,9 @@ export class RepoCache {
   }
 }
 
-/** Whether anything (a dangling link included) is at `path`. */
-function isPresent(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
+/** A temporary name beside `path`, unique to this process and call. */
+export function uniqueTemp(path: string): string {
+  return `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
 }
 
 function guarded(path: string, write: () => void): void {

@@ -6,9 +6,13 @@
  * stays for the next pull. The content is then verified against the etag — sha256 for a 64-hex
  * etag (LFS), the git blob sha1 `sha1("blob <size>\0" + data)` for a 40-hex one — and only then
  * renamed (atomically) to `blobs/<etag>`. A mismatch deletes the partial file.
+ *
+ * One process at a time downloads a blob: it holds `.locks/<repo folder>/<etag>.lock` (created
+ * exclusively, refreshed every 30 s; a lock untouched for 2 minutes is taken as abandoned). A
+ * process that finds the lock taken waits, and uses the blob the other one finished.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { HubError, IoError, expectedMessage } from '../errors.js';
@@ -24,8 +28,38 @@ export interface BlobDownload {
   blobPath: string;
   /** The file, for messages: `onnx/text_model.onnx of org/name@main`. */
   what: string;
+  /** `.locks/<repo folder>/<etag>.lock`, held while downloading. */
+  lockPath: string;
   /** Bytes of this blob on disk so far (called as chunks arrive). */
   onBytes?: (have: number) => void;
+}
+
+const LOCK_REFRESH_MS = 30_000;
+const LOCK_STALE_MS = 120_000;
+
+/** Takes the blob's lock, waiting while another process holds a fresh one; returns its release. */
+async function acquireLock(lockPath: string): Promise<() => void> {
+  await mkdir(dirname(lockPath), { recursive: true });
+  for (;;) {
+    try {
+      closeSync(openSync(lockPath, 'wx'));
+      const refresh = setInterval(() => {
+        const now = new Date();
+        try { utimesSync(lockPath, now, now); } catch { /* released */ }
+      }, LOCK_REFRESH_MS);
+      refresh.unref();
+      return () => {
+        clearInterval(refresh);
+        rmSync(lockPath, { force: true });
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new IoError(expectedMessage('a writable cache', lockPath, (error as NodeJS.ErrnoException).code ?? String(error)), { cause: error });
+    }
+    const stat = statSync(lockPath, { throwIfNoEntry: false });
+    const age = stat === undefined ? 0 : Date.now() - stat.mtimeMs;
+    if (age > LOCK_STALE_MS) rmSync(lockPath, { force: true });
+    else await new Promise((done) => setTimeout(done, 100));
+  }
 }
 
 /** The hash an etag is: sha256 (64 hex), git blob sha1 (40 hex), or none we can check. */
@@ -43,8 +77,18 @@ export async function hashFile(path: string, kind: 'sha256' | 'git-sha1'): Promi
 
 const sizeOf = (path: string) => (existsSync(path) ? statSync(path).size : 0);
 
-/** Downloads (or finishes) one blob; returns the bytes fetched over the network. */
+/** Downloads (or finishes) one blob under its lock; returns the bytes fetched over the network. */
 export async function downloadBlob(blob: BlobDownload, settings: HubSettings): Promise<number> {
+  const release = await acquireLock(blob.lockPath);
+  try {
+    // Another process may have finished it while this one waited for the lock.
+    return existsSync(blob.blobPath) ? 0 : await downloadLocked(blob, settings);
+  } finally {
+    release();
+  }
+}
+
+async function downloadLocked(blob: BlobDownload, settings: HubSettings): Promise<number> {
   const partial = `${blob.blobPath}.incomplete`;
   await mkdir(dirname(partial), { recursive: true });
   if (!existsSync(partial) || sizeOf(partial) > blob.size) await writeFile(partial, '');

@@ -33,5 +33,9 @@ export async function fileMetadata(url: string, settings: HubSettings, what: str
     const missing = [commit === undefined && 'X-Repo-Commit', etag === undefined && 'ETag', !(size >= 0) && 'a size'].filter(Boolean).join(', ');
     throw new HubError(expectedMessage('X-Repo-Commit, an ETag and a size in the answer to HEAD', what, `no ${missing} (is HF_ENDPOINT a Hugging Face Hub?)`));
   }
+  // The etag names the blob file and is what the content is checked against: only a sha256 or a git sha1 will do.
+  if (!/^[0-9a-f]{64}$/.test(etag) && !/^[0-9a-f]{40}$/.test(etag)) {
+    throw new HubError(expectedMessage('an etag that is a sha256 (LFS) or a git blob sha1, to verify the file by', what, JSON.stringify(etag.slice(0, 80))));
+  }
   return { commit, etag, size, location: location === null ? response.url || url : new URL(location, url).href };
 }

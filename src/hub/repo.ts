@@ -41,6 +41,10 @@ export function parseRepo(text: string, revision: string = DEFAULT_REVISION): Re
     throw new UsageError(expectedMessage('a Hub repository such as org/name (or datasets/org/name, spaces/org/name)', 'the repository', JSON.stringify(text)));
   }
   if (revision.trim() === '') throw new UsageError(expectedMessage('a branch, tag or commit', `the revision of ${text}`, 'an empty string'));
+  // It names a file under refs/: no empty, '.' or '..' segment, no absolute path, no backslash or control character.
+  if (revision.split('/').some((s) => s === '' || s === '.' || s === '..') || /[\\\x00-\x1f]/.test(revision)) {
+    throw new UsageError(expectedMessage('a branch, tag or commit name', `the revision of ${text}`, JSON.stringify(revision)));
+  }
   return { type, id, revision };
 }
 

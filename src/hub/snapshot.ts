@@ -64,7 +64,7 @@ export async function downloadSnapshot(repo: RepoRef, selection: Selection, sett
   for (const [i, file] of files.entries()) {
     if (!file.cached && !cache.hasBlob(file.etag)) {
       downloadedBytes += await downloadBlob({
-        url: planned[i].location, etag: file.etag, size: file.size, blobPath: cache.blobPath(file.etag),
+        url: planned[i].location, etag: file.etag, size: file.size, blobPath: cache.blobPath(file.etag), lockPath: cache.lockPath(file.etag),
         what: `${file.path} of ${label(repo)}`, onBytes: (have) => events.onBytes?.(file, have),
       }, settings);
     }
@@ -75,27 +75,30 @@ export async function downloadSnapshot(repo: RepoRef, selection: Selection, sett
   return { repo, commit, dir: cache.snapshotDir(commit), files, downloadedBytes };
 }
 
-/** The command that fetches a repository's files, for messages. */
-export function pullCommand(repo: RepoRef): string {
-  return `regionclip pull ${repoLabel(repo)}${repo.revision === DEFAULT_REVISION ? '' : ` --revision ${repo.revision}`}`;
+/** The command that fetches a repository's selected files, for messages. */
+export function pullCommand(repo: RepoRef, selection: Selection = {}): string {
+  const revision = repo.revision === DEFAULT_REVISION ? '' : ` --revision ${repo.revision}`;
+  const include = selection.include?.length ? ` --include ${selection.include.map((p) => JSON.stringify(p)).join(' ')}` : '';
+  const dtype = selection.dtype === undefined ? '' : ` --dtype ${selection.dtype}`;
+  return `regionclip pull ${repoLabel(repo)}${revision}${include}${dtype}`;
 }
 
-function notCached(repo: RepoRef, settings: HubSettings, why: string): HubError {
-  return new HubError(expectedMessage(`${label(repo)} in the Hub cache ${settings.cacheDir} (HF_HUB_OFFLINE is set)`, 'an offline run', `${why}; run "${pullCommand(repo)}" without HF_HUB_OFFLINE to fetch it`));
+function notCached(repo: RepoRef, settings: HubSettings, why: string, selection: Selection = {}): HubError {
+  return new HubError(expectedMessage(`${label(repo)} in the Hub cache ${settings.cacheDir} (HF_HUB_OFFLINE is set)`, 'an offline run', `${why}; run "${pullCommand(repo, selection)}" without HF_HUB_OFFLINE to fetch it`));
 }
 
 /** The selection resolved from the cache alone: refs/<revision> → snapshots/<commit>/. */
 export function cachedSnapshot(repo: RepoRef, selection: Selection, settings: HubSettings): SnapshotResult {
   const cache = new RepoCache(settings.cacheDir, repo);
   const commit = cache.resolveCommit(repo.revision);
-  if (commit === undefined) throw notCached(repo, settings, `no ${join(cache.dir, 'refs', repo.revision)}`);
+  if (commit === undefined) throw notCached(repo, settings, `no ${join(cache.dir, 'refs', repo.revision)}`, selection);
   const present = cache.snapshotFiles(commit);
-  if (present.length === 0) throw notCached(repo, settings, `no files in ${cache.snapshotDir(commit)}`);
+  if (present.length === 0) throw notCached(repo, settings, `no files in ${cache.snapshotDir(commit)}`, selection);
   let paths: string[];
   try {
     paths = selectFiles(present, selection, `the cached ${label(repo)}`);
   } catch (error) {
-    throw notCached(repo, settings, (error as Error).message.replace(/\.$/, ''));
+    throw notCached(repo, settings, (error as Error).message.replace(/\.$/, ''), selection);
   }
   return { repo, commit, dir: cache.snapshotDir(commit), files: paths.map((path) => ({ path, size: 0, etag: '', cached: true })), downloadedBytes: 0 };
 }

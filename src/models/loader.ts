@@ -23,7 +23,8 @@ export async function locateManifest(pathOrDir: string): Promise<LoadedManifest>
   const dir = resolve(pathOrDir);
   if (pathOrDir.endsWith('.json') || existsSync(join(dir, 'manifest.json'))) return readManifest(pathOrDir);
   if (existsSync(join(dir, 'config.json')) && existsSync(join(dir, 'onnx'))) return readHuggingFaceClip(dir);
-  throw new ModelLoadError(expectedMessage('a model folder with manifest.json (or a Hugging Face CLIP ONNX folder with config.json and onnx/)', dir, existsSync(dir) ? 'a folder with neither' : 'a path that does not exist'));
+  const hubHint = /^[\w.-]+\/[\w.-]+$/.test(pathOrDir) ? ` (a Hugging Face repository? write hf:${pathOrDir})` : '';
+  throw new ModelLoadError(expectedMessage('a model folder with manifest.json (or a Hugging Face CLIP ONNX folder with config.json and onnx/)', dir, existsSync(dir) ? 'a folder with neither' : `a path that does not exist${hubHint}`));
 }
 
 export async function openModel(pathOrDir: string, options: SessionOptions = {}): Promise<OpenedModel> {

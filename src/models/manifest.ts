@@ -94,7 +94,9 @@ const rpnSpec = z.strictObject({
   minSizeRule: z.enum(['gte', 'gt']).default('gte'),
   /** torchvision style only: proposals with sigmoid(objectness) below this are dropped. */
   scoreThreshold: fraction.default(0),
-}).refine((r) => r.anchorStyle !== 'detectron2' || r.scoreThreshold === 0, { path: ['scoreThreshold'], message: 'must be 0 with anchorStyle "detectron2" (it has no score threshold)' });
+}).refine((r) => r.anchorStyle !== 'detectron2' || r.scoreThreshold === 0, { path: ['scoreThreshold'], message: 'must be 0 with anchorStyle "detectron2" (it has no score threshold)' })
+  // detectron2 strides are fixed per level (P6: 64); inferring them from the map size is torchvision's rule (61 on 800×1216).
+  .refine((r) => r.anchorStyle !== 'detectron2' || r.levels.every((l) => l.stride !== undefined), { path: ['levels'], message: 'every level needs a "stride" with anchorStyle "detectron2"' });
 export type RpnSpec = z.infer<typeof rpnSpec>;
 
 const regionEncoderSpec = z.discriminatedUnion('mode', [

@@ -2,7 +2,8 @@
  * Zero-shot classification (CLIP's core trick): each image against "a photo of a {label}" for
  * every label, ranked by softmax(logitScale × cosine). Orchestration only.
  */
-import { resolveClassifyOptions, resolveModel, type HubOptions } from '../config/options.js';
+import { resolveClassifyOptions, type HubOptions } from '../config/options.js';
+import { resolveModel } from './model-source.js';
 import { RegionClipError } from '../errors.js';
 import { decodeImage, type DecodeOptions } from '../image/read.js';
 import { scoreRegions } from '../matching/scores.js';

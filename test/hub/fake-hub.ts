@@ -25,6 +25,10 @@ import { repoRoot } from '../helpers/golden.js';
 export interface FakeHubOptions {
   cut?: { after: number; times: number };
   ignoreRange?: boolean;
+  /** The CDN waits this long before answering (so concurrent pulls overlap). */
+  cdnDelayMs?: number;
+  /** Regular files answer with this ETag instead of their git sha1. */
+  rawEtag?: string;
   corrupt?: string;
   fail?: { status: number; times: number };
   maxRequests?: number;
@@ -140,11 +144,19 @@ export class FakeHub {
     if (isLfs(resolve![3])) {
       return void res.writeHead(302, { ...common, location: `${this.cdnOrigin}/cdn/${sha256(data)}`, etag: `"${gitSha1(Buffer.from(sha256(data)))}"`, 'x-linked-etag': `"${sha256(data)}"`, 'x-linked-size': String(data.length), 'content-length': '0' }).end();
     }
-    res.writeHead(200, { ...common, etag: `"${gitSha1(data)}"`, 'content-length': String(data.length) });
+    res.writeHead(200, { ...common, etag: `"${this.options.rawEtag ?? gitSha1(data)}"`, 'content-length': String(data.length) });
     res.end(req.method === 'HEAD' ? undefined : data);
   }
 
   private cdn(req: IncomingMessage, res: ServerResponse): void {
+    if (this.options.cdnDelayMs !== undefined) {
+      setTimeout(() => this.cdnAnswer(req, res), this.options.cdnDelayMs);
+      return;
+    }
+    this.cdnAnswer(req, res);
+  }
+
+  private cdnAnswer(req: IncomingMessage, res: ServerResponse): void {
     const entry = [...this.files.entries()].find(([, d]) => `/cdn/${sha256(d)}` === req.url);
     if (entry === undefined || req.method !== 'GET') return error(res, 404, undefined, 'no such object');
     let data = entry[1];

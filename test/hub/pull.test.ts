@@ -7,7 +7,9 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HubError } from '../../src/errors.js';
+import { HubError, UsageError } from '../../src/errors.js';
+import { RepoCache } from '../../src/hub/cache.js';
+import { parseRepo } from '../../src/hub/repo.js';
 import { ClipModel } from '../../src/models/clip.js';
 import { pull, type PullOptions } from '../../src/pipelines/pull.js';
 import { repoRoot } from '../helpers/golden.js';
@@ -105,7 +107,7 @@ describe('pull against the fake Hub', () => {
     expect(offline.dir).toBe(online.dir);
     expect(hub.requests.length).toBe(before);
     await expect(pull(REPO, { ...hubOptions({ offline: true }), dtype: 'fp16' })).rejects.toThrow(
-      `Expected tiny-org/tiny-clip@main in the Hub cache ${cacheDir} (HF_HUB_OFFLINE is set) for an offline run but received Expected onnx/text_model_fp16.onnx and onnx/vision_model_fp16.onnx (dtype fp16) for the cached tiny-org/tiny-clip@main but received none; dtypes with both towers: fp32; run "regionclip pull tiny-org/tiny-clip" without HF_HUB_OFFLINE to fetch it.`);
+      `Expected tiny-org/tiny-clip@main in the Hub cache ${cacheDir} (HF_HUB_OFFLINE is set) for an offline run but received Expected onnx/text_model_fp16.onnx and onnx/vision_model_fp16.onnx (dtype fp16) for the cached tiny-org/tiny-clip@main but received none; dtypes with both towers: fp32; run "regionclip pull tiny-org/tiny-clip --dtype fp16" without HF_HUB_OFFLINE to fetch it.`);
     await expect(pull(REPO, { ...hubOptions({ offline: true }), revision: 'v2' })).rejects.toThrow(/received no .*refs\/v2; run "regionclip pull tiny-org\/tiny-clip --revision v2" without HF_HUB_OFFLINE/);
   });
 
@@ -132,5 +134,24 @@ describe('pull against the fake Hub', () => {
     await expect(pull('tiny-org/nope', hubOptions())).rejects.toThrow('Expected an existing repository you can access (for a private one, set HF_TOKEN or $HF_HOME/token) for the file list of tiny-org/nope@main but received HTTP 404: RepoNotFound: Repository not found.');
     await expect(pull('tiny-org/gated', hubOptions())).rejects.toThrow('Expected access to a gated repository (accept its terms on the Hub, and set HF_TOKEN or $HF_HOME/token) for the file list of tiny-org/gated@main but received HTTP 401: GatedRepo: Access to this model is restricted.');
     await expect(pull(REPO, { ...hubOptions(), revision: 'v9' })).rejects.toThrow('Expected an existing branch, tag or commit for the file list of tiny-org/tiny-clip@v9 but received HTTP 404: RevisionNotFound: Invalid rev id: v9.');
+  });
+
+  it('lets concurrent pulls of one repository share the cache: each blob is downloaded once, all succeed', async () => {
+    const { hub, hubOptions } = await setUp({ cdnDelayMs: 150 });
+    const results = await Promise.all([pull(REPO, hubOptions()), pull(REPO, hubOptions()), pull(REPO, hubOptions())]);
+    expect(results).toHaveLength(3);
+    expect(new Set(results.map((r) => r.dir)).size).toBe(1);
+    for (const path of SELECTED) expect(readFileSync(join(results[0].dir, path)).equals(hub.files.get(path)!)).toBe(true);
+    expect(hub.count('GET', '/cdn/', 'cdn')).toBe(2); // text and vision towers, once each
+    expect(results.reduce((n, r) => n + r.downloadedBytes, 0)).toBe(SELECTED.reduce((n, p) => n + hub.files.get(p)!.length, 0));
+  });
+
+  it('refuses an etag it cannot verify the file by, and revisions or paths that leave the cache', async () => {
+    const { hubOptions } = await setUp({ rawEtag: 'not-a-hash' });
+    await expect(pull(REPO, hubOptions())).rejects.toThrow('Expected an etag that is a sha256 (LFS) or a git blob sha1, to verify the file by for config.json of tiny-org/tiny-clip@main but received "not-a-hash".');
+    expect(() => parseRepo(REPO, '../../etc')).toThrow(UsageError);
+    expect(() => parseRepo(REPO, 'refs/pr/1')).not.toThrow();
+    const cache = new RepoCache(join(scratch, 'contained'), parseRepo(REPO));
+    expect(() => cache.link('0'.repeat(40), '../../../escape.txt', 'a'.repeat(64))).toThrow(HubError);
   });
 });

@@ -46,6 +46,7 @@ describe('manifest: detectron2 RPN fields and box deltas', () => {
   });
   it.each([
     ['a score threshold with detectron2', (m: any) => { m.rpn.scoreThreshold = 0.05; }, /rpn\.scoreThreshold: must be 0 with anchorStyle "detectron2"/],
+    ['a detectron2 level without a stride', (m: any) => { delete m.rpn.levels[0].stride; }, /rpn\.levels: every level needs a "stride" with anchorStyle "detectron2"/],
     ['box deltas the head does not output', (m: any) => { m.regionEncoder.boxDeltas = { output: 'box_deltas', weights: [10, 10, 5, 5] }; }, /regionEncoder\.boxDeltas\.output: "box_deltas" must be one of graphs\.head's outputs after the first/],
     ['box deltas named as the embeddings', (m: any) => { m.regionEncoder.boxDeltas = { output: 'region_embeds', weights: [10, 10, 5, 5] }; }, /after the first \(the embeddings\)/],
     ['an unknown style', (m: any) => { m.rpn.anchorStyle = 'caffe2'; }, /rpn\.anchorStyle/],

@@ -42,10 +42,20 @@ def build_rpn(sd, prefix, label):
     return load_strict(DetectronRpn(**config), tree, prefix)
 
 
+TEXT_TOWER_TOLERANCE = 1e-3  # OpenAI's tower is stored in fp16; RegionCLIP froze a copy of it in fp32
+
+
 def text_tower(sd, text_checkpoint):
-    """lang_encoder.* of the checkpoint, else the text tower of --text-checkpoint (OpenAI .pt or RegionCLIP .pth)."""
+    """lang_encoder.* of the checkpoint, else the text tower of --text-checkpoint (OpenAI .pt or RegionCLIP .pth).
+    Given both, they must be the same tower (RegionCLIP freezes OpenAI's): a difference over fp16 rounding is refused."""
     if any(k.startswith("lang_encoder.") for k in sd):
-        return build_text_from(subtree(sd, "lang_encoder."), "lang_encoder.")
+        own = build_text_from(subtree(sd, "lang_encoder."), "lang_encoder.")
+        if text_checkpoint is not None:
+            diff = check_same_text(own, text_tower({}, text_checkpoint))
+            if diff > TEXT_TOWER_TOLERANCE:
+                raise ConversionError(f"the checkpoint's lang_encoder and --text-checkpoint's text tower differ (max |diff| {diff:.3g} > "
+                                      f"{TEXT_TOWER_TOLERANCE}): drop --text-checkpoint, or convert from the file whose tower you want")
+        return own
     if text_checkpoint is None:
         raise ConversionError("no lang_encoder.* keys (a finetuned checkpoint has no text tower): pass --text-checkpoint "
                               "RN50.pt or regionclip_pretrained-cc_rn50.pth (the tower is frozen, so they are the same)")
@@ -77,4 +87,6 @@ def ignored_trees(sd, used):
 def check_same_text(a, b):
     """The largest difference between two text towers' weights (lang_encoder vs --text-checkpoint)."""
     sa, sb = a.state_dict(), b.state_dict()
-    return max(float((sa[k] - sb[k]).abs().max()) for k in sa)
+    if sa.keys() != sb.keys() or any(sa[k].shape != sb[k].shape for k in sa):
+        return float("inf")  # another architecture
+    return max(float((sa[k].float() - sb[k].float()).abs().max()) for k in sa)

@@ -161,8 +161,12 @@ PRESETS = {
 
 
 def sha256(path):
+    """Hex sha256 of a file, read in 1 MiB chunks (export_tiny_detector and regionclip_train use this one)."""
+    h = hashlib.sha256()
     with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def parse_args():

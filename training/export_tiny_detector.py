@@ -37,7 +37,6 @@ The RPN's objectness logits are rescaled (from a seeded random image, not the fi
 about 2.5 so that proposals differ in score, and its deltas to a std of about 0.25.
 """
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -49,7 +48,7 @@ from torch import nn
 from torchvision.models.detection.rpn import RPNHead
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from export_tiny_clip import WORDS, Attention, TextTower, VisionTower, learn_bpe  # noqa: E402,F401
+from export_tiny_clip import WORDS, Attention, TextTower, VisionTower, learn_bpe, sha256  # noqa: E402,F401
 from detector_common import SimpleTokenizer, fill_template, fixture_images, normalize_pixels, output_shape, padded_size, to_u8  # noqa: E402
 
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
@@ -348,11 +347,6 @@ def calibrate_rpn(rpn, s, seed):
     rpn.head.cls_logits.weight.mul_(OBJ_STD / float(obj.std()))
     rpn.head.cls_logits.bias.fill_(OBJ_MEAN - float(obj.mean()) * OBJ_STD / float(obj.std()))
     rpn.head.bbox_pred.weight.mul_(0.25 / float(dl.std()))
-
-
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def spec(name, dtype, dims):

@@ -8,8 +8,7 @@
  * strides, sizeDivisibility per branch, minSizeRule, boxDeltas) load as the converters write them.
  * Skips, saying so, when Debian's /usr/bin/python3 cannot import torch (apt-get install -y python3-torch python3-torchvision).
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,24 +17,11 @@ import { ClipModel } from '../../src/models/clip.js';
 import { DetectorModel } from '../../src/models/detector.js';
 import { Detector } from '../../src/pipelines/detect.js';
 import { parityAgainstReference, readReference, splitIdentity } from '../helpers/convert-parity.js';
+import { hasTorch, NO_TORCH, ok, py } from '../helpers/python.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const training = join(root, 'training');
-const python = '/usr/bin/python3';
 const tinyTokenizer = join(root, 'fixtures', 'models', 'tiny-clip');
-const torchCheck = existsSync(python) ? spawnSync(python, ['-c', 'import torch, torchvision'], { encoding: 'utf8' }) : undefined;
-const hasTorch = torchCheck?.status === 0;
-if (!hasTorch) console.warn(`Skipping the converter tests: ${python} cannot import torch/torchvision (apt-get install -y python3-torch python3-torchvision).`);
-
-function py(args: string[]): SpawnSyncReturns<string> {
-  return spawnSync(python, args, { encoding: 'utf8', cwd: training, timeout: 120_000 });
-}
-
-function ok(args: string[]): string {
-  const run = py(args);
-  if (run.status !== 0) throw new Error(`${args.join(' ')} exited with ${run.status}:\n${run.stderr.slice(-3000)}`);
-  return run.stdout;
-}
+if (!hasTorch) console.warn(`Skipping the converter tests: ${NO_TORCH}.`);
 
 describe.skipIf(!hasTorch)('checkpoint converters on tiny fakes', () => {
   let tmp: string;

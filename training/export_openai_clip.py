@@ -11,6 +11,9 @@ scale is exp(logit_scale).
 on RoIAlign'd S/16 x S/16 res4 features), RegionCLIP's features-mode region encoder ("CLIP baseline"), with a
 `features.json` beside the manifest; with --rpn-from (a converted detector folder) the manifest becomes a features-mode
 detector with that folder's RPN, usable by `detect`; without it, compose_detector.py can add one later.
+--layout transformers.js writes the towers as a transformers.js / Hugging Face ONNX folder instead (onnx/{text,vision}_model.onnx,
+config.json, preprocessor_config.json, vocab.json + merges.txt; no manifest): what `regionclip pull` fetches from the
+Hub, for compose_detector.py --clip.
 Errors name the offending key and exit with 5.
 """
 import argparse
@@ -18,7 +21,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from convert import cli, graphs, manifests, tokenizer_files  # noqa: E402
+from convert import cli, graphs, hf_layout, manifests, tokenizer_files  # noqa: E402
 from convert.checkpoints import ConversionError, load_openai, subtree  # noqa: E402
 from convert.compose import attach_rpn  # noqa: E402
 from convert.reference import write_reference  # noqa: E402
@@ -29,6 +32,8 @@ def parse_args():
     ap.add_argument("--checkpoint", required=True, help="OpenAI CLIP .pt (TorchScript archive or state dict)")
     ap.add_argument("--split", action="store_true", help="also export backbone + head (ResNets): a features-mode region encoder")
     ap.add_argument("--rpn-from", help="with --split: a detector folder whose RPN to copy (the manifest becomes a detector)")
+    ap.add_argument("--layout", default="regionclip", choices=["regionclip", "transformers.js"],
+                    help="our model folder (manifest.json), or a transformers.js / Hugging Face CLIP ONNX folder")
     cli.add_common(ap)
     tokenizer_files.add_arguments(ap)
     return ap.parse_args()
@@ -45,6 +50,11 @@ def convert(args):
     S, D = vconf["input_resolution"], vconf["output_dim"]
     if args.reference:  # before export: fp16 storage rounds the modules' weights
         write_reference(args.reference, {"text": text, "visual": visual, "S": S, "split": (S // 16, None) if args.split else None})
+    if args.layout == "transformers.js":
+        if args.split or args.rpn_from:
+            raise ConversionError("--layout transformers.js writes the two towers only (no --split / --rpn-from): compose_detector.py adds an RPN")
+        print_sizes(args.out, hf_layout.export(args.out, cli.model_name(args), visual, vconf, text, args.dtype))
+        return
     graph_specs = {"text": graphs.export_text(text, args.out, args.dtype), "vision": graphs.export_vision(visual, args.out, S, D, args.dtype)}
     manifest = {"name": cli.model_name(args), "kind": "clip",
                 "description": f"OpenAI CLIP converted from {os.path.basename(args.checkpoint)} by training/export_openai_clip.py ({args.dtype})",
@@ -61,8 +71,12 @@ def convert(args):
     elif args.rpn_from:
         raise ConversionError("--rpn-from needs --split (or use compose_detector.py for a crop-mode detector)")
     manifests.finish(manifest, args.out)
-    for f in sorted(manifest["files"]):
-        print(f"{f:20s} {os.path.getsize(os.path.join(args.out, f)):>14,d} bytes")
+    print_sizes(args.out, manifest["files"])
+
+
+def print_sizes(out, files):
+    for f in sorted(files):
+        print(f"{f:24s} {os.path.getsize(os.path.join(out, f)):>14,d} bytes")
 
 
 if __name__ == "__main__":

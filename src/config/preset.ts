@@ -33,6 +33,8 @@ export const settingsSchema = z.strictObject({
   text: z.strictObject({
     templates: oneOf(TEMPLATE_SET_NAMES).default('ensemble'),
     ensemble: oneOf(ENSEMBLE_RULES).default('normalize-average-normalize'),
+    /** Fix "a"/"an" before `{}` to the phrase's sound (true); false fills templates verbatim, as RegionCLIP does. */
+    articles: z.boolean({ error: 'true or false' }).default(true),
   }).prefault({}),
   detect: z.strictObject({
     scoreThreshold: fraction().default(0.3),

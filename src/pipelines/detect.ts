@@ -199,7 +199,8 @@ export class Detector {
 
   /** P×D embeddings of the phrases (the encoder keeps them in memory and on disk across calls). */
   embedPhrases(phrases: readonly string[]): Promise<Float32Array> {
-    return this.encoder.embedPhrases(phrases, this.settings.text);
+    const { templates, ensemble, articles } = this.settings.text;
+    return this.encoder.embedPhrases(phrases, { templates, ensemble, fill: { articles } });
   }
 
   async detect(image: string | Buffer | DecodedImage, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<DetectionResult> {

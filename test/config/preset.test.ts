@@ -12,7 +12,7 @@ describe('presets', () => {
   it('default extends RegionCLIP zero-shot and overrides what it names', () => {
     const settings = parseSettings(readPreset('default'), 'default');
     expect(settings.proposals).toEqual({ postNmsTopK: 1000, nmsThreshold: 0.9 });
-    expect(settings.text).toEqual({ templates: 'ensemble', ensemble: 'normalize-average-normalize' });
+    expect(settings.text).toEqual({ templates: 'ensemble', ensemble: 'normalize-average-normalize', articles: true });
     expect(settings.detect).toEqual({ scoreThreshold: 0.8, iouThreshold: 0.5, maxDetections: 100, fusion: 'geometric' });
     const zeroShot = parseSettings(readPreset('regionclip-zero-shot'), 'z');
     expect(zeroShot.text.ensemble).toBe('average-normalize');
@@ -37,6 +37,12 @@ describe('presets', () => {
     expect(() => parseSettings({ detect: { iouThreshhold: 0.5 } }, 'x')).toThrow(/detect.iouThreshhold: unknown key \(did you mean "iouThreshold"\?\)/);
     expect(() => parseSettings({ detect: { scoreThreshold: 1.5 } }, 'x')).toThrow(/detect.scoreThreshold/);
     expect(() => parseSettings({ detect: { fusion: 'multiply' } }, 'x')).toThrow(/detect.fusion/);
+    expect(() => parseSettings({ text: { articles: 'no' } }, 'x')).toThrow(/Expected true or false for text.articles but received "no"/);
+  });
+
+  it('text.articles defaults to true (a/an fixed) and takes false from a preset or --set', () => {
+    expect(parseSettings({}, 'x').text.articles).toBe(true);
+    expect(parseSettings(applyOverrides({}, ['text.articles=false']), 'x').text.articles).toBe(false);
   });
 
   it('--set parses JSON literals and strings, never evaluates', () => {

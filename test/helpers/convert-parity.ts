@@ -4,11 +4,17 @@
  * (torch-eager outputs, training/convert/reference.py) and reports the largest absolute difference per
  * output; and the split identity of a ResNet tower, vision(x) == head(RoIAlign(backbone(x), full box)),
  * with our RoIAlign (S/16 × S/16, scale 1/16, aligned, adaptive sampling), as RegionCLIP pools res4.
- * Used by test/training/convert.test.ts (tiny fakes) and bench/convert-parity.ts (full size).
+ * And the whole zero-shot pipeline (`pipelineParity`): our Detector on a converted folder against
+ * training/reference_zero_shot.py (PyTorch on the source checkpoints' modules).
+ * Used by test/training/convert.test.ts, test/training/zero-shot-parity.test.ts (tiny fakes) and
+ * bench/convert-parity.ts, bench/convert-full.ts (full size).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { DetectSettings } from '../../src/config/preset.js';
 import { roiAlign } from '../../src/geometry/roi-align.js';
+import { decodeImage } from '../../src/image/read.js';
+import { Detector } from '../../src/pipelines/detect.js';
 import { ort } from '../../src/runtime/session.js';
 
 interface Named { dims: number[]; data: number[] }
@@ -75,4 +81,104 @@ export async function splitIdentity(dir: string, reference: Reference): Promise<
   }
   await Promise.all([vision, backbone, head].map((s) => s.release()));
   return worst;
+}
+
+/** The record training/reference_zero_shot.py writes (the parts compared). */
+export interface ZeroShotReference {
+  resize: { height: number; width: number };
+  phrases: string[];
+  proposals: { count: number; boxes: number[]; scores: number[] };
+  detections: { label: string; score: number; box: number[] }[];
+  margins: Record<string, number | null>;
+}
+
+/** Rows compared in order, near-ties allowed to swap (see `compareRanked`). */
+export interface RankedComparison {
+  count: number;
+  expected: number;
+  /** Largest |Δ| of a box coordinate (pixels) / a score between matched rows. */
+  maxBox: number;
+  /** Largest |Δ| / slack of a box coordinate: what the box tolerance bounds (see `boxSlack`). */
+  maxBoxScaled: number;
+  maxScore: number;
+  /** Rows matched to another position: reference scores within the tolerance of each other (a near-tie ordered
+   * differently by float noise between onnxruntime and torch). */
+  swapped: number;
+  /** Reference rows with no counterpart within the tolerance. */
+  unmatched: number;
+}
+
+/**
+ * Slack factors of box i's four coordinates (N×4 `boxes`): a coordinate x of a box with side s matches within
+ * `tolerance` × max(1, (|x| + s) / 100) pixels, i.e. `tolerance` pixels near the origin, a relative 1e-6 beyond
+ * 100 px. Two float noises set that floor: float32 itself (an ulp is 6e-5 at x = 1000, and decoding rounds a few
+ * times), and the graphs' outputs, which differ between onnxruntime and torch by ~1e-6 and move a decoded edge by
+ * (dx + exp(dw) / 2) × s (1e-3 px for a 700-px anchor).
+ */
+export function boxSlack(boxes: ArrayLike<number>, i: number): number[] {
+  const w = boxes[4 * i + 2] - boxes[4 * i], h = boxes[4 * i + 3] - boxes[4 * i + 1];
+  return [w, h, w, h].map((side, k) => Math.max(1, (Math.abs(boxes[4 * i + k]) + Math.abs(side)) / 100));
+}
+
+/**
+ * Compares ranked rows (boxes N×4 and scores N, best first) with the reference's. Row i matches row i when its box
+ * (scaled by `boxSlack`) and score are within `tolerance`; otherwise it may match a row j whose reference score is within `tolerance` of
+ * row i's (a near-tie: which of the two comes first is decided by float noise, not by the algorithm).
+ */
+export function compareRanked(boxes: ArrayLike<number>, scores: ArrayLike<number>, refBoxes: ArrayLike<number>, refScores: ArrayLike<number>, tolerance: number): RankedComparison {
+  const n = Math.min(scores.length, refScores.length);
+  const diffs = (j: number, i: number) => [0, 1, 2, 3].map((k) => Math.abs(boxes[4 * j + k] - refBoxes[4 * i + k]));
+  const box = (j: number, i: number) => Math.max(...diffs(j, i));
+  const scaled = (j: number, i: number) => Math.max(...diffs(j, i).map((d, k) => d / boxSlack(refBoxes, i)[k]));
+  const used = new Uint8Array(n);
+  const out = { count: scores.length, expected: refScores.length, maxBox: 0, maxBoxScaled: 0, maxScore: 0, swapped: 0, unmatched: 0 };
+  const near = (i: number, j: number) => scaled(j, i) <= tolerance && Math.abs(scores[j] - refScores[i]) <= tolerance;
+  for (let i = 0; i < n; i++) {
+    let j = !used[i] && near(i, i) ? i : -1;
+    for (let k = i - 1; j < 0 && k >= 0 && Math.abs(refScores[k] - refScores[i]) <= tolerance; k--) if (!used[k] && near(i, k)) j = k;
+    for (let k = i + 1; j < 0 && k < n && Math.abs(refScores[k] - refScores[i]) <= tolerance; k++) if (!used[k] && near(i, k)) j = k;
+    if (j < 0) j = i;
+    else if (j !== i) out.swapped++;
+    if (used[j] || !near(i, j)) out.unmatched++;
+    used[j] = 1;
+    out.maxBox = Math.max(out.maxBox, box(j, i));
+    out.maxBoxScaled = Math.max(out.maxBoxScaled, scaled(j, i));
+    out.maxScore = Math.max(out.maxScore, Math.abs(scores[j] - refScores[i]));
+  }
+  return out;
+}
+
+/** Our Detector against the PyTorch reference on one image. */
+export interface PipelineParity {
+  proposals: RankedComparison;
+  detections: RankedComparison & { sameLabels: boolean };
+  /** Same count, the same labels, every box (`boxSlack`) and score within the tolerance (near-ties may swap). */
+  keptBoxesIdentical: boolean;
+}
+
+/**
+ * Runs our `Detector` on `dir` with `settings` (the object the reference was given) and compares it with the
+ * reference: proposals (resized-image boxes, sigmoid scores) from `DetectorModel.propose`, then `detect`'s
+ * detections (labels, scores, original-image boxes). A label is part of a detection's identity: a swapped pair must
+ * carry the same labels.
+ */
+export async function pipelineParity(dir: string, reference: ZeroShotReference, image: string, settings: Partial<DetectSettings>, tolerance = 1e-4): Promise<PipelineParity> {
+  const detector = await Detector.load(dir, { cacheDir: false, settings });
+  try {
+    const { proposals } = await detector.model.propose(await decodeImage(image), detector.settings.proposals);
+    const got = (await detector.detect(image, { phrases: reference.phrases })).detections, want = reference.detections;
+    const labelIndex = (label: string) => reference.phrases.indexOf(label);
+    // The label rides along as a fifth "coordinate" scaled far beyond the tolerance, so rows only match with equal labels.
+    const rows = (ds: { label: string; box: number[] }[]) => ds.flatMap((d) => d.box.map((v) => v + 1e7 * labelIndex(d.label)));
+    const detections = compareRanked(rows(got), got.map((d) => d.score), rows(want), want.map((d) => d.score), tolerance);
+    const sameLabels = got.length === want.length && detections.unmatched === 0;
+    const kept = { ...detections, sameLabels, maxBoxScaled: sameLabels ? detections.maxBoxScaled : Infinity };
+    return {
+      proposals: compareRanked(proposals.boxes.data, proposals.scores, reference.proposals.boxes, reference.proposals.scores, tolerance),
+      detections: kept,
+      keptBoxesIdentical: sameLabels && kept.maxBoxScaled <= tolerance && kept.maxScore <= tolerance,
+    };
+  } finally {
+    await detector.release();
+  }
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Detector } from '../../src/pipelines/detect.js';
+import { ClipTextEncoder } from '../../src/models/text-encoder.js';
 import { decodeImage } from '../../src/image/read.js';
 import { InvalidInputError } from '../../src/errors.js';
 import { repoRoot } from '../helpers/golden.js';
@@ -35,6 +36,20 @@ describe('detect edge cases', () => {
     const result = await strict.detect(scene, { vocab: 'red square' });
     expect(result.detections).toEqual([]);
     await strict.release();
+  });
+
+  it('text.articles reaches the phrase embeddings: false fills "a photo of a apple." verbatim, as RegionCLIP does', async () => {
+    const encoder = new ClipTextEncoder(detector.model.clip, { cacheDir: false });
+    const single = { templates: 'single', ensemble: 'average-normalize' } as const;
+    const [fixed, verbatim] = await Promise.all([true, false].map(async (articles) => {
+      const d = await Detector.load(features, { cacheDir: false, settings: { text: { ...single, articles } } });
+      const embeds = await d.embedPhrases(['apple']);
+      await d.release();
+      return embeds;
+    }));
+    expect(verbatim).toEqual(await encoder.embedPhrases(['apple'], { ...single, fill: { articles: false } }));
+    expect(fixed).toEqual(await encoder.embedPhrases(['apple'], single));
+    expect(verbatim).not.toEqual(fixed);
   });
 
   it('a 5,000-phrase vocabulary works (batched)', async () => {

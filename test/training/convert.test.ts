@@ -4,15 +4,11 @@
  * upstream key lists (fixtures/real-weights-keys); every converted graph matches PyTorch eager within 1e-4 in
  * onnxruntime-node (text_embeds, image_embeds, res4, region_embeds, box_deltas, each RPN level); a ResNet tower's
  * vision(x) equals head(RoIAlign(backbone(x), full box)); the folders load in the runtime and run; bad checkpoints
- * are refused with a message naming the key.
- *
- * The RegionCLIP manifests carry the fields issue 13 adds (rpn.anchorStyle, levels[i].stride, ...), which this
- * branch's schema does not know yet: the loading tests read a copy without them (`<folder>.current`,
- * made by training/convert/manifests.py's without_issue13_fields).
+ * are refused with a message naming the key. The detectron2 / RegionCLIP manifest fields (rpn.anchorStyle, levels'
+ * strides, sizeDivisibility per branch, minSizeRule, boxDeltas) load as the converters write them.
  * Skips, saying so, when Debian's /usr/bin/python3 cannot import torch (apt-get install -y python3-torch python3-torchvision).
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,32 +17,11 @@ import { ClipModel } from '../../src/models/clip.js';
 import { DetectorModel } from '../../src/models/detector.js';
 import { Detector } from '../../src/pipelines/detect.js';
 import { parityAgainstReference, readReference, splitIdentity } from '../helpers/convert-parity.js';
+import { hasTorch, NO_TORCH, ok, py } from '../helpers/python.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const training = join(root, 'training');
-const python = '/usr/bin/python3';
 const tinyTokenizer = join(root, 'fixtures', 'models', 'tiny-clip');
-const torchCheck = existsSync(python) ? spawnSync(python, ['-c', 'import torch, torchvision'], { encoding: 'utf8' }) : undefined;
-const hasTorch = torchCheck?.status === 0;
-if (!hasTorch) console.warn(`Skipping the converter tests: ${python} cannot import torch/torchvision (apt-get install -y python3-torch python3-torchvision).`);
-
-function py(args: string[]): SpawnSyncReturns<string> {
-  return spawnSync(python, args, { encoding: 'utf8', cwd: training, timeout: 120_000 });
-}
-
-function ok(args: string[]): string {
-  const run = py(args);
-  if (run.status !== 0) throw new Error(`${args.join(' ')} exited with ${run.status}:\n${run.stderr.slice(-3000)}`);
-  return run.stdout;
-}
-
-/** A sibling folder `<dir>.current` whose manifest lacks the issue-13 fields (files hard-linked); returns it. */
-function currentSchema(dir: string): string {
-  ok(['-c', `import json, os, sys; from convert.manifests import without_issue13_fields, write_json; from convert.compose import place
-src, dst = sys.argv[1], sys.argv[1] + '.current'; m = json.load(open(src + '/manifest.json'))
-[place(os.path.join(src, f), os.path.join(dst, f)) for f in m['files']]; write_json(dst + '/manifest.json', without_issue13_fields(m))`, dir]);
-  return `${dir}.current`;
-}
+if (!hasTorch) console.warn(`Skipping the converter tests: ${NO_TORCH}.`);
 
 describe.skipIf(!hasTorch)('checkpoint converters on tiny fakes', () => {
   let tmp: string;
@@ -121,13 +96,13 @@ print(sd['visual.conv1.weight'].dtype, int(sd['input_resolution']), int(sd['cont
     await clip.release();
     const image = await decodeImage(join(root, 'fixtures', 'images', 'shapes.png'));
     for (const dir of ['rc-pre', 'rc-fine']) {
-      const model = await DetectorModel.load(currentSchema(at(dir)));
+      const model = await DetectorModel.load(at(dir));
       const { proposals } = await model.propose(image, { postNmsTopK: 10 });
       expect(proposals.boxes.length).toBe(10);
       expect((await model.embedRegions(image, proposals.boxes)).length).toBe(10 * 64);
       await model.release();
     }
-    const detector = await Detector.load(currentSchema(at('rc-pre')), { cacheDir: false });
+    const detector = await Detector.load(at('rc-pre'), { cacheDir: false });
     const result = (await detector.detect(image, { vocab: 'square,circle' })).toJSON();
     expect(result.phrases).toEqual(['square', 'circle']);
     await detector.release();
@@ -144,13 +119,13 @@ print(sd['visual.conv1.weight'].dtype, int(sd['input_resolution']), int(sd['cont
     const manifest = JSON.parse(readFileSync(at('composed', 'manifest.json'), 'utf8'));
     expect(manifest.regionEncoder.mode).toBe('crop');
     expect(Object.keys(manifest.files).sort()).toEqual(['background.bin', 'merges.txt', 'onnx/text_model.onnx', 'onnx/vision_model.onnx', 'rpn.onnx', 'vocab.json']);
-    const detector = await Detector.load(currentSchema(at('composed')), { cacheDir: false });
+    const detector = await Detector.load(at('composed'), { cacheDir: false });
     const result = (await detector.detect(join(root, 'fixtures', 'images', 'shapes.png'), { vocab: 'square' })).toJSON();
     expect(result.phrases).toEqual(['square']);
     await detector.release();
     ok(['compose_detector.py', '--clip', at('oai-rn'), '--rpn-from', at('rc-pre'), '--out', at('composed-features')]);
     expect(JSON.parse(readFileSync(at('composed-features', 'manifest.json'), 'utf8')).regionEncoder.mode).toBe('features');
-    await (await DetectorModel.load(currentSchema(at('composed-features')))).release();
+    await (await DetectorModel.load(at('composed-features'))).release();
   }, 120_000);
 
   const mutate = (source: string, target: string, code: string) => ok(['-c', `import torch, sys; c = torch.load(sys.argv[1]); sd = c['model']\n${code}\ntorch.save(c, sys.argv[2])`, at(source), at(target)]);

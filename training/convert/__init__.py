@@ -16,6 +16,9 @@ Modules:
   manifests.py      the manifest blocks (preprocessing of each branch, RPN settings, files and hashes).
   fakes.py          random checkpoints of identical structure, for tests and benchmarks.
   reference.py      torch-eager reference outputs of a converted folder's graphs, for parity checks.
+  zero_shot.py      RegionCLIP's whole zero-shot inference on the torch modules (reference_zero_shot.py), for the
+                    pipeline parity of a converted folder.
+  hf_layout.py      the transformers.js / Hugging Face ONNX folder layout (export_openai_clip.py --layout transformers.js).
 
 No upstream code is copied: the modules are written here with the upstream parameter names, and the
 fixtures/real-weights-keys/*.tsv key lists (facts about the upstream checkpoints) pin those names.

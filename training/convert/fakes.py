@@ -14,10 +14,12 @@
 
 Normalization layers get random gammas / betas and running statistics set from a seeded random image's own
 activations (so each layer's output is ~unit scale), unlike OpenAI's init, which zeroes every bn3 weight and
-would make the residual branches invisible to parity tests.
+would make the residual branches invisible to parity tests. The RPN head is scaled so that its logits and deltas
+spread like a trained one's (RPN_LOGIT_STD, RPN_DELTA_STD).
 """
 import torch
 from torch import nn
+import torch.nn.functional as F
 
 from .clip_modules import ARCHS, Clip, TextTransformer, build_visual
 from .d2_modules import R50_STAGES, TINY_STAGES, DetectronRpn
@@ -99,10 +101,33 @@ def c4_rpn(stages, gen, anchors=15):
     return _calibrated_rpn(rpn, gen)
 
 
+def calibration_images(gen, h, w, scale=50.0):
+    """Two images in detectron2's pixel units (mean-subtracted, std 1): white noise, and smooth noise (an (h/64) x
+    (w/64) grid upsampled, plus a little noise) like a photograph's large flat areas. Statistics from white noise alone
+    leave a deep random network unnormalized on smooth images: a full-size RPN's logits then reach the hundreds and
+    its deltas the clamp (an 800-px image: logits std 12-30; with these two, 2-3.5 and deltas 0.2-0.3)."""
+    smooth = F.interpolate(torch.randn(1, 3, h // 64, w // 64, generator=gen), size=(h, w), mode="bilinear", align_corners=False)
+    return scale * torch.cat([torch.randn(1, 3, h, w, generator=gen), smooth + 0.1 * torch.randn(1, 3, h, w, generator=gen)])
+
+
+# Spread of the RPN head's outputs on the calibration image. detectron2 initializes both 1x1 convs with std 0.01,
+# which leaves every logit within ~1e-2 of the others: top-k and NMS would then order near-ties that float noise
+# between runtimes flips. A trained RPN's logits span several units and its deltas tenths.
+RPN_LOGIT_STD, RPN_DELTA_STD = 2.0, 0.2
+
+
+@torch.no_grad()
 def _calibrated_rpn(rpn, gen):
+    head = rpn.proposal_generator.rpn_head
     for name in ("objectness_logits", "anchor_deltas"):
-        nn.init.normal_(getattr(rpn.proposal_generator.rpn_head, name).weight, std=0.01)
-    calibrate_norms(rpn, rpn, 50 * torch.randn(1, 3, 128, 160, generator=gen), gen)
+        nn.init.normal_(getattr(head, name).weight, std=0.01)
+    image = calibration_images(gen, 256, 320)
+    calibrate_norms(rpn, rpn, image, gen)
+    outputs = rpn(image)
+    for conv, level_outputs, target in ((head.objectness_logits, outputs[0::2], RPN_LOGIT_STD), (head.anchor_deltas, outputs[1::2], RPN_DELTA_STD)):
+        std = torch.cat([o.flatten() for o in level_outputs]).std()
+        conv.weight.mul_(target / float(std))
+        conv.bias.mul_(target / float(std))
     return rpn.eval()
 
 

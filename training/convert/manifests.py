@@ -6,12 +6,10 @@ Preprocessing of each branch (real-weights.md §1.4, §6):
   CLIP backbone / head      RGB, CLIP mean / std in pixel units (x 255); the same resized image, never padded.
   whole-image CLIP tower    RGB, CLIP mean / std, S x S, bicubic resize + centre crop.
 
-Fields added by issue 13 (the TypeScript schema learns them on a parallel branch): rpn.anchorStyle,
-rpn.levels[i].stride, rpn.sizeDivisibility, rpn.minSizeRule, regionEncoder.sizeDivisibility,
-regionEncoder.boxDeltas. ISSUE13_FIELDS lists them; without_issue13_fields() removes them (loading tests on
-a branch whose schema predates them).
+The detectron2 RPN fields (rpn.anchorStyle "detectron2", rpn.levels[i].stride, rpn.sizeDivisibility,
+rpn.minSizeRule "gt" with minSize 0, scoreThreshold 0) and regionEncoder.sizeDivisibility / boxDeltas are
+what src/models/manifest.ts reads for exact detectron2 / RegionCLIP behaviour (docs/models.md).
 """
-import copy
 import hashlib
 import json
 import os
@@ -22,8 +20,6 @@ CLIP_PIXEL_NORM = {"channelOrder": "RGB", "pixelMean": [m * 255 for m in CLIP_ME
 DETECTRON2_BGR = {"channelOrder": "BGR", "pixelMean": [103.53, 116.28, 123.675], "pixelStd": [1.0, 1.0, 1.0]}
 BOX_DELTA_WEIGHTS = [10.0, 10.0, 5.0, 5.0]  # RegionCLIP ROI_BOX_HEAD.BBOX_REG_WEIGHTS (class-agnostic bbox_pred)
 REGIONCLIP_TEMPERATURE = 0.01
-ISSUE13_FIELDS = {"rpn": ["anchorStyle", "sizeDivisibility", "minSizeRule"], "rpn.levels": ["stride"],
-                  "regionEncoder": ["sizeDivisibility", "boxDeltas"]}
 
 
 def sha256(path):
@@ -88,16 +84,3 @@ def write_json(path, value):
         json.dump(value, f, indent=2)
         f.write("\n")
 
-
-def without_issue13_fields(manifest):
-    """A copy without the fields issue 13 adds (for a schema that predates them)."""
-    m = copy.deepcopy(manifest)
-    for key in ISSUE13_FIELDS["rpn"]:
-        m.get("rpn", {}).pop(key, None)
-    for level in m.get("rpn", {}).get("levels", []):
-        level.pop("stride", None)
-    for key in ISSUE13_FIELDS["regionEncoder"]:
-        m.get("regionEncoder", {}).pop(key, None)
-    if m.get("rpn", {}).get("minSize") == 0:
-        m["rpn"]["minSize"] = 1e-45  # > 0 for float32 widths, what minSizeRule "gt" with 0 means
-    return m

@@ -145,6 +145,8 @@ print(sd['visual.conv1.weight'].dtype, int(sd['input_resolution']), int(sd['cont
     mutate('finetuned.pth', 'background.pth', "sd['roi_heads.box_predictor.cls_bg_score.weight'][0, 0] = 0.5");
     expect(refused('background.pth', '--text-checkpoint', at('RN.pt'))).toMatch(/^error: roi_heads\.box_predictor\.cls_bg_score\.weight is not zero/);
     expect(refused('finetuned.pth')).toMatch(/^error: no lang_encoder\.\* keys .* pass --text-checkpoint/);
+    mutate('pretrained.pth', 'othertext.pth', "sd['lang_encoder.ln_final.weight'] += 1");
+    expect(refused('othertext.pth', '--text-checkpoint', at('pretrained.pth'))).toMatch(/^error: the checkpoint's lang_encoder and --text-checkpoint's text tower differ \(max \|diff\| [\d.e+-]+ > 0\.001\)/);
     mutate('pretrained.pth', 'norpn.pth', "[sd.pop(k) for k in list(sd) if k.startswith('offline_')]");
     expect(refused('norpn.pth')).toMatch(/^error: no offline_proposal_generator\.\* keys: the checkpoint has no RPN; pass --rpn/);
     const vit = py(['export_openai_clip.py', '--checkpoint', at('ViT.pt'), '--tokenizer-dir', tinyTokenizer, '--out', at('refused'), '--split']);

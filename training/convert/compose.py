@@ -76,6 +76,19 @@ def _size(value):
     return value
 
 
+# transformers.js dtype suffixes, in the order src/models/hf-layout.ts takes the first present (src/hub/select.ts DTYPE_SUFFIXES).
+TOWER_SUFFIXES = ("", "_fp16", "_quantized", "_int8", "_uint8", "_q4", "_q4f16", "_bnb4")
+
+
+def tower_file(src, tower):
+    """onnx/<tower><suffix>.onnx: the first dtype variant present, as the runtime picks it (fp32 first)."""
+    for suffix in TOWER_SUFFIXES:
+        name = f"onnx/{tower}{suffix}.onnx"
+        if os.path.exists(os.path.join(src, name)):
+            return name
+    raise ConversionError(f"{src}: no onnx/{tower}{{{','.join(TOWER_SUFFIXES)}}}.onnx")
+
+
 def huggingface_clip(src, out):
     """Copies a transformers.js CLIP folder's graphs and tokenizer into `out`; returns its `clip` manifest."""
     config = read_json(os.path.join(src, "config.json"))
@@ -83,9 +96,8 @@ def huggingface_clip(src, out):
     D = config.get("projection_dim") or config.get("text_config", {}).get("projection_dim")
     if not isinstance(D, int):
         raise ConversionError(f"{src}/config.json: no projection_dim")
-    for name in ("onnx/text_model.onnx", "onnx/vision_model.onnx"):
-        if not os.path.exists(os.path.join(src, name)):
-            raise ConversionError(f"{src}: no {name}")
+    files = {tower: tower_file(src, tower) for tower in ("text_model", "vision_model")}
+    for name in files.values():
         place(os.path.join(src, name), os.path.join(out, name))
     has_vocab = all(os.path.exists(os.path.join(src, f)) for f in ("vocab.json", "merges.txt"))
     for name in ("vocab.json", "merges.txt") if has_vocab else ("tokenizer.json",):
@@ -101,9 +113,9 @@ def huggingface_clip(src, out):
         "tokenizer": {"vocab": "vocab.json", "merges": "merges.txt", "contextLength": 77} if has_vocab else {"tokenizerJson": "tokenizer.json", "contextLength": 77},
         "preprocess": preprocess,
         "graphs": {
-            "text": {"file": "onnx/text_model.onnx", "inputs": [{"name": "input_ids", "dtype": "int64"}, {"name": "attention_mask", "dtype": "int64", "optional": True}],
+            "text": {"file": files["text_model"], "inputs": [{"name": "input_ids", "dtype": "int64"}, {"name": "attention_mask", "dtype": "int64", "optional": True}],
                      "outputs": [{"name": "text_embeds", "dtype": "float32", "dims": ["batch", D]}]},
-            "vision": {"file": "onnx/vision_model.onnx", "inputs": [{"name": "pixel_values", "dtype": "float32"}],
+            "vision": {"file": files["vision_model"], "inputs": [{"name": "pixel_values", "dtype": "float32"}],
                        "outputs": [{"name": "image_embeds", "dtype": "float32", "dims": ["batch", D]}]},
         },
     }

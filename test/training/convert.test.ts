@@ -8,7 +8,7 @@
  * strides, sizeDivisibility per branch, minSizeRule, boxDeltas) load as the converters write them.
  * Skips, saying so, when Debian's /usr/bin/python3 cannot import torch (apt-get install -y python3-torch python3-torchvision).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,6 +74,19 @@ print(sd['visual.conv1.weight'].dtype, int(sd['input_resolution']), int(sd['cont
       if (dir !== 'oai-vit') expect(await splitIdentity(at(dir), readReference(at(`${dir}.json`)))).toBeLessThan(1e-5);
     });
   }
+
+  it('writes fp16 graphs (float32 in and out) at about half the size, within fp16 rounding of PyTorch fp32', async () => {
+    ok(['export_regionclip.py', '--checkpoint', at('pretrained.pth'), '--tokenizer-dir', tinyTokenizer, '--out', at('rc-pre16'), '--dtype', 'fp16', '--reference', at('rc-pre16.json')]);
+    const onnxBytes = (dir: string) => readdirSync(at(dir)).filter((f) => f.endsWith('.onnx')).reduce((n, f) => n + statSync(at(dir, f)).size, 0);
+    expect(onnxBytes('rc-pre16')).toBeLessThan(0.6 * onnxBytes('rc-pre'));
+    const diffs = await parityAgainstReference(at('rc-pre16'), readReference(at('rc-pre16.json')));
+    expect(Object.keys(diffs).length).toBe(14);
+    // fp16 keeps ~3 significant digits: res4 (values up to ~10) moves by up to ~2e-2, the embeddings by ~1e-3.
+    for (const [name, diff] of Object.entries(diffs)) expect(diff, name).toBeLessThan(5e-2);
+    const detector = await Detector.load(at('rc-pre16'), { cacheDir: false });
+    expect((await detector.detect(join(root, 'fixtures', 'images', 'shapes.png'), { vocab: 'square' })).phrases).toEqual(['square']);
+    await detector.release();
+  }, 120_000);
 
   it('records each branch\'s preprocessing and the detectron2 RPN settings in the manifest', () => {
     const pre = JSON.parse(readFileSync(at('rc-pre', 'manifest.json'), 'utf8'));

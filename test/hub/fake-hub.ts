@@ -29,6 +29,10 @@ export interface FakeHubOptions {
   cdnDelayMs?: number;
   /** Regular files answer with this ETag instead of their git sha1. */
   rawEtag?: string;
+  /** An old name of the repository: its URLs answer 307 with a relative Location under the current name. */
+  renamedFrom?: string;
+  /** A repository whose URLs redirect to themselves, forever. */
+  loopingRepo?: string;
   corrupt?: string;
   fail?: { status: number; times: number };
   maxRequests?: number;
@@ -131,6 +135,10 @@ export class FakeHub {
     const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url);
     const repo = api?.[1] ?? resolve?.[1];
     const revision = api?.[2] ?? resolve?.[2];
+    if (repo !== undefined && repo === this.options.renamedFrom) {
+      return void res.writeHead(307, { location: (req.url ?? '').replace(encodeURI(repo), REPO) }).end();
+    }
+    if (repo !== undefined && repo === this.options.loopingRepo) return void res.writeHead(307, { location: req.url ?? '/' }).end();
     if (repo !== REPO && repo !== GATED) return error(res, 404, 'RepoNotFound', 'Repository not found');
     if (repo === GATED && req.headers.authorization !== `Bearer ${GATED_TOKEN}`) return error(res, 401, 'GatedRepo', 'Access to this model is restricted');
     if (revision !== 'main' && revision !== this.commit) return error(res, 404, 'RevisionNotFound', `Invalid rev id: ${revision}`);

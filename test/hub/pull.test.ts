@@ -154,4 +154,15 @@ describe('pull against the fake Hub', () => {
     const cache = new RepoCache(join(scratch, 'contained'), parseRepo(REPO));
     expect(() => cache.link('0'.repeat(40), '../../../escape.txt', 'a'.repeat(64))).toThrow(HubError);
   });
+
+  it('follows a renamed repository\'s relative redirects with the token, and stops a redirect loop', async () => {
+    const { hub, hubOptions } = await setUp({ renamedFrom: 'old-org/tiny-clip', loopingRepo: 'loop-org/loop' });
+    const result = await pull('old-org/tiny-clip', hubOptions());
+    expect(result.files.map((f) => f.path)).toEqual(SELECTED);
+    for (const path of SELECTED) expect(readFileSync(join(result.dir, path)).equals(hub.files.get(path)!)).toBe(true);
+    const hubRequests = hub.requests.filter((r) => r.server === 'hub');
+    expect(hubRequests.some((r) => r.path.includes('old-org'))).toBe(true);
+    expect(hubRequests.every((r) => r.authorization === 'Bearer hf_test')).toBe(true);
+    await expect(pull('loop-org/loop', hubOptions())).rejects.toThrow(/at most \d+ redirects/);
+  });
 });

@@ -10,9 +10,10 @@ The detectron2 RPN fields (rpn.anchorStyle "detectron2", rpn.levels[i].stride, r
 rpn.minSizeRule "gt" with minSize 0, scoreThreshold 0) and regionEncoder.sizeDivisibility / boxDeltas are
 what src/models/manifest.ts reads for exact detectron2 / RegionCLIP behaviour (docs/models.md).
 """
-import hashlib
 import json
 import os
+
+from export_tiny_clip import sha256  # noqa: F401  (the one file hash of the exporters; re-exported for convert.*)
 
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
@@ -20,14 +21,6 @@ CLIP_PIXEL_NORM = {"channelOrder": "RGB", "pixelMean": [m * 255 for m in CLIP_ME
 DETECTRON2_BGR = {"channelOrder": "BGR", "pixelMean": [103.53, 116.28, 123.675], "pixelStd": [1.0, 1.0, 1.0]}
 BOX_DELTA_WEIGHTS = [10.0, 10.0, 5.0, 5.0]  # RegionCLIP ROI_BOX_HEAD.BBOX_REG_WEIGHTS (class-agnostic bbox_pred)
 REGIONCLIP_TEMPERATURE = 0.01
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def clip_preprocess(S):

@@ -19,7 +19,7 @@ import {
 } from './preset.js';
 import { fraction, oneOf, parseOptions, positiveInteger, type OptionNames } from './validate.js';
 import { DEFAULT_MAX_PIXELS } from '../image/read.js';
-import { DEFAULT_TEMPLATE_SET } from '../text/prompts.js';
+import { DEFAULT_ENSEMBLE_RULE, DEFAULT_TEMPLATE_SET } from '../text/prompts.js';
 import { closestMatch } from '../util/suggest.js';
 
 export { closestMatch, DEFAULT_MAX_PIXELS, DTYPES, ENSEMBLE_RULES, TEMPLATE_SET_NAMES };
@@ -162,7 +162,7 @@ const classifySchema = z.strictObject({
   /** Prompt templates: "a photo of a {}.", the 81-template ensemble, or a list of templates with `{}`. */
   templates: z.union([oneOf(TEMPLATE_SET_NAMES), z.array(z.string()).readonly()], { error: `one of ${TEMPLATE_SET_NAMES.join(', ')} (or a list of templates)` }).default(DEFAULT_TEMPLATE_SET),
   /** How template embeddings are combined (OpenAI, or RegionCLIP). */
-  ensemble: oneOf(ENSEMBLE_RULES).default('normalize-average-normalize'),
+  ensemble: oneOf(ENSEMBLE_RULES).default(DEFAULT_ENSEMBLE_RULE),
   /** Labels returned per image. */
   topK: positiveInteger().default(5),
   ...runtimeShape,

@@ -13,12 +13,12 @@ import { isHubModel } from '../hub/repo.js';
 import { closestMatch } from '../util/suggest.js';
 import { readJsonFile } from '../io/files.js';
 import { OBJECTNESS_FUSIONS } from '../matching/scores.js';
-import { TEMPLATE_SETS, type EnsembleRule, type TemplateSetName } from '../text/prompts.js';
+import { DEFAULT_ENSEMBLE_RULE, ENSEMBLE_RULES, TEMPLATE_SETS, type TemplateSetName } from '../text/prompts.js';
 import { fraction, nonNegativeInteger, nonNegativeNumber, oneOf, parseOptions, positiveInteger, positiveNumber } from './validate.js';
 
 /** Prompt template sets (`text/prompts`), and the ways their embeddings are combined. */
 export const TEMPLATE_SET_NAMES = Object.keys(TEMPLATE_SETS) as [TemplateSetName, ...TemplateSetName[]];
-export const ENSEMBLE_RULES = ['normalize-average-normalize', 'average-normalize'] as const satisfies readonly EnsembleRule[];
+export { ENSEMBLE_RULES };
 
 export const settingsSchema = z.strictObject({
   /** Model folder (relative paths resolve against the preset file), a name under models/, or `hf:org/name[@rev]`. */
@@ -32,7 +32,7 @@ export const settingsSchema = z.strictObject({
   }).prefault({}),
   text: z.strictObject({
     templates: oneOf(TEMPLATE_SET_NAMES).default('ensemble'),
-    ensemble: oneOf(ENSEMBLE_RULES).default('normalize-average-normalize'),
+    ensemble: oneOf(ENSEMBLE_RULES).default(DEFAULT_ENSEMBLE_RULE),
     /** Fix "a"/"an" before `{}` to the phrase's sound (true); false fills templates verbatim, as RegionCLIP does. */
     articles: z.boolean({ error: 'true or false' }).default(true),
   }).prefault({}),

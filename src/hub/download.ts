@@ -11,13 +11,15 @@
  * exclusively, refreshed every 30 s; a lock untouched for 2 minutes is taken as abandoned). A
  * process that finds the lock taken waits, and uses the blob the other one finished.
  */
-import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, openSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { HubError, IoError, expectedMessage } from '../errors.js';
 import type { HubSettings } from './env.js';
 import { hubRequest } from './http.js';
+import { hashFile } from '../io/files.js';
+
+export { hashFile };
 
 export interface BlobDownload {
   /** The resolve URL, or the CDN location from the HEAD. */
@@ -67,13 +69,6 @@ export function etagKind(etag: string): 'sha256' | 'git-sha1' | undefined {
   return /^[0-9a-f]{64}$/.test(etag) ? 'sha256' : /^[0-9a-f]{40}$/.test(etag) ? 'git-sha1' : undefined;
 }
 
-/** The etag-kind hash of a file's content. */
-export async function hashFile(path: string, kind: 'sha256' | 'git-sha1'): Promise<string> {
-  const hash = createHash(kind === 'sha256' ? 'sha256' : 'sha1');
-  if (kind === 'git-sha1') hash.update(`blob ${statSync(path).size}\0`);
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 const sizeOf = (path: string) => (existsSync(path) ? statSync(path).size : 0);
 

@@ -4,7 +4,8 @@
  * (with its line and column), raised as the caller's kind of error: invalid input by default, a
  * configuration error for presets and manifests, a model error for a model's own files.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { ConfigError, IoError, InvalidInputError, ModelLoadError, expectedMessage } from '../errors.js';
 
 const codeOf = (error: unknown) => (error as NodeJS.ErrnoException).code ?? String(error);
@@ -53,4 +54,12 @@ export function parseJsonText(text: string, path: string, what: string, kind: Js
 /** Reads and parses a JSON file: IoError when unreadable, `kind`'s error when it does not parse. */
 export function readJsonFile(path: string, what: string, kind: JsonErrorKind = 'input'): unknown {
   return parseJsonText(readTextFile(path, what), path, what, kind);
+}
+
+/** A file's content hash, streamed: hex sha256, or the git blob sha1 `sha1("blob <size>\0" + data)` (Hub etags, manifest hashes). */
+export async function hashFile(path: string, kind: 'sha256' | 'git-sha1'): Promise<string> {
+  const hash = createHash(kind === 'sha256' ? 'sha256' : 'sha1');
+  if (kind === 'git-sha1') hash.update(`blob ${statSync(path).size}\0`);
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }

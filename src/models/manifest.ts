@@ -10,17 +10,16 @@
  * manifest is derived from those config files (hf-layout.ts).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, expectedMessage } from '../errors.js';
-import { graphSpecSchema, type GraphSpec, type TensorSpec } from '../runtime/session.js';
+import { graphSpecSchema as graphSpec, type GraphSpec, type TensorSpec } from '../runtime/session.js';
 import { REGIONCLIP_TEMPERATURE } from '../matching/scores.js';
 import { knownKeysAt } from '../util/schema-keys.js';
 import { closestMatch } from '../util/suggest.js';
-import { readJsonFile } from '../io/files.js';
+import { hashFile, readJsonFile } from '../io/files.js';
 
-const graphSpec = graphSpecSchema;
 export type { GraphSpec, TensorSpec };
 
 const triple = z.tuple([z.number(), z.number(), z.number()]);
@@ -230,12 +229,6 @@ export function parseManifest(value: unknown, source: string): Manifest {
   throw new ConfigError(expectedMessage('a valid model manifest', source, `${problems.length} problem(s): ${problems.join('; ')}`));
 }
 
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 /** Every file the manifest names (graphs and tokenizer), relative to its folder. */
 export function referencedFiles(manifest: Manifest): string[] {
   const graphs = Object.values(manifest.graphs as Record<string, GraphSpec | undefined>).map((g) => g?.file);
@@ -267,7 +260,7 @@ export async function checkFiles(loaded: Pick<LoadedManifest, 'manifest' | 'dir'
       problems.push(`${file}: no sha256 recorded in "files"`);
       continue;
     }
-    const actual = await sha256File(path);
+    const actual = await hashFile(path, 'sha256');
     if (actual !== recorded) problems.push(`${file}: sha256 is ${actual}, manifest records ${recorded}`);
   }
   return problems;

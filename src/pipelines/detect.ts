@@ -111,8 +111,19 @@ export async function detectImage(
   phraseEmbeds: Float32Array,
   options: DetectOptions = {},
 ): Promise<DetectionResult> {
-  const settings = options.settings === undefined ? resolveDetectSettings(DEFAULT_PRESET) : parseSettings({ ...options.settings }, 'detect options');
+  defaultSettings ??= resolveDetectSettings(DEFAULT_PRESET);
+  const settings = options.settings === undefined ? defaultSettings : parseSettings({ ...options.settings }, 'detect options');
   parseRuntimeOptions(options, OTHER_OPTIONS);
+  return runDetection(detector, image, phrases, phraseEmbeds, options, settings);
+}
+
+/** The default preset's settings, read once (detectImage without `settings`). */
+let defaultSettings: DetectSettings | undefined;
+
+/** detectImage's work, on options and settings already validated (Detector validates them once, at load and per call). */
+async function runDetection(
+  detector: DetectorModel, image: string | Buffer | DecodedImage, phrases: string[], phraseEmbeds: Float32Array, options: DetectOptions, settings: DetectSettings,
+): Promise<DetectionResult> {
   const timings: Record<string, number> = {};
   let t = performance.now();
   const lap = (stage: string) => {
@@ -204,11 +215,17 @@ export class Detector {
   }
 
   async detect(image: string | Buffer | DecodedImage, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<DetectionResult> {
+    parseRuntimeOptions(options, OTHER_OPTIONS);
+    return this.run(image, options);
+  }
+
+  /** detect() after its options were checked: the settings were validated by load(). */
+  private async run(image: string | Buffer | DecodedImage, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<DetectionResult> {
     const phrases = resolvePhrases(options);
     const t0 = performance.now();
     const phraseEmbeds = await this.embedPhrases(phrases);
     const textMs = round(performance.now() - t0);
-    const result = await detectImage(this.model, image, phrases, phraseEmbeds, { ...this.options, ...options, settings: this.settings });
+    const result = await runDetection(this.model, image, phrases, phraseEmbeds, { ...this.options, ...options }, this.settings);
     result.timings.text = textMs;
     return result;
   }
@@ -222,7 +239,7 @@ export class Detector {
     const decodeStart = performance.now();
     const image = await decodeImage(path, { maxPixels: options.maxPixels ?? this.options.maxPixels });
     const decodeMs = round(performance.now() - decodeStart);
-    const result = await this.detect(image, options);
+    const result = await this.run(image, options);
     result.timings.decode = decodeMs;
     return { result, image };
   }

@@ -17,7 +17,7 @@ import { decodeImage, type DecodedImage, type DecodeOptions } from '../image/rea
 import { MINE_SOURCES, resolveMineOptions, type HubOptions, type MineSettings } from '../config/options.js';
 import { resolveModel } from './model-source.js';
 import type { TemplateSetName } from '../text/prompts.js';
-import { checkpointPath, openResumable, writeCheckpoint, type ResumableRun } from '../io/checkpoint.js';
+import { openResumable, writeCheckpoint, type ResumableRun } from '../io/checkpoint.js';
 import { minedToCoco, readConcepts, writeMinedCoco, type MinedLabel, type MinedRecord } from '../io/mined.js';
 import { mineRegionPhrasePairs } from '../mining/match.js';
 import { DetectorModel, type DetectorLoadOptions } from '../models/detector.js';
@@ -286,4 +286,4 @@ async function inOrder(
   while (queue.length > 0) await process(await queue.shift()!);
 }
 
-export { checkpointPath, minedToCoco, readConcepts, type MinedLabel, type MinedRecord };
+export { minedToCoco, readConcepts, type MinedLabel, type MinedRecord };

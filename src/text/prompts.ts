@@ -74,7 +74,8 @@ export function buildPrompts(phrase: string, templates: TemplateSetName | readon
  *   average, L2-normalize the mean;
  * - `average-normalize` (RegionCLIP's `get_lang_emb`): average the raw rows, then L2-normalize.
  */
-export type EnsembleRule = 'normalize-average-normalize' | 'average-normalize';
+export const ENSEMBLE_RULES = ['normalize-average-normalize', 'average-normalize'] as const;
+export type EnsembleRule = (typeof ENSEMBLE_RULES)[number];
 export const DEFAULT_ENSEMBLE_RULE: EnsembleRule = 'normalize-average-normalize';
 
 function checkShape(templateEmbeds: Float32Array, dim: number): number {
@@ -95,7 +96,7 @@ export function l2NormalizeRows(x: Float32Array, dim: number): Float32Array {
 /** One class embedding [D] from its T template embeddings [T, D] by the given rule. */
 export function ensembleEmbeddings(templateEmbeds: Float32Array, dim: number, rule: EnsembleRule = DEFAULT_ENSEMBLE_RULE): Float32Array {
   const rows = checkShape(templateEmbeds, dim);
-  if (rule !== 'normalize-average-normalize' && rule !== 'average-normalize') {
+  if (!ENSEMBLE_RULES.includes(rule)) {
     throw invalidInput('"normalize-average-normalize" or "average-normalize"', 'the ensemble rule', describeValue(rule));
   }
   const source = rule === 'normalize-average-normalize' ? l2NormalizeRows(templateEmbeds, dim) : templateEmbeds;

@@ -65,7 +65,8 @@ describe('Boxes (the structure every stage passes)', () => {
     expect(Array.from(b.gather([2]).expand(1.5).data)).toEqual([-1, -1, 5, 5]);
     expect(Array.from(b.gather([2]).expand(1).data)).toEqual([0, 0, 4, 4]);
   });
-  it('toXywh equals xyxyToXywh', () => {
+  it('toXywh gives COCO [x, y, w, h], as xyxyToXywh does', () => {
+    expect(Array.from(b.toXywh())).toEqual([-5, 2, 35, 10, 10, 10, 0.5, 30, 0, 0, 4, 4]);
     expect(Array.from(b.toXywh())).toEqual(Array.from(xyxyToXywh(b.data)));
   });
   it('validates once at the edge: from() checks every coordinate, of() only the length', () => {

@@ -33,6 +33,10 @@ describe('scoreRegions (the one scoring stage)', () => {
   const bg = Float32Array.from([0, 1, 1]);
   it('defaults to RegionCLIP: softmax(cos / 0.01) over the phrases', () => {
     const s = scoreRegions(regions, phrases, 3);
+    // region 0: cosines 0.6, 0.8, 0 → logits 60, 80, 0
+    const z = Math.exp(-20) + 1 + Math.exp(-80);
+    expect(s[1]).toBeCloseTo(1 / z, 6);
+    expect(s[0]).toBeCloseTo(Math.exp(-20) / z, 12);
     expect(Array.from(s)).toEqual(Array.from(regionPhraseProbs(regions, phrases, 3, { temperature: REGIONCLIP_TEMPERATURE })));
     expect(s[0] + s[1] + s[2]).toBeCloseTo(1, 6);
   });

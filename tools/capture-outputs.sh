@@ -28,7 +28,8 @@ run m1 $R mine $W/captions.jsonl --out $OUTDIR/m1.jsonl --coco $OUTDIR/m1.coco.j
 run m2 $R mine $W/captions.jsonl --out $OUTDIR/m2.jsonl --concepts $W/labels.txt --no-cache --proposals 50
 run m3 $R mine $W/captions.jsonl --out $OUTDIR/m3.jsonl --thresh 5 --no-cache
 run e1 $R eval --gt $W/gt.json --results $OUTDIR/d2.coco.json
-run e2 $R eval --gt $W/gt.json --results $OUTDIR/d2.coco.json --split $W/split.json --json
+echo '{"novel": ["bicycle", "dog"], "base": ["knife", "couch", "monkey", "fuel pump", "sled"]}' > $OUTDIR/split.json
+run e2 $R eval --gt $W/gt.json --results $OUTDIR/d2.coco.json --split $OUTDIR/split.json --json
 run e3 $R eval --gt $W/gt.json --results $OUTDIR/d2.coco.json --per-category
 for f in $OUTDIR/*.json; do strip < $f > $f.s && mv $f.s $f; done
 for f in $OUTDIR/*.out; do head -c 0 $f; done

@@ -129,7 +129,7 @@ export function resolveDetectSettings(modelOrPreset: string | DetectSettings = D
   if (sources.set) raw = applyOverrides(raw, sources.set);
   const settings = parseSettings(raw, preset ? modelOrPreset : 'detector settings');
   if (settings.model === undefined) {
-    throw new ConfigError(expectedMessage('a model (the preset\'s "model", or a model folder)', named ? modelOrPreset : 'the settings', 'none'));
+    throw new ConfigError(expectedMessage('a model (--model, or the preset\'s "model")', named ? modelOrPreset : 'the settings', 'none'));
   }
   return settings;
 }

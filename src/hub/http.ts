@@ -48,7 +48,7 @@ async function fetchRetrying(url: string, options: RequestOptions, settings: Hub
       await response.body?.cancel();
     } catch (error) {
       if (attempt >= settings.retries) {
-        throw new HubError(expectedMessage(`a connection to ${new URL(url).origin}`, options.what, `${(error as Error).message} after ${attempt + 1} attempt(s)`), { cause: error });
+        throw new HubError(expectedMessage(`a connection to ${new URL(url).origin}`, options.what, `${causeChain(error)} after ${attempt + 1} attempt(s)`), { cause: error });
       }
     }
     await sleep(retryDelay(response, attempt, settings));
@@ -100,4 +100,12 @@ function bodyMessage(text: string): string {
     // not JSON: shown as it is
   }
   return text.slice(0, 200).trim();
+}
+
+/** "fetch failed (getaddrinfo ENOTFOUND huggingface.co)": Node's fetch hides the network reason in `cause`. */
+function causeChain(error: unknown): string {
+  const message = (error as Error).message;
+  const cause = (error as { cause?: { message?: string; code?: string } }).cause;
+  const reason = cause?.message ?? cause?.code;
+  return reason === undefined || reason === message ? message : `${message} (${reason})`;
 }

@@ -78,7 +78,7 @@ export async function downloadSnapshot(repo: RepoRef, selection: Selection, sett
 /** The command that fetches a repository's selected files, for messages. */
 export function pullCommand(repo: RepoRef, selection: Selection = {}): string {
   const revision = repo.revision === DEFAULT_REVISION ? '' : ` --revision ${repo.revision}`;
-  const include = selection.include?.length ? ` --include ${selection.include.map((p) => JSON.stringify(p)).join(' ')}` : '';
+  const include = selection.include?.length ? ` --include ${selection.include.map((p) => `'${p}'`).join(' ')}` : '';
   const dtype = selection.dtype === undefined ? '' : ` --dtype ${selection.dtype}`;
   return `regionclip pull ${repoLabel(repo)}${revision}${include}${dtype}`;
 }

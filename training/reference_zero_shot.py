@@ -11,7 +11,11 @@ tooling: Debian's python3-torch 1.13 / torchvision 0.14 / Pillow.
 --checkpoint: the visual and text towers (OpenAI .pt: visual.* + text; RegionCLIP .pth: backbone.* or
 teacher_backbone.* with --visual teacher, lang_encoder.* or --text-checkpoint's tower, and bbox_pred when present).
 --rpn-checkpoint: where the RPN came from when --checkpoint has none (a RegionCLIP .pth with offline_* trees, or a
-GeneralizedRCNN rpn_*.pth). --settings: a JSON object shaped like our detection settings (proposals.*, text.{templates,
+GeneralizedRCNN rpn_*.pth). --replay DIR: instead of the checkpoints' modules, replay the graph outputs our Node pipeline recorded on the same
+image (test/helpers/convert-parity.ts recordGraphRuns; training/convert/replay.py): the steps around the graphs are
+then compared on identical graph outputs, and the record gains "replay": the largest |Δ| between what the reference
+fed each graph and what the Node pipeline fed it.
+--settings: a JSON object shaped like our detection settings (proposals.*, text.{templates,
 ensemble, articles}, detect.{scoreThreshold, iouThreshold, maxDetections, contextScale}; fusion "none"), the same
 object the Node side is given. Writes {resize, proposals {boxes, scores, logits}, detections [{label, score, box}],
 margins}; prints one summary line.
@@ -24,7 +28,7 @@ import time
 from types import SimpleNamespace
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from convert import cli, regionclip, zero_shot  # noqa: E402
+from convert import cli, regionclip, replay, zero_shot  # noqa: E402
 from convert.checkpoints import ConversionError, load_detectron2, load_openai, subtree  # noqa: E402
 
 
@@ -58,7 +62,8 @@ def build_modules(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, help="the converted folder (manifest settings, tokenizer, background)")
-    ap.add_argument("--checkpoint", required=True, help="the checkpoint the folder's towers were converted from")
+    ap.add_argument("--checkpoint", help="the checkpoint the folder's towers were converted from (unless --replay)")
+    ap.add_argument("--replay", help="a folder of graph runs recorded by the Node pipeline, replayed instead of the modules")
     ap.add_argument("--text-checkpoint", help="text tower when --checkpoint has none (finetuned RegionCLIP)")
     ap.add_argument("--rpn-checkpoint", help="the checkpoint the folder's RPN came from, when --checkpoint has none")
     ap.add_argument("--visual", default="student", choices=["student", "teacher"])
@@ -72,14 +77,24 @@ def main():
         with open(args.settings) as f:
             settings = json.load(f)
     t0 = time.time()
-    modules = build_modules(args)
+    record = None
+    if args.replay:
+        with open(os.path.join(args.model, "manifest.json")) as f:
+            deltas = bool(json.load(f)["regionEncoder"].get("boxDeltas"))
+        modules, record = replay.modules(args.replay, deltas)
+    elif args.checkpoint:
+        modules = build_modules(args)
+    else:
+        raise ConversionError("pass --checkpoint (the source checkpoint) or --replay (a recorded run)")
     phrases = [p.strip() for p in args.vocab.split(",") if p.strip()]
     ref = zero_shot.run(args.model, modules, args.image, phrases, settings)
+    if record is not None:
+        ref["replay"] = {"inputDiffs": record.input_diffs, "prompts": record.prompts}
     ref["seconds"] = round(time.time() - t0, 2)
     with open(args.out, "w") as f:
         json.dump(ref, f)
     print(f"{args.out}: {ref['proposals']['count']} proposals, {ref['candidates']} candidates, {len(ref['detections'])} detections "
-          f"({ref['seconds']} s); margins {json.dumps(ref['margins'])}")
+          f"({ref['seconds']} s); margins {json.dumps(ref['margins'])}" + (f"; replayed, input |Δ| {json.dumps(ref['replay'])}" if record else ""))
 
 
 if __name__ == "__main__":

@@ -9,13 +9,15 @@
  * Used by test/training/convert.test.ts, test/training/zero-shot-parity.test.ts (tiny fakes) and
  * bench/convert-parity.ts, bench/convert-full.ts (full size).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DetectSettings } from '../../src/config/preset.js';
 import { roiAlign } from '../../src/geometry/roi-align.js';
 import { decodeImage } from '../../src/image/read.js';
 import { Detector } from '../../src/pipelines/detect.js';
-import { ort } from '../../src/runtime/session.js';
+import { CheckedSession, ort } from '../../src/runtime/session.js';
+import { python, trainingDir } from './python.js';
 
 interface Named { dims: number[]; data: number[] }
 type Reference = Record<string, { inputs: Record<string, Named>; outputs: Record<string, Named> }>;
@@ -148,6 +150,45 @@ export function compareRanked(boxes: ArrayLike<number>, scores: ArrayLike<number
   return out;
 }
 
+/** One graph run of our pipeline: the role (rpn, backbone, head, text, vision), its feeds and outputs. */
+export interface GraphRun {
+  role: string;
+  outputNames: string[];
+  inputs: Record<string, ort.Tensor>;
+  outputs: Record<string, ort.Tensor>;
+}
+
+/** Runs `fn` while every `CheckedSession.run` is recorded (test-only: the prototype is restored afterwards). */
+export async function recordGraphRuns<T>(fn: () => Promise<T>): Promise<{ result: T; runs: GraphRun[] }> {
+  const original = CheckedSession.prototype.run;
+  const runs: GraphRun[] = [];
+  CheckedSession.prototype.run = async function (this: CheckedSession, feeds: Record<string, ort.Tensor>) {
+    const outputs = await original.call(this, feeds);
+    runs.push({ role: this.graphName.slice(this.graphName.lastIndexOf('/') + 1), outputNames: [...this.session.outputNames], inputs: { ...feeds }, outputs });
+    return outputs;
+  };
+  try {
+    return { result: await fn(), runs };
+  } finally {
+    CheckedSession.prototype.run = original;
+  }
+}
+
+/** Writes `runs` in the layout training/convert/replay.py reads: index.json + one raw little-endian file per tensor. */
+export function writeGraphRuns(dir: string, runs: GraphRun[]): void {
+  mkdirSync(dir, { recursive: true });
+  let n = 0;
+  const save = (tensors: Record<string, ort.Tensor>) => Object.fromEntries(Object.entries(tensors).map(([name, t]) => {
+    if (t.type !== 'float32' && t.type !== 'int64') throw new Error(`cannot record a ${t.type} tensor (${name})`);
+    const data = t.data as Float32Array | BigInt64Array;
+    const file = `${n++}-${name}.bin`;
+    writeFileSync(join(dir, file), new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    return [name, { dtype: t.type, dims: [...t.dims], file }];
+  }));
+  const index = runs.map((r) => ({ role: r.role, outputNames: r.outputNames, inputs: save(r.inputs), outputs: save(r.outputs) }));
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({ runs: index }));
+}
+
 /** Our Detector against the PyTorch reference on one image. */
 export interface PipelineParity {
   proposals: RankedComparison;
@@ -166,19 +207,65 @@ export async function pipelineParity(dir: string, reference: ZeroShotReference, 
   const detector = await Detector.load(dir, { cacheDir: false, settings });
   try {
     const { proposals } = await detector.model.propose(await decodeImage(image), detector.settings.proposals);
-    const got = (await detector.detect(image, { phrases: reference.phrases })).detections, want = reference.detections;
-    const labelIndex = (label: string) => reference.phrases.indexOf(label);
-    // The label rides along as a fifth "coordinate" scaled far beyond the tolerance, so rows only match with equal labels.
-    const rows = (ds: { label: string; box: number[] }[]) => ds.flatMap((d) => d.box.map((v) => v + 1e7 * labelIndex(d.label)));
-    const detections = compareRanked(rows(got), got.map((d) => d.score), rows(want), want.map((d) => d.score), tolerance);
-    const sameLabels = got.length === want.length && detections.unmatched === 0;
-    const kept = { ...detections, sameLabels, maxBoxScaled: sameLabels ? detections.maxBoxScaled : Infinity };
-    return {
-      proposals: compareRanked(proposals.boxes.data, proposals.scores, reference.proposals.boxes, reference.proposals.scores, tolerance),
-      detections: kept,
-      keptBoxesIdentical: sameLabels && kept.maxBoxScaled <= tolerance && kept.maxScore <= tolerance,
-    };
+    const got = (await detector.detect(image, { phrases: reference.phrases })).detections;
+    return compareWithReference({ boxes: proposals.boxes.data, scores: proposals.scores }, got, reference, tolerance);
   } finally {
     await detector.release();
   }
+}
+
+/** Our proposals (resized-image boxes N×4, sigmoid scores) and detections against the reference's. */
+function compareWithReference(proposals: { boxes: ArrayLike<number>; scores: ArrayLike<number> }, got: { label: string; score: number; box: number[] }[], reference: ZeroShotReference, tolerance: number): PipelineParity {
+  const want = reference.detections;
+  const labelIndex = (label: string) => reference.phrases.indexOf(label);
+  // The label rides along as a fifth "coordinate" scaled far beyond the tolerance, so rows only match with equal labels.
+  const rows = (ds: { label: string; box: number[] }[]) => ds.flatMap((d) => d.box.map((v) => v + 1e7 * labelIndex(d.label)));
+  const detections = compareRanked(rows(got), got.map((d) => d.score), rows(want), want.map((d) => d.score), tolerance);
+  const sameLabels = got.length === want.length && detections.unmatched === 0;
+  const kept = { ...detections, sameLabels, maxBoxScaled: sameLabels ? detections.maxBoxScaled : Infinity };
+  return {
+    proposals: compareRanked(proposals.boxes, proposals.scores, reference.proposals.boxes, reference.proposals.scores, tolerance),
+    detections: kept,
+    keptBoxesIdentical: sameLabels && kept.maxBoxScaled <= tolerance && kept.maxScore <= tolerance,
+  };
+}
+
+/** `pipelineParity` with the graphs' outputs replayed: what the reference's record holds besides. */
+export interface ReplayParity extends PipelineParity {
+  /** Largest |Δ| between what the reference fed each graph and what our pipeline fed it (`role.input`). */
+  inputDiffs: Record<string, number>;
+  /** Prompts whose text embeddings were replayed. */
+  prompts: number;
+}
+
+/**
+ * The pipeline around the graphs, compared on identical graph outputs: our `Detector` runs `dir` on `image` while
+ * every graph run is recorded (`recordGraphRuns`) into `workDir`, then training/reference_zero_shot.py --replay
+ * runs RegionCLIP's steps on the recorded outputs instead of its torch modules (training/convert/replay.py), and
+ * its proposals and detections are compared with ours. Float noise between onnxruntime and torch inside the graphs
+ * is out of this comparison; what remains is resize and normalization (reported as input differences), anchors,
+ * proposal selection, RoIAlign (`head.roi_features`), prompts and tokens (a prompt the record lacks is an error),
+ * scoring, box deltas and NMS.
+ */
+export async function replayParity(dir: string, image: string, phrases: string[], settings: Partial<DetectSettings>, workDir: string, tolerance = 1e-4): Promise<ReplayParity> {
+  const detector = await Detector.load(dir, { cacheDir: false, settings });
+  let proposals: { boxes: Float32Array; scores: Float32Array };
+  let got: { label: string; score: number; box: number[] }[];
+  try {
+    const decoded = await decodeImage(image);
+    const { proposals: p } = await detector.model.propose(decoded, detector.settings.proposals);
+    proposals = { boxes: p.boxes.data, scores: Float32Array.from(p.scores) };
+    const { result, runs } = await recordGraphRuns(() => detector.detect(image, { phrases }));
+    got = result.detections;
+    writeGraphRuns(join(workDir, 'record'), runs);
+  } finally {
+    await detector.release();
+  }
+  writeFileSync(join(workDir, 'settings.json'), JSON.stringify(settings));
+  const out = join(workDir, 'replayed.json');
+  const run = spawnSync(python, ['reference_zero_shot.py', '--model', dir, '--replay', join(workDir, 'record'), '--image', image, '--vocab', phrases.join(','),
+    '--settings', join(workDir, 'settings.json'), '--out', out], { encoding: 'utf8', cwd: trainingDir, timeout: 600_000 });
+  if (run.status !== 0) throw new Error(`reference_zero_shot.py --replay exited with ${run.status}:\n${run.stderr.slice(-3000)}`);
+  const reference = JSON.parse(readFileSync(out, 'utf8')) as ZeroShotReference & { replay: { inputDiffs: Record<string, number>; prompts: number } };
+  return { ...compareWithReference(proposals, got, reference, tolerance), ...reference.replay };
 }

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DetectSettings } from '../../src/config/preset.js';
-import { pipelineParity, type ZeroShotReference } from '../helpers/convert-parity.js';
+import { pipelineParity, replayParity, type ZeroShotReference } from '../helpers/convert-parity.js';
 import { hasTorch, NO_TORCH, ok } from '../helpers/python.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -86,6 +86,19 @@ describe.skipIf(!hasTorch)('zero-shot pipeline parity with PyTorch on converted 
       expect(parity.detections).toMatchObject({ count: reference.detections.length, sameLabels: true, unmatched: 0 });
       expect(parity.detections.maxScore).toBeLessThanOrEqual(1e-4);
       expect(parity.detections.maxBoxScaled).toBeLessThanOrEqual(1e-4);
+      expect(parity.keptBoxesIdentical).toBe(true);
+    }, 60_000);
+
+    it(`${label}: on replayed graph outputs, the steps around the graphs match exactly`, async () => {
+      const parity = await replayParity(at(dir), image, vocab, settings, at(`${dir}-replay`));
+      console.log(`${dir} replayed: ${JSON.stringify(parity)}`);
+      expect(parity.prompts).toBe(vocab.length * 81);
+      // The same image went into the RPN (and backbone); RoIAlign on the same res4 and (up to an ulp) the same boxes.
+      expect(parity.inputDiffs['rpn.images']).toBe(0);
+      expect(Math.max(...Object.values(parity.inputDiffs))).toBeLessThan(1e-3);
+      expect(parity.proposals).toMatchObject({ unmatched: 0 });
+      expect(parity.proposals.count).toBe(parity.proposals.expected);
+      expect(parity.detections).toMatchObject({ sameLabels: true, unmatched: 0, swapped: 0 });
       expect(parity.keptBoxesIdentical).toBe(true);
     }, 60_000);
   }

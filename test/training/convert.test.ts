@@ -174,6 +174,16 @@ print(sd['visual.conv1.weight'].dtype, int(sd['input_resolution']), int(sd['cont
     mutate('pretrained.pth', 'norpn2.pth', "[sd.pop(k) for k in list(sd) if k.startswith('offline_')]");
     ok(['export_regionclip.py', '--checkpoint', at('norpn2.pth'), '--rpn', at('rpn-only.pth'), '--tokenizer-dir', tinyTokenizer, '--out', at('rc-rpn')]);
     expect(readFileSync(at('rc-rpn', 'rpn.onnx')).equals(readFileSync(at('rc-pre', 'rpn.onnx')))).toBe(true);
+    // Standalone GeneralizedRCNN fakes (rpn_lvis_866.pth / rpn_coco_48.pth: no offline_ prefix, roi_heads.* ignored).
+    mutate('finetuned.pth', 'fine-norpn.pth', "[sd.pop(k) for k in list(sd) if k.startswith('offline_')]");
+    for (const [kind, levels, anchors] of [['rpn-fpn', 5, 3], ['rpn-c4', 1, 15]] as const) {
+      ok(['make_fake_checkpoints.py', '--kind', kind, '--size', 'tiny', '--seed', '5', '--out', at(`${kind}.pth`)]);
+      ok(['export_regionclip.py', '--checkpoint', at('fine-norpn.pth'), '--text-checkpoint', at('RN.pt'), '--rpn', at(`${kind}.pth`), '--tokenizer-dir', tinyTokenizer, '--out', at(`fine-${kind}`)]);
+      const rpn = JSON.parse(readFileSync(at(`fine-${kind}`, 'manifest.json'), 'utf8')).rpn;
+      expect(rpn.levels.length).toBe(levels);
+      expect(rpn.levels.map((l: { anchorSizes: number[]; aspectRatios: number[] }) => l.anchorSizes.length * l.aspectRatios.length)).toEqual(Array(levels).fill(anchors));
+      expect(rpn.anchorStyle).toBe('detectron2');
+    }
     for (const script of ['export_openai_clip.py', 'export_regionclip.py', 'compose_detector.py', 'make_fake_checkpoints.py']) {
       expect(ok([script, '--help'])).toMatch(/^usage: /);
     }

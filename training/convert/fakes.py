@@ -11,6 +11,9 @@
   regionclip-finetuned   `backbone.*`, an R50-C4 offline RPN (15 anchors), `roi_heads.box_predictor.{cls_score,
                          test_cls_score, cls_bg_score (zeros), bbox_pred}`; no `lang_encoder` (RegionCLIP builds it
                          only with GET_CONCEPT_EMB).
+  rpn-fpn, rpn-c4        a standalone GeneralizedRCNN checkpoint like RegionCLIP's rpn_lvis_866.pth (R50-FPN) /
+                         rpn_coco_48.pth (R50-C4): {"model": sd} with `backbone.*`, `proposal_generator.rpn_head.*` and
+                         a few `roi_heads.*` keys of the Mask R-CNN it was trained in (the converters ignore them).
 
 Normalization layers get random gammas / betas and running statistics set from a seeded random image's own
 activations (so each layer's output is ~unit scale), unlike OpenAI's init, which zeroes every bn3 weight and
@@ -156,3 +159,18 @@ def regionclip(kind, size, gen, out):
     sd.update(prefixed(rpn.backbone, "offline_backbone."))
     sd.update(prefixed(rpn.proposal_generator, "offline_proposal_generator."))
     torch.save({"model": sd, "iteration": 0}, out)
+
+
+def detectron2_rpn(kind, size, gen, out):
+    """rpn-fpn / rpn-c4: the RPN of a GeneralizedRCNN checkpoint without RegionCLIP's `offline_` prefix."""
+    stages = R50_STAGES if size == "full" else TINY_STAGES
+    rpn = fpn_rpn(stages, gen) if kind == "rpn-fpn" else c4_rpn(stages, gen)
+    sd = prefixed(rpn.backbone, "backbone.")
+    sd.update(prefixed(rpn.proposal_generator, "proposal_generator."))
+    # The second stage of the detector the RPN was trained in: present in the real files, unused by RegionCLIP.
+    width = 1024 if size == "full" else 16
+    sd["roi_heads.box_predictor.cls_score.weight"] = torch.randn(81, width, generator=gen)
+    sd["roi_heads.box_predictor.cls_score.bias"] = torch.zeros(81)
+    sd["roi_heads.box_predictor.bbox_pred.weight"] = 0.01 * torch.randn(320, width, generator=gen)
+    sd["roi_heads.box_predictor.bbox_pred.bias"] = torch.zeros(320)
+    torch.save({"model": sd, "__author__": "Detectron2 Model Zoo"}, out)

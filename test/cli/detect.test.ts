@@ -76,6 +76,15 @@ describe('regionclip detect', () => {
     expect(dup.stderr).toContain('for the detection label but received "red square", which matches ids 5 ("red square") and 9 ("Red Square")');
   });
 
+  it('--caption with a single word or a headline caption looks for its nouns', () => {
+    const single = cli('detect', image, '--caption', 'bikes', '--model', model, '--conf', '0.3', '--json', '-');
+    expect(single.status).toBe(0);
+    expect(JSON.parse(single.stdout).phrases).toEqual(['bike']);
+    const headline = cli('detect', image, '--caption', 'Man flies kite on beach.', '--model', model, '--conf', '0.3', '--json', '-');
+    expect(headline.status).toBe(0);
+    expect(JSON.parse(headline.stdout).phrases).toEqual(['man', 'kite', 'beach']);
+  });
+
   it('rejects bad settings and missing vocabularies with clear errors', () => {
     const noVocab = cli('detect', image, '--model', model);
     expect(noVocab.status).toBe(EXIT_CODES.usage);

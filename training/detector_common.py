@@ -108,23 +108,69 @@ class SimpleTokenizer:
         return out
 
 
+# The article fix-up's word lists, shared with the TypeScript runtime (src/text/articles.ts reads the same file).
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "text", "articles.json"), encoding="utf-8") as _f:
+    _ARTICLES = json.load(_f)
+_DETERMINERS = set(_ARTICLES["determiners"])
+_AN_BEFORE_CONSONANT_LETTER = re.compile(_ARTICLES["anBeforeConsonantLetter"])
+_A_BEFORE_VOWEL_LETTER = re.compile(_ARTICLES["aBeforeVowelLetter"])
+_AN_BEFORE_NUMBER = re.compile(_ARTICLES["anBeforeNumber"])
+_NO_VOWELS = re.compile(r"^[bcdfghjklmnpqrstvwxz]{2,}[0-9]*s?$")
+
+
+def _by_letter_name(word):
+    return "an" if word[0].lower() in _ARTICLES["vowelSoundLetters"] else "a"
+
+
+def has_own_determiner(phrase):
+    """The phrase starts with a determiner or count ("a man", "two dogs"): templates are filled verbatim
+    (src/text/articles.ts hasOwnDeterminer)."""
+    words = phrase.split()
+    if not words:
+        return False
+    first = words[0].lower()
+    return first in _DETERMINERS or (len(words) > 1 and re.fullmatch(r"[0-9]+(?:[.,][0-9]+)*", first) is not None)
+
+
+def _capitals(segment):
+    """A capital, then capitals or digits, perhaps a plural "s": "MRI", "SUVs", "MP3", "A4"."""
+    body = segment[:-1] if len(segment) > 2 and segment.endswith("s") else segment
+    return len(body) >= 2 and body[0].isalpha() and body[0].isupper() and all((c.isalpha() and c.isupper()) or c.isdigit() for c in body[1:])
+
+
 def indefinite_article(phrase):
-    """a / an by the phrase's first sound (the same word lists as src/text/prompts.ts)."""
-    p = phrase.strip()
-    if re.match(r"^(?:hour|honest|honou?r|heir|herb\b|[fhlmnrsx][- ]|x-?ray|mp3|nba|fbi|sos)", p, re.I):
-        return "an"
-    if re.match(r"^(?:uni|use|usu|uti|uro|eu|ewe|one|once|ufo|u-|ubiq|ukulele|uk\b)", p, re.I):
+    """a / an by the phrase's first sound: the same rule and word lists as src/text/articles.ts."""
+    words = phrase.split()
+    first = re.sub(r"^[\W_]+", "", words[0]) if words else ""
+    if not first:
         return "a"
-    if re.match(r"^\d", p):
-        return "an" if re.match(r"^(?:8|11|18)(?:\D|$)", p) else "a"
-    return "an" if re.match(r"^[aeiou]", p, re.I) else "a"
+    if first[0] in "0123456789":
+        return "an" if _AN_BEFORE_NUMBER.match(first) else "a"
+    segment = re.split(r"[-.]", first)[0]
+    if len(segment) == 1 and segment.isalpha():
+        return _by_letter_name(segment)
+    lower = segment.lower()
+    singular = lower[:-1] if len(lower) > 1 and lower.endswith("s") else lower
+    shouted = not any(c.islower() for c in phrase)
+    if _capitals(segment) and (not shouted or (len(words) == 1 and sum(c.isalpha() for c in segment) <= 4)):
+        return _ARTICLES["wordAcronyms"].get(singular) or _by_letter_name(segment)
+    if lower in _ARTICLES["initialisms"] or singular in _ARTICLES["initialisms"] or (_NO_VOWELS.match(lower) and lower not in _ARTICLES["abbreviations"]):
+        return _by_letter_name(lower)
+    if lower in _ARTICLES["wordAcronyms"]:
+        return _ARTICLES["wordAcronyms"][lower]
+    if _AN_BEFORE_CONSONANT_LETTER.match(lower):
+        return "an"
+    if _A_BEFORE_VOWEL_LETTER.match(lower):
+        return "a"
+    return "an" if lower[0] in "aeiou" else "a"
 
 
 def fill_template(template, phrase):
-    def fix(m):
+    """The template with the phrase, its article before {} fixed unless the phrase has its own determiner."""
+    if not has_own_determiner(phrase):
         art = indefinite_article(phrase)
-        return (art[0].upper() + art[1:] if m.group(1)[0] == "A" else art) + " {}"
-    return re.sub(r"\b([Aa]n?) \{\}", fix, template).replace("{}", phrase)
+        template = re.sub(r"\b([Aa]n?) \{\}", lambda m: (art[0].upper() + art[1:] if m.group(1)[0] == "A" else art) + " {}", template)
+    return template.replace("{}", phrase)
 
 
 # ---------------------------------------------------------------- pipeline pieces

@@ -20,7 +20,7 @@
  */
 import { invalidInput } from '../errors.js';
 import type { CocoDataset, CocoResult, CocoSplit } from './coco-format.js';
-import { closestMatch } from '../util/suggest.js';
+import { categoryMatcher } from './category-names.js';
 
 /**
  * `np.linspace(start, stop, n)`: `i * step + start` with `step = (stop - start) / (n - 1)` and the last
@@ -453,13 +453,13 @@ function summarizeStats(precision: Float64Array, recall: Float64Array, dims: Dim
 }
 
 /**
- * Resolves a split's ids and names against the dataset's categories: sorted ids per group. Unknown
- * ids or names, ambiguous names and categories in both groups are errors.
+ * Resolves a split's ids and names against the dataset's categories: sorted ids per group. Names
+ * match by the one category-name rule (./category-names.ts: case, spacing and Unicode form ignored).
+ * Unknown ids or names, ambiguous names and categories in both groups are errors.
  */
 export function resolveSplit(split: CocoSplit, gt: Pick<CocoDataset, 'categories'>): { novel: number[]; base: number[] } {
   const ids = new Set(gt.categories.map((c) => c.id));
-  const byName = new Map<string, number[]>();
-  for (const c of gt.categories) byName.set(c.name, [...(byName.get(c.name) ?? []), c.id]);
+  const idOf = categoryMatcher(gt.categories, 'the ground truth', 'give the id instead');
   const resolve = (group: 'novel' | 'base') => {
     const out = new Set<number>();
     split[group].forEach((item, i) => {
@@ -468,13 +468,7 @@ export function resolveSplit(split: CocoSplit, gt: Pick<CocoDataset, 'categories
         out.add(item);
         return;
       }
-      const found = byName.get(item);
-      if (found === undefined) {
-        const suggestion = closestMatch(item, byName.keys());
-        throw invalidInput('the name of a category in the ground truth', `split ${group}[${i}]`, `${JSON.stringify(item)}${suggestion ? ` (did you mean ${JSON.stringify(suggestion)}?)` : ''}`);
-      }
-      if (found.length > 1) throw invalidInput('a category name used once in the ground truth (give the id instead)', `split ${group}[${i}]`, `${JSON.stringify(item)}, the name of ids ${found.join(', ')}`);
-      out.add(found[0]);
+      out.add(idOf(item, `split ${group}[${i}]`));
     });
     return [...out].sort((a, b) => a - b);
   };

@@ -2,11 +2,12 @@
  * COCO results from detection results (`regionclip detect --coco`): `[{ image_id, category_id,
  * bbox: [x, y, w, h], score }]` plus a `<name>.categories.json` with the `images` and `categories`
  * id maps used. Ids are the vocabulary's order (categories) and the input order (images), or, with
- * a ground-truth dataset, the ids of its categories (matched by name, case-insensitively) and
+ * a ground-truth dataset, the ids of its categories (matched by name: eval/category-names.ts) and
  * images (matched by file name), so the results go straight into `regionclip eval`.
  */
 import { basename, dirname, relative, resolve } from 'node:path';
 import { InvalidInputError, expectedMessage } from '../errors.js';
+import { categoryMatcher } from '../eval/category-names.js';
 import { readCocoDataset, toCocoResults, writeCocoResults, type CocoCategory, type CocoDataset, type CocoResult } from './coco.js';
 import { writeTextFile } from './files.js';
 
@@ -20,13 +21,18 @@ export interface CocoExport {
   categoriesFile: { images: { id: number; file_name: string; width: number; height: number }[]; categories: CocoCategory[] };
 }
 
-/** The category id of each label: the vocabulary's order, or the ground truth's category of that name. */
+/**
+ * The category id of each label: the vocabulary's order, or the ground truth's category of that
+ * name, matched by the one category-name rule (eval/category-names.ts); each label resolved once.
+ */
 function categoryIds(phrases: readonly string[], gt: CocoDataset | undefined, gtPath: string | undefined) {
   const categories = gt?.categories ?? phrases.map((name, i) => ({ id: i + 1, name }));
+  const match = categoryMatcher(categories, gtPath ?? 'the vocabulary');
+  const known = new Map<string, number>();
   const idOf = (label: string): number => {
-    const found = categories.find((c) => c.name.toLowerCase() === label.toLowerCase());
-    if (found === undefined) throw new InvalidInputError(expectedMessage(`a category named "${label}"`, gtPath ?? 'the vocabulary', `categories [${categories.map((c) => c.name).join(', ')}]`));
-    return found.id;
+    let id = known.get(label);
+    if (id === undefined) known.set(label, (id = match(label, 'the detection label')));
+    return id;
   };
   return { categories, idOf };
 }

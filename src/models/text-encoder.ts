@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { InvalidInputError, expectedMessage } from '../errors.js';
-import { buildPrompts, DEFAULT_ENSEMBLE_RULE, DEFAULT_TEMPLATE_SET, ensembleEmbeddings, TEMPLATE_SETS, type EnsembleRule, type FillOptions, type TemplateSetName } from '../text/prompts.js';
+import { ARTICLE_RULE_VERSION, buildPrompts, DEFAULT_ENSEMBLE_RULE, DEFAULT_TEMPLATE_SET, ensembleEmbeddings, TEMPLATE_SETS, type EnsembleRule, type FillOptions, type TemplateSetName } from '../text/prompts.js';
 import type { ClipModel } from './clip.js';
 import { defaultCacheDir, TextEmbeddingCache } from './embedding-cache.js';
 
@@ -30,6 +30,9 @@ export interface TextEncoderOptions {
   memoryEntries?: number;
 }
 
+/** The article setting as part of a cache key: the fix-up's rule version when on (its prompts change with it), false when verbatim. */
+const articlesKey = (fill: FillOptions): string | false => ((fill.articles ?? true) ? `articles-v${ARTICLE_RULE_VERSION}` : false);
+
 export class ClipTextEncoder {
   /** In-memory layer in front of the disk cache, keyed by template set, rule and phrase. */
   private readonly memory = new Map<string, Float32Array>();
@@ -39,7 +42,7 @@ export class ClipTextEncoder {
   private cacheFor(templates: readonly string[], templateName: string, rule: EnsembleRule, fill: FillOptions): TextEmbeddingCache | undefined {
     const dir = this.options.cacheDir ?? defaultCacheDir();
     if (dir === false) return undefined;
-    const templateId = `${templateName}:${createHash('sha256').update(JSON.stringify([templates, fill.articles ?? true])).digest('hex').slice(0, 16)}`;
+    const templateId = `${templateName}:${createHash('sha256').update(JSON.stringify([templates, articlesKey(fill)])).digest('hex').slice(0, 16)}`;
     return new TextEmbeddingCache(dir, { modelHash: this.model.loaded.modelHash, templates: templateId, ensemble: rule, dim: this.model.embedDim });
   }
 
@@ -55,7 +58,7 @@ export class ClipTextEncoder {
     const D = this.model.embedDim;
     const T = templates.length;
     const cache = this.cacheFor(templates, typeof templateOption === 'string' ? templateOption : 'custom', rule, fill);
-    const namespace = `${JSON.stringify([templates, rule, fill.articles ?? true])}\n`;
+    const namespace = `${JSON.stringify([templates, rule, articlesKey(fill)])}\n`;
     const limit = this.options.memoryEntries ?? 50_000;
     const out = new Float32Array(phrases.length * D);
     // Each distinct phrase is looked up (memory, then disk) or embedded once, however often it repeats.

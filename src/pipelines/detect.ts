@@ -10,6 +10,7 @@ import { Boxes } from '../geometry/boxes.js';
 import { decodeBoxes, type BoxCoderWeights } from '../geometry/box-coder.js';
 import type { ResizedForDetection } from '../image/preprocess.js';
 import { decodeImage, type DecodedImage, type DecodeOptions } from '../image/read.js';
+import { categoryNameKey } from '../eval/category-names.js';
 import { selectDetections } from '../matching/detections.js';
 import { scoreRegions } from '../matching/scores.js';
 import { DetectorModel, type DetectorLoadOptions } from '../models/detector.js';
@@ -66,12 +67,18 @@ export interface DetectOptions extends TextEncoderOptions, DecodeOptions {
   boxes?: Float32Array;
 }
 
-/** The phrases to look for: a vocab verbatim, or the noun phrases of a caption (de-duplicated). */
+/** The phrases to look for: a vocab verbatim, or the noun phrases of a caption (de-duplicated by the category-name rule, eval/category-names.ts). */
 export function resolvePhrases(options: Pick<DetectOptions, 'vocab' | 'caption' | 'phrases'>): string[] {
   const phrases: string[] = [];
+  // One label per category name key: two labels that one COCO category name matches are one label.
+  const keys = new Set<string>();
   const add = (phrase: string) => {
     const clean = phrase.replace(/\s+/g, ' ').trim();
-    if (clean.length > 0 && !phrases.some((p) => p.toLowerCase() === clean.toLowerCase())) phrases.push(clean);
+    const key = categoryNameKey(clean);
+    if (clean.length > 0 && !keys.has(key)) {
+      keys.add(key);
+      phrases.push(clean);
+    }
   };
   options.phrases?.forEach(add);
   if (options.vocab !== undefined) parseVocab(options.vocab).forEach(add);

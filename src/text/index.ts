@@ -22,6 +22,8 @@ export {
   buildPrompts,
   fillTemplate,
   indefiniteArticle,
+  hasOwnDeterminer,
+  ARTICLE_RULE_VERSION,
   ensembleEmbeddings,
   ensembleBatch,
   l2NormalizeRows,

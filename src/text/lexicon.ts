@@ -175,3 +175,25 @@ export const SUBORDINATORS: ReadonlySet<string> = new Set(['while', 'as', 'when'
 
 /** Words that start a new clause when they appear inside a sentence. */
 export const CLAUSE_STARTS: ReadonlySet<string> = new Set(['while', 'as', 'when', 'where', 'because', 'but', 'after', 'before', 'until', 'that', 'which', 'who', 'and', 'whilst', 'though', 'although', 'since', 'so']);
+
+/**
+ * Verbs that open a query as an instruction ("find chairs in the room"), not a subject: a headline's
+ * bare subject tagged as a verb ("Train crosses bridge") is corrected, an instruction is not.
+ */
+export const INSTRUCTION_VERBS: ReadonlySet<string> = new Set([
+  'find', 'show', 'detect', 'locate', 'spot', 'count', 'highlight', 'identify', 'search', 'look', 'see', 'get', 'give',
+  'select', 'pick', 'segment', 'outline', 'label', 'mark', 'track', 'meet', 'enjoy', 'visit', 'explore', 'discover', 'try',
+  'make', 'take', 'buy', 'check', 'help', 'let', 'keep', 'use', 'bring', 'put', 'draw', 'add', 'remove', 'imagine',
+  'capture', 'feed', 'save', 'join', 'learn', 'go', 'come', 'watch', 'eat', 'drink', 'hold', 'wear', 'read', 'open', 'wash', 'clean',
+]);
+
+/**
+ * "-s" verbs a headline uses without an object ("Smoke rises from chimney") and that are rarely plural
+ * nouns: before a preposition they mark the verb; other "-s" words there may be the head of a compound
+ * ("Flower pots on windowsill").
+ */
+export const INTRANSITIVE_S_VERBS: ReadonlySet<string> = new Set([
+  'rises', 'floats', 'drifts', 'glides', 'soars', 'hovers', 'sleeps', 'grazes', 'swims', 'arrives', 'departs', 'leans',
+  'perches', 'flows', 'shines', 'sits', 'lies', 'waits', 'leaps', 'dives', 'crawls', 'wanders', 'strolls', 'gallops',
+  'roams', 'bathes', 'relaxes', 'naps', 'jogs', 'kneels', 'smiles', 'laughs', 'sings', 'sails', 'burns', 'melts', 'sinks',
+]);

@@ -16,7 +16,7 @@
  */
 import { breaksAfter, roleOf, singularize, unchangedPast, verbCapable, type Role, type Term } from './tagging.js';
 import {
-  CLAUSE_STARTS, COLLECTIVE_ALONE, COLLECTIVE_BEFORE_OF, COLOURS, COMPOUND_CONCEPTS, ING_NOUNS, NON_VISUAL_COMPOUNDS,
+  CLAUSE_STARTS, COLLECTIVE_ALONE, COLLECTIVE_BEFORE_OF, COLOURS, COMPOUND_CONCEPTS, ING_NOUNS, INSTRUCTION_VERBS, INTRANSITIVE_S_VERBS, NON_VISUAL_COMPOUNDS,
   NON_VISUAL_HEADS, PARTICLES, PLURAL_ONLY, RELATIVE_DETERMINERS, RESULT_PARTICLES, SUBORDINATORS, UNMARKED_PLURALS,
 } from './lexicon.js';
 
@@ -88,9 +88,9 @@ export class Sentence {
     return this.roles[k] === 'verb' && has(t, 'PresentTense', 'Copula', 'Auxiliary', 'Modal') && !t.tags.has('Gerund') && this.terms[k - 1]?.word !== 'to';
   }
 
-  /** Whether the clause of term k has a finite verb other than term `except`. */
-  clauseHasFiniteVerb(k: number, except: number): boolean {
-    return this.terms.some((_, j) => j !== except && this.clauseOf[j] === this.clauseOf[k] && this.isFinite(j));
+  /** Whether the clause of term k has a finite verb other than the terms `except`. */
+  clauseHasFiniteVerb(k: number, ...except: number[]): boolean {
+    return this.terms.some((_, j) => !except.includes(j) && this.clauseOf[j] === this.clauseOf[k] && this.isFinite(j));
   }
 
   /** The index of the "and" before the phrase starting at term k ("X and (the) Y"), or -1. */
@@ -150,7 +150,25 @@ export const SENTENCE_RULES: readonly SentenceRule[] = [
     apply: (terms, roles) => {
       const swap = terms.length > 2 && roles[0] === 'verb' && terms[0].tags.has('PresentTense') && endsInS(terms[0].word) && !breaksAfter(terms[0]) &&
         roles[1] === 'noun' && !/s$/.test(terms[1].word) && !terms[1].possessive && !breaksAfter(terms[1]) &&
-        ['prep', 'det', 'adv'].includes(roles[2]) && verbCapable(terms[1].word);
+        ['prep', 'det', 'adv', 'noun'].includes(roles[2]) && verbCapable(terms[1].word);
+      if (swap) [roles[0], roles[1]] = ['noun', 'verb'];
+      return swap;
+    },
+  },
+  {
+    name: 'bare-singular-subject',
+    description: 'A headline\'s bare singular subject read as a verb and its "-s" verb read as a plural noun swap roles, when an object (or a preposition after a verb that takes none) follows.',
+    example: 'Snow covers trees',
+    expected: ['snow', 'tree'],
+    apply: (terms, roles, forced) => {
+      const [first, second, third] = terms;
+      // "work boots", "flower pots on windowsill": without an object the two words are a compound
+      const object = third !== undefined && !breaksAfter(second) && (['noun', 'adj', 'det', 'num'].includes(roles[2]) ||
+        (roles[2] === 'verb' && (third.tags.has('Infinitive') || endsInS(third.word))) || (roles[2] === 'prep' && INTRANSITIVE_S_VERBS.has(second.word)));
+      const swap = object && roles[0] === 'verb' && !forced.has(0) && !forced.has(1) && has(first, 'Infinitive', 'Imperative') &&
+        !has(first, 'Gerund', 'PastTense', 'Copula', 'Auxiliary', 'Modal') && !/s$/.test(first.word) && !INSTRUCTION_VERBS.has(first.word) &&
+        !breaksAfter(first) && roles[1] === 'noun' && endsInS(second.word) && !second.possessive && !PLURAL_ONLY.has(second.word) &&
+        verbCapable(second.word);
       if (swap) [roles[0], roles[1]] = ['noun', 'verb'];
       return swap;
     },
@@ -229,6 +247,14 @@ export const TERM_RULES: readonly TermRule[] = [
       (breaksAfter(t) || i + 1 >= s.terms.length || ['or', 'and'].includes(s.terms[i + 1].word)),
   },
   {
+    name: 'single-word-not-verb',
+    description: 'A text of one word is a noun, unless it is a gerund or a past form ("bikes", "chair").',
+    example: 'bikes',
+    expected: ['bike'],
+    from: ['verb'], to: 'noun',
+    when: ({ sentence: s, t }) => s.terms.length === 1 && !has(t, 'Gerund', 'PastTense', 'Copula', 'Auxiliary', 'Modal'),
+  },
+  {
     name: 'plural-list-item-not-verb',
     description: 'A plural-looking present-tense "verb" listed after a noun and a comma is a noun.',
     example: 'Knives, forks and spoons are laid out on a dining table.',
@@ -265,6 +291,47 @@ export const TERM_RULES: readonly TermRule[] = [
       !has(t, 'Gerund', 'PastTense', 'Copula', 'Auxiliary', 'Modal') && nextRole !== 'noun' && nextRole !== 'adj' && nextRole !== 'det',
   },
   {
+    name: 'no-verb-after-preposition',
+    description: 'A present-tense "verb" right after a preposition (not "to") and before a break is its object noun ("at desks").',
+    example: 'Students sit at desks',
+    expected: ['student', 'desk'],
+    from: ['verb'], to: 'noun',
+    when: ({ sentence: s, i, t, next, nextRole, prevRole }) =>
+      !s.forced.has(i) && prevRole === 'prep' && s.terms[i - 1]?.word !== 'to' && t.tags.has('PresentTense') &&
+      !has(t, 'Gerund', 'PastTense', 'Participle', 'Copula', 'Auxiliary', 'Modal') && (next === undefined || breaksAfter(t) || nextRole === 'prep' || nextRole === 'conj'),
+  },
+  {
+    name: 'object-after-headline-verb',
+    description: 'In "subject verbs X", a base-form or plural "verb" X right after the "-s" verb and before a break or preposition is its object.',
+    example: 'Train crosses bridge over river.',
+    expected: ['train', 'bridge', 'river'],
+    from: ['verb'], to: 'noun',
+    when: ({ sentence: s, i, t, next, nextRole, prevRole }) =>
+      !s.forced.has(i) && prevRole === 'verb' && i >= 2 && endsInS(s.terms[i - 1].word) && s.roles[i - 2] === 'noun' && !s.terms[i - 2].possessive &&
+      (t.tags.has('Infinitive') || endsInS(t.word)) && !has(t, 'Gerund', 'PastTense', 'Copula', 'Auxiliary', 'Modal') &&
+      (next === undefined || breaksAfter(t) || nextRole === 'prep' || nextRole === 'det'),
+  },
+  {
+    name: 'bare-noun-before-preposition',
+    description: 'A text that opens with a base-form "verb" and a preposition, and has no other verb, opens with a noun ("Bridge over river"); instructions ("look at") stay verbs.',
+    example: 'Bridge over river',
+    expected: ['bridge', 'river'],
+    from: ['verb'], to: 'noun',
+    when: ({ sentence: s, i, t, next, nextRole }) =>
+      i === 0 && !s.forced.has(0) && has(t, 'Infinitive', 'Imperative') && !has(t, 'Gerund', 'PastTense', 'Copula', 'Auxiliary', 'Modal') &&
+      !INSTRUCTION_VERBS.has(t.word) && nextRole === 'prep' && next?.word !== 'to' && !breaksAfter(t) && !s.clauseHasFiniteVerb(0, 0),
+  },
+  {
+    name: 'noun-modifier-opening-text',
+    description: 'A text that opens with a base-form "verb" before a noun, and has no other verb, opens with a noun modifier ("work boots"); instructions ("find chairs") stay verbs.',
+    example: 'work boots',
+    expected: ['work boot'],
+    from: ['verb'], to: 'noun',
+    when: ({ sentence: s, i, t, nextRole }) =>
+      i === 0 && !s.forced.has(0) && has(t, 'Infinitive', 'Imperative') && !has(t, 'Gerund', 'PastTense', 'Copula', 'Auxiliary', 'Modal') &&
+      !INSTRUCTION_VERBS.has(t.word) && nextRole === 'noun' && !breaksAfter(t) && !s.clauseHasFiniteVerb(0, 0),
+  },
+  {
     name: 'participle-modifier',
     description: 'A participle or gerund opening a phrase modifies the noun after it ("a parked car"); after a noun it is the verb.',
     example: 'sliced bananas on a plate',
@@ -297,6 +364,24 @@ export const TERM_RULES: readonly TermRule[] = [
       const subjectPlural = singularize(subject) !== subject || UNMARKED_PLURALS.has(subject);
       const agrees = endsInS(t.word) ? !subjectPlural && !c.current.pluralDet : subjectPlural || s.hasAnd;
       return agrees && verbCapable(t.word);
+    },
+  },
+  {
+    name: 'headline-verb-after-subject',
+    description: 'In a clause without a finite verb, an "-s" noun after a bare singular subject opening the sentence and before its object is the verb ("Dog chases cat", "Man flies kite").',
+    example: 'Man flies kite on beach.',
+    expected: ['man', 'kite', 'beach'],
+    from: ['noun'], to: 'verb',
+    when: (c) => {
+      const { sentence: s, i, t, next, nextRole } = c;
+      // the object may be tagged as a present-tense verb itself ("kite", "plants"): it does not count as the clause's verb
+      if (!afterNoun(c) || s.forced.has(i) || s.clauseHasFiniteVerb(i, i, i + 1) || t.possessive || PLURAL_ONLY.has(t.word) || !endsInS(t.word)) return false;
+      if (next === undefined || breaksAfter(t) || !verbCapable(t.word)) return false;
+      // a headline's subject opens its sentence or clause bare: "right of three ferris wheels" is no headline
+      const subject = s.terms[i - 1];
+      if (c.current.before !== '' || c.current.determined || singularize(subject.word) !== subject.word || UNMARKED_PLURALS.has(subject.word)) return false;
+      // object: a noun, a plural tagged as a verb ("waters plants"), or, after a person, a base form ("flies kite"; "car keys hang" stays a compound)
+      return nextRole === 'noun' || (nextRole === 'verb' && (endsInS(next.word) || (next.tags.has('Infinitive') && subject.tags.has('Actor'))));
     },
   },
   {

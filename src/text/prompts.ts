@@ -6,6 +6,8 @@
  */
 import { invalidInput, describe as describeValue } from '../errors.js';
 import { normalizeRows } from '../matching/scores.js';
+import { hasOwnDeterminer, indefiniteArticle } from './articles.js';
+export { ARTICLE_RULE_VERSION, hasOwnDeterminer, indefiniteArticle, type Article } from './articles.js';
 // The template lists live in one JSON file that training/regionclip_train (the Python training code) reads too.
 import templates from './prompt-templates.json' with { type: 'json' };
 
@@ -25,37 +27,22 @@ export const DEFAULT_TEMPLATE_SET: TemplateSetName = 'single';
 
 export interface FillOptions {
   /**
-   * Fix the article directly before `{}` to the phrase's sound: "a {}" + "apple" → "an apple",
-   * "a {}" + "unicorn" stays "a unicorn". Default true. An article followed by another word
-   * ("a photo of a large {}.") is left alone: it agrees with that word. `false` keeps templates
-   * verbatim, as RegionCLIP does ("a apple").
+   * Fix the article directly before `{}` to the phrase's sound (./articles.ts): "a {}" + "apple" →
+   * "an apple", "a {}" + "SUV" → "an SUV", "a {}" + "university" stays "a university". Default true.
+   * A phrase with its own determiner ("a man", "the dog", "two dogs") fills the template verbatim,
+   * and so does an article followed by another word ("a photo of a large {}.": it agrees with that
+   * word). `false` keeps every template verbatim, as RegionCLIP does ("a apple").
    */
   articles?: boolean;
-}
-
-/** Words whose first letter is a vowel but whose sound is not, and the reverse. */
-const A_BEFORE_VOWEL_LETTER = /^(?:uni|use|usu|uti|uro|eu|ewe|one|once|ufo|u-|ubiq|ukulele|uk\b)/i;
-const AN_BEFORE_CONSONANT_LETTER = /^(?:hour|honest|honou?r|heir|herb\b|[fhlmnrsx][- ]|x-?ray|mp3|nba|fbi|sos)/i;
-
-/** "a" or "an" for a phrase, by its first sound (a common-case approximation). */
-export function indefiniteArticle(phrase: string): 'a' | 'an' {
-  const p = phrase.trim();
-  if (AN_BEFORE_CONSONANT_LETTER.test(p)) return 'an';
-  if (A_BEFORE_VOWEL_LETTER.test(p)) return 'a';
-  if (/^\d/.test(p)) return /^(?:8|11|18)(?:\D|$)/.test(p) ? 'an' : 'a';
-  return /^[aeiou]/i.test(p) ? 'an' : 'a';
 }
 
 /** One template filled with one phrase. Throws when the template has no `{}`. */
 export function fillTemplate(template: string, phrase: string, options: FillOptions = {}): string {
   if (!template.includes('{}')) throw invalidInput('a template containing "{}"', 'a prompt template', describeValue(template));
   let filled = template;
-  if (options.articles ?? true) {
-    filled = filled.replace(/\b([Aa]n?) \{\}/g, (_m, article: string) => {
-      const fixed = indefiniteArticle(phrase);
-      const cased = article[0] === 'A' ? fixed[0].toUpperCase() + fixed.slice(1) : fixed;
-      return `${cased} {}`;
-    });
+  if ((options.articles ?? true) && !hasOwnDeterminer(phrase)) {
+    const fixed = indefiniteArticle(phrase);
+    filled = filled.replace(/\b([Aa]n?) \{\}/g, (_m, article: string) => `${article[0] === 'A' ? fixed[0].toUpperCase() + fixed.slice(1) : fixed} {}`);
   }
   return filled.split('{}').join(phrase);
 }

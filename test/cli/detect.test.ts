@@ -60,6 +60,31 @@ describe('regionclip detect', () => {
     expect(new Set(boxes)).toEqual(new Set(['20,30,70,70', '100,10,150,60']));
   });
 
+  it('--coco-gt matches labels to category names ignoring case and spacing; a label two categories match exits 3 naming both ids', () => {
+    const images = [{ id: 42, file_name: 'scene.png', width: 160, height: 120 }];
+    const gt = join(scratch, 'gt-names.json'), coco = join(scratch, 'coco-gt.json');
+    writeFileSync(gt, JSON.stringify({ images, categories: [{ id: 5, name: 'Red  Square' }, { id: 6, name: 'cat' }], annotations: [] }));
+    const ok = cli('detect', image, '--vocab', 'red square', '--model', model, '--conf', '0', '--coco', coco, '--coco-gt', gt);
+    expect(ok.status).toBe(0);
+    const written = JSON.parse(readFileSync(coco, 'utf8'));
+    expect(written.length).toBeGreaterThan(0);
+    expect(new Set(written.map((r: { image_id: number; category_id: number }) => `${r.image_id}:${r.category_id}`))).toEqual(new Set(['42:5']));
+
+    writeFileSync(gt, JSON.stringify({ images, categories: [{ id: 5, name: 'red square' }, { id: 9, name: 'Red Square' }], annotations: [] }));
+    const dup = cli('detect', image, '--vocab', 'red square', '--model', model, '--conf', '0', '--coco', coco, '--coco-gt', gt);
+    expect(dup.status).toBe(EXIT_CODES.invalidInput);
+    expect(dup.stderr).toContain('for the detection label but received "red square", which matches ids 5 ("red square") and 9 ("Red Square")');
+  });
+
+  it('--caption with a single word or a headline caption looks for its nouns', () => {
+    const single = cli('detect', image, '--caption', 'bikes', '--model', model, '--conf', '0.3', '--json', '-');
+    expect(single.status).toBe(0);
+    expect(JSON.parse(single.stdout).phrases).toEqual(['bike']);
+    const headline = cli('detect', image, '--caption', 'Man flies kite on beach.', '--model', model, '--conf', '0.3', '--json', '-');
+    expect(headline.status).toBe(0);
+    expect(JSON.parse(headline.stdout).phrases).toEqual(['man', 'kite', 'beach']);
+  });
+
   it('rejects bad settings and missing vocabularies with clear errors', () => {
     const noVocab = cli('detect', image, '--model', model);
     expect(noVocab.status).toBe(EXIT_CODES.usage);

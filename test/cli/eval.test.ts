@@ -87,6 +87,11 @@ describe('regionclip eval (built binary)', () => {
     expect(badSplit.status).toBe(EXIT_CODES.invalidInput);
     expect(badSplit.stderr).toContain('split novel[0] but received "cat3" (did you mean "cat1"?)');
 
+    const dupGt = file('gt-dup.json', { ...golden.gt, categories: [...golden.gt.categories, { id: 77, name: 'CAT1' }] });
+    const ambiguous = cli('eval', '--gt', dupGt, '--results', results, '--split', file('s2.json', { novel: ['Cat1'], base: [] }));
+    expect(ambiguous.status).toBe(EXIT_CODES.invalidInput);
+    expect(ambiguous.stderr).toContain('for split novel[0] but received "Cat1", which matches ids 1 ("cat1") and 77 ("CAT1") (give the id instead).');
+
     const usage = cli('eval', '--results', results);
     expect(usage.status).toBe(EXIT_CODES.usage);
     expect(usage.stderr).toContain('gt');

@@ -232,4 +232,13 @@ describe('open-vocabulary split', () => {
     expect(() => resolveSplit({ novel: [], base: [1, 99] }, gt)).toThrow('for split base[1] but received 99.');
     expect(() => resolveSplit({ novel: ['cat1'], base: [1] }, gt)).toThrow('Expected disjoint novel and base groups for split but received category 1 in both.');
   });
+
+  it('matches names by the one category-name rule (case, spacing, Unicode form), and an ambiguous name names both ids', () => {
+    expect(resolveSplit({ novel: ['CAT2', ' cat3 '], base: ['Cat1'] }, gt)).toEqual({ novel: [2, 3], base: [1] });
+    const dup = { categories: [{ id: 1, name: 'cat' }, { id: 2, name: 'Cat' }, { id: 3, name: 'dog' }] };
+    expect(() => resolveSplit({ novel: ['cat'], base: [] }, dup)).toThrow(
+      'Expected a name that matches one category in the ground truth (names match ignoring case, spacing and Unicode form) for split novel[0] but received "cat", which matches ids 1 ("cat") and 2 ("Cat") (give the id instead).',
+    );
+    expect(resolveSplit({ novel: [1], base: ['DOG'] }, dup)).toEqual({ novel: [1], base: [3] });
+  });
 });

@@ -42,6 +42,23 @@ describe('cocoResultsFor', () => {
     expect(exported.results.map((r) => [r.image_id, r.category_id])).toEqual([[9, 18], [7, 17]]);
     expect(() => cocoResultsFor(results, { phrases: ['cat'], gt: join(scratch, 'gt.json') })).not.toThrow();
     expect(() => cocoResultsFor([{ image: { path: 'z.jpg', width: 1, height: 1 }, detections: [] }], { phrases: ['cat'], gt })).toThrow(InvalidInputError);
-    expect(() => cocoResultsFor(results, { phrases: ['cat'] })).toThrow('Expected a category named "Dog" for the vocabulary but received categories [cat].');
+    expect(() => cocoResultsFor(results, { phrases: ['cat'] })).toThrow('Expected the name of a category in the vocabulary for the detection label but received "Dog".');
+  });
+
+  it('matches labels to the ground truth\'s names by the one rule, and an ambiguous label is an error naming both ids', () => {
+    const gt = join(scratch, 'gt-names.json');
+    const images = [{ id: 1, file_name: 'a.jpg', width: 40, height: 30 }, { id: 2, file_name: 'c.jpg', width: 8, height: 8 }];
+    // "Dog" (label) ↔ "  dog" and "Cat" ↔ "CAT" (NFD-free); café in NFD ↔ NFC
+    writeFileSync(gt, JSON.stringify({ images, categories: [{ id: 21, name: '  dog' }, { id: 22, name: 'CAT' }], annotations: [] }));
+    expect(cocoResultsFor(results, { phrases: ['cat', 'Dog'], gt }).results.map((r) => r.category_id)).toEqual([21, 22]);
+    const cafe: ExportableResult[] = [{ image: { path: 'a.jpg', width: 40, height: 30 }, detections: [{ label: 'cafe\u0301 table', score: 0.4, box: [0, 0, 1, 1] }] }];
+    writeFileSync(gt, JSON.stringify({ images, categories: [{ id: 30, name: 'caf\u00e9 table' }], annotations: [] }));
+    expect(cocoResultsFor(cafe, { phrases: ['cafe\u0301 table'], gt }).results.map((r) => r.category_id)).toEqual([30]);
+
+    writeFileSync(gt, JSON.stringify({ images, categories: [{ id: 17, name: 'cat' }, { id: 18, name: 'dog' }, { id: 40, name: 'Dog' }], annotations: [] }));
+    expect(() => cocoResultsFor(results, { phrases: ['cat', 'Dog'], gt })).toThrow(InvalidInputError);
+    expect(() => cocoResultsFor(results, { phrases: ['cat', 'Dog'], gt })).toThrow(
+      `Expected a name that matches one category in ${gt} (names match ignoring case, spacing and Unicode form) for the detection label but received "Dog", which matches ids 18 ("dog") and 40 ("Dog") (rename one of them).`,
+    );
   });
 });

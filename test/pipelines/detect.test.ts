@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Detector } from '../../src/pipelines/detect.js';
+import { Detector, resolvePhrases } from '../../src/pipelines/detect.js';
 import { ClipTextEncoder } from '../../src/models/text-encoder.js';
 import { decodeImage } from '../../src/image/read.js';
 import { InvalidInputError } from '../../src/errors.js';
@@ -17,6 +17,12 @@ beforeAll(async () => {
   scene = await sharp({ create: { width: 160, height: 120, channels: 3, background: { r: 30, g: 120, b: 200 } } }).composite([{ input: square, left: 20, top: 30 }]).png().toBuffer();
 });
 afterAll(async () => { await detector.release(); });
+
+describe('resolvePhrases', () => {
+  it('keeps one label per category name key (case, spacing and Unicode form, as detect --coco-gt matches them)', () => {
+    expect(resolvePhrases({ vocab: 'caf\u00e9 table, cafe\u0301 table, CAF\u00c9  TABLE', phrases: ['Dog', 'dog\u00a0'] })).toEqual(['Dog', 'caf\u00e9 table']);
+  });
+});
 
 describe('detect edge cases', () => {
   it('an empty vocabulary is a typed error', async () => {

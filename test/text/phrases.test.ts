@@ -64,6 +64,64 @@ describe('extractPhrases', () => {
   });
 });
 
+// Headline-style captions (no determiners, present-tense verbs) and single words, as alt-text and
+// CC3M-like captions give them: the nouns survive and the verbs do not. Heads are singularized as
+// everywhere ("bikes" → bike); time words ("sunset") and collective nouns are dropped as everywhere.
+const HEADLINES: [string, string[]][] = [
+  ['chair', ['chair']],
+  ['bikes', ['bike']],
+  ['Bike', ['bike']],
+  ['Cat', ['cat']],
+  ['Apples', ['apple']],
+  ['traffic light', ['traffic light']],
+  ['Man flies kite on beach.', ['man', 'kite', 'beach']],
+  ['Man flies kites on beach', ['man', 'kite', 'beach']],
+  ['Train crosses bridge over river.', ['train', 'bridge', 'river']],
+  ['Dog catches frisbee in park', ['dog', 'frisbee', 'park']],
+  ['Woman riding bicycle', ['woman', 'bicycle']],
+  ['Red car parked near house', ['red car', 'house']],
+  ['Sunset over mountains', ['mountain']],
+  ['Two dogs playing', ['dog']],
+  ['Boy kicks ball', ['boy', 'ball']],
+  ['Girl eats ice cream', ['girl', 'ice cream']],
+  ['Chef slices tomatoes in kitchen', ['chef', 'tomato', 'kitchen']],
+  ['Cyclist rides past old church', ['cyclist', 'old church']],
+  ['Plane lands at airport', ['plane', 'airport']],
+  ['Kids fly kites in park', ['kid', 'kite', 'park']],
+  ['Waves crash against rocks', ['wave', 'rock']],
+  ['Snow covers trees', ['snow', 'tree']],
+  ['Old man reading newspaper on bench', ['old man', 'newspaper', 'bench']],
+  ['Man and woman walk on beach', ['man', 'woman', 'beach']],
+  ['Boat sails on lake', ['boat', 'lake']],
+  ['Bear catches fish in river', ['bear', 'fish', 'river']],
+  ['Cat sleeping on sofa', ['cat', 'sofa']],
+  ['Yellow taxi waits at crosswalk', ['yellow taxi', 'crosswalk']],
+  ['Boy feeds ducks at pond', ['boy', 'duck', 'pond']],
+  ['Firefighters spray water on burning house', ['firefighter', 'water', 'burning house']],
+  ['Child hugs teddy bear', ['child', 'teddy bear']],
+  ['Students sit at desks', ['student', 'desk']],
+  ['Farmer drives tractor through field', ['farmer', 'tractor', 'field']],
+  ['Lighthouse on rocky coast', ['lighthouse', 'rocky coast']],
+  ['Girl with balloon', ['girl', 'balloon']],
+  ['Cat chases mouse', ['cat', 'mouse']],
+  ['Mother hugs child', ['mother', 'child']],
+  ['Woman waters plants', ['woman', 'plant']],
+  ['Waves hit shore', ['wave', 'shore']],
+  ['Smoke rises from chimney', ['smoke', 'chimney']],
+  ['Bridge over river', ['bridge', 'river']],
+  // without an object, a bare noun before a plural is its modifier, not a subject
+  ['work boots', ['work boot']],
+  ['Flower pots on windowsill', ['flower pot', 'windowsill']],
+  // an instruction is not a subject: "find" stays a verb
+  ['find chairs in room', ['chair', 'room']],
+  ['show cats on sofa', ['cat', 'sofa']],
+];
+
+describe('headline captions and single words', () => {
+  it(`holds ${HEADLINES.length} captions`, () => expect(HEADLINES.length).toBeGreaterThanOrEqual(20));
+  it.each(HEADLINES)('%j → %j', (text, expected) => expect(phrases(text)).toEqual(expected));
+});
+
 describe('parseVocab', () => {
   it('takes entries verbatim: trimmed, de-duplicated, case kept', () => {
     expect(parseVocab(' person, Traffic Light;dog\nperson\r\n traffic light ')).toEqual(['person', 'Traffic Light', 'dog']);

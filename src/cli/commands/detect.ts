@@ -29,7 +29,7 @@ export const detectOptions = {
   boxes: { type: 'string', describe: 'Score these boxes instead of RPN proposals: JSON [[x1,y1,x2,y2],…] or {"image": [[…]]}; scores are label probabilities (no objectness fusion)' },
   ...jsonOption,
   coco: { type: 'string', describe: 'Write COCO results (and <name>.categories.json with the id maps)' },
-  'coco-gt': { type: 'string', describe: 'Take COCO image and category ids from this ground-truth file' },
+  'coco-gt': { type: 'string', describe: 'Take COCO image and category ids from this ground-truth file (labels match category names ignoring case, spacing and Unicode form)' },
   save: { type: 'string', describe: 'Annotated image path (.png/.jpg); a folder when there are several images' },
   ...runtimeOptions,
 } as const satisfies OptionTable;

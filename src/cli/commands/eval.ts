@@ -9,7 +9,7 @@ import type { OptionTable } from '../options.js';
 export const evalOptions = {
   gt: { type: 'string', demandOption: true, describe: 'COCO ground-truth dataset (images, categories, annotations)' },
   results: { type: 'string', demandOption: true, describe: 'COCO results: [{ image_id, category_id, bbox: [x, y, w, h], score }]' },
-  split: { type: 'string', describe: 'Novel/base categories: { "novel": [ids or names], "base": [ids or names] }' },
+  split: { type: 'string', describe: 'Novel/base categories: { "novel": [ids or names], "base": [ids or names] } (names match ignoring case, spacing and Unicode form)' },
   json: { type: 'boolean', default: false, describe: 'Print one JSON object { stats, perCategory, split? } instead of the table' },
   'per-category': { type: 'boolean', default: false, describe: 'Also print AP, AP50, AP75 and AR@100 per category (table output)' },
 } as const satisfies OptionTable;

@@ -181,8 +181,8 @@ export interface DetectorOptions extends DetectorLoadOptions, TextEncoderOptions
 }
 
 /** Every key of DetectOptions and DetectorOptions (checked complete by the compiler): run-time ones are validated, the others known. */
-const DETECT_OPTION_KEYS = { vocab: true, caption: true, phrases: true, settings: true, boxes: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, maxPixels: true } satisfies Record<keyof DetectOptions, true>;
-const DETECTOR_OPTION_KEYS = { settings: true, set: true, hub: true, regionBatchSize: true, intraOpThreads: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, maxPixels: true } satisfies Record<keyof DetectorOptions, true>;
+const DETECT_OPTION_KEYS = { vocab: true, caption: true, phrases: true, settings: true, boxes: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onWarning: true, maxPixels: true } satisfies Record<keyof DetectOptions, true>;
+const DETECTOR_OPTION_KEYS = { settings: true, set: true, hub: true, regionBatchSize: true, intraOpThreads: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onWarning: true, maxPixels: true } satisfies Record<keyof DetectorOptions, true>;
 const OTHER_OPTIONS = [...new Set([...Object.keys(DETECT_OPTION_KEYS), ...Object.keys(DETECTOR_OPTION_KEYS)])];
 
 /**

@@ -101,8 +101,10 @@ export { pull, type PullOptions, type SnapshotFile, type SnapshotResult } from '
 export { hubSettings, type HubSettings } from './hub/env.js';
 export { DTYPES, DTYPE_SUFFIXES, type Dtype } from './hub/select.js';
 export { renderDetections, saveAnnotated, annotatedPaths } from './io/draw.js';
-export { cocoResultsFor, writeCocoExport, type CocoExport, type ExportableResult } from './io/coco-export.js';
-export { readBoxes } from './io/boxes.js';
+export { checkGroundTruth, cocoResultsFor, writeCocoExport, type CocoExport, type ExportableResult } from './io/coco-export.js';
+export { readBoxes, type GivenBoxes } from './io/boxes.js';
+export { expandImageInputs, IMAGE_EXTENSIONS, type ImageInputs } from './io/inputs.js';
+export type { WarningHandler } from './util/warnings.js';
 export { mine, minedToCoco, parseMineLine, readConcepts, type MineOptions, type MineSummary, type MinedRecord, type MinedLabel } from './pipelines/mine.js';
 export { mineRegionPhrasePairs, type MinedPair, type LabelDirection, type MatchOptions } from './mining/match.js';
 export { resolveModel, resolveModelFolder } from './pipelines/model-source.js';

@@ -1,6 +1,17 @@
-/** Shared CLI output helpers: writing result files and ending a run that had per-item failures. */
+/** Shared CLI output helpers: writing result files, warnings and notices on stderr, and ending a run that had per-item failures. */
 import { RegionClipError, expectedMessage } from '../errors.js';
 import { writeTextFile } from '../io/files.js';
+import { fewNames } from '../io/inputs.js';
+
+/** Prints a warning on stderr: the library's `onWarning` for the CLI. */
+export function warn(message: string): void {
+  console.error(`regionclip: warning: ${message}`);
+}
+
+/** Says on stderr which files of the folders and patterns were not taken (io/inputs), if any. */
+export function reportSkipped(skipped: readonly string[]): void {
+  if (skipped.length > 0) console.error(`regionclip: skipped ${skipped.length} file(s) sharp does not decode (by extension): ${fewNames(skipped)}`);
+}
 
 /** Writes JSON to stdout (one line) or to a file (indented), ending with a newline. */
 export function writeJson(target: string, toStdout: boolean, value: unknown): void {

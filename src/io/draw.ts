@@ -4,12 +4,13 @@
  * chosen by the background's luminance, so it reads on any image.
  */
 import { writeFile } from 'node:fs/promises';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { createCanvas, ImageData } from '@napi-rs/canvas';
 import { IoError, InvalidInputError, expectedMessage } from '../errors.js';
 import type { PixelImage } from '../image/resample.js';
 import { toRgb } from '../image/preprocess.js';
+import { checkWritableFile, statIfExists } from './files.js';
 
 export interface DrawableDetection {
   label: string;
@@ -71,10 +72,13 @@ export function renderDetections(image: PixelImage, detections: readonly Drawabl
   return format === 'png' ? canvas.toBuffer('image/png') : canvas.toBuffer('image/jpeg', 92);
 }
 
+/** Annotated image formats, by extension. */
+const ANNOTATED_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
+
 /** Writes an annotated image; the format follows the extension (.png, .jpg/.jpeg). */
 export async function saveAnnotated(path: string, image: PixelImage, detections: readonly DrawableDetection[]): Promise<void> {
   const ext = extname(path).toLowerCase();
-  if (ext !== '.png' && ext !== '.jpg' && ext !== '.jpeg') {
+  if (!ANNOTATED_EXTENSIONS.includes(ext)) {
     throw new InvalidInputError(expectedMessage('a .png, .jpg or .jpeg path', '--save', JSON.stringify(path)));
   }
   const bytes = renderDetections(image, detections, ext === '.png' ? 'png' : 'jpeg');
@@ -86,17 +90,59 @@ export async function saveAnnotated(path: string, image: PixelImage, detections:
 }
 
 /**
- * Where `--save` puts each image's annotated copy: the path itself for one image, or
- * `<folder>/<image name>.png` when there are several images or the path is an existing folder
- * (created when missing).
+ * Where `--save` puts each image's annotated copy, decided and checked before any image is read.
+ * One image and a .png/.jpg/.jpeg path: that file. Several images, or a folder (an existing one, or
+ * a path ending in /; created when missing): `<folder>/<name>.png`, where the name is the image's
+ * path inside the images' deepest common folder, extension dropped (`a/1.jpg`, `b/1.jpg` →
+ * `a/1.png`, `b/1.png`); images whose names would still collide keep their extension
+ * (`1.jpg.png`, `1.png.png`). The names depend only on the set of images, not on their order.
+ * @throws InvalidInputError for a path that is neither; IoError for a folder that cannot be made or
+ *   a target that cannot be written (a folder where a file goes, a missing parent folder).
  */
-export function annotatedPaths(save: string, imageCount: number): (image: string) => string {
-  const folder = imageCount > 1 || (existsSync(save) && statSync(save).isDirectory());
-  if (!folder) return () => save;
-  try {
-    mkdirSync(save, { recursive: true });
-  } catch (error) {
-    throw new IoError(expectedMessage('a folder for the annotated images (there are several)', save, (error as NodeJS.ErrnoException).code ?? String(error)), { cause: error });
+export function annotatedPaths(save: string, images: readonly string[]): (image: string) => string {
+  const asFolder = images.length > 1 || /[\\/]$/.test(save) || statIfExists(save)?.isDirectory() === true;
+  if (!asFolder) {
+    if (!ANNOTATED_EXTENSIONS.includes(extname(save).toLowerCase())) {
+      throw new InvalidInputError(expectedMessage('a .png, .jpg or .jpeg path, or a folder (an existing one, or a path ending in /)', '--save', JSON.stringify(save)));
+    }
+    checkWritableFile(save, '--save');
+    return () => save;
   }
-  return (image) => join(save, `${basename(image, extname(image))}.png`);
+  if (statIfExists(save)?.isFile()) {
+    throw new IoError(expectedMessage(`a folder for the annotated images${images.length > 1 ? ' (there are several)' : ''}`, '--save', `${save} (a file)`));
+  }
+  const targets = new Map([...annotatedNames(images)].map(([full, name]) => [full, join(save, name)]));
+  for (const target of new Set([...targets.values()].map(dirname))) {
+    try {
+      mkdirSync(target, { recursive: true });
+    } catch (error) {
+      throw new IoError(expectedMessage('a folder for the annotated images', '--save', `${target} (${(error as NodeJS.ErrnoException).code ?? String(error)})`), { cause: error });
+    }
+  }
+  for (const target of targets.values()) checkWritableFile(target, '--save');
+  return (image) => {
+    const target = targets.get(resolve(image));
+    if (target === undefined) throw new InvalidInputError(expectedMessage('one of the images the paths were made for', 'annotatedPaths', JSON.stringify(image)));
+    return target;
+  };
+}
+
+/** Each image's (by absolute path) name inside the `--save` folder: see annotatedPaths. */
+function annotatedNames(images: readonly string[]): Map<string, string> {
+  const full = [...new Set(images.map((image) => resolve(image)))].sort();
+  const common = full.map(dirname).reduce((a, b) => {
+    while (a !== b && !b.startsWith(a.endsWith(sep) ? a : `${a}${sep}`)) a = dirname(a);
+    return a;
+  });
+  const inside = full.map((f) => relative(common, f));
+  const withoutExt = inside.map((p) => `${p.slice(0, p.length - extname(p).length)}.png`);
+  const withExt = inside.map((p, i) => (withoutExt.filter((n) => n === withoutExt[i]).length > 1 ? `${p}.png` : withoutExt[i]));
+  // Still equal (an image named "1.jpg.png" beside "1.jpg" and "1.png"): numbered, in path order.
+  const seen = new Map<string, number>();
+  const names = withExt.map((name) => {
+    const n = (seen.get(name) ?? 0) + 1;
+    seen.set(name, n);
+    return n === 1 ? name : `${name.slice(0, -4)}-${n}.png`;
+  });
+  return new Map(full.map((f, i) => [f, names[i]]));
 }

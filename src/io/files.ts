@@ -2,10 +2,12 @@
  * Reading and writing whole text and JSON files: the one IoError for a file that cannot be read or
  * written (naming the path and the system's code), and one message for JSON that does not parse
  * (with its line and column), raised as the caller's kind of error: invalid input by default, a
- * configuration error for presets and manifests, a model error for a model's own files.
+ * configuration error for presets and manifests, a model error for a model's own files. Output
+ * paths are checked before the work (`checkWritableFile`), so a run never ends unable to write.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, createReadStream, readFileSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
 import { ConfigError, IoError, InvalidInputError, ModelLoadError, expectedMessage } from '../errors.js';
 
 const codeOf = (error: unknown) => (error as NodeJS.ErrnoException).code ?? String(error);
@@ -25,6 +27,36 @@ export function writeTextFile(path: string, text: string): void {
     writeFileSync(path, text);
   } catch (error) {
     throw new IoError(expectedMessage('a writable file', path, codeOf(error)), { cause: error });
+  }
+}
+
+/** The file system entry at `path`, or undefined when there is none (ENOENT, or ENOTDIR: a file where a folder would be). */
+export function statIfExists(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new IoError(expectedMessage('a path that can be inspected', path, codeOf(error)), { cause: error });
+  }
+}
+
+/**
+ * Checks, before any work, that `path` can be written as a file: it is not a folder, its folder
+ * exists (it is not created) and can be written to. `what` names the option in the error ("--json").
+ * @throws IoError naming `what`, the path and why.
+ */
+export function checkWritableFile(path: string, what: string): void {
+  const target = statIfExists(path);
+  if (target?.isDirectory()) throw new IoError(expectedMessage('a file path', what, `${path} (a folder)`));
+  const folder = dirname(path);
+  const parent = statIfExists(folder);
+  if (parent === undefined) throw new IoError(expectedMessage('a file in an existing folder', what, `${path} (the folder ${folder} does not exist)`));
+  if (!parent.isDirectory()) throw new IoError(expectedMessage('a file in an existing folder', what, `${path} (${folder} is a file, not a folder)`));
+  try {
+    accessSync(target === undefined ? folder : path, constants.W_OK);
+  } catch (error) {
+    throw new IoError(expectedMessage('a writable file', what, `${path} (${codeOf(error)})`), { cause: error });
   }
 }
 

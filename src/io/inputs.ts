@@ -1,60 +1,93 @@
 /**
  * Image inputs from the command line: files, folders (searched recursively for image files) and
  * glob patterns, expanded in the order given, each folder or pattern sorted, duplicates dropped.
+ *
+ * Which files: a file named explicitly is always taken (the decoder decides, and a file it cannot
+ * read is an error naming it); from folders and patterns only the extensions sharp decodes are
+ * taken (`IMAGE_EXTENSIONS`), and the other files are listed as skipped for the caller to report.
+ * An existing file is taken literally even when its name has glob characters (`photo[1].jpg`).
+ *
+ * One identity per image: its path as the user would write it from the current folder, whatever
+ * the form of the input that found it. A relative input gives relative paths, an absolute one
+ * absolute paths, both normalized (`./a/1.jpg` → `a/1.jpg`); a folder's files are the folder as
+ * written joined with their path inside it (`photos/` → `photos/a/1.jpg`); a relative pattern's
+ * matches are relative to the current folder. Results (`image.path`) and `--boxes` keys
+ * (io/boxes) use this path.
  */
-import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { isAbsolute, join, normalize, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
 import { InvalidInputError, expectedMessage } from '../errors.js';
-import { readTextFile } from './files.js';
+import { readTextFile, statIfExists } from './files.js';
 
-export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'gif', 'tif', 'tiff', 'avif', 'heic', 'heif', 'bmp'];
+/**
+ * Extensions of the formats sharp decodes from files (`sharp.format[*].input.fileSuffix`: JPEG,
+ * PNG, WebP, GIF, TIFF, and AVIF through libheif; not HEIC, BMP or SVG, which image/read does not take).
+ */
+export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'jpe', 'jfif', 'png', 'webp', 'gif', 'tif', 'tiff', 'avif'];
+
+const GLOB_CHARACTERS = /[*?[\]{}()!]/;
 
 function isImagePath(path: string): boolean {
   const dot = path.lastIndexOf('.');
   return dot >= 0 && IMAGE_EXTENSIONS.includes(path.slice(dot + 1).toLowerCase());
 }
 
-/** Expands files, folders and globs into a list of image paths. An input that matches nothing is an error. */
-export async function expandImageInputs(inputs: readonly string[]): Promise<string[]> {
+/** The image paths of a run's inputs. */
+export interface ImageInputs {
+  /** The images, in input order, each path by the identity rule above. */
+  paths: string[];
+  /** Files of the folders and patterns that were not taken (not an extension sharp decodes), in order. */
+  skipped: string[];
+  /** Whether every input named a file (no folder, no pattern): one image named so gives one result object, not a list. */
+  namedFiles: boolean;
+}
+
+/** Expands files, folders and globs into image paths. An input that matches no image is an error. */
+export async function expandImageInputs(inputs: readonly string[]): Promise<ImageInputs> {
   const seen = new Set<string>();
-  const out: string[] = [];
+  const paths: string[] = [];
+  const skipped: string[] = [];
   const add = (path: string) => {
     const full = resolve(path);
     if (!seen.has(full)) {
       seen.add(full);
-      out.push(path);
+      paths.push(path);
     }
   };
   const unmatched: string[] = [];
+  let namedFiles = true;
   for (const input of inputs) {
-    let stat;
-    try {
-      stat = statSync(input);
-    } catch {
-      stat = undefined;
-    }
+    const stat = statIfExists(input);
     if (stat?.isFile()) {
-      add(input); // named explicitly: taken whatever its extension, the decoder decides
-    } else if (stat?.isDirectory()) {
-      const found = (await glob(`**/*.{${IMAGE_EXTENSIONS.join(',')}}`, { cwd: input, caseSensitiveMatch: false, absolute: false })).sort();
-      if (found.length === 0) unmatched.push(`${input} (a folder with no image files)`);
-      for (const file of found) add(resolve(input, file));
-    } else {
-      const found = (await glob(input, { caseSensitiveMatch: true })).filter(isImagePath).sort();
-      if (found.length === 0) unmatched.push(/[*?[{]/.test(input) ? `${input} (a pattern that matches no image file)` : `${input} (no such file or folder)`);
-      for (const file of found) add(file);
+      add(normalize(input)); // named explicitly: taken whatever its extension, the decoder decides
+      continue;
     }
+    namedFiles = false;
+    // A folder's files are its path as written joined with theirs; a pattern's matches are relative to the current folder.
+    const found = stat?.isDirectory()
+      ? (await glob('**/*', { cwd: input, absolute: false })).sort().map((file) => join(input, file))
+      : (await glob(input, { caseSensitiveMatch: true })).sort().map((file) => (isAbsolute(input) ? resolve(file) : normalize(file)));
+    const images = found.filter(isImagePath);
+    const notImages = found.filter((file) => !isImagePath(file));
+    skipped.push(...notImages);
+    if (images.length === 0) unmatched.push(`${input} (${describeEmpty(input, stat !== undefined, notImages)})`);
+    images.forEach(add);
   }
   if (unmatched.length > 0) {
     throw new InvalidInputError(expectedMessage('image files, folders or glob patterns that exist', 'the inputs', unmatched.join(', ')));
   }
-  return out;
+  return { paths, skipped, namedFiles };
 }
 
-/** Whether the inputs name files only (no folder, no pattern): one image named so gives one result object, not a list. */
-export function namesFilesOnly(inputs: readonly string[]): boolean {
-  return !inputs.some((i) => /[*?[{]/.test(i) || (existsSync(i) && statSync(i).isDirectory()));
+/** Why a folder or pattern gave no image, for the error. */
+function describeEmpty(input: string, isFolder: boolean, notImages: readonly string[]): string {
+  const what = isFolder ? 'a folder with no image file sharp decodes' : GLOB_CHARACTERS.test(input) ? 'a pattern that matches no image file sharp decodes' : 'no such file or folder';
+  return notImages.length === 0 ? what : `${what}; skipped ${notImages.length}: ${fewNames(notImages)}`;
+}
+
+/** The first three names of a list, then "…". */
+export function fewNames(names: readonly string[], count = 3): string {
+  return names.slice(0, count).join(', ') + (names.length > count ? ', …' : '');
 }
 
 /** A vocabulary file (`--vocab-file`): one label per line, taken whole (commas included). */

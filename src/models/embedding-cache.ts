@@ -58,7 +58,7 @@ export class TextEmbeddingCache {
     return out;
   }
 
-  /** Stores `embedding` for `phrase` atomically. */
+  /** Stores `embedding` for `phrase` atomically. @throws IoError naming the folder when it cannot be written. */
   set(phrase: string, embedding: Float32Array): void {
     const file = this.fileOf(phrase);
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -72,7 +72,13 @@ export class TextEmbeddingCache {
       writeFileSync(tmp, bytes);
       renameSync(tmp, file);
     } catch (error) {
-      rmSync(tmp, { force: true });
+      // Best effort: when the folder itself is the problem (a file in its place), removing the
+      // temporary file fails too, and that must not hide the error that says why.
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        // nothing was written
+      }
       throw new IoError(expectedMessage('a writable cache folder', this.dir, (error as NodeJS.ErrnoException).code ?? String(error)), { cause: error });
     }
   }

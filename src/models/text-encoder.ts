@@ -1,11 +1,14 @@
 /**
  * Phrase embeddings: each phrase in every template of a set, through the CLIP text tower, ensembled
- * into one L2-normalized embedding per phrase, cached on disk (embedding-cache.ts).
+ * into one L2-normalized embedding per phrase, cached on disk (embedding-cache.ts). The disk cache
+ * is optional: when it cannot be written, the encoder warns once (`onWarning`, code
+ * `REGIONCLIP_CACHE_UNWRITABLE`) and goes on without it.
  *
  * Glossary: P phrases, T templates, D embedding size; the result is P×D row-major.
  */
 import { createHash } from 'node:crypto';
-import { InvalidInputError, expectedMessage } from '../errors.js';
+import { InvalidInputError, IoError, expectedMessage } from '../errors.js';
+import { processWarning, type WarningHandler } from '../util/warnings.js';
 import { ARTICLE_RULE_VERSION, buildPrompts, DEFAULT_ENSEMBLE_RULE, DEFAULT_TEMPLATE_SET, ensembleEmbeddings, TEMPLATE_SETS, type EnsembleRule, type FillOptions, type TemplateSetName } from '../text/prompts.js';
 import type { ClipModel } from './clip.js';
 import { defaultCacheDir, TextEmbeddingCache } from './embedding-cache.js';
@@ -28,6 +31,11 @@ export interface TextEncoderOptions {
   phraseBatchSize?: number;
   /** Embeddings kept in memory across calls (default 50,000; cleared when full — the disk cache keeps them). */
   memoryEntries?: number;
+  /**
+   * Called with a warning the run carries on after (an unwritable cache folder: once, then the disk
+   * cache is off for this encoder). Default: `process.emitWarning` with the code.
+   */
+  onWarning?: WarningHandler;
 }
 
 /** The article setting as part of a cache key: the fix-up's rule version when on (its prompts change with it), false when verbatim. */
@@ -36,12 +44,14 @@ const articlesKey = (fill: FillOptions): string | false => ((fill.articles ?? tr
 export class ClipTextEncoder {
   /** In-memory layer in front of the disk cache, keyed by template set, rule and phrase. */
   private readonly memory = new Map<string, Float32Array>();
+  /** Set when the disk cache could not be written: it is not used again (and the warning is not repeated). */
+  private diskCacheOff = false;
 
   constructor(readonly model: ClipModel, private readonly options: TextEncoderOptions = {}) {}
 
   private cacheFor(templates: readonly string[], templateName: string, rule: EnsembleRule, fill: FillOptions): TextEmbeddingCache | undefined {
     const dir = this.options.cacheDir ?? defaultCacheDir();
-    if (dir === false) return undefined;
+    if (dir === false || this.diskCacheOff) return undefined;
     const templateId = `${templateName}:${createHash('sha256').update(JSON.stringify([templates, articlesKey(fill)])).digest('hex').slice(0, 16)}`;
     return new TextEmbeddingCache(dir, { modelHash: this.model.loaded.modelHash, templates: templateId, ensemble: rule, dim: this.model.embedDim });
   }
@@ -88,13 +98,24 @@ export class ClipTextEncoder {
       chunk.forEach((phrase, k) => {
         const embedding = ensembleEmbeddings(raw.subarray(k * T * D, (k + 1) * T * D), D, rule);
         place(phrase, embedding);
-        cache?.set(phrase, embedding);
+        if (cache !== undefined && !this.diskCacheOff) this.store(cache, phrase, embedding);
         this.remember(namespace + phrase, embedding, limit);
       });
       done += chunk.length;
       options.onProgress?.(done, positions.size);
     }
     return out;
+  }
+
+  /** Writes to the disk cache; a folder that cannot be written turns the cache off with one warning. */
+  private store(cache: TextEmbeddingCache, phrase: string, embedding: Float32Array): void {
+    try {
+      cache.set(phrase, embedding);
+    } catch (error) {
+      if (!(error instanceof IoError)) throw error;
+      this.diskCacheOff = true;
+      (this.options.onWarning ?? processWarning)(`${error.message.replace(/\.$/, '')}; text embeddings are not cached on disk in this run.`, 'REGIONCLIP_CACHE_UNWRITABLE');
+    }
   }
 
   private remember(key: string, embedding: Float32Array, limit: number): void {

@@ -19,6 +19,7 @@ import { parseSettings, type DetectSettings } from '../config/preset.js';
 import { DEFAULT_PRESET, parseRuntimeOptions, resolveDetectSettings, type HubOptions } from '../config/options.js';
 import { resolveModelFolder } from './model-source.js';
 import { extractPhrases, parseVocab } from '../text/phrases.js';
+import { processWarning, type WarningHandler } from '../util/warnings.js';
 
 export interface Detection {
   label: string;
@@ -63,7 +64,8 @@ export interface DetectOptions extends TextEncoderOptions, DecodeOptions {
    */
   settings?: Partial<DetectSettings>;
   /** Score these boxes (original pixels, N×4) instead of RPN proposals (RegionCLIP's GT-box mode); they have no
-   * objectness, so their scores are the label probabilities (the preset's objectness fusion does not apply). */
+   * objectness, so their scores are the label probabilities (the preset's objectness fusion does not apply).
+   * They are clipped to the image; boxes with nothing left are dropped with a warning (`onWarning`). */
   boxes?: Float32Array;
 }
 
@@ -107,6 +109,25 @@ export function regressProposals(proposals: Boxes, boxDeltas: Float32Array, weig
 }
 
 /**
+ * Boxes given instead of proposals, as detectron2 treats ground-truth boxes (`Boxes.clip`, then
+ * `nonempty`, in `filter_empty_instances`): malformed boxes (not finite, x2 < x1) are an
+ * InvalidInputError naming the box; the others are clipped to the image, and those with no width or
+ * height left (outside the image, or empty to begin with) are dropped with one warning naming them,
+ * so a box far larger than the image costs no more than the image itself.
+ */
+function givenBoxes(data: Float32Array, image: DecodedImage, onWarning: WarningHandler = processWarning): Boxes {
+  const given = Boxes.from(data, 'boxes');
+  const clipped = given.clip([image.height, image.width]);
+  const keep = clipped.nonempty(0, 'gt');
+  if (keep.length === given.length) return clipped;
+  const kept = new Set(keep);
+  const dropped = Array.from({ length: given.length }, (_, i) => i).filter((i) => !kept.has(i));
+  const shown = dropped.slice(0, 5).map((i) => `#${i} [${given.row(i).join(', ')}]`).join(', ') + (dropped.length > 5 ? ', …' : '');
+  onWarning(`${image.source}: dropped ${dropped.length} of ${given.length} given boxes (outside the ${image.width}×${image.height} image, or empty once clipped to it): ${shown}`, 'REGIONCLIP_BOXES_DROPPED');
+  return clipped.gather(keep);
+}
+
+/**
  * Detects the phrases in one image. Phrase embeddings can be passed in (`phraseEmbeds`) so a run
  * over many images embeds its vocabulary once.
  */
@@ -144,7 +165,7 @@ async function runDetection(
   let objectness: Float32Array | undefined;
   let proposed;
   if (options.boxes !== undefined) {
-    boxes = Boxes.from(options.boxes, 'boxes');
+    boxes = givenBoxes(options.boxes, decoded, options.onWarning);
   } else {
     proposed = await detector.propose(decoded, settings.proposals);
     objectness = proposed.proposals.scores;
@@ -188,8 +209,8 @@ export interface DetectorOptions extends DetectorLoadOptions, TextEncoderOptions
 }
 
 /** Every key of DetectOptions and DetectorOptions (checked complete by the compiler): run-time ones are validated, the others known. */
-const DETECT_OPTION_KEYS = { vocab: true, caption: true, phrases: true, settings: true, boxes: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, maxPixels: true } satisfies Record<keyof DetectOptions, true>;
-const DETECTOR_OPTION_KEYS = { settings: true, set: true, hub: true, regionBatchSize: true, intraOpThreads: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, maxPixels: true } satisfies Record<keyof DetectorOptions, true>;
+const DETECT_OPTION_KEYS = { vocab: true, caption: true, phrases: true, settings: true, boxes: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onWarning: true, maxPixels: true } satisfies Record<keyof DetectOptions, true>;
+const DETECTOR_OPTION_KEYS = { settings: true, set: true, hub: true, regionBatchSize: true, intraOpThreads: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onWarning: true, maxPixels: true } satisfies Record<keyof DetectorOptions, true>;
 const OTHER_OPTIONS = [...new Set([...Object.keys(DETECT_OPTION_KEYS), ...Object.keys(DETECTOR_OPTION_KEYS)])];
 
 /**

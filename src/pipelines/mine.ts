@@ -18,6 +18,7 @@ import { MINE_SOURCES, resolveMineOptions, type HubOptions, type MineSettings } 
 import { resolveModel } from './model-source.js';
 import type { TemplateSetName } from '../text/prompts.js';
 import { openResumable, writeCheckpoint, type ResumableRun } from '../io/checkpoint.js';
+import { checkWritableFile } from '../io/files.js';
 import { minedToCoco, readConcepts, writeMinedCoco, type MinedLabel, type MinedRecord } from '../io/mined.js';
 import { mineRegionPhrasePairs } from '../mining/match.js';
 import { DetectorModel, type DetectorLoadOptions } from '../models/detector.js';
@@ -63,7 +64,7 @@ export interface MineOptions extends TextEncoderOptions, DetectorLoadOptions {
 const OPTION_KEYS = {
   input: true, output: true, root: true, threshold: true, floor: true, proposals: true, rpnNms: true, concepts: true, source: true,
   templates: true, shard: true, resume: true, overwrite: true, strict: true, queueSize: true, coco: true, maxPixels: true,
-  intraOpThreads: true, regionBatchSize: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onProgress: true, hub: true,
+  intraOpThreads: true, regionBatchSize: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onWarning: true, onProgress: true, hub: true,
 } satisfies Record<keyof MineOptions, true>;
 const OTHER_OPTIONS = Object.keys(OPTION_KEYS);
 
@@ -148,13 +149,17 @@ function roundedBox([x1, y1, x2, y2]: MinedLabel['box']): MinedLabel['box'] {
  * the end. Options are validated (config/options' MINE_DEFAULTS fill the gaps) before anything loads.
  * @throws ConfigError for option values out of range; UsageError for a concept source without a
  *   pool, an existing output without resume/overwrite, or a resume with other settings; IoError for
- *   a missing input; with `strict`, the first bad line's error.
+ *   a missing input, or an output (`output`, `coco`) that cannot be written (checked before the model
+ *   loads); with `strict`, the first bad line's error.
  */
 export async function mine(model: DetectorModel | string | undefined, given: MineOptions): Promise<MineSummary> {
   const settings = resolveMineOptions(given, OTHER_OPTIONS);
   const options: ResolvedMineOptions = { ...given, ...settings, shard: settings.shard };
   const rule = mineRule(options);
   if (!existsSync(options.input)) throw new IoError(expectedMessage('an existing JSONL file', options.input, 'a path that does not exist'));
+  // Outputs are checked before the model loads, so a run never ends unable to write (--coco is written last).
+  checkWritableFile(options.output, 'output (--out)');
+  if (options.coco !== undefined) checkWritableFile(options.coco, 'coco (--coco)');
   if (!(model instanceof DetectorModel)) {
     const loaded = await DetectorModel.load(await resolveModel(model, options.hub), options);
     try {

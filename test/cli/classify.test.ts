@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -51,6 +51,24 @@ describe('regionclip classify', () => {
     const missing = cli('classify', join(scratch, 'nope.png'), '--labels', 'cat', '--model', tiny);
     expect(missing.status).toBe(EXIT_CODES.invalidInput);
     expect(missing.stderr).toContain('nope.png (no such file or folder)');
+  });
+
+  it('checks --json before any image, and says which files of a folder it skipped', () => {
+    const r = cli('classify', scratch, '--labels', 'cat', '--model', tiny, '--json', join(scratch, 'nodir', 'out.json'));
+    expect(r.status).toBe(EXIT_CODES.io);
+    expect(r.stderr).toContain(`for --json but received ${join(scratch, 'nodir', 'out.json')} (the folder ${join(scratch, 'nodir')} does not exist)`);
+    expect(r.stderr).not.toContain('classified');
+    expect(r.stdout).toBe('');
+    const mixed = join(scratch, 'mixed');
+    mkdirSync(mixed);
+    copyFileSync(join(scratch, 'red.png'), join(mixed, 'red.png'));
+    writeFileSync(join(mixed, 'notes.txt'), 'no image');
+    writeFileSync(join(mixed, 'scan.bmp'), 'BM');
+    const skipped = cli('classify', mixed, '--labels', 'cat', '--model', tiny, '--json', '-');
+    expect(skipped.status).toBe(0);
+    expect(JSON.parse(skipped.stdout)).toHaveLength(1);
+    expect(skipped.stderr).toContain(`regionclip: skipped 2 file(s) sharp does not decode (by extension): ${join(mixed, 'notes.txt')}, ${join(mixed, 'scan.bmp')}`);
+    rmSync(mixed, { recursive: true });
   });
 
   it('fails to load a broken model folder with the model-load exit code', () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -11,6 +11,11 @@ const bin = join(repoRoot, 'dist', 'cli', 'main.js');
 const model = join(repoRoot, 'fixtures', 'models', 'tiny-detector-features');
 const scratch = mkdtempSync(join(tmpdir(), 'regionclip-cli-detect-'));
 const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: join(scratch, 'xdg') } });
+/** The CLI run from the scratch folder (relative paths), with extra environment variables. */
+const cliHere = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [bin, ...args], { cwd: scratch, encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: join(scratch, 'xdg'), ...env } });
+/** The summary line a run prints once every image was processed. */
+const SUMMARY = /detection\(s\) in \d+ of \d+ image\(s\)/;
 const image = join(scratch, 'scene.png');
 
 beforeAll(async () => {
@@ -100,5 +105,167 @@ describe('regionclip detect', () => {
     const clipModel = cli('detect', image, '--vocab', 'cat', '--model', join(repoRoot, 'fixtures', 'models', 'tiny-clip'));
     expect(clipModel.status).toBe(EXIT_CODES.modelLoad);
     expect(clipModel.stderr).toContain('Expected a detector model');
+  });
+});
+
+describe('regionclip detect: checked before the work', () => {
+  const tiny = ['--vocab', 'red square', '--model', model];
+  beforeAll(async () => {
+    const png = (width: number, height: number, r: number) => sharp({ create: { width, height, channels: 3, background: { r, g: 60, b: 60 } } }).png();
+    mkdirSync(join(scratch, 'set', 'a'), { recursive: true });
+    mkdirSync(join(scratch, 'set', 'b'), { recursive: true });
+    await png(40, 30, 200).toFile(join(scratch, 'set', 'a', '1.png'));
+    await png(50, 20, 100).toFile(join(scratch, 'set', 'b', '1.png'));
+    writeFileSync(join(scratch, 'set', 'x.bmp'), 'BM not really a bitmap');
+    writeFileSync(join(scratch, 'set', 'notes.txt'), 'not an image');
+    await png(30, 30, 150).toFile(join(scratch, 'photo[1].png'));
+    await png(30, 30, 150).toFile(join(scratch, 'photo1.png'));
+    mkdirSync(join(scratch, 'a-folder'));
+    writeFileSync(join(scratch, 'a-file'), 'not a folder');
+  });
+
+  // Item 4: output paths and the ground truth are checked before any image is processed.
+  it('a missing output folder or a folder where a file belongs stops the run before any image', () => {
+    for (const [flag, target, reason] of [
+      ['--json', 'nodir/out.json', 'the folder nodir does not exist'],
+      ['--coco', 'nodir/coco.json', 'the folder nodir does not exist'],
+      ['--save', 'nodir/annotated.png', 'the folder nodir does not exist'],
+      ['--json', 'a-folder', 'a folder'],
+      ['--coco', 'a-file/coco.json', 'a-file is a file, not a folder'],
+    ]) {
+      const r = cliHere(['detect', 'scene.png', ...tiny, flag, target]);
+      expect(r.status, `${flag} ${target}`).toBe(EXIT_CODES.io);
+      expect(r.stderr).toContain(`for ${flag} but received ${target} (${reason})`);
+      expect(r.stderr).not.toMatch(SUMMARY);
+      expect(r.stdout).toBe('');
+    }
+  });
+
+  it('a ground truth that lacks an image or a label is reported before any image', () => {
+    writeFileSync(join(scratch, 'gt-partial.json'), JSON.stringify({ images: [{ id: 4, file_name: 'scene.png', width: 160, height: 120 }], categories: [{ id: 2, name: 'red square' }], annotations: [] }));
+    const noImage = cliHere(['detect', 'scene.png', 'set/a/1.png', ...tiny, '--coco', 'c.json', '--coco-gt', 'gt-partial.json']);
+    expect(noImage.status).toBe(EXIT_CODES.invalidInput);
+    expect(noImage.stderr).toContain('Expected an image entry (file_name) for every input image for gt-partial.json but received none for 1 image(s): set/a/1.png.');
+    expect(noImage.stderr).not.toMatch(SUMMARY);
+    const noLabel = cliHere(['detect', 'scene.png', '--vocab', 'red square, blue circle', '--model', model, '--coco', 'c.json', '--coco-gt', 'gt-partial.json']);
+    expect(noLabel.status).toBe(EXIT_CODES.invalidInput);
+    expect(noLabel.stderr).toContain('Expected a category for every label for gt-partial.json but received none named "blue circle" (categories: red square).');
+    expect(noLabel.stderr).not.toMatch(SUMMARY);
+    expect(existsSync(join(scratch, 'c.json'))).toBe(false);
+  });
+
+  it('an image that fails leaves the others exported, and the exit code says so', () => {
+    writeFileSync(join(scratch, 'broken.png'), 'not an image');
+    const r = cliHere(['detect', 'scene.png', 'broken.png', ...tiny, '--conf', '0', '--coco', 'two.json', '--json', 'two-results.json']);
+    expect(r.status).toBe(EXIT_CODES.invalidInput);
+    expect(r.stderr).toContain('in 1 of 2 image(s)');
+    const maps = JSON.parse(readFileSync(join(scratch, 'two.categories.json'), 'utf8'));
+    expect(maps.images).toEqual([{ id: 1, file_name: 'scene.png', width: 160, height: 120 }]);
+    expect(JSON.parse(readFileSync(join(scratch, 'two.json'), 'utf8')).length).toBeGreaterThan(0);
+  });
+
+  // Item 5: --save names, targets and counting.
+  it('--save gives images that share a file name distinct, deterministic names (their paths inside the common folder)', async () => {
+    const r = cliHere(['detect', 'set', ...tiny, '--save', 'saved']);
+    expect(r.status).toBe(0);
+    expect((await sharp(join(scratch, 'saved', 'a', '1.png')).metadata()).width).toBe(40);
+    expect((await sharp(join(scratch, 'saved', 'b', '1.png')).metadata()).width).toBe(50);
+    expect(existsSync(join(scratch, 'saved', '1.png'))).toBe(false);
+    // An existing folder takes one image too.
+    const one = cliHere(['detect', 'scene.png', ...tiny, '--save', 'saved']);
+    expect(one.status).toBe(0);
+    expect((await sharp(join(scratch, 'saved', 'scene.png')).metadata()).width).toBe(160);
+  });
+
+  it('a --save target that is neither an image path nor a folder fails before any image', () => {
+    const r = cliHere(['detect', 'scene.png', ...tiny, '--save', 'annotated']);
+    expect(r.status).toBe(EXIT_CODES.invalidInput);
+    expect(r.stderr).toContain('Expected a .png, .jpg or .jpeg path, or a folder (an existing one, or a path ending in /) for --save but received "annotated".');
+    expect(r.stderr).not.toMatch(SUMMARY);
+  });
+
+  it('an annotated image that cannot be written makes its image fail once in the summary', () => {
+    mkdirSync(join(scratch, 'saved-broken'));
+    // A link into a folder that does not exist: the target looks free up front, the write fails.
+    symlinkSync(join(scratch, 'saved-broken', 'gone', 'x.png'), join(scratch, 'saved-broken', 'scene.png'));
+    const r = cliHere(['detect', 'scene.png', ...tiny, '--save', 'saved-broken']);
+    expect(r.status).toBe(EXIT_CODES.io);
+    expect(r.stderr).toContain('in 0 of 1 image(s)');
+    expect(r.stderr).toContain(', 1 failed');
+  });
+
+  // Item 6: given boxes are clipped to the image, empty ones dropped with a warning, malformed ones refused.
+  it('--boxes: clipped to the image; boxes outside it or empty are dropped with a warning naming them', () => {
+    writeFileSync(join(scratch, 'wild-boxes.json'), JSON.stringify({ 'scene.png': [[-16000, -12000, 32000, 24000], [20, 30, 70, 70], [200, 10, 300, 60], [10, 10, 10, 50]] }));
+    const r = cliHere(['detect', 'scene.png', ...tiny, '--conf', '0', '--boxes', 'wild-boxes.json', '--json', '-']);
+    expect(r.status).toBe(0);
+    const boxes = JSON.parse(r.stdout).detections.map((d: { box: number[] }) => d.box.join(','));
+    expect(new Set(boxes)).toEqual(new Set(['0,0,160,120', '20,30,70,70']));
+    expect(r.stderr).toContain('regionclip: warning: scene.png: dropped 2 of 4 given boxes (outside the 160×120 image, or empty once clipped to it): #2 [200, 10, 300, 60], #3 [10, 10, 10, 50]');
+  });
+
+  it('--boxes: a box far larger than the image neither crashes nor crawls with the built-in model', () => {
+    writeFileSync(join(scratch, 'huge-box.json'), JSON.stringify([[-50000, -50000, 50000, 50000]]));
+    const r = cliHere(['detect', 'scene.png', '--vocab', 'red square', '--conf', '0', '--boxes', 'huge-box.json', '--json', '-']);
+    expect(r.stderr).not.toContain('internal error');
+    expect(r.status).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result.detections.map((d: { box: number[] }) => d.box)).toEqual([[0, 0, 160, 120]]);
+    expect(result.timings.regions).toBeLessThan(5000);
+  });
+
+  it('--boxes: a malformed or inverted box fails with exit 3 naming it, before any image', () => {
+    writeFileSync(join(scratch, 'inverted-boxes.json'), JSON.stringify({ 'scene.png': [[0, 0, 10, 10], [50, 50, 10, 60]] }));
+    const inverted = cliHere(['detect', 'scene.png', ...tiny, '--boxes', 'inverted-boxes.json']);
+    expect(inverted.status).toBe(EXIT_CODES.invalidInput);
+    expect(inverted.stderr).toContain('Expected x1 <= x2 and y1 <= y2 for inverted-boxes.json "scene.png" box 1 but received [50,50,10,60].');
+    expect(inverted.stderr).not.toMatch(SUMMARY);
+    writeFileSync(join(scratch, 'short-boxes.json'), JSON.stringify([[0, 0, 10]]));
+    const short = cliHere(['detect', 'scene.png', ...tiny, '--boxes', 'short-boxes.json']);
+    expect(short.status).toBe(EXIT_CODES.invalidInput);
+    expect(short.stderr).toContain('Expected [x1, y1, x2, y2] (4 finite numbers) for short-boxes.json (every image) box 0 but received [0,0,10].');
+  });
+
+  // Item 7: one identity per image.
+  it('an existing file with glob characters is one named file, taken literally', () => {
+    const r = cliHere(['detect', 'photo[1].png', ...tiny, '--json', '-']);
+    expect(r.status).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(Array.isArray(result)).toBe(false);
+    expect(result.image.path).toBe('photo[1].png');
+  });
+
+  it('a folder\'s images keep the folder as written, and --boxes keys relative to it match', () => {
+    writeFileSync(join(scratch, 'set-boxes.json'), JSON.stringify({ 'a/1.png': [[0, 0, 20, 20]], 'b/1.png': [[5, 5, 25, 15]] }));
+    const r = cliHere(['detect', 'set', ...tiny, '--conf', '0', '--boxes', 'set-boxes.json', '--json', '-']);
+    expect(r.status).toBe(0);
+    const results = JSON.parse(r.stdout);
+    expect(results.map((x: { image: { path: string } }) => x.image.path)).toEqual(['set/a/1.png', 'set/b/1.png']);
+    expect(results[1].detections.map((d: { box: number[] }) => d.box)).toEqual([[5, 5, 25, 15]]);
+    const named = cliHere(['detect', './set/a/1.png', ...tiny, '--json', '-']);
+    expect(JSON.parse(named.stdout).image.path).toBe('set/a/1.png');
+  });
+
+  // Item 8: the text-embedding cache is optional.
+  it('an unwritable cache location warns once and the run carries on', () => {
+    for (const [args, env] of [[['--cache-dir', 'a-file'], {}], [[], { XDG_CACHE_HOME: join(scratch, 'a-file') }]] as const) {
+      const r = cliHere(['detect', 'scene.png', '--vocab', 'red square, blue circle, green', '--model', model, '--json', '-', ...args], env);
+      expect(r.stderr).not.toContain('internal error');
+      expect(r.status).toBe(0);
+      const warnings = r.stderr.split('\n').filter((l) => l.includes('warning'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/^regionclip: warning: Expected a writable cache folder for .*a-file.* but received ENOTDIR; text embeddings are not cached on disk in this run\.$/);
+    }
+  });
+
+  // Item 16: a folder gives what sharp decodes; a named file is always tried.
+  it('a folder skips the files sharp cannot decode and says so; a named one is an error', () => {
+    const r = cliHere(['detect', 'set', ...tiny, '--json', '-']);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toHaveLength(2);
+    expect(r.stderr).toContain('regionclip: skipped 2 file(s) sharp does not decode (by extension): set/notes.txt, set/x.bmp');
+    const named = cliHere(['detect', 'set/x.bmp', ...tiny]);
+    expect(named.status).toBe(EXIT_CODES.invalidInput);
+    expect(named.stderr).toContain('set/x.bmp');
   });
 });

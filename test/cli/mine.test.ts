@@ -83,6 +83,17 @@ describe('regionclip mine', () => {
     expect(again.stderr).toContain('--resume or --overwrite');
   });
 
+  it('checks --out and --coco before any line is mined', () => {
+    const out = join(scratch, 'unchecked.jsonl');
+    const r = cli(input, '--out', out, '--coco', join(scratch, 'nodir', 'coco.json'), ...common);
+    expect(r.status).toBe(EXIT_CODES.io);
+    expect(r.stderr).toContain(`for coco (--coco) but received ${join(scratch, 'nodir', 'coco.json')} (the folder ${join(scratch, 'nodir')} does not exist)`);
+    expect(existsSync(out)).toBe(false);
+    const folder = cli(input, '--out', data, ...common);
+    expect(folder.status).toBe(EXIT_CODES.io);
+    expect(folder.stderr).toContain(`for output (--out) but received ${data} (a folder)`);
+  });
+
   it('shards partition the run: together they equal the whole', () => {
     const parts = [0, 1, 2].map((i) => {
       const out = join(scratch, `shard${i}.jsonl`);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../src/errors.js';
-import { cocoResultsFor, writeCocoExport, type ExportableResult } from '../../src/io/coco-export.js';
+import { checkGroundTruth, cocoResultsFor, writeCocoExport, type ExportableResult } from '../../src/io/coco-export.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'regionclip-coco-export-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -41,7 +41,6 @@ describe('cocoResultsFor', () => {
     const exported = cocoResultsFor(results, { phrases: ['cat', 'dog'], gt });
     expect(exported.results.map((r) => [r.image_id, r.category_id])).toEqual([[9, 18], [7, 17]]);
     expect(() => cocoResultsFor(results, { phrases: ['cat'], gt: join(scratch, 'gt.json') })).not.toThrow();
-    expect(() => cocoResultsFor([{ image: { path: 'z.jpg', width: 1, height: 1 }, detections: [] }], { phrases: ['cat'], gt })).toThrow(InvalidInputError);
     expect(() => cocoResultsFor(results, { phrases: ['cat'] })).toThrow('Expected the name of a category in the vocabulary for the detection label but received "Dog".');
   });
 
@@ -59,6 +58,31 @@ describe('cocoResultsFor', () => {
     expect(() => cocoResultsFor(results, { phrases: ['cat', 'Dog'], gt })).toThrow(InvalidInputError);
     expect(() => cocoResultsFor(results, { phrases: ['cat', 'Dog'], gt })).toThrow(
       `Expected a name that matches one category in ${gt} (names match ignoring case, spacing and Unicode form) for the detection label but received "Dog", which matches ids 18 ("dog") and 40 ("Dog") (rename one of them).`,
+    );
+  });
+
+  it('an image the ground truth lacks is a failure of its own: the others are still exported', () => {
+    const gt = join(scratch, 'gt.json');
+    const withMissing: ExportableResult[] = [results[0], { image: { path: 'photos/z.jpg', width: 1, height: 1 }, detections: [{ label: 'cat', score: 0.7, box: [0, 0, 1, 1] }] }, results[2]];
+    const exported = cocoResultsFor(withMissing, { phrases: ['cat', 'dog'], gt });
+    expect(exported.results.map((r) => [r.image_id, r.category_id])).toEqual([[9, 18], [7, 17]]);
+    expect(exported.failures).toHaveLength(1);
+    expect(exported.failures[0].path).toBe('photos/z.jpg');
+    expect(exported.failures[0].error).toBeInstanceOf(InvalidInputError);
+    expect(exported.failures[0].error.message).toBe(`Expected an image with file_name z.jpg for ${gt} but received none.`);
+  });
+});
+
+describe('checkGroundTruth: before any image', () => {
+  it('lists every input image and every label the ground truth lacks', () => {
+    const gt = join(scratch, 'gt-check.json');
+    writeFileSync(gt, JSON.stringify({ images: [{ id: 1, file_name: 'a.jpg', width: 4, height: 4 }], categories: [{ id: 3, name: 'Cat' }], annotations: [] }));
+    expect(() => checkGroundTruth(gt, ['photos/a.jpg'], ['cat'])).not.toThrow();
+    expect(() => checkGroundTruth(gt, ['photos/a.jpg', 'b.jpg', 'c/d.jpg'], ['cat'])).toThrow(
+      `Expected an image entry (file_name) for every input image for ${gt} but received none for 2 image(s): b.jpg, c/d.jpg.`,
+    );
+    expect(() => checkGroundTruth(gt, ['photos/a.jpg'], ['cat', 'dog', 'bird'])).toThrow(
+      `Expected a category for every label for ${gt} but received none named "dog", "bird" (categories: Cat).`,
     );
   });
 });

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ClipModel } from '../../src/models/clip.js';
 import { ClipTextEncoder } from '../../src/models/text-encoder.js';
 import { TextEmbeddingCache } from '../../src/models/embedding-cache.js';
@@ -40,6 +40,28 @@ describe('ClipTextEncoder', () => {
     const norm = Math.hypot(...mean);
     expect(maxDiff(openai, Float32Array.from(mean, (v) => v / norm))).toBeLessThan(1e-5);
     expect(maxDiff(openai, regionclip)).toBeGreaterThan(1e-6);
+  });
+
+  it('an unwritable cache location warns once and carries on: the disk cache is optional', async () => {
+    const blocker = join(scratch, 'a-file');
+    writeFileSync(blocker, 'where the cache folder should be');
+    const uncached = await new ClipTextEncoder(model, { cacheDir: false }).embedPhrases(['cat', 'dog', 'bird']);
+    for (const cacheDir of [blocker, join(blocker, 'cache')]) {
+      const warnings: string[] = [];
+      const encoder = new ClipTextEncoder(model, { cacheDir, onWarning: (m) => warnings.push(m) });
+      const first = await encoder.embedPhrases(['cat', 'dog']);
+      const second = await encoder.embedPhrases(['bird']);
+      expect(Array.from(first)).toEqual(Array.from(uncached.subarray(0, 2 * D)));
+      expect(Array.from(second)).toEqual(Array.from(uncached.subarray(2 * D)));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(new RegExp(`^Expected a writable cache folder for ${blocker}/.* but received ENOTDIR; text embeddings are not cached on disk in this run\\.$`));
+    }
+    // By default the warning is a process warning with its own code.
+    const spy = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    await new ClipTextEncoder(model, { cacheDir: blocker }).embedPhrases(['cat']);
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect(spy.mock.calls[0][1]).toEqual({ code: 'REGIONCLIP_CACHE_UNWRITABLE' });
+    spy.mockRestore();
   });
 
   it('caches per (model, templates, rule, phrase), atomically, and survives a corrupt entry', async () => {

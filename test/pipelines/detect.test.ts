@@ -37,6 +37,22 @@ describe('detect edge cases', () => {
     for (const d of result.detections) expect(d.box[2]).toBeLessThanOrEqual(7);
   });
 
+  it('given boxes are clipped to the image; boxes outside it or empty once clipped are dropped, with a warning', async () => {
+    const warnings: string[] = [];
+    const d = await Detector.load(features, { cacheDir: false, settings: { detect: { scoreThreshold: 0 } }, onWarning: (m) => warnings.push(m) });
+    const boxes = Float32Array.from([-10, -10, 500, 60, 20, 30, 70, 70, 160, 0, 200, 50, 30, 30, 40, 30]);
+    const result = await d.detect(scene, { vocab: 'red square', boxes });
+    expect(new Set(result.detections.map((x) => x.box.join(',')))).toEqual(new Set(['0,0,160,60', '20,30,70,70']));
+    expect(warnings).toEqual(['<buffer>: dropped 2 of 4 given boxes (outside the 160×120 image, or empty once clipped to it): #2 [160, 0, 200, 50], #3 [30, 30, 40, 30]']);
+    // Every box dropped: no detections, not a crash.
+    const none = await d.detect(scene, { vocab: 'red square', boxes: Float32Array.from([170, 0, 180, 10]) });
+    expect(none.detections).toEqual([]);
+    expect(warnings).toHaveLength(2);
+    // Malformed boxes are still errors naming the box.
+    await expect(d.detect(scene, { vocab: 'red square', boxes: Float32Array.from([0, 0, 10, NaN]) })).rejects.toThrow('Expected finite coordinates for boxes[0] but received [0, 0, 10, NaN].');
+    await d.release();
+  });
+
   it('zero proposals give an empty result, not a crash', async () => {
     const strict = await Detector.load(features, { cacheDir: false, settings: { proposals: { minSize: 1e6 } } });
     const result = await strict.detect(scene, { vocab: 'red square' });

@@ -4,11 +4,12 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule, InferredOptionTypes } from 'yargs';
 import { CLASSIFY_DEFAULTS, ENSEMBLE_RULES, TEMPLATE_SET_NAMES, resolveClassifyOptions } from '../../config/options.js';
+import { checkWritableFile } from '../../io/files.js';
 import { expandImageInputs } from '../../io/inputs.js';
 import { classifyImages, type ClassifyResult } from '../../pipelines/classify.js';
 import { cacheDirFrom, jsonOption, jsonToStdout, runtimeOptions, type OptionTable } from '../options.js';
 import { Progress } from '../progress.js';
-import { throwIfFailures, writeJson } from '../output.js';
+import { reportSkipped, throwIfFailures, warn, writeJson } from '../output.js';
 
 export const classifyOptions = {
   labels: { type: 'string', demandOption: true, describe: 'Labels, comma, semicolon or newline separated (taken verbatim)' },
@@ -34,16 +35,19 @@ function printResult(result: ClassifyResult): void {
 }
 
 async function classify(argv: ArgumentsCamelCase<ClassifyArgs>): Promise<void> {
-  // Validated before anything is read or loaded; classifyImages checks the same way.
+  // Validated before anything is read or loaded (classifyImages checks the same way), and the output path before any image.
   const settings = resolveClassifyOptions({ templates: argv.templates, ensemble: argv.ensemble, topK: argv.topK, intraOpThreads: argv.threads, maxPixels: argv.maxPixels });
-  const images = await expandImageInputs(argv.images);
-  const started = performance.now();
+  const { paths: images, skipped } = await expandImageInputs(argv.images);
+  reportSkipped(skipped);
   const toStdout = jsonToStdout(argv.json);
+  if (argv.json !== undefined && !toStdout) checkWritableFile(argv.json, '--json');
+  const started = performance.now();
   const progress = new Progress({ label: 'classify', total: images.length, mode: toStdout ? 'lines' : 'auto' });
   const results = await classifyImages(argv.model, images, {
     ...settings,
     labels: argv.labels,
     cacheDir: cacheDirFrom(argv),
+    onWarning: warn,
     onImage: (result) => {
       progress.tick(result.error === undefined);
       if (argv.json === undefined) printResult(result);

@@ -6,13 +6,14 @@ import type { ArgumentsCamelCase, Argv, CommandModule, InferredOptionTypes } fro
 import { DEFAULT_PRESET, TEMPLATE_SET_NAMES, parseRuntimeOptions, resolveDetectSettings, settingsFromFlags } from '../../config/options.js';
 import { RegionClipError, UsageError, expectedMessage } from '../../errors.js';
 import { readBoxes } from '../../io/boxes.js';
-import { cocoResultsFor, writeCocoExport } from '../../io/coco-export.js';
+import { checkGroundTruth, cocoCategoriesPath, cocoResultsFor, writeCocoExport } from '../../io/coco-export.js';
 import { annotatedPaths, saveAnnotated } from '../../io/draw.js';
-import { expandImageInputs, namesFilesOnly, readVocabFile } from '../../io/inputs.js';
+import { checkWritableFile } from '../../io/files.js';
+import { expandImageInputs, fewNames, readVocabFile, type ImageInputs } from '../../io/inputs.js';
 import { Detector, resolvePhrases, type DetectionResult } from '../../pipelines/detect.js';
 import { cacheDirFrom, jsonOption, jsonToStdout, runtimeOptions, type OptionTable } from '../options.js';
 import { Progress } from '../progress.js';
-import { throwIfFailures, writeJson } from '../output.js';
+import { reportSkipped, throwIfFailures, warn, writeJson } from '../output.js';
 
 export const detectOptions = {
   vocab: { type: 'string', describe: 'Labels to find, comma, semicolon or newline separated (taken verbatim)' },
@@ -26,22 +27,25 @@ export const detectOptions = {
   'max-det': { type: 'number', describe: 'Detections kept per image (detect.maxDetections)' },
   proposals: { type: 'number', describe: 'RPN proposals kept after NMS (proposals.postNmsTopK)' },
   templates: { type: 'string', describe: `Prompt templates: ${TEMPLATE_SET_NAMES.join(' | ')} (text.templates)` },
-  boxes: { type: 'string', describe: 'Score these boxes instead of RPN proposals: JSON [[x1,y1,x2,y2],…] or {"image": [[…]]}; scores are label probabilities (no objectness fusion)' },
+  boxes: { type: 'string', describe: 'Score these boxes instead of RPN proposals: JSON [[x1,y1,x2,y2],…] for every image, or {"photos/a/1.jpg": [[…]]} keyed by image path (from here, absolute, or its end: a/1.jpg, 1.jpg); clipped to the image (boxes left empty are dropped, with a warning); scores are label probabilities (no objectness fusion)' },
   ...jsonOption,
   coco: { type: 'string', describe: 'Write COCO results (and <name>.categories.json with the id maps)' },
   'coco-gt': { type: 'string', describe: 'Take COCO image and category ids from this ground-truth file (labels match category names ignoring case, spacing and Unicode form)' },
-  save: { type: 'string', describe: 'Annotated image path (.png/.jpg); a folder when there are several images' },
+  save: { type: 'string', describe: 'Annotated image path (.png/.jpg); or a folder (several images, an existing folder, or a path ending in /), each image as <folder>/<its path inside the images\' common folder>.png' },
   ...runtimeOptions,
 } as const satisfies OptionTable;
 
 type DetectArgs = { images: string[] } & InferredOptionTypes<typeof detectOptions>;
 type Failure = { image: { path: string }; error: RegionClipError };
 type Outcome = DetectionResult | Failure;
-/** What every image of a run shares. */
+/** What every image of a run shares, all checked before the first image is read. */
 interface Run {
   argv: ArgumentsCamelCase<DetectArgs>;
   phrases: string[];
+  images: ImageInputs;
   boxesFor?: (image: string) => Float32Array;
+  /** Each image's annotated copy (`--save`). */
+  savePath?: (image: string) => string;
 }
 
 /** The phrases to look for: the vocabulary file's lines, then --vocab, then the caption's noun phrases. */
@@ -53,21 +57,44 @@ function phrasesFrom(argv: ArgumentsCamelCase<DetectArgs>): string[] {
   return resolvePhrases({ phrases: fileLines, vocab: argv.vocab, caption: argv.caption });
 }
 
+/**
+ * Everything a run reads or writes besides the images, checked before the model loads: the inputs,
+ * the given boxes (every image has an entry, every box is well formed), the ground truth (every
+ * image and label is in it), and each output path (--json, --coco and its .categories.json, --save).
+ */
+async function prepareRun(argv: ArgumentsCamelCase<DetectArgs>, phrases: string[]): Promise<Run> {
+  const images = await expandImageInputs(argv.images);
+  reportSkipped(images.skipped);
+  let boxesFor: Run['boxesFor'];
+  if (argv.boxes !== undefined) {
+    const given = readBoxes(argv.boxes, images.paths);
+    if (given.unmatched.length > 0) warn(`${given.unmatched.length} key(s) of ${argv.boxes} name no input image: ${fewNames(given.unmatched)}`);
+    boxesFor = given.boxesFor;
+  }
+  if (argv.cocoGt !== undefined) checkGroundTruth(argv.cocoGt, images.paths, phrases);
+  if (argv.json !== undefined && !jsonToStdout(argv.json)) checkWritableFile(argv.json, '--json');
+  if (argv.coco !== undefined) {
+    checkWritableFile(argv.coco, '--coco');
+    checkWritableFile(cocoCategoriesPath(argv.coco), '--coco');
+  }
+  const savePath = argv.save === undefined ? undefined : annotatedPaths(argv.save, images.paths);
+  return { argv, phrases, images, boxesFor, savePath };
+}
+
 function printResult(result: DetectionResult): void {
   console.log(`${result.image.path}: ${result.detections.length} detection(s)${result.detections.slice(0, 10).map((d) => `\n  ${d.label} ${d.score.toFixed(3)} [${d.box.map((v) => v.toFixed(1)).join(', ')}]`).join('')}`);
 }
 
-/** Detects in every image in order; an image that fails is recorded and the others go on. */
-async function detectEach(detector: Detector, images: readonly string[], { argv, phrases, boxesFor }: Run): Promise<Outcome[]> {
-  const savePath = argv.save === undefined ? undefined : annotatedPaths(argv.save, images.length);
-  const progress = new Progress({ label: 'detect', total: images.length, mode: jsonToStdout(argv.json) ? 'lines' : 'auto' });
+/** Detects in every image in order; an image that fails (detection or its annotated copy) is recorded once and the others go on. */
+async function detectEach(detector: Detector, { argv, phrases, images, boxesFor, savePath }: Run): Promise<Outcome[]> {
+  const progress = new Progress({ label: 'detect', total: images.paths.length, mode: jsonToStdout(argv.json) ? 'lines' : 'auto' });
   const outcomes: Outcome[] = [];
-  for (const path of images) {
+  for (const path of images.paths) {
     try {
       // Decoded once: detection and the annotated image use the same pixels.
       const { result, image } = await detector.detectFile(path, { phrases, boxes: boxesFor?.(path) });
-      outcomes.push(result);
       if (savePath !== undefined) await saveAnnotated(savePath(path), image, result.detections);
+      outcomes.push(result);
       if (argv.json === undefined && argv.coco === undefined) printResult(result);
       progress.tick(true);
     } catch (error) {
@@ -81,13 +108,19 @@ async function detectEach(detector: Detector, images: readonly string[], { argv,
   return outcomes;
 }
 
-/** --json (one object for one named file, else a list in input order) and --coco. */
-function writeOutputs(outcomes: readonly Outcome[], images: number, { phrases, argv }: Run): void {
+/**
+ * --json (one object for one named file, else a list in input order) and --coco; an image that
+ * cannot be exported is returned as a failure and the others are written.
+ */
+function writeOutputs(outcomes: readonly Outcome[], { phrases, argv, images }: Run): Failure[] {
   if (argv.json !== undefined) {
     const plain = outcomes.map((r) => ('error' in r ? { image: r.image, error: { name: r.error.name, message: r.error.message } } : r.toJSON()));
-    writeJson(argv.json, jsonToStdout(argv.json), images === 1 && namesFilesOnly(argv.images) ? plain[0] : plain);
+    writeJson(argv.json, jsonToStdout(argv.json), images.paths.length === 1 && images.namedFiles ? plain[0] : plain);
   }
-  if (argv.coco !== undefined) writeCocoExport(argv.coco, cocoResultsFor(outcomes, { phrases, gt: argv.cocoGt }));
+  if (argv.coco === undefined) return [];
+  const exported = cocoResultsFor(outcomes, { phrases, gt: argv.cocoGt });
+  writeCocoExport(argv.coco, exported);
+  return exported.failures.map((f) => ({ image: { path: f.path }, error: f.error }));
 }
 
 async function detect(argv: ArgumentsCamelCase<DetectArgs>): Promise<void> {
@@ -95,21 +128,20 @@ async function detect(argv: ArgumentsCamelCase<DetectArgs>): Promise<void> {
   // Settings and limits are validated before any image is read; Detector.load checks the same way.
   const settings = resolveDetectSettings(argv.pipeline, { settings: settingsFromFlags(argv), set: argv.set });
   const runtime = parseRuntimeOptions({ intraOpThreads: argv.threads, maxPixels: argv.maxPixels });
-  const run: Run = { argv, phrases, boxesFor: argv.boxes === undefined ? undefined : readBoxes(argv.boxes) };
-  const images = await expandImageInputs(argv.images);
-  const detector = await Detector.load(settings, { ...runtime, cacheDir: cacheDirFrom(argv) });
+  const run = await prepareRun(argv, phrases);
+  const detector = await Detector.load(settings, { ...runtime, cacheDir: cacheDirFrom(argv), onWarning: warn });
   const started = performance.now();
   let outcomes: Outcome[];
   try {
-    outcomes = await detectEach(detector, images, run);
+    outcomes = await detectEach(detector, run);
   } finally {
     await detector.release();
   }
-  writeOutputs(outcomes, images.length, run);
+  const notExported = writeOutputs(outcomes, run);
   const failed = outcomes.filter((r): r is Failure => 'error' in r);
   const total = outcomes.reduce((n, r) => n + ('error' in r ? 0 : r.detections.length), 0);
-  console.error(`regionclip: ${total} detection(s) in ${outcomes.length - failed.length} of ${outcomes.length} image(s), ${((performance.now() - started) / 1000).toFixed(2)} s${failed.length ? `, ${failed.length} failed` : ''}`);
-  throwIfFailures(failed.map((f) => ({ path: f.image.path, error: f.error })), 'every image to be processed', 'detect');
+  console.error(`regionclip: ${total} detection(s) in ${outcomes.length - failed.length} of ${outcomes.length} image(s), ${((performance.now() - started) / 1000).toFixed(2)} s${failed.length ? `, ${failed.length} failed` : ''}${notExported.length ? `, ${notExported.length} not exported` : ''}`);
+  throwIfFailures([...failed, ...notExported].map((f) => ({ path: f.image.path, error: f.error })), 'every image to be processed', 'detect');
 }
 
 export const detectCommand: CommandModule<object, DetectArgs> = {

@@ -7,6 +7,7 @@ import { MINE_DEFAULTS, MINE_SOURCES, TEMPLATE_SET_NAMES, resolveMineOptions } f
 import { mine, readConcepts, type MineSummary } from '../../pipelines/mine.js';
 import { cacheDirFrom, runtimeOptions, type OptionTable } from '../options.js';
 import { Progress } from '../progress.js';
+import { warn } from '../output.js';
 
 export const mineOptions = {
   out: { type: 'string', demandOption: true, describe: 'Output JSONL, one record per image (errors go to <out>.errors.jsonl)' },
@@ -47,7 +48,7 @@ async function mineCaptions(argv: ArgumentsCamelCase<MineArgs>): Promise<void> {
     ...settings,
     input: argv.input, output: argv.out, coco: argv.coco, root: argv.root,
     concepts: argv.concepts === undefined ? undefined : readConcepts(argv.concepts),
-    resume: argv.resume, overwrite: argv.overwrite, strict: argv.strict, cacheDir: cacheDirFrom(argv),
+    resume: argv.resume, overwrite: argv.overwrite, strict: argv.strict, cacheDir: cacheDirFrom(argv), onWarning: warn,
     onProgress: ({ done, total, errors }) => {
       bar ??= new Progress({ label: 'mine', total, mode: 'auto' });
       bar.update(done, errors);

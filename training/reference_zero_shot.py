@@ -14,7 +14,8 @@ teacher_backbone.* with --visual teacher, lang_encoder.* or --text-checkpoint's 
 GeneralizedRCNN rpn_*.pth). --replay DIR: instead of the checkpoints' modules, replay the graph outputs our Node pipeline recorded on the same
 image (test/helpers/convert-parity.ts recordGraphRuns; training/convert/replay.py): the steps around the graphs are
 then compared on identical graph outputs, and the record gains "replay": the largest |Δ| between what the reference
-fed each graph and what the Node pipeline fed it.
+fed each graph and what the Node pipeline fed it; with --checkpoint too, "graphDiffs": each graph's outputs recomputed
+by the checkpoints' torch modules on the recorded inputs (max |torch - onnxruntime| and max |output|).
 --settings: a JSON object shaped like our detection settings (proposals.*, text.{templates,
 ensemble, articles}, detect.{scoreThreshold, iouThreshold, maxDetections, contextScale}; fusion "none"), the same
 object the Node side is given. Writes {resize, proposals {boxes, scores, logits}, detections [{label, score, box}],
@@ -81,7 +82,7 @@ def main():
     if args.replay:
         with open(os.path.join(args.model, "manifest.json")) as f:
             deltas = bool(json.load(f)["regionEncoder"].get("boxDeltas"))
-        modules, record = replay.modules(args.replay, deltas)
+        modules, record = replay.modules(args.replay, deltas, build_modules(args) if args.checkpoint else None)
     elif args.checkpoint:
         modules = build_modules(args)
     else:
@@ -89,7 +90,8 @@ def main():
     phrases = [p.strip() for p in args.vocab.split(",") if p.strip()]
     ref = zero_shot.run(args.model, modules, args.image, phrases, settings)
     if record is not None:
-        ref["replay"] = {"inputDiffs": record.input_diffs, "prompts": record.prompts}
+        ref["replay"] = {"inputDiffs": record.input_diffs, "prompts": record.prompts,
+                         "graphDiffs": {k: {"maxAbsDiff": d, "maxAbs": m} for k, (d, m) in record.graph_diffs.items()}}
     ref["seconds"] = round(time.time() - t0, 2)
     with open(args.out, "w") as f:
         json.dump(ref, f)

@@ -236,6 +236,8 @@ export interface ReplayParity extends PipelineParity {
   inputDiffs: Record<string, number>;
   /** Prompts whose text embeddings were replayed. */
   prompts: number;
+  /** With the source checkpoints: `role.output` → max |torch − onnxruntime| on our recorded inputs, and max |output|. */
+  graphDiffs: Record<string, { maxAbsDiff: number; maxAbs: number }>;
 }
 
 /**
@@ -245,9 +247,10 @@ export interface ReplayParity extends PipelineParity {
  * its proposals and detections are compared with ours. Float noise between onnxruntime and torch inside the graphs
  * is out of this comparison; what remains is resize and normalization (reported as input differences), anchors,
  * proposal selection, RoIAlign (`head.roi_features`), prompts and tokens (a prompt the record lacks is an error),
- * scoring, box deltas and NMS.
+ * scoring, box deltas and NMS. `sourceArgs` (the reference's --checkpoint … arguments) add `graphDiffs`: each graph
+ * recomputed in torch on the inputs our pipeline fed it.
  */
-export async function replayParity(dir: string, image: string, phrases: string[], settings: Partial<DetectSettings>, workDir: string, tolerance = 1e-4): Promise<ReplayParity> {
+export async function replayParity(dir: string, image: string, phrases: string[], settings: Partial<DetectSettings>, workDir: string, sourceArgs: string[] = [], tolerance = 1e-4): Promise<ReplayParity> {
   const detector = await Detector.load(dir, { cacheDir: false, settings });
   let proposals: { boxes: Float32Array; scores: Float32Array };
   let got: { label: string; score: number; box: number[] }[];
@@ -264,8 +267,8 @@ export async function replayParity(dir: string, image: string, phrases: string[]
   writeFileSync(join(workDir, 'settings.json'), JSON.stringify(settings));
   const out = join(workDir, 'replayed.json');
   const run = spawnSync(python, ['reference_zero_shot.py', '--model', dir, '--replay', join(workDir, 'record'), '--image', image, '--vocab', phrases.join(','),
-    '--settings', join(workDir, 'settings.json'), '--out', out], { encoding: 'utf8', cwd: trainingDir, timeout: 600_000 });
+    '--settings', join(workDir, 'settings.json'), '--out', out, ...sourceArgs], { encoding: 'utf8', cwd: trainingDir, timeout: 600_000 });
   if (run.status !== 0) throw new Error(`reference_zero_shot.py --replay exited with ${run.status}:\n${run.stderr.slice(-3000)}`);
-  const reference = JSON.parse(readFileSync(out, 'utf8')) as ZeroShotReference & { replay: { inputDiffs: Record<string, number>; prompts: number } };
+  const reference = JSON.parse(readFileSync(out, 'utf8')) as ZeroShotReference & { replay: Omit<ReplayParity, keyof PipelineParity> };
   return { ...compareWithReference(proposals, got, reference, tolerance), ...reference.replay };
 }

@@ -73,7 +73,8 @@ describe.skipIf(!hasTorch)('zero-shot pipeline parity with PyTorch on converted 
     expect(JSON.parse(readFileSync(at('vit-rpn', 'manifest.json'), 'utf8')).regionEncoder.mode).toBe('crop');
   });
 
-  for (const [dir, [label]] of Object.entries(sources)) {
+  const sourceArgs = (args: string[]) => args.map((a) => (a.endsWith('.pt') || a.endsWith('.pth') ? at(a) : a));
+  for (const [dir, [label, args]] of Object.entries(sources)) {
     it(`${label}: proposals, scores and kept boxes match the PyTorch reference`, async () => {
       const reference = JSON.parse(readFileSync(at(`${dir}.json`), 'utf8')) as ZeroShotReference;
       expect(reference.proposals.count).toBeGreaterThan(100);
@@ -90,12 +91,15 @@ describe.skipIf(!hasTorch)('zero-shot pipeline parity with PyTorch on converted 
     }, 60_000);
 
     it(`${label}: on replayed graph outputs, the steps around the graphs match exactly`, async () => {
-      const parity = await replayParity(at(dir), image, vocab, settings, at(`${dir}-replay`));
+      const parity = await replayParity(at(dir), image, vocab, settings, at(`${dir}-replay`), sourceArgs(args));
       console.log(`${dir} replayed: ${JSON.stringify(parity)}`);
       expect(parity.prompts).toBe(vocab.length * 81);
       // The same image went into the RPN (and backbone); RoIAlign on the same res4 and (up to an ulp) the same boxes.
       expect(parity.inputDiffs['rpn.images']).toBe(0);
       expect(Math.max(...Object.values(parity.inputDiffs))).toBeLessThan(1e-3);
+      // Each graph against its torch module on the same inputs: within 1e-4 relative to the output's scale.
+      expect(Object.keys(parity.graphDiffs).length).toBeGreaterThanOrEqual(dir === 'vit-rpn' ? 3 : 4);
+      for (const [name, d] of Object.entries(parity.graphDiffs)) expect(d.maxAbsDiff, name).toBeLessThanOrEqual(1e-4 * Math.max(1, d.maxAbs));
       expect(parity.proposals).toMatchObject({ unmatched: 0 });
       expect(parity.proposals.count).toBe(parity.proposals.expected);
       expect(parity.detections).toMatchObject({ sameLabels: true, unmatched: 0, swapped: 0 });

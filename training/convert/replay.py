@@ -39,6 +39,8 @@ class Recorded:
             self.index = json.load(f)["runs"]
         self.input_diffs = {}
         self.prompts = 0
+        self.real = None
+        self.graph_diffs = {}
 
     def tensor(self, entry):
         with open(os.path.join(self.folder, entry["file"]), "rb") as f:
@@ -47,6 +49,17 @@ class Recorded:
 
     def runs(self, role):
         return [r for r in self.index if r["role"] == role]
+
+    @torch.no_grad()
+    def drift(self, key, compute, recorded_input, recorded_output):
+        """With the source checkpoints' modules (`real`): the largest |torch - onnxruntime| of one graph output on the
+        input our pipeline fed it, and the largest |output| (the scale it is relative to)."""
+        if self.real is None:
+            return
+        got = compute(self.real)(recorded_input)
+        diff, scale = float((got.double() - recorded_output.double()).abs().max()), float(recorded_output.abs().max())
+        old = self.graph_diffs.get(key, (0.0, 0.0))
+        self.graph_diffs[key] = (max(old[0], diff), max(old[1], scale))
 
     def note(self, key, given, recorded):
         """Keeps the largest |given - recorded| under key; a shape difference is an error."""
@@ -61,6 +74,7 @@ class _RowQueue:
     image_embeds): the reference may batch differently, so rows are consumed in order across recorded runs."""
 
     WINDOW = 16
+    REAL = {"head": lambda real: real.visual.head, "vision": lambda real: real.visual}
 
     def __init__(self, rec, role, input_name):
         self.rec, self.role, self.input_name = rec, role, input_name
@@ -107,6 +121,10 @@ class _RowQueue:
         self.rec.input_diffs[key] = max(self.rec.input_diffs.get(key, 0.0), worst)
         self.offset += n
         self.picked.extend(picks)
+        recorded_rows = torch.cat([window[p - lo][None] for p in picks])
+        self.rec.drift(f"{self.role}.{output}", self.REAL[self.role], recorded_rows, self.outputs[output][picks])
+        if self.role == "head" and "box_deltas" in self.outputs:
+            self.rec.drift("head.box_deltas", lambda real: (lambda x: real.bbox_pred(real.visual.head(x))), recorded_rows, self.outputs["box_deltas"][picks])
         return self.outputs[output][picks]
 
 
@@ -118,8 +136,11 @@ class ReplayVisual:
 
     def res4(self, images):
         (run,) = self.rec.runs("backbone")
-        self.rec.note("backbone.images", images, self.rec.tensor(run["inputs"]["images"]))
-        return self.rec.tensor(run["outputs"]["res4"])
+        recorded = self.rec.tensor(run["inputs"]["images"])
+        self.rec.note("backbone.images", images, recorded)
+        res4 = self.rec.tensor(run["outputs"]["res4"])
+        self.rec.drift("backbone.res4", lambda real: real.visual.res4, recorded, res4)
+        return res4
 
     def head(self, pooled):
         return self.heads.take(pooled, "region_embeds")
@@ -148,8 +169,12 @@ class ReplayRpn:
 
     def __call__(self, images):
         (run,) = self.rec.runs("rpn")
-        self.rec.note("rpn.images", images, self.rec.tensor(run["inputs"]["images"]))
-        return [self.rec.tensor(run["outputs"][name]) for name in run["outputNames"]]
+        recorded = self.rec.tensor(run["inputs"]["images"])
+        self.rec.note("rpn.images", images, recorded)
+        outputs = [self.rec.tensor(run["outputs"][name]) for name in run["outputNames"]]
+        for i, name in enumerate(run["outputNames"]):
+            self.rec.drift(f"rpn.{name}", lambda real, i=i: (lambda x: real.rpn(x)[i]), recorded, outputs[i])
+        return outputs
 
 
 def _prompt_key(ids):
@@ -167,6 +192,7 @@ class ReplayText:
             ids, embeds = rec.tensor(run["inputs"]["input_ids"]), rec.tensor(run["outputs"]["text_embeds"])
             for row, embed in zip(ids, embeds):
                 self.table[_prompt_key(row)] = embed
+            self.rec.drift("text.text_embeds", lambda real: real.text.encode_text, ids, embeds)
 
     def encode_text(self, ids):
         rows = []
@@ -179,9 +205,12 @@ class ReplayText:
         return torch.stack(rows)
 
 
-def modules(folder, has_box_deltas):
-    """The SimpleNamespace of zero_shot.run's modules, replaying the record in `folder`."""
+def modules(folder, has_box_deltas, real=None):
+    """The SimpleNamespace of zero_shot.run's modules, replaying the record in `folder`; with `real` (the source
+    checkpoints' modules) each graph's outputs are also recomputed in torch on the recorded inputs
+    (`Recorded.graph_diffs`: onnxruntime against torch, graph by graph, on this image)."""
     from types import SimpleNamespace
     rec = Recorded(folder)
+    rec.real = real
     visual = ReplayVisual(rec)
     return SimpleNamespace(visual=visual, text=ReplayText(rec), rpn=ReplayRpn(rec), bbox_pred=ReplayBoxPred(visual) if has_box_deltas else None), rec

@@ -4,14 +4,16 @@
  * resampled (see resample.ts).
  *
  * Formats: whatever sharp reads (JPEG, PNG, WebP, GIF — first frame of an animation —, TIFF, AVIF…).
- * CMYK and other colour spaces are converted to sRGB; 16-bit images are reduced to 8 bits;
- * grayscale stays one channel (resampled as one, then replicated, like Pillow's "L").
- * Alpha is kept here; the CLIP preprocessing resamples it premultiplied and then drops it without
- * compositing, exactly like CLIP's reference (PIL resize + convert('RGB')): fully transparent
- * pixels become black.
+ * CMYK and other colour spaces are converted to sRGB; 16-bit images are reduced to 8 bits (the
+ * high byte); 1/2/4-bit gray is scaled to 0–255; grayscale stays one channel (resampled as one,
+ * then replicated, like Pillow's "L"), gray with alpha two ("LA"); palette images (PNG, GIF) come
+ * as their RGB colours. Alpha (an alpha channel: PNG colour types 4 and 6, WebP, TIFF…) is kept
+ * here; the CLIP preprocessing resamples it premultiplied and then drops it without compositing,
+ * exactly like CLIP's reference (PIL resize + convert('RGB')): fully transparent pixels become
+ * black. A PNG tRNS chunk is not alpha (Pillow's modes L, RGB and P ignore it on convert('RGB')).
  */
 import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { InvalidInputError, IoError, describe, expectedMessage } from '../errors.js';
 import type { PixelImage } from './resample.js';
 
@@ -33,6 +35,44 @@ export interface DecodeOptions {
 }
 
 export const DEFAULT_MAX_PIXELS = 0x3fff * 0x3fff;
+
+/**
+ * Which bands of the decoded sRGB (or b-w) pixels each mode keeps: gray is one band (R = G = B after
+ * the conversion), LA is gray and alpha, palette images keep their colours and drop any alpha
+ * (Pillow's convert('RGB') from P).
+ */
+const MODE_CHANNELS: Readonly<Record<PillowMode, readonly number[]>> = { '1': [0], L: [0], LA: [0, 3], RGB: [0, 1, 2], P: [0, 1, 2], RGBA: [0, 1, 2, 3] };
+
+/** A PNG's IHDR colour type (0 gray, 2 RGB, 3 palette, 4 gray + alpha, 6 RGBA), read from its header. */
+function pngColourType(bytes: Buffer): number | undefined {
+  const isPng = bytes.length > 25 && bytes.readUInt32BE(0) === 0x89504e47 && bytes.toString('latin1', 12, 16) === 'IHDR';
+  return isPng ? bytes[25] : undefined;
+}
+
+/**
+ * The Pillow mode of an image as Image.open gives it. In a PNG only an alpha channel (colour types
+ * 4 and 6) is alpha: a tRNS chunk (one transparent gray level or colour, or palette alphas) leaves
+ * Pillow's mode L, 1, RGB or P, and convert('RGB') ignores it, so it is ignored here too.
+ */
+function pillowMode(meta: Metadata, bytes: Buffer): PillowMode {
+  if (meta.isPalette) return 'P';
+  const gray = meta.space === 'b-w' || meta.space === 'grey16';
+  if (gray && meta.bitsPerSample === 1 && meta.format === 'png') return '1';
+  const colourType = meta.format === 'png' ? pngColourType(bytes) : undefined;
+  const hasAlpha = colourType === undefined ? meta.hasAlpha === true : colourType === 4 || colourType === 6;
+  return gray ? (hasAlpha ? 'LA' : 'L') : hasAlpha ? 'RGBA' : 'RGB';
+}
+
+/** The mode's bands out of `channels`-band pixels (undefined when a band is missing, e.g. RGBA from 3 bands). */
+function pickChannels(data: Buffer, channels: number, mode: PillowMode): Uint8Array | undefined {
+  const bands = MODE_CHANNELS[mode];
+  if (bands.some((b) => b >= channels)) return undefined;
+  if (bands.length === channels) return new Uint8Array(data.buffer, data.byteOffset, data.length);
+  const pixels = data.length / channels;
+  const out = new Uint8Array(pixels * bands.length);
+  for (let p = 0; p < pixels; p++) for (let k = 0; k < bands.length; k++) out[p * bands.length + k] = data[p * channels + bands[k]];
+  return out;
+}
 
 function sourceName(input: string | Buffer): string {
   return typeof input === 'string' ? input : '<buffer>';
@@ -65,24 +105,15 @@ export async function decodeImage(input: string | Buffer, options: DecodeOptions
     if (limitInputPixels !== false && pixels > limitInputPixels) {
       throw new InvalidInputError(expectedMessage(`an image of at most ${limitInputPixels} pixels`, source, `${meta.width}×${meta.height} = ${pixels} pixels (raise maxPixels to allow it)`));
     }
-    const gray = meta.space === 'b-w' || meta.space === 'grey16';
-    const bilevel = gray && meta.bitsPerSample === 1 && meta.format === 'png';
-    const hasAlpha = meta.hasAlpha === true;
-    const mode: PillowMode = meta.isPalette ? 'P' : bilevel ? '1' : gray ? (hasAlpha ? 'LA' : 'L') : hasAlpha ? 'RGBA' : 'RGB';
-    let pipeline = image.autoOrient().toColourspace(gray && !meta.isPalette ? 'b-w' : 'srgb');
-    if (mode === 'P' || mode === '1' || mode === 'L' || mode === 'RGB') pipeline = pipeline.removeAlpha();
+    const mode = pillowMode(meta, bytes);
+    // Gray through libvips' b-w (one band); everything else as sRGB (3 or 4 bands), from which the mode's channels are picked.
+    const pipeline = image.autoOrient().toColourspace(mode === 'L' || mode === '1' ? 'b-w' : 'srgb');
     const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    const expectedChannels = mode === 'L' || mode === '1' ? 1 : mode === 'LA' ? 2 : mode === 'RGBA' ? 4 : 3;
-    if (info.channels !== expectedChannels) {
-      // A palette image with transparency decodes to RGBA; keep its colours and drop the alpha (Pillow's convert('RGB') from P).
-      if (mode === 'P' && info.channels === 4) {
-        const rgb = new Uint8Array(info.width * info.height * 3);
-        for (let p = 0, q = 0; p < data.length; p += 4, q += 3) { rgb[q] = data[p]; rgb[q + 1] = data[p + 1]; rgb[q + 2] = data[p + 2]; }
-        return { data: rgb, width: info.width, height: info.height, channels: 3, mode, source };
-      }
-      throw new InvalidInputError(expectedMessage(`${expectedChannels} channels after decoding`, source, `${info.channels}`));
+    const picked = pickChannels(data, info.channels, mode);
+    if (picked === undefined) {
+      throw new InvalidInputError(expectedMessage(`${MODE_CHANNELS[mode].length} channels after decoding`, source, `${info.channels}`));
     }
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: info.channels, mode, source };
+    return { data: picked, width: info.width, height: info.height, channels: MODE_CHANNELS[mode].length, mode, source };
   } catch (error) {
     if (error instanceof InvalidInputError || error instanceof IoError) throw error;
     const message = error instanceof Error ? error.message : String(error);

@@ -52,7 +52,7 @@ export {
   type CocoSplit,
 } from './io/coco.js';
 export * from './text/index.js';
-export { decodeImage, DEFAULT_MAX_PIXELS, type DecodedImage, type DecodeOptions, type PillowMode } from './image/read.js';
+export { decodeImage, DEFAULT_MAX_PIXELS, type DecodedImage, type DecodeOptions, type ImageInput, type NamedBuffer, type PillowMode } from './image/read.js';
 export { resizePillow, type PixelImage, type ResampleFilter } from './image/resample.js';
 export {
   preprocessClip,

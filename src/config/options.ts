@@ -17,12 +17,12 @@ import {
   applyOverrides, checkModelOrPresetName, DETECT_FLAGS, ENSEMBLE_RULES, mergeSettings, parseSettings, PIPELINES_DIR, readPreset, resolveModelPath,
   TEMPLATE_SET_NAMES, type DetectSettings,
 } from './preset.js';
-import { fraction, oneOf, parseOptions, positiveInteger, type OptionNames } from './validate.js';
+import { FlagText, fraction, oneOf, parseOptions, positiveInteger, type OptionNames } from './validate.js';
 import { DEFAULT_MAX_PIXELS } from '../image/read.js';
 import { DEFAULT_ENSEMBLE_RULE, DEFAULT_TEMPLATE_SET } from '../text/prompts.js';
 import { closestMatch } from '../util/suggest.js';
 
-export { closestMatch, DEFAULT_MAX_PIXELS, DTYPES, ENSEMBLE_RULES, TEMPLATE_SET_NAMES };
+export { closestMatch, DEFAULT_MAX_PIXELS, DTYPES, ENSEMBLE_RULES, FlagText, TEMPLATE_SET_NAMES };
 
 /** The preset used when none is named. */
 export const DEFAULT_PRESET = 'default';
@@ -78,13 +78,13 @@ export function parseRuntimeOptions(options: object, others: readonly string[] =
 
 // ── detect ──────────────────────────────────────────────────────────────────────────────────────
 
-/** `regionclip detect`'s setting flags by their library names (see DETECT_FLAGS). */
+/** `regionclip detect`'s setting flags by their library names (see DETECT_FLAGS); a number flag that did not parse is its text. */
 export interface DetectFlags {
   model?: string;
-  conf?: number;
-  iou?: number;
-  maxDet?: number;
-  proposals?: number;
+  conf?: number | FlagText;
+  iou?: number | FlagText;
+  maxDet?: number | FlagText;
+  proposals?: number | FlagText;
   templates?: string;
 }
 

@@ -26,6 +26,15 @@ export interface DecodedImage extends PixelImage {
   source: string;
 }
 
+/** Encoded image bytes with the name they go by in messages and results (e.g. "-" for stdin). */
+export interface NamedBuffer {
+  name: string;
+  buffer: Buffer;
+}
+
+/** What decodeImage reads: a path, encoded bytes (named "<buffer>"), or named encoded bytes. */
+export type ImageInput = string | Buffer | NamedBuffer;
+
 export interface DecodeOptions {
   /**
    * Refuse images with more pixels than this (decompression bombs). Default: sharp's 268,402,689
@@ -74,12 +83,16 @@ function pickChannels(data: Buffer, channels: number, mode: PillowMode): Uint8Ar
   return out;
 }
 
-function sourceName(input: string | Buffer): string {
-  return typeof input === 'string' ? input : '<buffer>';
+const isNamedBuffer = (input: unknown): input is NamedBuffer =>
+  typeof input === 'object' && input !== null && !Buffer.isBuffer(input) && typeof (input as NamedBuffer).name === 'string' && Buffer.isBuffer((input as NamedBuffer).buffer);
+
+/** How an input is named in messages and results: its path, its name, or "<buffer>". */
+export function sourceName(input: ImageInput): string {
+  return typeof input === 'string' ? input : isNamedBuffer(input) ? input.name : '<buffer>';
 }
 
 /** Decodes an image into 8-bit HWC pixels (1–4 channels) with EXIF orientation applied. */
-export async function decodeImage(input: string | Buffer, options: DecodeOptions = {}): Promise<DecodedImage> {
+export async function decodeImage(input: ImageInput, options: DecodeOptions = {}): Promise<DecodedImage> {
   const source = sourceName(input);
   let bytes: Buffer;
   if (typeof input === 'string') {
@@ -91,6 +104,8 @@ export async function decodeImage(input: string | Buffer, options: DecodeOptions
     }
   } else if (Buffer.isBuffer(input)) {
     bytes = input;
+  } else if (isNamedBuffer(input)) {
+    bytes = input.buffer;
   } else {
     throw new InvalidInputError(expectedMessage('an image path or Buffer', 'image', describe(input)));
   }

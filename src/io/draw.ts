@@ -10,6 +10,7 @@ import { createCanvas, ImageData } from '@napi-rs/canvas';
 import { IoError, InvalidInputError, expectedMessage } from '../errors.js';
 import type { PixelImage } from '../image/resample.js';
 import { toRgb } from '../image/preprocess.js';
+import { STDIN_INPUT } from './inputs.js';
 
 export interface DrawableDetection {
   label: string;
@@ -98,5 +99,6 @@ export function annotatedPaths(save: string, imageCount: number): (image: string
   } catch (error) {
     throw new IoError(expectedMessage('a folder for the annotated images (there are several)', save, (error as NodeJS.ErrnoException).code ?? String(error)), { cause: error });
   }
-  return (image) => join(save, `${basename(image, extname(image))}.png`);
+  // The image read from stdin ("-") is saved as stdin.png.
+  return (image) => join(save, `${image === STDIN_INPUT ? 'stdin' : basename(image, extname(image))}.png`);
 }

@@ -6,7 +6,7 @@
  */
 import type { Tensor } from '../geometry/tensor.js';
 import { InvalidInputError, ModelLoadError, ModelRunError, expectedMessage } from '../errors.js';
-import { decodeImage, type DecodedImage, type DecodeOptions } from '../image/read.js';
+import { decodeImage, type DecodedImage, type DecodeOptions, type ImageInput } from '../image/read.js';
 import type { PixelImage } from '../image/resample.js';
 import { clipPreprocessPixels } from '../image/preprocess.js';
 import { normalizeRows } from '../matching/scores.js';
@@ -108,7 +108,7 @@ export class ClipModel {
   }
 
   /** Decodes and preprocesses images with the manifest's settings, then embeds them → B×D. */
-  async embedImages(images: (string | Buffer)[], decode: DecodeOptions = {}): Promise<Float32Array> {
+  async embedImages(images: readonly ImageInput[], decode: DecodeOptions = {}): Promise<Float32Array> {
     const { size } = this.manifest.preprocess;
     const per = 3 * size * size;
     const batch = new Float32Array(images.length * per);

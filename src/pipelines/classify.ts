@@ -5,7 +5,7 @@
 import { resolveClassifyOptions, type HubOptions } from '../config/options.js';
 import { resolveModel } from './model-source.js';
 import { RegionClipError } from '../errors.js';
-import { decodeImage, type DecodeOptions } from '../image/read.js';
+import { decodeImage, sourceName, type DecodeOptions, type ImageInput } from '../image/read.js';
 import { scoreRegions } from '../matching/scores.js';
 import { ClipModel, type ClipLoadOptions } from '../models/clip.js';
 import { ClipTextEncoder, type PhraseEmbeddingOptions, type TextEncoderOptions } from '../models/text-encoder.js';
@@ -44,7 +44,7 @@ const OTHER_OPTIONS = Object.keys(OPTION_KEYS);
  * `model` is a loaded model, or a model folder / name / preset naming one (undefined: the default
  * preset's), then loaded here and released at the end. Options are validated first.
  */
-export async function classifyImages(model: ClipModel | string | undefined, images: readonly (string | Buffer)[], given: ClassifyOptions): Promise<ClassifyResult[]> {
+export async function classifyImages(model: ClipModel | string | undefined, images: readonly ImageInput[], given: ClassifyOptions): Promise<ClassifyResult[]> {
   const options = { ...given, ...resolveClassifyOptions(given, OTHER_OPTIONS) };
   if (!(model instanceof ClipModel)) {
     const loaded = await ClipModel.load(await resolveModel(model, options.hub), options);
@@ -60,7 +60,7 @@ export async function classifyImages(model: ClipModel | string | undefined, imag
   const topK = Math.max(1, Math.min(options.topK, labels.length));
   const results: ClassifyResult[] = [];
   for (const input of images) {
-    const path = typeof input === 'string' ? input : '<buffer>';
+    const path = sourceName(input);
     let result: ClassifyResult;
     try {
       const decoded = await decodeImage(input, options);

@@ -9,7 +9,7 @@ import { InvalidInputError, ModelRunError, expectedMessage } from '../errors.js'
 import { Boxes } from '../geometry/boxes.js';
 import { decodeBoxes, type BoxCoderWeights } from '../geometry/box-coder.js';
 import type { ResizedForDetection } from '../image/preprocess.js';
-import { decodeImage, type DecodedImage, type DecodeOptions } from '../image/read.js';
+import { decodeImage, type DecodedImage, type DecodeOptions, type ImageInput, type NamedBuffer } from '../image/read.js';
 import { selectDetections } from '../matching/detections.js';
 import { scoreRegions } from '../matching/scores.js';
 import { DetectorModel, type DetectorLoadOptions } from '../models/detector.js';
@@ -105,8 +105,8 @@ export function regressProposals(proposals: Boxes, boxDeltas: Float32Array, weig
  */
 export async function detectImage(
   detector: DetectorModel,
-  /** A path, encoded bytes, or an image the caller already decoded (it is not decoded again). */
-  image: string | Buffer | DecodedImage,
+  /** A path, encoded bytes (optionally named), or an image the caller already decoded (it is not decoded again). */
+  image: ImageInput | DecodedImage,
   phrases: string[],
   phraseEmbeds: Float32Array,
   options: DetectOptions = {},
@@ -117,12 +117,17 @@ export async function detectImage(
   return runDetection(detector, image, phrases, phraseEmbeds, options, settings);
 }
 
+/** Whether an image input is already decoded pixels (a DecodedImage), not a path or encoded bytes. */
+function isDecoded(image: ImageInput | DecodedImage): image is DecodedImage {
+  return typeof image === 'object' && !Buffer.isBuffer(image) && 'mode' in image && 'data' in image;
+}
+
 /** The default preset's settings, read once (detectImage without `settings`). */
 let defaultSettings: DetectSettings | undefined;
 
 /** detectImage's work, on options and settings already validated (Detector validates them once, at load and per call). */
 async function runDetection(
-  detector: DetectorModel, image: string | Buffer | DecodedImage, phrases: string[], phraseEmbeds: Float32Array, options: DetectOptions, settings: DetectSettings,
+  detector: DetectorModel, image: ImageInput | DecodedImage, phrases: string[], phraseEmbeds: Float32Array, options: DetectOptions, settings: DetectSettings,
 ): Promise<DetectionResult> {
   const timings: Record<string, number> = {};
   let t = performance.now();
@@ -131,7 +136,7 @@ async function runDetection(
     timings[stage] = round(now - t);
     t = now;
   };
-  const decoded = typeof image === 'string' || Buffer.isBuffer(image) ? await decodeImage(image, options) : image;
+  const decoded = isDecoded(image) ? image : await decodeImage(image, options);
   lap('decode');
   let boxes: Boxes;
   let objectness: Float32Array | undefined;
@@ -168,7 +173,7 @@ async function runDetection(
   });
   lap('scoring');
   const detections: Detection[] = Array.from(selected.scores, (score, k) => ({ label: phrases[selected.classIds[k]], score, box: selected.boxes.row(k) }));
-  return new DetectionResult({ path: typeof image === 'string' ? image : Buffer.isBuffer(image) ? '<buffer>' : image.source, width: decoded.width, height: decoded.height }, phrases, detections, timings);
+  return new DetectionResult({ path: decoded.source, width: decoded.width, height: decoded.height }, phrases, detections, timings);
 }
 
 export interface DetectorOptions extends DetectorLoadOptions, TextEncoderOptions, DecodeOptions {
@@ -214,13 +219,13 @@ export class Detector {
     return this.encoder.embedPhrases(phrases, { templates, ensemble, fill: { articles } });
   }
 
-  async detect(image: string | Buffer | DecodedImage, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<DetectionResult> {
+  async detect(image: ImageInput | DecodedImage, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<DetectionResult> {
     parseRuntimeOptions(options, OTHER_OPTIONS);
     return this.run(image, options);
   }
 
   /** detect() after its options were checked: the settings were validated by load(). */
-  private async run(image: string | Buffer | DecodedImage, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<DetectionResult> {
+  private async run(image: ImageInput | DecodedImage, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<DetectionResult> {
     const phrases = resolvePhrases(options);
     const t0 = performance.now();
     const phraseEmbeds = await this.embedPhrases(phrases);
@@ -231,10 +236,10 @@ export class Detector {
   }
 
   /**
-   * Decodes a file once and detects in it; the decoded pixels come back with the result, for
-   * drawing (`io/draw`'s `saveAnnotated`). `timings.decode` is the decoding time.
+   * Decodes a file (or named bytes, e.g. stdin's) once and detects in it; the decoded pixels come
+   * back with the result, for drawing (`io/draw`'s `saveAnnotated`). `timings.decode` is the decoding time.
    */
-  async detectFile(path: string, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<{ result: DetectionResult; image: DecodedImage }> {
+  async detectFile(path: string | NamedBuffer, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<{ result: DetectionResult; image: DecodedImage }> {
     parseRuntimeOptions(options, OTHER_OPTIONS);
     const decodeStart = performance.now();
     const image = await decodeImage(path, { maxPixels: options.maxPixels ?? this.options.maxPixels });

@@ -136,6 +136,20 @@ async function countLines(path: string): Promise<number> {
   return last === 10 ? count : count + 1;
 }
 
+/**
+ * An input with no line at all (empty, or only blank lines) is a mistake, not a run of 0 images:
+ * an InvalidInputError. Reads only up to the first character that is not whitespace.
+ */
+async function checkHasLines(path: string): Promise<void> {
+  let bytes = 0;
+  for await (const chunk of createReadStream(path)) {
+    const buf = chunk as Buffer;
+    if (buf.some((b) => b !== 32 && b !== 9 && b !== 10 && b !== 13)) return;
+    bytes += buf.length;
+  }
+  throw new InvalidInputError(expectedMessage('at least one {"image", "caption"} line', path, bytes === 0 ? 'an empty file' : 'only blank lines'));
+}
+
 /** A box with coordinates rounded to 0.01 px, as mined records store them. */
 function roundedBox([x1, y1, x2, y2]: MinedLabel['box']): MinedLabel['box'] {
   const round = (v: number) => Math.round(v * 100) / 100;
@@ -155,6 +169,7 @@ export async function mine(model: DetectorModel | string | undefined, given: Min
   const options: ResolvedMineOptions = { ...given, ...settings, shard: settings.shard };
   const rule = mineRule(options);
   if (!existsSync(options.input)) throw new IoError(expectedMessage('an existing JSONL file', options.input, 'a path that does not exist'));
+  await checkHasLines(options.input);
   if (!(model instanceof DetectorModel)) {
     const loaded = await DetectorModel.load(await resolveModel(model, options.hub), options);
     try {

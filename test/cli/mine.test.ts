@@ -83,6 +83,16 @@ describe('regionclip mine', () => {
     expect(again.stderr).toContain('--resume or --overwrite');
   });
 
+  it('an input without a single line is invalid input, not a silent run of 0 images', () => {
+    for (const [name, text] of [['empty.jsonl', ''], ['blank.jsonl', '\n  \n\n']] as const) {
+      writeFileSync(join(scratch, name), text);
+      const r = cli(join(scratch, name), '--out', join(scratch, `${name}.out`), ...common);
+      expect(r.status).toBe(EXIT_CODES.invalidInput);
+      expect(r.stderr.trim()).toBe(`regionclip: Expected at least one {"image", "caption"} line for ${join(scratch, name)} but received ${text === '' ? 'an empty file' : 'only blank lines'}.`);
+      expect(existsSync(join(scratch, `${name}.out`))).toBe(false);
+    }
+  });
+
   it('shards partition the run: together they equal the whole', () => {
     const parts = [0, 1, 2].map((i) => {
       const out = join(scratch, `shard${i}.jsonl`);

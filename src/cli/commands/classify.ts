@@ -4,9 +4,9 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule, InferredOptionTypes } from 'yargs';
 import { CLASSIFY_DEFAULTS, ENSEMBLE_RULES, TEMPLATE_SET_NAMES, resolveClassifyOptions } from '../../config/options.js';
-import { expandImageInputs } from '../../io/inputs.js';
+import { expandImageInputs, withStdinImage } from '../../io/inputs.js';
 import { classifyImages, type ClassifyResult } from '../../pipelines/classify.js';
-import { cacheDirFrom, jsonOption, jsonToStdout, runtimeOptions, type OptionTable } from '../options.js';
+import { cacheDirFrom, jsonOption, jsonToStdout, numberOption, runtimeOptions, type OptionTable } from '../options.js';
 import { Progress } from '../progress.js';
 import { throwIfFailures, writeJson } from '../output.js';
 
@@ -15,7 +15,7 @@ export const classifyOptions = {
   model: { type: 'string', describe: 'Model folder (manifest.json, or a Hugging Face CLIP ONNX folder), or a preset naming one; default: the built-in model (hf:org/name[@rev]: a Hub repository, pulled into the Hub cache on first use)' },
   templates: { type: 'string', describe: `Prompt templates: ${TEMPLATE_SET_NAMES.join(' | ')} ("a photo of a {}." or the 81-template ensemble; default ${CLASSIFY_DEFAULTS.templates})` },
   ensemble: { type: 'string', describe: `How template embeddings are combined: ${ENSEMBLE_RULES.join(' | ')} (OpenAI, or RegionCLIP; default ${CLASSIFY_DEFAULTS.ensemble})` },
-  'top-k': { type: 'number', describe: `Labels to show per image (default ${CLASSIFY_DEFAULTS.topK})` },
+  'top-k': numberOption(`Labels to show per image (default ${CLASSIFY_DEFAULTS.topK})`),
   ...jsonOption,
   ...runtimeOptions,
 } as const satisfies OptionTable;
@@ -36,7 +36,7 @@ function printResult(result: ClassifyResult): void {
 async function classify(argv: ArgumentsCamelCase<ClassifyArgs>): Promise<void> {
   // Validated before anything is read or loaded; classifyImages checks the same way.
   const settings = resolveClassifyOptions({ templates: argv.templates, ensemble: argv.ensemble, topK: argv.topK, intraOpThreads: argv.threads, maxPixels: argv.maxPixels });
-  const images = await expandImageInputs(argv.images);
+  const images = await withStdinImage(await expandImageInputs(argv.images));
   const started = performance.now();
   const toStdout = jsonToStdout(argv.json);
   const progress = new Progress({ label: 'classify', total: images.length, mode: toStdout ? 'lines' : 'auto' });
@@ -62,7 +62,7 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
   describe: 'Zero-shot classification: rank labels for whole images (CLIP)',
   builder: (yargs: Argv) =>
     yargs
-      .positional('images', { type: 'string', array: true, demandOption: true, describe: 'Image files, folders (searched recursively) or glob patterns' })
+      .positional('images', { type: 'string', array: true, demandOption: true, describe: 'Image files, folders (searched recursively), glob patterns, or - (an image piped to stdin)' })
       .options(classifyOptions)
       .example('$0 classify photos/ --labels "cat,dog,car" --model models/clip', ''),
   handler: classify,

@@ -8,9 +8,9 @@ import { RegionClipError, UsageError, expectedMessage } from '../../errors.js';
 import { readBoxes } from '../../io/boxes.js';
 import { cocoResultsFor, writeCocoExport } from '../../io/coco-export.js';
 import { annotatedPaths, saveAnnotated } from '../../io/draw.js';
-import { expandImageInputs, namesFilesOnly, readVocabFile } from '../../io/inputs.js';
+import { expandImageInputs, namesFilesOnly, readVocabFile, withStdinImage, type NamedBuffer } from '../../io/inputs.js';
 import { Detector, resolvePhrases, type DetectionResult } from '../../pipelines/detect.js';
-import { cacheDirFrom, jsonOption, jsonToStdout, runtimeOptions, type OptionTable } from '../options.js';
+import { cacheDirFrom, jsonOption, jsonToStdout, numberOption, runtimeOptions, type OptionTable } from '../options.js';
 import { Progress } from '../progress.js';
 import { throwIfFailures, writeJson } from '../output.js';
 
@@ -21,10 +21,10 @@ export const detectOptions = {
   model: { type: 'string', describe: 'Detector model folder (overrides the preset\'s model) (hf:org/name[@rev]: a Hub repository, pulled into the Hub cache on first use)' },
   pipeline: { type: 'string', describe: `Preset: a name under pipelines/ or a .json path (default: the "${DEFAULT_PRESET}" preset)` },
   set: { type: 'string', array: true, describe: 'Override a preset setting: key=value (e.g. detect.fusion=geometric)' },
-  conf: { type: 'number', describe: 'Score threshold (detect.scoreThreshold)' },
-  iou: { type: 'number', describe: 'Per-class NMS IoU threshold (detect.iouThreshold)' },
-  'max-det': { type: 'number', describe: 'Detections kept per image (detect.maxDetections)' },
-  proposals: { type: 'number', describe: 'RPN proposals kept after NMS (proposals.postNmsTopK)' },
+  conf: numberOption('Score threshold (detect.scoreThreshold)'),
+  iou: numberOption('Per-class NMS IoU threshold (detect.iouThreshold)'),
+  'max-det': numberOption('Detections kept per image (detect.maxDetections)'),
+  proposals: numberOption('RPN proposals kept after NMS (proposals.postNmsTopK)'),
   templates: { type: 'string', describe: `Prompt templates: ${TEMPLATE_SET_NAMES.join(' | ')} (text.templates)` },
   boxes: { type: 'string', describe: 'Score these boxes instead of RPN proposals: JSON [[x1,y1,x2,y2],…] or {"image": [[…]]}; scores are label probabilities (no objectness fusion)' },
   ...jsonOption,
@@ -58,14 +58,15 @@ function printResult(result: DetectionResult): void {
 }
 
 /** Detects in every image in order; an image that fails is recorded and the others go on. */
-async function detectEach(detector: Detector, images: readonly string[], { argv, phrases, boxesFor }: Run): Promise<Outcome[]> {
+async function detectEach(detector: Detector, images: readonly (string | NamedBuffer)[], { argv, phrases, boxesFor }: Run): Promise<Outcome[]> {
   const savePath = argv.save === undefined ? undefined : annotatedPaths(argv.save, images.length);
   const progress = new Progress({ label: 'detect', total: images.length, mode: jsonToStdout(argv.json) ? 'lines' : 'auto' });
   const outcomes: Outcome[] = [];
-  for (const path of images) {
+  for (const input of images) {
+    const path = typeof input === 'string' ? input : input.name;
     try {
       // Decoded once: detection and the annotated image use the same pixels.
-      const { result, image } = await detector.detectFile(path, { phrases, boxes: boxesFor?.(path) });
+      const { result, image } = await detector.detectFile(input, { phrases, boxes: boxesFor?.(path) });
       outcomes.push(result);
       if (savePath !== undefined) await saveAnnotated(savePath(path), image, result.detections);
       if (argv.json === undefined && argv.coco === undefined) printResult(result);
@@ -96,7 +97,7 @@ async function detect(argv: ArgumentsCamelCase<DetectArgs>): Promise<void> {
   const settings = resolveDetectSettings(argv.pipeline, { settings: settingsFromFlags(argv), set: argv.set });
   const runtime = parseRuntimeOptions({ intraOpThreads: argv.threads, maxPixels: argv.maxPixels });
   const run: Run = { argv, phrases, boxesFor: argv.boxes === undefined ? undefined : readBoxes(argv.boxes) };
-  const images = await expandImageInputs(argv.images);
+  const images = await withStdinImage(await expandImageInputs(argv.images));
   const detector = await Detector.load(settings, { ...runtime, cacheDir: cacheDirFrom(argv) });
   const started = performance.now();
   let outcomes: Outcome[];
@@ -117,7 +118,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
   describe: 'Open-vocabulary detection: find the given phrases in images',
   builder: (yargs: Argv) =>
     yargs
-      .positional('images', { type: 'string', array: true, demandOption: true, describe: 'Image files, folders (searched recursively) or glob patterns' })
+      .positional('images', { type: 'string', array: true, demandOption: true, describe: 'Image files, folders (searched recursively), glob patterns, or - (an image piped to stdin)' })
       .options(detectOptions)
       .example('$0 detect street.jpg --vocab "person,traffic light" --save out.png', '')
       .example('$0 detect photos/ --caption "a man waits at a traffic light" --json out.json', ''),

@@ -105,4 +105,4 @@ export { cocoResultsFor, writeCocoExport, type CocoExport, type ExportableResult
 export { readBoxes } from './io/boxes.js';
 export { mine, minedToCoco, parseMineLine, readConcepts, type MineOptions, type MineSummary, type MinedRecord, type MinedLabel } from './pipelines/mine.js';
 export { mineRegionPhrasePairs, type MinedPair, type LabelDirection, type MatchOptions } from './mining/match.js';
-export { resolveModel, resolveModelFolder } from './pipelines/model-source.js';
+export { resolveModel, resolveModelFolder } from './models/model-source.js';

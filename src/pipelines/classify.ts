@@ -3,7 +3,6 @@
  * every label, ranked by softmax(logitScale × cosine). Orchestration only.
  */
 import { resolveClassifyOptions, type HubOptions } from '../config/options.js';
-import { resolveModel } from './model-source.js';
 import { RegionClipError } from '../errors.js';
 import { decodeImage, sourceName, type DecodeOptions, type ImageInput } from '../image/read.js';
 import { scoreRegions } from '../matching/scores.js';
@@ -47,7 +46,7 @@ const OTHER_OPTIONS = Object.keys(OPTION_KEYS);
 export async function classifyImages(model: ClipModel | string | undefined, images: readonly ImageInput[], given: ClassifyOptions): Promise<ClassifyResult[]> {
   const options = { ...given, ...resolveClassifyOptions(given, OTHER_OPTIONS) };
   if (!(model instanceof ClipModel)) {
-    const loaded = await ClipModel.load(await resolveModel(model, options.hub), options);
+    const loaded = await ClipModel.load(model, options);
     try {
       return await classifyImages(loaded, images, options);
     } finally {

@@ -16,7 +16,7 @@ import { DetectorModel, type DetectorLoadOptions } from '../models/detector.js';
 import { ClipTextEncoder, type TextEncoderOptions } from '../models/text-encoder.js';
 import { parseSettings, type DetectSettings } from '../config/preset.js';
 import { DEFAULT_PRESET, parseRuntimeOptions, resolveDetectSettings, type HubOptions } from '../config/options.js';
-import { resolveModelFolder } from './model-source.js';
+import { resolveModelFolder } from '../models/model-source.js';
 import { extractPhrases, parseVocab } from '../text/phrases.js';
 
 export interface Detection {

@@ -15,7 +15,6 @@ import { createInterface } from 'node:readline';
 import { InvalidInputError, IoError, RegionClipError, UsageError, expectedMessage } from '../errors.js';
 import { decodeImage, type DecodedImage, type DecodeOptions } from '../image/read.js';
 import { MINE_SOURCES, resolveMineOptions, type HubOptions, type MineSettings } from '../config/options.js';
-import { resolveModel } from './model-source.js';
 import type { TemplateSetName } from '../text/prompts.js';
 import { openResumable, writeCheckpoint, type ResumableRun } from '../io/checkpoint.js';
 import { minedToCoco, readConcepts, writeMinedCoco, type MinedLabel, type MinedRecord } from '../io/mined.js';
@@ -171,7 +170,7 @@ export async function mine(model: DetectorModel | string | undefined, given: Min
   if (!existsSync(options.input)) throw new IoError(expectedMessage('an existing JSONL file', options.input, 'a path that does not exist'));
   await checkHasLines(options.input);
   if (!(model instanceof DetectorModel)) {
-    const loaded = await DetectorModel.load(await resolveModel(model, options.hub), options);
+    const loaded = await DetectorModel.load(model, options);
     try {
       return await mine(loaded, options);
     } finally {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CLASSIFY_DEFAULTS, MINE_DEFAULTS, resolveDetectSettings, resolveMineOptions, settingsFromFlags } from '../../src/config/options.js';
-import { resolveModel } from '../../src/pipelines/model-source.js';
+import { resolveModel } from '../../src/models/model-source.js';
 import { ConfigError } from '../../src/errors.js';
 
 describe('options', () => {

@@ -21,6 +21,8 @@ export interface ClassifyOptions extends Omit<PhraseEmbeddingOptions, 'onProgres
   hub?: HubOptions;
   /** Called after each image (ok or failed). */
   onImage?: (result: ClassifyResult) => void;
+  /** Called as the labels are embedded (done, total distinct labels; cached ones count as done), for a progress bar. */
+  onTextProgress?: (done: number, total: number) => void;
 }
 
 export interface ClassifyResult {
@@ -34,7 +36,7 @@ export interface ClassifyResult {
 /** Every ClassifyOptions key (checked complete by the compiler); those outside classify's schema are checked here. */
 const OPTION_KEYS = {
   labels: true, topK: true, templates: true, ensemble: true, fill: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true,
-  maxPixels: true, intraOpThreads: true, imageBatchSize: true, textBatchSize: true, onImage: true, hub: true,
+  maxPixels: true, intraOpThreads: true, imageBatchSize: true, textBatchSize: true, onImage: true, onTextProgress: true, hub: true,
 } satisfies Record<keyof ClassifyOptions, true>;
 const OTHER_OPTIONS = Object.keys(OPTION_KEYS);
 
@@ -55,7 +57,7 @@ export async function classifyImages(model: ClipModel | string | undefined, imag
   }
   const labels = parseVocab(options.labels);
   const encoder = new ClipTextEncoder(model, options);
-  const phraseEmbeds = await encoder.embedPhrases(labels, options);
+  const phraseEmbeds = await encoder.embedPhrases(labels, { templates: options.templates, ensemble: options.ensemble, fill: options.fill, onProgress: options.onTextProgress });
   const topK = Math.max(1, Math.min(options.topK, labels.length));
   const results: ClassifyResult[] = [];
   for (const input of images) {

@@ -9,7 +9,7 @@ import { InvalidInputError, ModelRunError, expectedMessage } from '../errors.js'
 import { Boxes } from '../geometry/boxes.js';
 import { decodeBoxes, type BoxCoderWeights } from '../geometry/box-coder.js';
 import type { ResizedForDetection } from '../image/preprocess.js';
-import { decodeImage, type DecodedImage, type DecodeOptions, type ImageInput, type NamedBuffer } from '../image/read.js';
+import { decodeImage, type DecodedImage, type DecodeOptions, type ImageInput } from '../image/read.js';
 import { selectDetections } from '../matching/detections.js';
 import { scoreRegions } from '../matching/scores.js';
 import { DetectorModel, type DetectorLoadOptions } from '../models/detector.js';
@@ -64,6 +64,12 @@ export interface DetectOptions extends TextEncoderOptions, DecodeOptions {
   /** Score these boxes (original pixels, N×4) instead of RPN proposals (RegionCLIP's GT-box mode); they have no
    * objectness, so their scores are the label probabilities (the preset's objectness fusion does not apply). */
   boxes?: Float32Array;
+  /**
+   * Called as the phrases are embedded (done, total distinct phrases; cached ones count as done
+   * from the first call), for a progress bar: a vocabulary of hundreds of labels takes minutes the
+   * first time. Detector.detect/detectFile only.
+   */
+  onTextProgress?: (done: number, total: number) => void;
 }
 
 /** The phrases to look for: a vocab verbatim, or the noun phrases of a caption (de-duplicated). */
@@ -186,7 +192,9 @@ export interface DetectorOptions extends DetectorLoadOptions, TextEncoderOptions
 }
 
 /** Every key of DetectOptions and DetectorOptions (checked complete by the compiler): run-time ones are validated, the others known. */
-const DETECT_OPTION_KEYS = { vocab: true, caption: true, phrases: true, settings: true, boxes: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, maxPixels: true } satisfies Record<keyof DetectOptions, true>;
+const DETECT_OPTION_KEYS = {
+  vocab: true, caption: true, phrases: true, settings: true, boxes: true, onTextProgress: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, maxPixels: true,
+} satisfies Record<keyof DetectOptions, true>;
 const DETECTOR_OPTION_KEYS = { settings: true, set: true, hub: true, regionBatchSize: true, intraOpThreads: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, maxPixels: true } satisfies Record<keyof DetectorOptions, true>;
 const OTHER_OPTIONS = [...new Set([...Object.keys(DETECT_OPTION_KEYS), ...Object.keys(DETECTOR_OPTION_KEYS)])];
 
@@ -213,10 +221,10 @@ export class Detector {
     return new Detector(model, settings, options);
   }
 
-  /** P×D embeddings of the phrases (the encoder keeps them in memory and on disk across calls). */
-  embedPhrases(phrases: readonly string[]): Promise<Float32Array> {
+  /** P×D embeddings of the phrases (the encoder keeps them in memory and on disk across calls); `onProgress` as DetectOptions.onTextProgress. */
+  embedPhrases(phrases: readonly string[], onProgress?: (done: number, total: number) => void): Promise<Float32Array> {
     const { templates, ensemble, articles } = this.settings.text;
-    return this.encoder.embedPhrases(phrases, { templates, ensemble, fill: { articles } });
+    return this.encoder.embedPhrases(phrases, { templates, ensemble, fill: { articles }, onProgress });
   }
 
   async detect(image: ImageInput | DecodedImage, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<DetectionResult> {
@@ -228,7 +236,7 @@ export class Detector {
   private async run(image: ImageInput | DecodedImage, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<DetectionResult> {
     const phrases = resolvePhrases(options);
     const t0 = performance.now();
-    const phraseEmbeds = await this.embedPhrases(phrases);
+    const phraseEmbeds = await this.embedPhrases(phrases, options.onTextProgress);
     const textMs = round(performance.now() - t0);
     const result = await runDetection(this.model, image, phrases, phraseEmbeds, { ...this.options, ...options }, this.settings);
     result.timings.text = textMs;
@@ -239,7 +247,7 @@ export class Detector {
    * Decodes a file (or named bytes, e.g. stdin's) once and detects in it; the decoded pixels come
    * back with the result, for drawing (`io/draw`'s `saveAnnotated`). `timings.decode` is the decoding time.
    */
-  async detectFile(path: string | NamedBuffer, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<{ result: DetectionResult; image: DecodedImage }> {
+  async detectFile(path: ImageInput, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<{ result: DetectionResult; image: DecodedImage }> {
     parseRuntimeOptions(options, OTHER_OPTIONS);
     const decodeStart = performance.now();
     const image = await decodeImage(path, { maxPixels: options.maxPixels ?? this.options.maxPixels });

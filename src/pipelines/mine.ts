@@ -56,13 +56,15 @@ export interface MineOptions extends TextEncoderOptions, DetectorLoadOptions {
   /** Hub settings for an `hf:org/name` model (default: the HF_* environment variables). */
   hub?: HubOptions;
   onProgress?: (state: { done: number; total: number; errors: number }) => void;
+  /** Called as the concept pool is embedded before the first line (done, total concepts), for a progress bar. */
+  onTextProgress?: (done: number, total: number) => void;
 }
 
 /** Every MineOptions key (checked complete by the compiler); those outside mine's schema are checked by mine(). */
 const OPTION_KEYS = {
   input: true, output: true, root: true, threshold: true, floor: true, proposals: true, rpnNms: true, concepts: true, source: true,
   templates: true, shard: true, resume: true, overwrite: true, strict: true, queueSize: true, coco: true, maxPixels: true,
-  intraOpThreads: true, regionBatchSize: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onProgress: true, hub: true,
+  intraOpThreads: true, regionBatchSize: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onProgress: true, onTextProgress: true, hub: true,
 } satisfies Record<keyof MineOptions, true>;
 const OTHER_OPTIONS = Object.keys(OPTION_KEYS);
 
@@ -180,7 +182,10 @@ export async function mine(model: DetectorModel | string | undefined, given: Min
   const root = resolve(options.root ?? dirname(resolve(options.input)));
   const run = openResumable(options.output, settingsHash(model, { ...options, ...rule }, rule.concepts), options);
   const total = run.state.done ? 0 : await countLines(options.input);
-  const labeller = new RegionLabeller(model, new ClipTextEncoder(model.clip, options), options, rule);
+  const encoder = new ClipTextEncoder(model.clip, options);
+  // The pool is embedded once, up front (with progress: 856 concepts take minutes); every line then finds it in memory.
+  if (!run.state.done && rule.source !== 'caption' && rule.concepts.length > 0) await encoder.embedPhrases(rule.concepts, { templates: options.templates, onProgress: options.onTextProgress });
+  const labeller = new RegionLabeller(model, encoder, options, rule);
   try {
     if (!run.state.done) {
       await inOrder(options.input, run.state.nextLine, options, (text, line) => prepareLine(text, line, root, options.maxPixels), async (item) => {

@@ -68,4 +68,16 @@ describe('regionclip classify', () => {
     expect(result.labels).toEqual(fromFile.labels);
     expect(result.labels).toHaveLength(2);
   });
+
+  it('shows text-embedding progress for many labels, and --quiet hides every progress line', () => {
+    const labels = Array.from({ length: 40 }, (_, i) => `thing ${i}`).join(',');
+    const args = ['classify', join(scratch, 'red.png'), join(scratch, 'blue.jpg'), '--labels', labels, '--model', tiny, '--no-cache'];
+    const r = cli(...args);
+    expect(r.status).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('text ')).at(-1)).toMatch(/^text █{24} 40\/40 /);
+    const quiet = cli(...args, '--quiet');
+    expect(quiet.status).toBe(0);
+    expect(quiet.stderr.split('\n').filter((l) => /^(text|classify) /.test(l))).toEqual([]);
+    expect(quiet.stderr).toContain('classified 2 of 2 image(s)');
+  });
 });

@@ -122,4 +122,20 @@ describe('regionclip detect', () => {
     expect(r.status).toBe(EXIT_CODES.usage);
     expect(r.stderr).toContain('for mine <input> but received - (stdin)');
   });
+
+  it('shows text-embedding progress on stderr (plain lines when stderr is not a terminal); --quiet shows no progress', () => {
+    const vocab = join(scratch, 'many.txt');
+    writeFileSync(vocab, Array.from({ length: 40 }, (_, i) => `label ${i}`).join('\n'));
+    const args = ['detect', image, '--vocab-file', vocab, '--model', model, '--no-cache', '--json', join(scratch, 'many.json')];
+    const r = cli(...args);
+    expect(r.status).toBe(0);
+    const text = r.stderr.split('\n').filter((l) => l.startsWith('text '));
+    expect(text.length).toBeGreaterThanOrEqual(2);
+    expect(text[0]).toMatch(/^text ░{24} 0\/40 /);
+    expect(text.at(-1)).toMatch(/^text █{24} 40\/40 /);
+    const quiet = cli(...args, '--quiet');
+    expect(quiet.status).toBe(0);
+    expect(quiet.stderr.split('\n').filter((l) => /^(text|detect) /.test(l))).toEqual([]);
+    expect(quiet.stderr).toMatch(/^regionclip: \d+ detection\(s\) in 1 of 1 image\(s\)/m); // the summary line stays
+  });
 });

@@ -6,8 +6,8 @@ import type { ArgumentsCamelCase, Argv, CommandModule, InferredOptionTypes } fro
 import { CLASSIFY_DEFAULTS, ENSEMBLE_RULES, TEMPLATE_SET_NAMES, resolveClassifyOptions } from '../../config/options.js';
 import { expandImageInputs, withStdinImage } from '../../io/inputs.js';
 import { classifyImages, type ClassifyResult } from '../../pipelines/classify.js';
-import { cacheDirFrom, jsonOption, jsonToStdout, numberOption, runtimeOptions, type OptionTable } from '../options.js';
-import { Progress } from '../progress.js';
+import { cacheDirFrom, jsonOption, jsonToStdout, numberOption, quietOption, runtimeOptions, type OptionTable } from '../options.js';
+import { Progress, progressMode, textProgress } from '../progress.js';
 import { throwIfFailures, writeJson } from '../output.js';
 
 export const classifyOptions = {
@@ -18,6 +18,7 @@ export const classifyOptions = {
   'top-k': numberOption(`Labels to show per image (default ${CLASSIFY_DEFAULTS.topK})`),
   ...jsonOption,
   ...runtimeOptions,
+  ...quietOption,
 } as const satisfies OptionTable;
 
 type ClassifyArgs = { images: string[] } & InferredOptionTypes<typeof classifyOptions>;
@@ -39,11 +40,13 @@ async function classify(argv: ArgumentsCamelCase<ClassifyArgs>): Promise<void> {
   const images = await withStdinImage(await expandImageInputs(argv.images));
   const started = performance.now();
   const toStdout = jsonToStdout(argv.json);
-  const progress = new Progress({ label: 'classify', total: images.length, mode: toStdout ? 'lines' : 'auto' });
+  const mode = progressMode(argv, toStdout);
+  const progress = new Progress({ label: 'classify', total: images.length, mode });
   const results = await classifyImages(argv.model, images, {
     ...settings,
     labels: argv.labels,
     cacheDir: cacheDirFrom(argv),
+    onTextProgress: textProgress(mode),
     onImage: (result) => {
       progress.tick(result.error === undefined);
       if (argv.json === undefined) printResult(result);

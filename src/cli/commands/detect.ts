@@ -10,8 +10,8 @@ import { cocoResultsFor, writeCocoExport } from '../../io/coco-export.js';
 import { annotatedPaths, saveAnnotated } from '../../io/draw.js';
 import { expandImageInputs, namesFilesOnly, readVocabFile, withStdinImage, type NamedBuffer } from '../../io/inputs.js';
 import { Detector, resolvePhrases, type DetectionResult } from '../../pipelines/detect.js';
-import { cacheDirFrom, jsonOption, jsonToStdout, numberOption, runtimeOptions, type OptionTable } from '../options.js';
-import { Progress } from '../progress.js';
+import { cacheDirFrom, jsonOption, jsonToStdout, numberOption, quietOption, runtimeOptions, type OptionTable } from '../options.js';
+import { Progress, progressMode, textProgress } from '../progress.js';
 import { throwIfFailures, writeJson } from '../output.js';
 
 export const detectOptions = {
@@ -32,6 +32,7 @@ export const detectOptions = {
   'coco-gt': { type: 'string', describe: 'Take COCO image and category ids from this ground-truth file' },
   save: { type: 'string', describe: 'Annotated image path (.png/.jpg); a folder when there are several images' },
   ...runtimeOptions,
+  ...quietOption,
 } as const satisfies OptionTable;
 
 type DetectArgs = { images: string[] } & InferredOptionTypes<typeof detectOptions>;
@@ -60,13 +61,15 @@ function printResult(result: DetectionResult): void {
 /** Detects in every image in order; an image that fails is recorded and the others go on. */
 async function detectEach(detector: Detector, images: readonly (string | NamedBuffer)[], { argv, phrases, boxesFor }: Run): Promise<Outcome[]> {
   const savePath = argv.save === undefined ? undefined : annotatedPaths(argv.save, images.length);
-  const progress = new Progress({ label: 'detect', total: images.length, mode: jsonToStdout(argv.json) ? 'lines' : 'auto' });
+  const mode = progressMode(argv, jsonToStdout(argv.json));
+  const progress = new Progress({ label: 'detect', total: images.length, mode });
+  const onTextProgress = textProgress(mode);
   const outcomes: Outcome[] = [];
   for (const input of images) {
     const path = typeof input === 'string' ? input : input.name;
     try {
       // Decoded once: detection and the annotated image use the same pixels.
-      const { result, image } = await detector.detectFile(input, { phrases, boxes: boxesFor?.(path) });
+      const { result, image } = await detector.detectFile(input, { phrases, boxes: boxesFor?.(path), onTextProgress });
       outcomes.push(result);
       if (savePath !== undefined) await saveAnnotated(savePath(path), image, result.detections);
       if (argv.json === undefined && argv.coco === undefined) printResult(result);

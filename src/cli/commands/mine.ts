@@ -7,8 +7,8 @@ import { MINE_DEFAULTS, MINE_SOURCES, TEMPLATE_SET_NAMES, resolveMineOptions } f
 import { UsageError, expectedMessage } from '../../errors.js';
 import { STDIN_INPUT } from '../../io/inputs.js';
 import { mine, readConcepts, type MineSummary } from '../../pipelines/mine.js';
-import { cacheDirFrom, numberOption, runtimeOptions, type OptionTable } from '../options.js';
-import { Progress } from '../progress.js';
+import { cacheDirFrom, numberOption, quietOption, runtimeOptions, type OptionTable } from '../options.js';
+import { Progress, progressMode, textProgress } from '../progress.js';
 
 export const mineOptions = {
   out: { type: 'string', demandOption: true, describe: 'Output JSONL, one record per image (errors go to <out>.errors.jsonl)' },
@@ -28,6 +28,7 @@ export const mineOptions = {
   model: { type: 'string', describe: 'Detector model folder, or a preset naming one (default: the default preset\'s model) (hf:org/name[@rev]: a Hub repository, pulled into the Hub cache on first use)' },
   queue: numberOption(`Images decoded ahead of the model (default ${MINE_DEFAULTS.queueSize})`),
   ...runtimeOptions,
+  ...quietOption,
 } as const satisfies OptionTable;
 
 type MineArgs = { input: string } & InferredOptionTypes<typeof mineOptions>;
@@ -53,8 +54,9 @@ async function mineCaptions(argv: ArgumentsCamelCase<MineArgs>): Promise<void> {
     input: argv.input, output: argv.out, coco: argv.coco, root: argv.root,
     concepts: argv.concepts === undefined ? undefined : readConcepts(argv.concepts),
     resume: argv.resume, overwrite: argv.overwrite, strict: argv.strict, cacheDir: cacheDirFrom(argv),
+    onTextProgress: textProgress(progressMode(argv)),
     onProgress: ({ done, total, errors }) => {
-      bar ??= new Progress({ label: 'mine', total, mode: 'auto' });
+      bar ??= new Progress({ label: 'mine', total, mode: progressMode(argv) });
       bar.update(done, errors);
     },
   });

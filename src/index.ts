@@ -89,6 +89,7 @@ export {
   resolvePullOptions,
   modelReference,
   settingsFromFlags,
+  FlagText,
   CLASSIFY_DEFAULTS,
   MINE_DEFAULTS,
   DEFAULT_PRESET,

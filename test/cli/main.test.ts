@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,19 +69,23 @@ describe('error reporting', () => {
  * file is for).
  */
 describe('command-line mistakes', () => {
+  // Each case spawns the binary (seconds to start): the table rows run concurrently.
+  const cliAsync = (...args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
+    execFile(process.execPath, [bin, ...args], { encoding: 'utf8' }, (error, stdout, stderr) => done({ status: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr }));
+  });
   const detector = join(repoRoot, 'fixtures', 'models', 'tiny-detector-features');
   const clip = join(repoRoot, 'fixtures', 'models', 'tiny-clip');
   const image = join(repoRoot, 'fixtures', 'images', 'shapes.png');
   const missing = join(repoRoot, 'fixtures', 'no-such-file');
 
-  it.each([
+  it.concurrent.each([
     [['detect', image, '-vocab', 'cat'], 'unknown option -vocab (one dash: did you mean --vocab?)'],
     [['classify', image, '-labels', 'cat'], 'unknown option -labels (one dash: did you mean --labels?)'],
     [['-verbose', 'detect', image, '--vocab', 'cat'], 'unknown option -verbose (one dash: did you mean --verbose?)'],
     [['detect', image, '--vocab', 'cat', '-zzz'], 'unknown option -zzz (long options take two dashes)'],
     [['detect', image, '--vocab', '-cat'], 'unknown option -cat (a value that starts with "-" is written --vocab=-cat)'],
-  ])('a multi-letter option with one dash is a usage error with a suggestion: %j', (args, message) => {
-    const r = cli(...args);
+  ])('a multi-letter option with one dash is a usage error with a suggestion: %j', async (args, message) => {
+    const r = await cliAsync(...args);
     expect(r.status).toBe(EXIT_CODES.usage);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain(message);
@@ -93,29 +97,29 @@ describe('command-line mistakes', () => {
     expect(cli('detect', '-h').stdout).toContain('--vocab');
   });
 
-  it.each([
+  it.concurrent.each([
     [['detect', image, '--labels', 'cat'], 'unknown option --labels (did you mean --vocab? --labels is classify\'s)'],
     [['classify', image, '--vocab', 'cat'], 'unknown option --vocab (did you mean --labels? --vocab is detect\'s)'],
     [['classify', image, '--vocab-file', 'labels.txt'], 'unknown option --vocab-file (did you mean --labels? --vocab-file is detect\'s)'],
     [['mine', 'captions.jsonl', '--out', 'x.jsonl', '--conf', '0.5'], 'unknown option --conf (did you mean --thresh? --conf is detect\'s)'],
     [['detect', image, '--vocab', 'cat', '--thresh', '0.5'], 'unknown option --thresh (did you mean --conf? --thresh is mine\'s)'],
     [['detect', image, '--vocab', 'cat', '--top-k', '3'], 'unknown option --top-k (did you mean --max-det? --top-k is classify\'s)'],
-  ])('a sibling command\'s flag suggests this command\'s equivalent: %j', (args, message) => {
-    const r = cli(...args);
+  ])('a sibling command\'s flag suggests this command\'s equivalent: %j', async (args, message) => {
+    const r = await cliAsync(...args);
     expect(r.status).toBe(EXIT_CODES.usage);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain(message);
   });
 
-  it.each([
+  it.concurrent.each([
     [['detect', image, '--vocab', 'cat', '--model', detector, '--conf', '0.8.5'], 'Expected a number in [0, 1] for detect.scoreThreshold (--conf) but received \'0.8.5\'.'],
     [['detect', image, '--vocab', 'cat', '--model', detector, '--max-det', '1O'], 'Expected an integer >= 0 for detect.maxDetections (--max-det) but received \'1O\'.'],
     [['detect', image, '--vocab', 'cat', '--model', detector, '--threads', 'two'], 'Expected a positive integer for intraOpThreads (--threads) but received \'two\'.'],
     [['classify', image, '--labels', 'cat', '--model', clip, '--top-k', '3x'], 'Expected a positive integer for classify.topK (--top-k) but received \'3x\'.'],
     [['classify', image, '--labels', 'cat', '--model', clip, '--max-pixels', '1e'], 'Expected a positive integer for classify.maxPixels (--max-pixels) but received \'1e\'.'],
     [['mine', 'captions.jsonl', '--out', 'x.jsonl', '--thresh', '0,5'], 'Expected a number in [0, 1] for mine.threshold (--thresh) but received \'0,5\'.'],
-  ])('a number that does not parse is quoted as typed: %j', (args, message) => {
-    const r = cli(...args);
+  ])('a number that does not parse is quoted as typed: %j', async (args, message) => {
+    const r = await cliAsync(...args);
     expect(r.status).toBe(EXIT_CODES.config);
     expect(r.stderr.trim()).toBe(`regionclip: ${message}`);
   });
@@ -131,7 +135,7 @@ describe('command-line mistakes', () => {
     await expect(Detector.load('fast')).rejects.toThrow(fast.stderr.trim().replace('regionclip: ', ''));
   });
 
-  it.each([
+  it.concurrent.each([
     ['an image', ['detect', missing, '--vocab', 'cat', '--model', detector]],
     ['an image (classify)', ['classify', missing, '--labels', 'cat', '--model', clip]],
     ['a vocabulary file', ['detect', image, '--vocab-file', missing, '--model', detector]],
@@ -143,8 +147,8 @@ describe('command-line mistakes', () => {
     ['a captions file', ['mine', missing, '--out', join(tmpdir(), 'regionclip-unused.jsonl')]],
     ['a concept pool', ['mine', join(repoRoot, 'fixtures', 'world', 'scenes.jsonl'), '--out', join(tmpdir(), 'regionclip-unused.jsonl'), '--concepts', missing]],
     ['a ground truth (eval)', ['eval', '--gt', missing, '--results', missing]],
-  ])('a named file that does not exist exits 7 (io) whatever it is for: %s', (_what, args) => {
-    const r = cli(...args);
+  ])('a named file that does not exist exits 7 (io) whatever it is for: %s', async (_what, args) => {
+    const r = await cliAsync(...args);
     expect(r.stderr).toContain('no-such-file');
     expect(r.status).toBe(EXIT_CODES.io);
   });

@@ -5,7 +5,7 @@
  *
  * Formats: whatever sharp reads (JPEG, PNG, WebP, GIF — first frame of an animation —, TIFF, AVIF…).
  * CMYK and other colour spaces are converted to sRGB; 16-bit images are reduced to 8 bits (the
- * high byte); 1/2/4-bit gray is scaled to 0–255; grayscale stays one channel (resampled as one,
+ * high byte of every sample); 1/2/4-bit gray is scaled to 0–255; grayscale stays one channel (resampled as one,
  * then replicated, like Pillow's "L"), gray with alpha two ("LA"); palette images (PNG, GIF) come
  * as their RGB colours. Alpha (an alpha channel: PNG colour types 4 and 6, WebP, TIFF…) is kept
  * here; the CLIP preprocessing resamples it premultiplied and then drops it without compositing,
@@ -13,7 +13,7 @@
  * black. A PNG tRNS chunk is not alpha (Pillow's modes L, RGB and P ignore it on convert('RGB')).
  */
 import { readFile } from 'node:fs/promises';
-import sharp, { type Metadata } from 'sharp';
+import sharp, { type Metadata, type Sharp } from 'sharp';
 import { InvalidInputError, IoError, describe, expectedMessage } from '../errors.js';
 import type { PixelImage } from './resample.js';
 
@@ -45,12 +45,8 @@ export interface DecodeOptions {
 
 export const DEFAULT_MAX_PIXELS = 0x3fff * 0x3fff;
 
-/**
- * Which bands of the decoded sRGB (or b-w) pixels each mode keeps: gray is one band (R = G = B after
- * the conversion), LA is gray and alpha, palette images keep their colours and drop any alpha
- * (Pillow's convert('RGB') from P).
- */
-const MODE_CHANNELS: Readonly<Record<PillowMode, readonly number[]>> = { '1': [0], L: [0], LA: [0, 3], RGB: [0, 1, 2], P: [0, 1, 2], RGBA: [0, 1, 2, 3] };
+/** Channels per mode: gray (1, bilevel 1), gray + alpha, RGB (palette images as their colours), RGBA. */
+const MODE_CHANNELS: Readonly<Record<PillowMode, number>> = { '1': 1, L: 1, LA: 2, RGB: 3, P: 3, RGBA: 4 };
 
 /** A PNG's IHDR colour type (0 gray, 2 RGB, 3 palette, 4 gray + alpha, 6 RGBA), read from its header. */
 function pngColourType(bytes: Buffer): number | undefined {
@@ -72,15 +68,40 @@ function pillowMode(meta: Metadata, bytes: Buffer): PillowMode {
   return gray ? (hasAlpha ? 'LA' : 'L') : hasAlpha ? 'RGBA' : 'RGB';
 }
 
-/** The mode's bands out of `channels`-band pixels (undefined when a band is missing, e.g. RGBA from 3 bands). */
-function pickChannels(data: Buffer, channels: number, mode: PillowMode): Uint8Array | undefined {
-  const bands = MODE_CHANNELS[mode];
-  if (bands.some((b) => b >= channels)) return undefined;
-  if (bands.length === channels) return new Uint8Array(data.buffer, data.byteOffset, data.length);
-  const pixels = data.length / channels;
-  const out = new Uint8Array(pixels * bands.length);
-  for (let p = 0; p < pixels; p++) for (let k = 0; k < bands.length; k++) out[p * bands.length + k] = data[p * channels + bands[k]];
+/**
+ * The mode's channels out of decoded pixels laid out as gray (+ alpha: 1–2 bands) or RGB (+ alpha:
+ * 3–4 bands), 16-bit samples reduced to their high byte (as Pillow reads 16-bit RGB, RGBA and LA;
+ * its 16-bit gray stays I;16, which convert('RGB') would clip at 255 — the high byte is used here too): gray from
+ * RGB is its R (the two only meet for a gray image converted to sRGB, R = G = B); a palette image's
+ * alpha is dropped. Undefined when a channel is missing (RGBA from 3 bands, RGB from gray).
+ */
+function pickChannels(data: Uint8Array | Uint16Array, bands: number, mode: PillowMode): Uint8Array | undefined {
+  const colour = bands <= 2 ? 1 : 3;
+  const wanted = MODE_CHANNELS[mode];
+  const wantAlpha = mode === 'LA' || mode === 'RGBA';
+  if ((wanted - (wantAlpha ? 1 : 0)) > colour || (wantAlpha && bands !== colour + 1)) return undefined;
+  const picks = [...Array(wanted - (wantAlpha ? 1 : 0)).keys(), ...(wantAlpha ? [colour] : [])];
+  const shift = data instanceof Uint16Array ? 8 : 0;
+  if (data instanceof Uint8Array && picks.length === bands) return data;
+  const pixels = data.length / bands;
+  const out = new Uint8Array(pixels * picks.length);
+  for (let p = 0; p < pixels; p++) for (let k = 0; k < picks.length; k++) out[p * picks.length + k] = data[p * bands + picks[k]] >> shift;
   return out;
+}
+
+/**
+ * Oriented pixels in the colour space the mode needs: gray as libvips' b-w (one band) or, with
+ * alpha, sRGB (b-w drops alpha); the rest as sRGB; 16-bit images in their 16-bit space (grey16
+ * keeps alpha), so that pickChannels reduces every sample the same way.
+ */
+async function decodePixels(image: Sharp, mode: PillowMode, sixteen: boolean): Promise<{ data: Uint8Array | Uint16Array; channels: number; width: number; height: number }> {
+  const gray = mode === 'L' || mode === '1' || mode === 'LA';
+  const space = sixteen ? (gray ? 'grey16' : 'rgb16') : gray && mode !== 'LA' ? 'b-w' : 'srgb';
+  const { data, info } = await image.autoOrient().toColourspace(space).raw({ depth: sixteen ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+  // Native-endian 16-bit samples; copied first in the unlikely case the buffer is not 2-byte aligned.
+  const aligned = data.byteOffset % 2 === 0 ? data : Buffer.from(data);
+  const samples = sixteen ? new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.length / 2) : new Uint8Array(data.buffer, data.byteOffset, data.length);
+  return { data: samples, channels: info.channels, width: info.width, height: info.height };
 }
 
 const isNamedBuffer = (input: unknown): input is NamedBuffer =>
@@ -121,14 +142,10 @@ export async function decodeImage(input: ImageInput, options: DecodeOptions = {}
       throw new InvalidInputError(expectedMessage(`an image of at most ${limitInputPixels} pixels`, source, `${meta.width}×${meta.height} = ${pixels} pixels (raise maxPixels to allow it)`));
     }
     const mode = pillowMode(meta, bytes);
-    // Gray through libvips' b-w (one band); everything else as sRGB (3 or 4 bands), from which the mode's channels are picked.
-    const pipeline = image.autoOrient().toColourspace(mode === 'L' || mode === '1' ? 'b-w' : 'srgb');
-    const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    const picked = pickChannels(data, info.channels, mode);
-    if (picked === undefined) {
-      throw new InvalidInputError(expectedMessage(`${MODE_CHANNELS[mode].length} channels after decoding`, source, `${info.channels}`));
-    }
-    return { data: picked, width: info.width, height: info.height, channels: MODE_CHANNELS[mode].length, mode, source };
+    const { data, channels, width, height } = await decodePixels(image, mode, meta.depth === 'ushort');
+    const picked = pickChannels(data, channels, mode);
+    if (picked === undefined) throw new InvalidInputError(expectedMessage(`${MODE_CHANNELS[mode]} channels after decoding`, source, `${channels}`));
+    return { data: picked, width, height, channels: MODE_CHANNELS[mode], mode, source };
   } catch (error) {
     if (error instanceof InvalidInputError || error instanceof IoError) throw error;
     const message = error instanceof Error ? error.message : String(error);

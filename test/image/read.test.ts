@@ -192,6 +192,20 @@ describe('decodeImage: every PNG colour type and bit depth', () => {
     if (c.alpha !== undefined) expect(Array.from(image.data.filter((_, i) => i % channels === channels - 1))).toEqual(c.alpha);
   });
 
+  it('reduces every 16-bit sample to its high byte, gray as RGB (Pillow\'s ;16B rawmodes)', async () => {
+    // 255 → 0 and 384 → 1: truncation, where rounding v/256 or v/257 would give 1 and 2.
+    const samples = [255, 384, 65406, 200];
+    const high = samples.map((v) => v >> 8);
+    const gray = await decodeImage(encodePng({ width: 4, height: 1, colourType: 'gray', bitDepth: 16, samples }));
+    expect(Array.from(gray.data)).toEqual(high);
+    const grayAlpha = await decodeImage(encodePng({ width: 2, height: 1, colourType: 'grayAlpha', bitDepth: 16, samples }));
+    expect([grayAlpha.mode, ...grayAlpha.data]).toEqual(['LA', ...high]);
+    const rgba = await decodeImage(encodePng({ width: 1, height: 1, colourType: 'rgba', bitDepth: 16, samples }));
+    expect([rgba.mode, ...rgba.data]).toEqual(['RGBA', ...high]);
+    const rgb = await decodeImage(encodePng({ width: 1, height: 1, colourType: 'rgb', bitDepth: 16, samples: samples.slice(0, 3) }));
+    expect([rgb.mode, ...rgb.data]).toEqual(['RGB', ...high.slice(0, 3)]);
+  });
+
   it('a gray+alpha PNG goes through CLIP preprocessing (premultiplied, alpha dropped: transparent is black)', async () => {
     // Each row: a transparent 200 and an opaque 100. Premultiplied, the 200 weighs nothing: the
     // 2×2 → 1×1 bilinear average is 50 at alpha 128, un-premultiplied as Pillow does to 99 (a plain

@@ -52,7 +52,7 @@ export {
   type CocoSplit,
 } from './io/coco.js';
 export * from './text/index.js';
-export { decodeImage, DEFAULT_MAX_PIXELS, type DecodedImage, type DecodeOptions, type PillowMode } from './image/read.js';
+export { decodeImage, DEFAULT_MAX_PIXELS, type DecodedImage, type DecodeOptions, type ImageInput, type NamedBuffer, type PillowMode } from './image/read.js';
 export { resizePillow, type PixelImage, type ResampleFilter } from './image/resample.js';
 export {
   preprocessClip,
@@ -89,6 +89,7 @@ export {
   resolvePullOptions,
   modelReference,
   settingsFromFlags,
+  FlagText,
   CLASSIFY_DEFAULTS,
   MINE_DEFAULTS,
   DEFAULT_PRESET,
@@ -107,4 +108,4 @@ export { expandImageInputs, IMAGE_EXTENSIONS, type ImageInputs } from './io/inpu
 export type { WarningHandler } from './util/warnings.js';
 export { mine, minedToCoco, parseMineLine, readConcepts, type MineOptions, type MineSummary, type MinedRecord, type MinedLabel } from './pipelines/mine.js';
 export { mineRegionPhrasePairs, type MinedPair, type LabelDirection, type MatchOptions } from './mining/match.js';
-export { resolveModel, resolveModelFolder } from './pipelines/model-source.js';
+export { resolveModel, resolveModelFolder } from './models/model-source.js';

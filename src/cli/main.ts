@@ -1,63 +1,24 @@
 #!/usr/bin/env node
 /**
  * The `regionclip` command line. Commands register in `buildParser` (and their option tables in
- * `commandOptions`, for suggestions); each one is a yargs command module whose handler throws typed
- * errors, which `run` maps to exit codes. Commands talk to pipelines/, io/ and config/ only.
+ * argv.ts, which checks and suggests around yargs); each one is a yargs command module whose
+ * handler throws typed errors, which `run` maps to exit codes. Commands talk to pipelines/, io/
+ * and config/ only.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UsageError } from '../errors.js';
-import { closestMatch } from '../config/options.js';
-import { classifyCommand, classifyOptions } from './commands/classify.js';
-import { detectCommand, detectOptions } from './commands/detect.js';
-import { mineCommand, mineOptions } from './commands/mine.js';
-import { evalCommand, evalOptions } from './commands/eval.js';
-import { pullCommand, pullOptions } from './commands/pull.js';
+import { checkSingleDashOptions, protectStdin, restoreStdin, usageErrorFrom } from './argv.js';
+import { classifyCommand } from './commands/classify.js';
+import { detectCommand } from './commands/detect.js';
+import { mineCommand } from './commands/mine.js';
+import { evalCommand } from './commands/eval.js';
+import { pullCommand } from './commands/pull.js';
 import { exitCodeFor, formatError } from './errors.js';
 
 const packageJson = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
-
-/** Options every command accepts. */
-const GLOBAL_OPTIONS = ['verbose', 'help', 'version'];
-
-/** Each command's name and option names (from the tables its builder passes to yargs), for suggestions. */
-export const commandOptions: Readonly<Record<string, readonly string[]>> = {
-  detect: Object.keys(detectOptions),
-  mine: Object.keys(mineOptions),
-  classify: Object.keys(classifyOptions),
-  eval: Object.keys(evalOptions),
-  pull: Object.keys(pullOptions),
-};
-
-/** Known option names (without dashes) of the command on the line (or the global ones), for suggestions. */
-function knownOptions(argv: string[]): string[] {
-  const command = argv.find((a) => !a.startsWith('-') && Object.hasOwn(commandOptions, a));
-  return [...GLOBAL_OPTIONS, ...(command === undefined ? [] : commandOptions[command])];
-}
-
-/** Turns yargs' "Unknown argument(s): …" into one error with a did-you-mean per unknown name. */
-function usageErrorFrom(message: string, argv: string[]): UsageError {
-  const unknown = /^Unknown arguments?: (.*)$/.exec(message);
-  if (unknown === null) return new UsageError(message);
-  // yargs names an unknown --max-dte twice (max-dte, maxDte): keep the spelling that was typed.
-  const listed = unknown[1].split(', ');
-  const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-  const names = listed.filter((name) => kebab(name) === name || !listed.includes(kebab(name)));
-  const options = knownOptions(argv);
-  const commandNames = Object.keys(commandOptions);
-  const parts = names.map((name) => {
-    const asOption = argv.includes(`--${name}`) || argv.includes(`-${name}`) || argv.some((a) => a.startsWith(`--${name}=`)) || name.length === 1;
-    if (asOption) {
-      const suggestion = closestMatch(name, options);
-      return `unknown option --${name}${suggestion ? ` (did you mean --${suggestion}?)` : ''}`;
-    }
-    const suggestion = closestMatch(name, commandNames);
-    return `unknown command "${name}"${suggestion ? ` (did you mean "${suggestion}"?)` : `; commands: ${commandNames.join(', ')}`}`;
-  });
-  return new UsageError(`Expected a known command or option but received: ${parts.join('; ')}. Run "regionclip --help" for usage.`);
-}
 
 export function buildParser(argv: string[]): Argv {
   const parser = yargs(argv)
@@ -71,6 +32,7 @@ export function buildParser(argv: string[]): Argv {
     .alias('version', 'V')
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
+    .middleware(restoreStdin, true)
     .fail((message, error) => {
       if (error) throw error;
       throw usageErrorFrom(message, argv);
@@ -88,7 +50,8 @@ export function buildParser(argv: string[]): Argv {
 export async function run(argv: string[]): Promise<number> {
   const verbose = argv.includes('--verbose');
   try {
-    const parser = buildParser(argv);
+    checkSingleDashOptions(argv);
+    const parser = buildParser(protectStdin(argv));
     await parser.parseAsync();
     if (argv.filter((a) => !a.startsWith('-')).length === 0 && !argv.some((a) => /^(-h|--help|-V|--version)$/.test(a))) {
       throw new UsageError('Expected a command but received none. Run "regionclip --help" for usage.');

@@ -4,17 +4,41 @@
  * so a flag and a library call fail alike. Numbers are parsed by yargs, never evaluated.
  */
 import type { Options } from 'yargs';
-import { DEFAULT_MAX_PIXELS } from '../config/options.js';
+import { DEFAULT_MAX_PIXELS, FlagText } from '../config/options.js';
 
 /** The options of a command, as one table: yargs infers the argument types from it, and main.ts suggests from its keys. */
 export type OptionTable = Record<string, Options>;
+
+/**
+ * A number flag's value: the text as typed, parsed as a JavaScript number literal (what yargs'
+ * `type: 'number'` does), else kept as typed (FlagText) so that validation quotes it — "received
+ * '0.8.5'", not NaN. Out-of-range and non-integer values are judged by config/ like any other.
+ */
+export function parseNumberFlag(raw: string | readonly string[]): number | FlagText {
+  const text = typeof raw === 'string' ? raw : raw.join(' ');
+  const value = text.trim() === '' ? Number.NaN : Number(text);
+  return Number.isNaN(value) ? new FlagText(text) : value;
+}
+
+/**
+ * A number option ([number] in --help): `string: true` makes yargs hand over the text as typed
+ * (its own number parsing would turn "0.8.5" into NaN), which parseNumberFlag then parses.
+ */
+export function numberOption<D extends string>(describe: D) {
+  return { type: 'number', string: true, coerce: parseNumberFlag, describe } as const satisfies Options;
+}
 
 /** Text-embedding cache and run-time limits (detect, classify, mine). */
 export const runtimeOptions = {
   'cache-dir': { type: 'string', describe: 'Text-embedding cache folder (default $XDG_CACHE_HOME/regionclip, else ~/.cache/regionclip)' },
   cache: { type: 'boolean', describe: 'Cache text embeddings on disk (the default; --no-cache to disable)' },
-  'max-pixels': { type: 'number', describe: `Refuse images with more pixels (default ${DEFAULT_MAX_PIXELS})` },
-  threads: { type: 'number', describe: 'onnxruntime intra-op threads' },
+  'max-pixels': numberOption(`Refuse images with more pixels (default ${DEFAULT_MAX_PIXELS})`),
+  threads: numberOption('onnxruntime intra-op threads'),
+} as const satisfies OptionTable;
+
+/** `--quiet`: no progress bars (text embedding, images, lines, bytes); errors and the summary line still print. */
+export const quietOption = {
+  quiet: { type: 'boolean', describe: 'No progress bars on stderr (errors and the closing summary still print)' },
 } as const satisfies OptionTable;
 
 /** `--json [file]` ("-" or no value: stdout). */

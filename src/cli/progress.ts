@@ -1,6 +1,7 @@
 /**
  * A progress bar on stderr for long runs: items done, rate, ETA. Redrawn in place on a TTY (at most
- * every 100 ms); elsewhere (logs, CI) a plain line every 10% so output stays readable.
+ * every 100 ms); elsewhere (logs, CI) a plain line every 10% so output stays readable; none with
+ * `--quiet` (mode 'off'). Images and text embedding (`textProgress`) each get one.
  */
 export interface ProgressOptions {
   label: string;
@@ -28,6 +29,31 @@ function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '--';
   const s = Math.round(seconds);
   return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+/** The progress mode a command's flags ask for: none with --quiet; plain lines while JSON goes to stdout; else by terminal. */
+export function progressMode(argv: { quiet?: boolean }, jsonToStdout = false): NonNullable<ProgressOptions['mode']> {
+  return argv.quiet === true ? 'off' : jsonToStdout ? 'lines' : 'auto';
+}
+
+/**
+ * An `onTextProgress` callback: a bar labelled "text" over the distinct phrases, shown only when
+ * some must go through the text tower (cached ones count as done from the start), ended when the
+ * last is embedded; a later embedding gets a new bar.
+ */
+export function textProgress(mode: ProgressOptions['mode']): (done: number, total: number) => void {
+  let bar: Progress | undefined;
+  return (done, total) => {
+    if (bar === undefined) {
+      if (done >= total) return;
+      bar = new Progress({ label: 'text', total, mode });
+    }
+    bar.update(done);
+    if (done >= total) {
+      bar.finish();
+      bar = undefined;
+    }
+  };
 }
 
 export class Progress {

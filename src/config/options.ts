@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, expectedMessage } from '../errors.js';
+import { ConfigError, describe, expectedMessage } from '../errors.js';
 import type { HubSettings } from '../hub/env.js';
 import { DEFAULT_REVISION, isHubModel } from '../hub/repo.js';
 import { DTYPES } from '../hub/select.js';
@@ -17,12 +17,12 @@ import {
   applyOverrides, checkModelOrPresetName, DETECT_FLAGS, ENSEMBLE_RULES, mergeSettings, parseSettings, PIPELINES_DIR, readPreset, resolveModelPath,
   TEMPLATE_SET_NAMES, type DetectSettings,
 } from './preset.js';
-import { fraction, oneOf, parseOptions, positiveInteger, type OptionNames } from './validate.js';
+import { FlagText, fraction, oneOf, parseOptions, positiveInteger, type OptionNames } from './validate.js';
 import { DEFAULT_MAX_PIXELS } from '../image/read.js';
 import { DEFAULT_ENSEMBLE_RULE, DEFAULT_TEMPLATE_SET } from '../text/prompts.js';
 import { closestMatch } from '../util/suggest.js';
 
-export { closestMatch, DEFAULT_MAX_PIXELS, DTYPES, ENSEMBLE_RULES, TEMPLATE_SET_NAMES };
+export { closestMatch, DEFAULT_MAX_PIXELS, DTYPES, ENSEMBLE_RULES, FlagText, TEMPLATE_SET_NAMES };
 
 /** The preset used when none is named. */
 export const DEFAULT_PRESET = 'default';
@@ -78,13 +78,13 @@ export function parseRuntimeOptions(options: object, others: readonly string[] =
 
 // ── detect ──────────────────────────────────────────────────────────────────────────────────────
 
-/** `regionclip detect`'s setting flags by their library names (see DETECT_FLAGS). */
+/** `regionclip detect`'s setting flags by their library names (see DETECT_FLAGS); a number flag that did not parse is its text. */
 export interface DetectFlags {
   model?: string;
-  conf?: number;
-  iou?: number;
-  maxDet?: number;
-  proposals?: number;
+  conf?: number | FlagText;
+  iou?: number | FlagText;
+  maxDet?: number | FlagText;
+  proposals?: number | FlagText;
   templates?: string;
 }
 
@@ -121,6 +121,9 @@ export interface DetectSettingsSources {
  * settings already resolved), then `settings`, then `set`; validated, with a model named.
  */
 export function resolveDetectSettings(modelOrPreset: string | DetectSettings = DEFAULT_PRESET, sources: DetectSettingsSources = {}): DetectSettings {
+  if (typeof modelOrPreset !== 'string' && (modelOrPreset === null || typeof modelOrPreset !== 'object' || Array.isArray(modelOrPreset))) {
+    throw new ConfigError(expectedMessage('a model folder, a model or preset name, hf:org/name or resolved settings', 'Detector.load', describe(modelOrPreset)));
+  }
   const named = typeof modelOrPreset === 'string';
   if (named) checkModelOrPresetName(modelOrPreset);
   const preset = named && isPreset(modelOrPreset);
@@ -144,10 +147,13 @@ export function modelPathOrHub(model: string): string {
 
 /**
  * The model a pipeline uses, as a reference: a model folder or a name under models/ (→ its path),
- * `hf:org/name[@rev]` (kept; pipelines/model-source.ts fetches it), a preset naming one, or
+ * `hf:org/name[@rev]` (kept; models/model-source.ts fetches it), a preset naming one, or
  * (undefined) the default preset's model. Reads presets only: no network.
  */
 export function modelReference(modelOrPreset: string | undefined): string {
+  if (modelOrPreset !== undefined && typeof modelOrPreset !== 'string') {
+    throw new ConfigError(expectedMessage('a model folder, a model or preset name, or hf:org/name', 'the model', describe(modelOrPreset)));
+  }
   if (modelOrPreset !== undefined) checkModelOrPresetName(modelOrPreset);
   if (modelOrPreset !== undefined && !isPreset(modelOrPreset)) return modelPathOrHub(modelOrPreset);
   const preset = modelOrPreset ?? DEFAULT_PRESET;

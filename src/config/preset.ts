@@ -91,7 +91,9 @@ export function readPreset(nameOrPath: string, from?: string, seen: string[] = [
   if (!existsSync(path)) {
     const available = existsSync(PIPELINES_DIR) ? readdirNames(PIPELINES_DIR) : [];
     const suggestion = closestMatch(nameOrPath, available);
-    throw new IoError(expectedMessage('an existing preset', nameOrPath, `nothing at ${path}${suggestion ? ` (did you mean "${suggestion}"?)` : available.length ? ` (presets: ${available.join(', ')})` : ''}`));
+    // A preset name that names nothing is configuration (exit 4); a path to a file that does not exist, like every missing file, exit 7.
+    const Kind = path === join(PIPELINES_DIR, `${nameOrPath}.json`) ? ConfigError : IoError;
+    throw new Kind(expectedMessage('an existing preset', nameOrPath, `nothing at ${path}${suggestion ? ` (did you mean "${suggestion}"?)` : available.length ? ` (presets: ${available.join(', ')})` : ''}`));
   }
   const raw = readJsonFile(path, 'preset', 'config');
   if (!isObject(raw)) throw new ConfigError(expectedMessage('a JSON object', path, Array.isArray(raw) ? 'an array' : typeof raw));
@@ -104,7 +106,7 @@ export function readPreset(nameOrPath: string, from?: string, seen: string[] = [
 
 function readdirNames(dir: string): string[] {
   try {
-    return readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
+    return readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
   } catch {
     return [];
   }
@@ -132,15 +134,18 @@ export function applyOverrides(settings: Json, assignments: readonly string[]): 
 
 /**
  * Checks a bare name (no path separator, not a .json, not `hf:…`) given as a model or a preset:
- * one that is neither a path, a preset under pipelines/ nor a model under models/ is an IoError
- * that suggests the closest preset or model name (a typo such as "defualt").
+ * one that is neither a path, a preset under pipelines/ nor a model under models/ is a
+ * ConfigError (an unknown name, like an unknown option value) that lists the presets and models
+ * and suggests the closest (a typo such as "defualt").
  */
 export function checkModelOrPresetName(name: string): void {
   const bare = !name.endsWith('.json') && !name.includes('/') && !name.includes('\\') && !name.startsWith('hf:');
   if (!bare || existsSync(name) || existsSync(join(PIPELINES_DIR, `${name}.json`)) || existsSync(join(MODELS_DIR, name))) return;
-  const names = [...readdirNames(PIPELINES_DIR), ...(existsSync(MODELS_DIR) ? readdirSync(MODELS_DIR) : [])];
-  const suggestion = closestMatch(name, names);
-  throw new IoError(expectedMessage('a preset under pipelines/, a model under models/ or a model folder', name, `nothing by that name${suggestion ? ` (did you mean "${suggestion}"?)` : ` (presets and models: ${names.join(', ')})`}`));
+  const presets = readdirNames(PIPELINES_DIR);
+  const models = existsSync(MODELS_DIR) ? readdirSync(MODELS_DIR).sort() : [];
+  const suggestion = closestMatch(name, [...presets, ...models]);
+  const what = `a preset (${presets.join(', ')}), a model under models/ (${models.join(', ')}) or a model folder`;
+  throw new ConfigError(expectedMessage(what, JSON.stringify(name), `nothing by that name${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`));
 }
 
 /** Resolves the model named by settings: a folder path, or a name under models/. */

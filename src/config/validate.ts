@@ -46,9 +46,19 @@ export function optionName(path: readonly PropertyKey[], names: OptionNames): st
   return `${names.prefix}${key}${flag === undefined ? '' : ` (--${flag})`}`;
 }
 
-/** A received value as messages show it: numbers as written (NaN too), strings quoted, objects as JSON. */
+/**
+ * A command-line value that should have been a number, kept as typed (`--conf 0.8.5`) so that the
+ * error quotes it: "… but received '0.8.5'." rather than NaN. Any schema field rejects it, as it
+ * rejects every value that is not a number.
+ */
+export class FlagText {
+  constructor(readonly text: string) {}
+}
+
+/** A received value as messages show it: numbers as written (NaN too), flag text in single quotes, strings quoted, objects as JSON. */
 export function receivedValue(value: unknown): string {
   if (typeof value === 'number' || value === undefined) return String(value);
+  if (value instanceof FlagText) return `'${value.text}'`;
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

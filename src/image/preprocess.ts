@@ -9,7 +9,7 @@ import { invalidInput } from '../errors.js';
 import { roundHalfToEven } from '../geometry/anchors.js';
 import type { Tensor } from '../geometry/tensor.js';
 import { checkInteger } from '../geometry/validate.js';
-import { decodeImage, type DecodedImage, type DecodeOptions } from './read.js';
+import { decodeImage, type DecodedImage, type DecodeOptions, type ImageInput } from './read.js';
 import { dropAlpha, resizePillow, type PixelImage, type ResampleFilter } from './resample.js';
 
 export interface NormalizeOptions {
@@ -112,7 +112,7 @@ export function clipPreprocessPixels(image: DecodedImage | PixelImage, options: 
 }
 
 /** CLIP's preprocessing of an image file or Buffer: `{ data, dims: [3, S, S] }`, bit-exact with OpenAI's. */
-export async function preprocessClip(image: string | Buffer, options: ClipPreprocessOptions): Promise<{ data: Float32Array; dims: [3, number, number] }> {
+export async function preprocessClip(image: ImageInput, options: ClipPreprocessOptions): Promise<{ data: Float32Array; dims: [3, number, number] }> {
   return clipPreprocessPixels(await decodeImage(image, options), options);
 }
 

@@ -11,6 +11,7 @@ import { IoError, InvalidInputError, expectedMessage } from '../errors.js';
 import type { PixelImage } from '../image/resample.js';
 import { toRgb } from '../image/preprocess.js';
 import { checkWritableFile, statIfExists } from './files.js';
+import { STDIN_INPUT } from './inputs.js';
 
 export interface DrawableDetection {
   label: string;
@@ -95,7 +96,8 @@ export async function saveAnnotated(path: string, image: PixelImage, detections:
  * a path ending in /; created when missing): `<folder>/<name>.png`, where the name is the image's
  * path inside the images' deepest common folder, extension dropped (`a/1.jpg`, `b/1.jpg` →
  * `a/1.png`, `b/1.png`); images whose names would still collide keep their extension
- * (`1.jpg.png`, `1.png.png`). The names depend only on the set of images, not on their order.
+ * (`1.jpg.png`, `1.png.png`); the image read from stdin ("-") is `stdin.png` at the folder's top. The
+ * names depend only on the set of images, not on their order.
  * @throws InvalidInputError for a path that is neither; IoError for a folder that cannot be made or
  *   a target that cannot be written (a folder where a file goes, a missing parent folder).
  */
@@ -121,15 +123,31 @@ export function annotatedPaths(save: string, images: readonly string[]): (image:
   }
   for (const target of targets.values()) checkWritableFile(target, '--save');
   return (image) => {
-    const target = targets.get(resolve(image));
+    const target = targets.get(saveKey(image));
     if (target === undefined) throw new InvalidInputError(expectedMessage('one of the images the paths were made for', 'annotatedPaths', JSON.stringify(image)));
     return target;
   };
 }
 
-/** Each image's (by absolute path) name inside the `--save` folder: see annotatedPaths. */
+/** An image's key: its absolute path, or "-" for the image read from stdin. */
+const saveKey = (image: string): string => (image === STDIN_INPUT ? STDIN_INPUT : resolve(image));
+
+/** Each image's (by `saveKey`) name inside the `--save` folder: see annotatedPaths. The image read from stdin is
+ * `stdin.png` at the top of the folder (numbered if an image already has that name). */
 function annotatedNames(images: readonly string[]): Map<string, string> {
-  const full = [...new Set(images.map((image) => resolve(image)))].sort();
+  const full = [...new Set(images.filter((image) => image !== STDIN_INPUT).map(saveKey))].sort();
+  const names = full.length === 0 ? new Map<string, string>() : namesInside(full);
+  if (images.includes(STDIN_INPUT)) {
+    const taken = new Set(names.values());
+    let name = 'stdin.png';
+    for (let n = 2; taken.has(name); n++) name = `stdin-${n}.png`;
+    names.set(STDIN_INPUT, name);
+  }
+  return names;
+}
+
+/** The names of files (absolute paths, sorted): their paths inside their deepest common folder. */
+function namesInside(full: readonly string[]): Map<string, string> {
   const common = full.map(dirname).reduce((a, b) => {
     while (a !== b && !b.startsWith(a.endsWith(sep) ? a : `${a}${sep}`)) a = dirname(a);
     return a;

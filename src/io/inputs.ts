@@ -12,12 +12,18 @@
  * absolute paths, both normalized (`./a/1.jpg` → `a/1.jpg`); a folder's files are the folder as
  * written joined with their path inside it (`photos/` → `photos/a/1.jpg`); a relative pattern's
  * matches are relative to the current folder. Results (`image.path`) and `--boxes` keys
- * (io/boxes) use this path.
+ * (io/boxes) use this path. "-" is an image read from stdin, named "-" in every output.
  */
 import { isAbsolute, join, normalize, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
-import { InvalidInputError, expectedMessage } from '../errors.js';
+import { InvalidInputError, IoError, UsageError, expectedMessage } from '../errors.js';
+import type { NamedBuffer } from '../image/read.js';
 import { readTextFile, statIfExists } from './files.js';
+
+export type { NamedBuffer };
+
+/** The input that stands for stdin, and the name of the image read from it. */
+export const STDIN_INPUT = '-';
 
 /**
  * Extensions of the formats sharp decodes from files (`sharp.format[*].input.fileSuffix`: JPEG,
@@ -42,8 +48,16 @@ export interface ImageInputs {
   namedFiles: boolean;
 }
 
-/** Expands files, folders and globs into image paths. An input that matches no image is an error. */
+/**
+ * Expands files, folders and globs (and "-", stdin, kept as it is) into image paths. An input that
+ * matches nothing is an error: a path that does not exist an IoError (exit 7, as for every file a
+ * user names), a folder without images or a pattern that matches none an InvalidInputError (exit
+ * 3). No input at all, or "-" twice, is a UsageError.
+ */
 export async function expandImageInputs(inputs: readonly string[]): Promise<ImageInputs> {
+  if (inputs.length === 0) throw new UsageError(expectedMessage('at least one image, folder, glob pattern or - (stdin)', 'the inputs', 'none'));
+  const stdinCount = inputs.filter((i) => i === STDIN_INPUT).length;
+  if (stdinCount > 1) throw new UsageError(expectedMessage('- (stdin) once', 'the inputs', `it ${stdinCount} times`));
   const seen = new Set<string>();
   const paths: string[] = [];
   const skipped: string[] = [];
@@ -54,9 +68,14 @@ export async function expandImageInputs(inputs: readonly string[]): Promise<Imag
       paths.push(path);
     }
   };
-  const unmatched: string[] = [];
+  const missing: string[] = [];
+  const empty: string[] = [];
   let namedFiles = true;
   for (const input of inputs) {
+    if (input === STDIN_INPUT) {
+      paths.push(STDIN_INPUT);
+      continue;
+    }
     const stat = statIfExists(input);
     if (stat?.isFile()) {
       add(normalize(input)); // named explicitly: taken whatever its extension, the decoder decides
@@ -70,13 +89,38 @@ export async function expandImageInputs(inputs: readonly string[]): Promise<Imag
     const images = found.filter(isImagePath);
     const notImages = found.filter((file) => !isImagePath(file));
     skipped.push(...notImages);
-    if (images.length === 0) unmatched.push(`${input} (${describeEmpty(input, stat !== undefined, notImages)})`);
+    if (images.length === 0) {
+      const nothing = stat === undefined && !GLOB_CHARACTERS.test(input) && notImages.length === 0;
+      (nothing ? missing : empty).push(`${input} (${describeEmpty(input, stat !== undefined, notImages)})`);
+    }
     images.forEach(add);
   }
-  if (unmatched.length > 0) {
-    throw new InvalidInputError(expectedMessage('image files, folders or glob patterns that exist', 'the inputs', unmatched.join(', ')));
-  }
+  const unmatched = [...missing, ...empty].join(', ');
+  if (missing.length > 0) throw new IoError(expectedMessage('image files, folders or glob patterns that exist', 'the inputs', unmatched));
+  if (empty.length > 0) throw new InvalidInputError(expectedMessage('image files, folders or glob patterns that exist', 'the inputs', unmatched));
   return { paths, skipped, namedFiles };
+}
+
+/**
+ * The image piped to stdin (`regionclip detect - < photo.jpg`), named "-": read whole before any
+ * model loads. A terminal on stdin is a usage error (nothing was piped); no bytes are invalid input.
+ */
+export async function readStdinImage(stdin: NodeJS.ReadStream = process.stdin): Promise<NamedBuffer> {
+  if (stdin.isTTY === true) {
+    throw new UsageError(expectedMessage('image bytes piped to stdin (e.g. regionclip detect - < photo.jpg)', 'the input -', 'a terminal'));
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  const buffer = Buffer.concat(chunks);
+  if (buffer.length === 0) throw new InvalidInputError(expectedMessage('image bytes on stdin', 'the input -', 'nothing (0 bytes)'));
+  return { name: STDIN_INPUT, buffer };
+}
+
+/** The expanded inputs with "-" replaced by the image read from stdin (read here, once). */
+export async function withStdinImage(paths: readonly string[]): Promise<(string | NamedBuffer)[]> {
+  if (!paths.includes(STDIN_INPUT)) return [...paths];
+  const stdin = await readStdinImage();
+  return paths.map((path) => (path === STDIN_INPUT ? stdin : path));
 }
 
 /** Why a folder or pattern gave no image, for the error. */

@@ -6,12 +6,13 @@
  */
 import type { Tensor } from '../geometry/tensor.js';
 import { InvalidInputError, ModelLoadError, ModelRunError, expectedMessage } from '../errors.js';
-import { decodeImage, type DecodedImage, type DecodeOptions } from '../image/read.js';
+import { decodeImage, type DecodedImage, type DecodeOptions, type ImageInput } from '../image/read.js';
 import type { PixelImage } from '../image/resample.js';
 import { clipPreprocessPixels } from '../image/preprocess.js';
 import { normalizeRows } from '../matching/scores.js';
 import { CheckedSession, ort, type SessionOptions } from '../runtime/session.js';
 import { openModel, type OpenedModel } from './loader.js';
+import { resolveModel, type ModelSourceOptions } from './model-source.js';
 import { ClipTokenizer, type TokenBatch } from '../text/tokenizer.js';
 import type { LoadedManifest } from './manifest.js';
 
@@ -23,7 +24,7 @@ function outputOf(outputs: Record<string, ort.Tensor>, name: string, rows: numbe
   return tensor.data;
 }
 
-export interface ClipLoadOptions extends SessionOptions {
+export interface ClipLoadOptions extends SessionOptions, ModelSourceOptions {
   /** Images per image-tower run (default 16). */
   imageBatchSize?: number;
   /** Prompts per text-tower run (default 64). */
@@ -52,12 +53,15 @@ export class ClipModel {
   }
 
   /**
-   * Loads a model folder: our `manifest.json` layout (a CLIP model, or a detector's towers), or a
-   * Hugging Face CLIP ONNX folder. Files, hashes, graph inputs/outputs and dtypes are all checked;
+   * Loads a model: a folder (our `manifest.json` layout — a CLIP model, or a detector's towers — or
+   * a Hugging Face CLIP ONNX folder), a name under models/, a preset naming one, `hf:org/name`, or
+   * nothing: the built-in model (the default preset's). Resolved as Detector.load resolves it
+   * (models/model-source.ts). Files, hashes, graph inputs/outputs and dtypes are all checked;
    * one ModelLoadError lists every problem.
+   * @throws ConfigError for a name that is no preset or model (with a did-you-mean), or a reference that is not a string.
    */
-  static async load(pathOrDir: string, options: ClipLoadOptions = {}): Promise<ClipModel> {
-    return ClipModel.fromOpened(await openModel(pathOrDir, options), options);
+  static async load(model?: string, options: ClipLoadOptions = {}): Promise<ClipModel> {
+    return ClipModel.fromOpened(await openModel(await resolveModel(model, options.hub), options), options);
   }
 
   /** A CLIP model over sessions that are already open (a detector shares its towers). */
@@ -108,7 +112,7 @@ export class ClipModel {
   }
 
   /** Decodes and preprocesses images with the manifest's settings, then embeds them → B×D. */
-  async embedImages(images: (string | Buffer)[], decode: DecodeOptions = {}): Promise<Float32Array> {
+  async embedImages(images: readonly ImageInput[], decode: DecodeOptions = {}): Promise<Float32Array> {
     const { size } = this.manifest.preprocess;
     const per = 3 * size * size;
     const batch = new Float32Array(images.length * per);

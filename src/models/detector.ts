@@ -18,13 +18,14 @@ import { ClipModel } from './clip.js';
 import { CropRegionEncoder } from './crop-encoder.js';
 import { FeatureRegionEncoder } from './features-encoder.js';
 import { openModel, type OpenedModel } from './loader.js';
+import { resolveModel, type ModelSourceOptions } from './model-source.js';
 import { encoderSizeDivisibility, rpnSizeDivisibility, type DetectorManifest, type LoadedManifest } from './manifest.js';
 import type { RegionContext, RegionEncoder, RegionOutputs } from './region-encoder.js';
 import { Rpn, type ProposalOverrides } from './rpn.js';
 
 export type { ProposalOverrides } from './rpn.js';
 
-export interface DetectorLoadOptions extends SessionOptions {
+export interface DetectorLoadOptions extends SessionOptions, ModelSourceOptions {
   /** Regions per region-encoder run (default 64). */
   regionBatchSize?: number;
 }
@@ -62,11 +63,13 @@ export class DetectorModel {
   }
 
   /**
-   * Opens a detector folder; files, hashes and every graph are checked against the manifest.
-   * @throws ModelLoadError listing every problem, or when the folder holds a CLIP model.
+   * Opens a detector: a folder, a name under models/, a preset naming one, `hf:org/name`, or
+   * nothing: the built-in model (resolved as ClipModel.load and Detector.load resolve it). Files,
+   * hashes and every graph are checked against the manifest.
+   * @throws ModelLoadError listing every problem, or when the folder holds a CLIP model; ConfigError for an unknown name.
    */
-  static async load(pathOrDir: string, options: DetectorLoadOptions = {}): Promise<DetectorModel> {
-    const opened = await openModel(pathOrDir, options);
+  static async load(model?: string, options: DetectorLoadOptions = {}): Promise<DetectorModel> {
+    const opened = await openModel(await resolveModel(model, options.hub), options);
     const { loaded } = opened;
     const manifest = loaded.manifest;
     if (manifest.kind !== 'detector') {

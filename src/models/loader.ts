@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ModelLoadError, expectedMessage } from '../errors.js';
+import { IoError, ModelLoadError, expectedMessage } from '../errors.js';
 import { CheckedSession, type GraphSpec, type SessionOptions } from '../runtime/session.js';
 import { ClipTokenizer } from '../text/tokenizer.js';
 import { readHuggingFaceClip } from './hf-layout.js';
@@ -24,7 +24,10 @@ export async function locateManifest(pathOrDir: string): Promise<LoadedManifest>
   if (pathOrDir.endsWith('.json') || existsSync(join(dir, 'manifest.json'))) return readManifest(pathOrDir);
   if (existsSync(join(dir, 'config.json')) && existsSync(join(dir, 'onnx'))) return readHuggingFaceClip(dir);
   const hubHint = /^[\w.-]+\/[\w.-]+$/.test(pathOrDir) ? ` (a Hugging Face repository? write hf:${pathOrDir})` : '';
-  throw new ModelLoadError(expectedMessage('a model folder with manifest.json (or a Hugging Face CLIP ONNX folder with config.json and onnx/)', dir, existsSync(dir) ? 'a folder with neither' : `a path that does not exist${hubHint}`));
+  const what = 'a model folder with manifest.json (or a Hugging Face CLIP ONNX folder with config.json and onnx/)';
+  // A path that does not exist is a file that cannot be read (exit 7), as for every file a user names.
+  if (!existsSync(dir)) throw new IoError(expectedMessage(what, dir, `a path that does not exist${hubHint}`));
+  throw new ModelLoadError(expectedMessage(what, dir, 'a folder with neither'));
 }
 
 export async function openModel(pathOrDir: string, options: SessionOptions = {}): Promise<OpenedModel> {

@@ -3,9 +3,8 @@
  * every label, ranked by softmax(logitScale × cosine). Orchestration only.
  */
 import { resolveClassifyOptions, type HubOptions } from '../config/options.js';
-import { resolveModel } from './model-source.js';
 import { RegionClipError } from '../errors.js';
-import { decodeImage, type DecodeOptions } from '../image/read.js';
+import { decodeImage, sourceName, type DecodeOptions, type ImageInput } from '../image/read.js';
 import { scoreRegions } from '../matching/scores.js';
 import { ClipModel, type ClipLoadOptions } from '../models/clip.js';
 import { ClipTextEncoder, type PhraseEmbeddingOptions, type TextEncoderOptions } from '../models/text-encoder.js';
@@ -22,6 +21,8 @@ export interface ClassifyOptions extends Omit<PhraseEmbeddingOptions, 'onProgres
   hub?: HubOptions;
   /** Called after each image (ok or failed). */
   onImage?: (result: ClassifyResult) => void;
+  /** Called as the labels are embedded (done, total distinct labels; cached ones count as done), for a progress bar. */
+  onTextProgress?: (done: number, total: number) => void;
 }
 
 export interface ClassifyResult {
@@ -35,7 +36,7 @@ export interface ClassifyResult {
 /** Every ClassifyOptions key (checked complete by the compiler); those outside classify's schema are checked here. */
 const OPTION_KEYS = {
   labels: true, topK: true, templates: true, ensemble: true, fill: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onWarning: true,
-  maxPixels: true, intraOpThreads: true, imageBatchSize: true, textBatchSize: true, onImage: true, hub: true,
+  maxPixels: true, intraOpThreads: true, imageBatchSize: true, textBatchSize: true, onImage: true, onTextProgress: true, hub: true,
 } satisfies Record<keyof ClassifyOptions, true>;
 const OTHER_OPTIONS = Object.keys(OPTION_KEYS);
 
@@ -44,10 +45,10 @@ const OTHER_OPTIONS = Object.keys(OPTION_KEYS);
  * `model` is a loaded model, or a model folder / name / preset naming one (undefined: the default
  * preset's), then loaded here and released at the end. Options are validated first.
  */
-export async function classifyImages(model: ClipModel | string | undefined, images: readonly (string | Buffer)[], given: ClassifyOptions): Promise<ClassifyResult[]> {
+export async function classifyImages(model: ClipModel | string | undefined, images: readonly ImageInput[], given: ClassifyOptions): Promise<ClassifyResult[]> {
   const options = { ...given, ...resolveClassifyOptions(given, OTHER_OPTIONS) };
   if (!(model instanceof ClipModel)) {
-    const loaded = await ClipModel.load(await resolveModel(model, options.hub), options);
+    const loaded = await ClipModel.load(model, options);
     try {
       return await classifyImages(loaded, images, options);
     } finally {
@@ -56,11 +57,11 @@ export async function classifyImages(model: ClipModel | string | undefined, imag
   }
   const labels = parseVocab(options.labels);
   const encoder = new ClipTextEncoder(model, options);
-  const phraseEmbeds = await encoder.embedPhrases(labels, options);
+  const phraseEmbeds = await encoder.embedPhrases(labels, { templates: options.templates, ensemble: options.ensemble, fill: options.fill, onProgress: options.onTextProgress });
   const topK = Math.max(1, Math.min(options.topK, labels.length));
   const results: ClassifyResult[] = [];
   for (const input of images) {
-    const path = typeof input === 'string' ? input : '<buffer>';
+    const path = sourceName(input);
     let result: ClassifyResult;
     try {
       const decoded = await decodeImage(input, options);

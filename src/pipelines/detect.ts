@@ -9,7 +9,7 @@ import { InvalidInputError, ModelRunError, expectedMessage } from '../errors.js'
 import { Boxes } from '../geometry/boxes.js';
 import { decodeBoxes, type BoxCoderWeights } from '../geometry/box-coder.js';
 import type { ResizedForDetection } from '../image/preprocess.js';
-import { decodeImage, type DecodedImage, type DecodeOptions } from '../image/read.js';
+import { decodeImage, type DecodedImage, type DecodeOptions, type ImageInput } from '../image/read.js';
 import { categoryNameKey } from '../eval/category-names.js';
 import { selectDetections } from '../matching/detections.js';
 import { scoreRegions } from '../matching/scores.js';
@@ -17,7 +17,7 @@ import { DetectorModel, type DetectorLoadOptions } from '../models/detector.js';
 import { ClipTextEncoder, type TextEncoderOptions } from '../models/text-encoder.js';
 import { parseSettings, type DetectSettings } from '../config/preset.js';
 import { DEFAULT_PRESET, parseRuntimeOptions, resolveDetectSettings, type HubOptions } from '../config/options.js';
-import { resolveModelFolder } from './model-source.js';
+import { resolveModelFolder } from '../models/model-source.js';
 import { extractPhrases, parseVocab } from '../text/phrases.js';
 import { processWarning, type WarningHandler } from '../util/warnings.js';
 
@@ -67,6 +67,12 @@ export interface DetectOptions extends TextEncoderOptions, DecodeOptions {
    * objectness, so their scores are the label probabilities (the preset's objectness fusion does not apply).
    * They are clipped to the image; boxes with nothing left are dropped with a warning (`onWarning`). */
   boxes?: Float32Array;
+  /**
+   * Called as the phrases are embedded (done, total distinct phrases; cached ones count as done
+   * from the first call), for a progress bar: a vocabulary of hundreds of labels takes minutes the
+   * first time. Detector.detect/detectFile only.
+   */
+  onTextProgress?: (done: number, total: number) => void;
 }
 
 /** The phrases to look for: a vocab verbatim, or the noun phrases of a caption (de-duplicated by the category-name rule, eval/category-names.ts). */
@@ -133,8 +139,8 @@ function givenBoxes(data: Float32Array, image: DecodedImage, onWarning: WarningH
  */
 export async function detectImage(
   detector: DetectorModel,
-  /** A path, encoded bytes, or an image the caller already decoded (it is not decoded again). */
-  image: string | Buffer | DecodedImage,
+  /** A path, encoded bytes (optionally named), or an image the caller already decoded (it is not decoded again). */
+  image: ImageInput | DecodedImage,
   phrases: string[],
   phraseEmbeds: Float32Array,
   options: DetectOptions = {},
@@ -145,12 +151,17 @@ export async function detectImage(
   return runDetection(detector, image, phrases, phraseEmbeds, options, settings);
 }
 
+/** Whether an image input is already decoded pixels (a DecodedImage), not a path or encoded bytes. */
+function isDecoded(image: ImageInput | DecodedImage): image is DecodedImage {
+  return typeof image === 'object' && !Buffer.isBuffer(image) && 'mode' in image && 'data' in image;
+}
+
 /** The default preset's settings, read once (detectImage without `settings`). */
 let defaultSettings: DetectSettings | undefined;
 
 /** detectImage's work, on options and settings already validated (Detector validates them once, at load and per call). */
 async function runDetection(
-  detector: DetectorModel, image: string | Buffer | DecodedImage, phrases: string[], phraseEmbeds: Float32Array, options: DetectOptions, settings: DetectSettings,
+  detector: DetectorModel, image: ImageInput | DecodedImage, phrases: string[], phraseEmbeds: Float32Array, options: DetectOptions, settings: DetectSettings,
 ): Promise<DetectionResult> {
   const timings: Record<string, number> = {};
   let t = performance.now();
@@ -159,7 +170,7 @@ async function runDetection(
     timings[stage] = round(now - t);
     t = now;
   };
-  const decoded = typeof image === 'string' || Buffer.isBuffer(image) ? await decodeImage(image, options) : image;
+  const decoded = isDecoded(image) ? image : await decodeImage(image, options);
   lap('decode');
   let boxes: Boxes;
   let objectness: Float32Array | undefined;
@@ -196,7 +207,7 @@ async function runDetection(
   });
   lap('scoring');
   const detections: Detection[] = Array.from(selected.scores, (score, k) => ({ label: phrases[selected.classIds[k]], score, box: selected.boxes.row(k) }));
-  return new DetectionResult({ path: typeof image === 'string' ? image : Buffer.isBuffer(image) ? '<buffer>' : image.source, width: decoded.width, height: decoded.height }, phrases, detections, timings);
+  return new DetectionResult({ path: decoded.source, width: decoded.width, height: decoded.height }, phrases, detections, timings);
 }
 
 export interface DetectorOptions extends DetectorLoadOptions, TextEncoderOptions, DecodeOptions {
@@ -209,7 +220,9 @@ export interface DetectorOptions extends DetectorLoadOptions, TextEncoderOptions
 }
 
 /** Every key of DetectOptions and DetectorOptions (checked complete by the compiler): run-time ones are validated, the others known. */
-const DETECT_OPTION_KEYS = { vocab: true, caption: true, phrases: true, settings: true, boxes: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onWarning: true, maxPixels: true } satisfies Record<keyof DetectOptions, true>;
+const DETECT_OPTION_KEYS = {
+  vocab: true, caption: true, phrases: true, settings: true, boxes: true, onTextProgress: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onWarning: true, maxPixels: true,
+} satisfies Record<keyof DetectOptions, true>;
 const DETECTOR_OPTION_KEYS = { settings: true, set: true, hub: true, regionBatchSize: true, intraOpThreads: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onWarning: true, maxPixels: true } satisfies Record<keyof DetectorOptions, true>;
 const OTHER_OPTIONS = [...new Set([...Object.keys(DETECT_OPTION_KEYS), ...Object.keys(DETECTOR_OPTION_KEYS)])];
 
@@ -236,22 +249,22 @@ export class Detector {
     return new Detector(model, settings, options);
   }
 
-  /** P×D embeddings of the phrases (the encoder keeps them in memory and on disk across calls). */
-  embedPhrases(phrases: readonly string[]): Promise<Float32Array> {
+  /** P×D embeddings of the phrases (the encoder keeps them in memory and on disk across calls); `onProgress` as DetectOptions.onTextProgress. */
+  embedPhrases(phrases: readonly string[], onProgress?: (done: number, total: number) => void): Promise<Float32Array> {
     const { templates, ensemble, articles } = this.settings.text;
-    return this.encoder.embedPhrases(phrases, { templates, ensemble, fill: { articles } });
+    return this.encoder.embedPhrases(phrases, { templates, ensemble, fill: { articles }, onProgress });
   }
 
-  async detect(image: string | Buffer | DecodedImage, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<DetectionResult> {
+  async detect(image: ImageInput | DecodedImage, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<DetectionResult> {
     parseRuntimeOptions(options, OTHER_OPTIONS);
     return this.run(image, options);
   }
 
   /** detect() after its options were checked: the settings were validated by load(). */
-  private async run(image: string | Buffer | DecodedImage, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<DetectionResult> {
+  private async run(image: ImageInput | DecodedImage, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<DetectionResult> {
     const phrases = resolvePhrases(options);
     const t0 = performance.now();
-    const phraseEmbeds = await this.embedPhrases(phrases);
+    const phraseEmbeds = await this.embedPhrases(phrases, options.onTextProgress);
     const textMs = round(performance.now() - t0);
     const result = await runDetection(this.model, image, phrases, phraseEmbeds, { ...this.options, ...options }, this.settings);
     result.timings.text = textMs;
@@ -259,10 +272,10 @@ export class Detector {
   }
 
   /**
-   * Decodes a file once and detects in it; the decoded pixels come back with the result, for
-   * drawing (`io/draw`'s `saveAnnotated`). `timings.decode` is the decoding time.
+   * Decodes a file (or named bytes, e.g. stdin's) once and detects in it; the decoded pixels come
+   * back with the result, for drawing (`io/draw`'s `saveAnnotated`). `timings.decode` is the decoding time.
    */
-  async detectFile(path: string, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<{ result: DetectionResult; image: DecodedImage }> {
+  async detectFile(path: ImageInput, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<{ result: DetectionResult; image: DecodedImage }> {
     parseRuntimeOptions(options, OTHER_OPTIONS);
     const decodeStart = performance.now();
     const image = await decodeImage(path, { maxPixels: options.maxPixels ?? this.options.maxPixels });

@@ -15,7 +15,6 @@ import { createInterface } from 'node:readline';
 import { InvalidInputError, IoError, RegionClipError, UsageError, expectedMessage } from '../errors.js';
 import { decodeImage, type DecodedImage, type DecodeOptions } from '../image/read.js';
 import { MINE_SOURCES, resolveMineOptions, type HubOptions, type MineSettings } from '../config/options.js';
-import { resolveModel } from './model-source.js';
 import type { TemplateSetName } from '../text/prompts.js';
 import { openResumable, writeCheckpoint, type ResumableRun } from '../io/checkpoint.js';
 import { checkWritableFile } from '../io/files.js';
@@ -58,13 +57,15 @@ export interface MineOptions extends TextEncoderOptions, DetectorLoadOptions {
   /** Hub settings for an `hf:org/name` model (default: the HF_* environment variables). */
   hub?: HubOptions;
   onProgress?: (state: { done: number; total: number; errors: number }) => void;
+  /** Called as the concept pool is embedded before the first line (done, total concepts), for a progress bar. */
+  onTextProgress?: (done: number, total: number) => void;
 }
 
 /** Every MineOptions key (checked complete by the compiler); those outside mine's schema are checked by mine(). */
 const OPTION_KEYS = {
   input: true, output: true, root: true, threshold: true, floor: true, proposals: true, rpnNms: true, concepts: true, source: true,
   templates: true, shard: true, resume: true, overwrite: true, strict: true, queueSize: true, coco: true, maxPixels: true,
-  intraOpThreads: true, regionBatchSize: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onWarning: true, onProgress: true, hub: true,
+  intraOpThreads: true, regionBatchSize: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onWarning: true, onProgress: true, onTextProgress: true, hub: true,
 } satisfies Record<keyof MineOptions, true>;
 const OTHER_OPTIONS = Object.keys(OPTION_KEYS);
 
@@ -137,6 +138,20 @@ async function countLines(path: string): Promise<number> {
   return last === 10 ? count : count + 1;
 }
 
+/**
+ * An input with no line at all (empty, or only blank lines) is a mistake, not a run of 0 images:
+ * an InvalidInputError. Reads only up to the first character that is not whitespace.
+ */
+async function checkHasLines(path: string): Promise<void> {
+  let bytes = 0;
+  for await (const chunk of createReadStream(path)) {
+    const buf = chunk as Buffer;
+    if (buf.some((b) => b !== 32 && b !== 9 && b !== 10 && b !== 13)) return;
+    bytes += buf.length;
+  }
+  throw new InvalidInputError(expectedMessage('at least one {"image", "caption"} line', path, bytes === 0 ? 'an empty file' : 'only blank lines'));
+}
+
 /** A box with coordinates rounded to 0.01 px, as mined records store them. */
 function roundedBox([x1, y1, x2, y2]: MinedLabel['box']): MinedLabel['box'] {
   const round = (v: number) => Math.round(v * 100) / 100;
@@ -157,11 +172,12 @@ export async function mine(model: DetectorModel | string | undefined, given: Min
   const options: ResolvedMineOptions = { ...given, ...settings, shard: settings.shard };
   const rule = mineRule(options);
   if (!existsSync(options.input)) throw new IoError(expectedMessage('an existing JSONL file', options.input, 'a path that does not exist'));
+  await checkHasLines(options.input);
   // Outputs are checked before the model loads, so a run never ends unable to write (--coco is written last).
   checkWritableFile(options.output, 'output (--out)');
   if (options.coco !== undefined) checkWritableFile(options.coco, 'coco (--coco)');
   if (!(model instanceof DetectorModel)) {
-    const loaded = await DetectorModel.load(await resolveModel(model, options.hub), options);
+    const loaded = await DetectorModel.load(model, options);
     try {
       return await mine(loaded, options);
     } finally {
@@ -171,7 +187,10 @@ export async function mine(model: DetectorModel | string | undefined, given: Min
   const root = resolve(options.root ?? dirname(resolve(options.input)));
   const run = openResumable(options.output, settingsHash(model, { ...options, ...rule }, rule.concepts), options);
   const total = run.state.done ? 0 : await countLines(options.input);
-  const labeller = new RegionLabeller(model, new ClipTextEncoder(model.clip, options), options, rule);
+  const encoder = new ClipTextEncoder(model.clip, options);
+  // The pool is embedded once, up front (with progress: 856 concepts take minutes); every line then finds it in memory.
+  if (!run.state.done && rule.source !== 'caption' && rule.concepts.length > 0) await encoder.embedPhrases(rule.concepts, { templates: options.templates, onProgress: options.onTextProgress });
+  const labeller = new RegionLabeller(model, encoder, options, rule);
   try {
     if (!run.state.done) {
       await inOrder(options.input, run.state.nextLine, options, (text, line) => prepareLine(text, line, root, options.maxPixels), async (item) => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -49,7 +49,7 @@ describe('regionclip classify', () => {
     expect(badK.status).toBe(EXIT_CODES.config);
     expect(badK.stderr).toContain('Expected a positive integer for classify.topK (--top-k) but received 0');
     const missing = cli('classify', join(scratch, 'nope.png'), '--labels', 'cat', '--model', tiny);
-    expect(missing.status).toBe(EXIT_CODES.invalidInput);
+    expect(missing.status).toBe(EXIT_CODES.io);
     expect(missing.stderr).toContain('nope.png (no such file or folder)');
   });
 
@@ -74,5 +74,28 @@ describe('regionclip classify', () => {
   it('fails to load a broken model folder with the model-load exit code', () => {
     const r = cli('classify', join(scratch, 'red.png'), '--labels', 'cat', '--model', scratch);
     expect(r.status).toBe(EXIT_CODES.modelLoad);
+  });
+
+  it('classifies the image piped to stdin when the input is "-" (named "-")', () => {
+    const args = ['--labels', 'cat,dog', '--model', tiny, '--json', '-'];
+    const r = spawnSync(process.execPath, [bin, 'classify', '-', ...args], { input: readFileSync(join(scratch, 'red.png')), encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: join(scratch, 'xdg') } });
+    expect(r.status).toBe(0);
+    const [result] = JSON.parse(r.stdout);
+    expect(result.image).toEqual({ path: '-', width: 48, height: 32 });
+    const fromFile = JSON.parse(cli('classify', join(scratch, 'red.png'), ...args).stdout)[0];
+    expect(result.labels).toEqual(fromFile.labels);
+    expect(result.labels).toHaveLength(2);
+  });
+
+  it('shows text-embedding progress for many labels, and --quiet hides every progress line', () => {
+    const labels = Array.from({ length: 40 }, (_, i) => `thing ${i}`).join(',');
+    const args = ['classify', join(scratch, 'red.png'), join(scratch, 'blue.jpg'), '--labels', labels, '--model', tiny, '--no-cache'];
+    const r = cli(...args);
+    expect(r.status).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('text ')).at(-1)).toMatch(/^text █{24} 40\/40 /);
+    const quiet = cli(...args, '--quiet');
+    expect(quiet.status).toBe(0);
+    expect(quiet.stderr.split('\n').filter((l) => /^(text|classify) /.test(l))).toEqual([]);
+    expect(quiet.stderr).toContain('classified 2 of 2 image(s)');
   });
 });

@@ -16,6 +16,8 @@ const cliHere = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, [bin, ...args], { cwd: scratch, encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: join(scratch, 'xdg'), ...env } });
 /** The summary line a run prints once every image was processed. */
 const SUMMARY = /detection\(s\) in \d+ of \d+ image\(s\)/;
+/** The CLI with `input` piped to its stdin. */
+const piped = (input: Buffer | string, ...args: string[]) => spawnSync(process.execPath, [bin, ...args], { input, encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: join(scratch, 'xdg') } });
 const image = join(scratch, 'scene.png');
 
 beforeAll(async () => {
@@ -105,6 +107,66 @@ describe('regionclip detect', () => {
     const clipModel = cli('detect', image, '--vocab', 'cat', '--model', join(repoRoot, 'fixtures', 'models', 'tiny-clip'));
     expect(clipModel.status).toBe(EXIT_CODES.modelLoad);
     expect(clipModel.stderr).toContain('Expected a detector model');
+  });
+
+  it('reads the image from stdin when the input is "-", named "-" in every output', () => {
+    const args = ['--vocab', 'red square,blue circle', '--model', model, '--conf', '0.3', '--json', '-'];
+    const fromFile = JSON.parse(cli('detect', image, ...args).stdout);
+    const r = piped(readFileSync(image), 'detect', '-', ...args);
+    expect(r.status).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result.image).toEqual({ path: '-', width: 160, height: 120 });
+    expect(result.detections.length).toBeGreaterThan(0);
+    expect(result.detections).toEqual(fromFile.detections);
+    // With a file: a list in input order; the printed lines name it "-" too.
+    const both = piped(readFileSync(image), 'detect', image, '-', ...args);
+    expect(both.status).toBe(0);
+    expect(JSON.parse(both.stdout).map((x: { image: { path: string } }) => x.image.path)).toEqual([image, '-']);
+    const printed = piped(readFileSync(image), 'detect', '-', '--vocab', 'red square', '--model', model, '--conf', '0.3');
+    expect(printed.stdout).toMatch(/^-: \d+ detection\(s\)/);
+  });
+
+  it('"-" with nothing piped, or twice, fails with a clear error; --json - still means stdout', () => {
+    const empty = piped('', 'detect', '-', '--vocab', 'cat', '--model', model);
+    expect(empty.status).toBe(EXIT_CODES.invalidInput);
+    expect(empty.stderr.trim()).toBe('regionclip: Expected image bytes on stdin for the input - but received nothing (0 bytes).');
+    const twice = piped(readFileSync(image), 'detect', '-', '-', '--vocab', 'cat', '--model', model);
+    expect(twice.status).toBe(EXIT_CODES.usage);
+    expect(twice.stderr).toContain('Expected - (stdin) once for the inputs but received it 2 times');
+    // "--json -" is the option's value, not a stdin input: stdin is not read (nothing is piped).
+    const json = piped('', 'detect', image, '--vocab', 'red square', '--model', model, '--json', '-');
+    expect(json.status).toBe(0);
+    expect(JSON.parse(json.stdout).image.path).toBe(image);
+  });
+
+  it('saves the annotated stdin image as stdin.png in a --save folder', async () => {
+    const folder = join(scratch, 'saved');
+    const r = piped(readFileSync(image), 'detect', image, '-', '--vocab', 'red square', '--model', model, '--save', folder);
+    expect(r.status).toBe(0);
+    expect((await sharp(join(folder, 'stdin.png')).metadata()).width).toBe(160);
+    expect((await sharp(join(folder, 'scene.png')).metadata()).width).toBe(160);
+  });
+
+  it('mine does not take "-" (it resumes from its input file)', () => {
+    const r = piped('', 'mine', '-', '--out', join(scratch, 'mined.jsonl'));
+    expect(r.status).toBe(EXIT_CODES.usage);
+    expect(r.stderr).toContain('for mine <input> but received - (stdin)');
+  });
+
+  it('shows text-embedding progress on stderr (plain lines when stderr is not a terminal); --quiet shows no progress', () => {
+    const vocab = join(scratch, 'many.txt');
+    writeFileSync(vocab, Array.from({ length: 40 }, (_, i) => `label ${i}`).join('\n'));
+    const args = ['detect', image, '--vocab-file', vocab, '--model', model, '--no-cache', '--json', join(scratch, 'many.json')];
+    const r = cli(...args);
+    expect(r.status).toBe(0);
+    const text = r.stderr.split('\n').filter((l) => l.startsWith('text '));
+    expect(text.length).toBeGreaterThanOrEqual(2);
+    expect(text[0]).toMatch(/^text ░{24} 0\/40 /);
+    expect(text.at(-1)).toMatch(/^text █{24} 40\/40 /);
+    const quiet = cli(...args, '--quiet');
+    expect(quiet.status).toBe(0);
+    expect(quiet.stderr.split('\n').filter((l) => /^(text|detect) /.test(l))).toEqual([]);
+    expect(quiet.stderr).toMatch(/^regionclip: \d+ detection\(s\) in 1 of 1 image\(s\)/m); // the summary line stays
   });
 });
 

@@ -94,6 +94,33 @@ describe('regionclip mine', () => {
     expect(folder.stderr).toContain(`for output (--out) but received ${data} (a folder)`);
   });
 
+  it('an input without a single line is invalid input, not a silent run of 0 images', () => {
+    for (const [name, text] of [['empty.jsonl', ''], ['blank.jsonl', '\n  \n\n']] as const) {
+      writeFileSync(join(scratch, name), text);
+      const r = cli(join(scratch, name), '--out', join(scratch, `${name}.out`), ...common);
+      expect(r.status).toBe(EXIT_CODES.invalidInput);
+      expect(r.stderr.trim()).toBe(`regionclip: Expected at least one {"image", "caption"} line for ${join(scratch, name)} but received ${text === '' ? 'an empty file' : 'only blank lines'}.`);
+      expect(existsSync(join(scratch, `${name}.out`))).toBe(false);
+    }
+  });
+
+  it('embeds a concept pool up front with a text progress bar (--quiet: none)', () => {
+    const one = join(data, 'one.jsonl');
+    writeFileSync(one, `${JSON.stringify({ image: 'imgs/i1.png', caption: 'a blue circle' })}\n`);
+    const concepts = join(scratch, 'concepts.txt');
+    writeFileSync(concepts, Array.from({ length: 40 }, (_, i) => `concept ${i}`).join('\n'));
+    const args = [one, '--concepts', concepts, '--source', 'concepts', ...common];
+    const r = cli(...args, '--out', join(scratch, 'pool.jsonl'));
+    expect(r.status).toBe(0);
+    const text = r.stderr.split('\n').filter((l) => l.startsWith('text '));
+    expect(text[0]).toMatch(/^text ░{24} 0\/40 /);
+    expect(text.at(-1)).toMatch(/^text █{24} 40\/40 /);
+    const quiet = cli(...args, '--out', join(scratch, 'pool-quiet.jsonl'), '--quiet');
+    expect(quiet.status).toBe(0);
+    expect(quiet.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^regionclip: mined 1 image\(s\)/)]);
+    expect(records(join(scratch, 'pool-quiet.jsonl'))).toEqual(records(join(scratch, 'pool.jsonl')));
+  });
+
   it('shards partition the run: together they equal the whole', () => {
     const parts = [0, 1, 2].map((i) => {
       const out = join(scratch, `shard${i}.jsonl`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CLASSIFY_DEFAULTS, MINE_DEFAULTS, resolveDetectSettings, resolveMineOptions, settingsFromFlags } from '../../src/config/options.js';
-import { resolveModel } from '../../src/pipelines/model-source.js';
+import { resolveModel } from '../../src/models/model-source.js';
 import { ConfigError } from '../../src/errors.js';
 
 describe('options', () => {
@@ -41,7 +41,8 @@ describe('options', () => {
   });
 
   it('suggests the preset or model a mistyped name meant', async () => {
-    expect(() => resolveDetectSettings('defualt')).toThrow('Expected a preset under pipelines/, a model under models/ or a model folder for defualt but received nothing by that name (did you mean "default"?).');
+    expect(() => resolveDetectSettings('defualt')).toThrow(ConfigError);
+    expect(() => resolveDetectSettings('defualt')).toThrow('Expected a preset (default, regionclip-finetuned, regionclip-zero-shot), a model under models/ (world-rn-small) or a model folder for "defualt" but received nothing by that name (did you mean "default"?).');
     await expect(resolveModel('world-rn-smal')).rejects.toThrow(/did you mean "world-rn-small"/);
   });
 

@@ -28,8 +28,10 @@ describe('presets', () => {
     writeFileSync(join(scratch, 'c.json'), JSON.stringify({ extends: './d.json' }));
     writeFileSync(join(scratch, 'd.json'), JSON.stringify({ extends: './c.json' }));
     expect(() => readPreset(join(scratch, 'c.json'))).toThrow(/extends cycle/);
-    expect(() => readPreset('defualt')).toThrow(IoError);
+    // An unknown preset name is configuration (exit 4); a preset path that does not exist, a missing file (exit 7).
+    expect(() => readPreset('defualt')).toThrow(ConfigError);
     expect(() => readPreset('defualt')).toThrow(/did you mean "default"/);
+    expect(() => readPreset(join(scratch, 'missing.json'))).toThrow(IoError);
   });
 
   it('rejects unknown keys with a suggestion and out-of-range fractions', () => {

@@ -36,3 +36,14 @@ describe('classifyImages', () => {
     await expect(classifyImages(model, [], { labels: ' , ;', cacheDir: false })).rejects.toThrow(InvalidInputError);
   });
 });
+
+describe('classifyImages text-embedding progress', () => {
+  it('calls onTextProgress with (done, total) as the labels are embedded', async () => {
+    const image = await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 200, g: 30, b: 30 } } }).png().toBuffer();
+    const labels = Array.from({ length: 40 }, (_, i) => `thing ${i}`);
+    const calls: [number, number][] = [];
+    const [result] = await classifyImages(model, [image], { labels, topK: 3, cacheDir: false, phraseBatchSize: 16, onTextProgress: (done, total) => calls.push([done, total]) });
+    expect(result.labels).toHaveLength(3);
+    expect(calls).toEqual([[0, 40], [16, 40], [32, 40], [40, 40]]);
+  });
+});

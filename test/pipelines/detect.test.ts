@@ -140,3 +140,21 @@ for (const mode of ['features', 'crop'] as const) {
     });
   });
 }
+
+describe('text-embedding progress (onTextProgress)', () => {
+  const labels = Array.from({ length: 40 }, (_, i) => `label ${i}`);
+  it('reports (done, total) per batch of phrases through the text tower, then nothing new once they are cached', async () => {
+    const fresh = await Detector.load(features, { cacheDir: false });
+    try {
+      const calls: [number, number][] = [];
+      await fresh.detect(scene, { phrases: labels, onTextProgress: (done, total) => calls.push([done, total]) });
+      // 40 phrases in batches of 32 (phraseBatchSize): none cached, 32, then all 40.
+      expect(calls).toEqual([[0, 40], [32, 40], [40, 40]]);
+      const again: [number, number][] = [];
+      await fresh.detect(scene, { phrases: labels, onTextProgress: (done, total) => again.push([done, total]) });
+      expect(again).toEqual([[40, 40]]);
+    } finally {
+      await fresh.release();
+    }
+  });
+});

@@ -5,10 +5,10 @@
 import type { ArgumentsCamelCase, Argv, CommandModule, InferredOptionTypes } from 'yargs';
 import { CLASSIFY_DEFAULTS, ENSEMBLE_RULES, TEMPLATE_SET_NAMES, resolveClassifyOptions } from '../../config/options.js';
 import { checkWritableFile } from '../../io/files.js';
-import { expandImageInputs } from '../../io/inputs.js';
+import { expandImageInputs, withStdinImage } from '../../io/inputs.js';
 import { classifyImages, type ClassifyResult } from '../../pipelines/classify.js';
-import { cacheDirFrom, jsonOption, jsonToStdout, runtimeOptions, type OptionTable } from '../options.js';
-import { Progress } from '../progress.js';
+import { cacheDirFrom, jsonOption, jsonToStdout, numberOption, quietOption, runtimeOptions, type OptionTable } from '../options.js';
+import { Progress, progressMode, textProgress } from '../progress.js';
 import { reportSkipped, throwIfFailures, warn, writeJson } from '../output.js';
 
 export const classifyOptions = {
@@ -16,9 +16,10 @@ export const classifyOptions = {
   model: { type: 'string', describe: 'Model folder (manifest.json, or a Hugging Face CLIP ONNX folder), or a preset naming one; default: the built-in model (hf:org/name[@rev]: a Hub repository, pulled into the Hub cache on first use)' },
   templates: { type: 'string', describe: `Prompt templates: ${TEMPLATE_SET_NAMES.join(' | ')} ("a photo of a {}." or the 81-template ensemble; default ${CLASSIFY_DEFAULTS.templates})` },
   ensemble: { type: 'string', describe: `How template embeddings are combined: ${ENSEMBLE_RULES.join(' | ')} (OpenAI, or RegionCLIP; default ${CLASSIFY_DEFAULTS.ensemble})` },
-  'top-k': { type: 'number', describe: `Labels to show per image (default ${CLASSIFY_DEFAULTS.topK})` },
+  'top-k': numberOption(`Labels to show per image (default ${CLASSIFY_DEFAULTS.topK})`),
   ...jsonOption,
   ...runtimeOptions,
+  ...quietOption,
 } as const satisfies OptionTable;
 
 type ClassifyArgs = { images: string[] } & InferredOptionTypes<typeof classifyOptions>;
@@ -37,17 +38,20 @@ function printResult(result: ClassifyResult): void {
 async function classify(argv: ArgumentsCamelCase<ClassifyArgs>): Promise<void> {
   // Validated before anything is read or loaded (classifyImages checks the same way), and the output path before any image.
   const settings = resolveClassifyOptions({ templates: argv.templates, ensemble: argv.ensemble, topK: argv.topK, intraOpThreads: argv.threads, maxPixels: argv.maxPixels });
-  const { paths: images, skipped } = await expandImageInputs(argv.images);
+  const { paths, skipped } = await expandImageInputs(argv.images);
   reportSkipped(skipped);
   const toStdout = jsonToStdout(argv.json);
   if (argv.json !== undefined && !toStdout) checkWritableFile(argv.json, '--json');
+  const images = await withStdinImage(paths);
   const started = performance.now();
-  const progress = new Progress({ label: 'classify', total: images.length, mode: toStdout ? 'lines' : 'auto' });
+  const mode = progressMode(argv, toStdout);
+  const progress = new Progress({ label: 'classify', total: images.length, mode });
   const results = await classifyImages(argv.model, images, {
     ...settings,
     labels: argv.labels,
     cacheDir: cacheDirFrom(argv),
     onWarning: warn,
+    onTextProgress: textProgress(mode),
     onImage: (result) => {
       progress.tick(result.error === undefined);
       if (argv.json === undefined) printResult(result);
@@ -66,7 +70,7 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
   describe: 'Zero-shot classification: rank labels for whole images (CLIP)',
   builder: (yargs: Argv) =>
     yargs
-      .positional('images', { type: 'string', array: true, demandOption: true, describe: 'Image files, folders (searched recursively) or glob patterns' })
+      .positional('images', { type: 'string', array: true, demandOption: true, describe: 'Image files, folders (searched recursively), glob patterns, or - (an image piped to stdin)' })
       .options(classifyOptions)
       .example('$0 classify photos/ --labels "cat,dog,car" --model models/clip', ''),
   handler: classify,

@@ -9,10 +9,10 @@ import { readBoxes } from '../../io/boxes.js';
 import { checkGroundTruth, cocoCategoriesPath, cocoResultsFor, writeCocoExport } from '../../io/coco-export.js';
 import { annotatedPaths, saveAnnotated } from '../../io/draw.js';
 import { checkWritableFile } from '../../io/files.js';
-import { expandImageInputs, fewNames, readVocabFile, type ImageInputs } from '../../io/inputs.js';
+import { expandImageInputs, fewNames, readVocabFile, withStdinImage, type ImageInputs, type NamedBuffer } from '../../io/inputs.js';
 import { Detector, resolvePhrases, type DetectionResult } from '../../pipelines/detect.js';
-import { cacheDirFrom, jsonOption, jsonToStdout, runtimeOptions, type OptionTable } from '../options.js';
-import { Progress } from '../progress.js';
+import { cacheDirFrom, jsonOption, jsonToStdout, numberOption, quietOption, runtimeOptions, type OptionTable } from '../options.js';
+import { Progress, progressMode, textProgress } from '../progress.js';
 import { reportSkipped, throwIfFailures, warn, writeJson } from '../output.js';
 
 export const detectOptions = {
@@ -22,10 +22,10 @@ export const detectOptions = {
   model: { type: 'string', describe: 'Detector model folder (overrides the preset\'s model) (hf:org/name[@rev]: a Hub repository, pulled into the Hub cache on first use)' },
   pipeline: { type: 'string', describe: `Preset: a name under pipelines/ or a .json path (default: the "${DEFAULT_PRESET}" preset)` },
   set: { type: 'string', array: true, describe: 'Override a preset setting: key=value (e.g. detect.fusion=geometric)' },
-  conf: { type: 'number', describe: 'Score threshold (detect.scoreThreshold)' },
-  iou: { type: 'number', describe: 'Per-class NMS IoU threshold (detect.iouThreshold)' },
-  'max-det': { type: 'number', describe: 'Detections kept per image (detect.maxDetections)' },
-  proposals: { type: 'number', describe: 'RPN proposals kept after NMS (proposals.postNmsTopK)' },
+  conf: numberOption('Score threshold (detect.scoreThreshold)'),
+  iou: numberOption('Per-class NMS IoU threshold (detect.iouThreshold)'),
+  'max-det': numberOption('Detections kept per image (detect.maxDetections)'),
+  proposals: numberOption('RPN proposals kept after NMS (proposals.postNmsTopK)'),
   templates: { type: 'string', describe: `Prompt templates: ${TEMPLATE_SET_NAMES.join(' | ')} (text.templates)` },
   boxes: { type: 'string', describe: 'Score these boxes instead of RPN proposals: JSON [[x1,y1,x2,y2],…] for every image, or {"photos/a/1.jpg": [[…]]} keyed by image path (from here, absolute, or its end: a/1.jpg, 1.jpg); clipped to the image (boxes left empty are dropped, with a warning); scores are label probabilities (no objectness fusion)' },
   ...jsonOption,
@@ -33,6 +33,7 @@ export const detectOptions = {
   'coco-gt': { type: 'string', describe: 'Take COCO image and category ids from this ground-truth file (labels match category names ignoring case, spacing and Unicode form)' },
   save: { type: 'string', describe: 'Annotated image path (.png/.jpg); or a folder (several images, an existing folder, or a path ending in /), each image as <folder>/<its path inside the images\' common folder>.png' },
   ...runtimeOptions,
+  ...quietOption,
 } as const satisfies OptionTable;
 
 type DetectArgs = { images: string[] } & InferredOptionTypes<typeof detectOptions>;
@@ -86,13 +87,16 @@ function printResult(result: DetectionResult): void {
 }
 
 /** Detects in every image in order; an image that fails (detection or its annotated copy) is recorded once and the others go on. */
-async function detectEach(detector: Detector, { argv, phrases, images, boxesFor, savePath }: Run): Promise<Outcome[]> {
-  const progress = new Progress({ label: 'detect', total: images.paths.length, mode: jsonToStdout(argv.json) ? 'lines' : 'auto' });
+async function detectEach(detector: Detector, images: readonly (string | NamedBuffer)[], { argv, phrases, boxesFor, savePath }: Run): Promise<Outcome[]> {
+  const mode = progressMode(argv, jsonToStdout(argv.json));
+  const progress = new Progress({ label: 'detect', total: images.length, mode });
+  const onTextProgress = textProgress(mode);
   const outcomes: Outcome[] = [];
-  for (const path of images.paths) {
+  for (const input of images) {
+    const path = typeof input === 'string' ? input : input.name;
     try {
       // Decoded once: detection and the annotated image use the same pixels.
-      const { result, image } = await detector.detectFile(path, { phrases, boxes: boxesFor?.(path) });
+      const { result, image } = await detector.detectFile(input, { phrases, boxes: boxesFor?.(path), onTextProgress });
       if (savePath !== undefined) await saveAnnotated(savePath(path), image, result.detections);
       outcomes.push(result);
       if (argv.json === undefined && argv.coco === undefined) printResult(result);
@@ -129,11 +133,12 @@ async function detect(argv: ArgumentsCamelCase<DetectArgs>): Promise<void> {
   const settings = resolveDetectSettings(argv.pipeline, { settings: settingsFromFlags(argv), set: argv.set });
   const runtime = parseRuntimeOptions({ intraOpThreads: argv.threads, maxPixels: argv.maxPixels });
   const run = await prepareRun(argv, phrases);
+  const images = await withStdinImage(run.images.paths);
   const detector = await Detector.load(settings, { ...runtime, cacheDir: cacheDirFrom(argv), onWarning: warn });
   const started = performance.now();
   let outcomes: Outcome[];
   try {
-    outcomes = await detectEach(detector, run);
+    outcomes = await detectEach(detector, images, run);
   } finally {
     await detector.release();
   }
@@ -149,7 +154,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
   describe: 'Open-vocabulary detection: find the given phrases in images',
   builder: (yargs: Argv) =>
     yargs
-      .positional('images', { type: 'string', array: true, demandOption: true, describe: 'Image files, folders (searched recursively) or glob patterns' })
+      .positional('images', { type: 'string', array: true, demandOption: true, describe: 'Image files, folders (searched recursively), glob patterns, or - (an image piped to stdin)' })
       .options(detectOptions)
       .example('$0 detect street.jpg --vocab "person,traffic light" --save out.png', '')
       .example('$0 detect photos/ --caption "a man waits at a traffic light" --json out.json', ''),

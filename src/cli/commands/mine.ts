@@ -4,29 +4,32 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule, InferredOptionTypes } from 'yargs';
 import { MINE_DEFAULTS, MINE_SOURCES, TEMPLATE_SET_NAMES, resolveMineOptions } from '../../config/options.js';
+import { UsageError, expectedMessage } from '../../errors.js';
+import { STDIN_INPUT } from '../../io/inputs.js';
 import { mine, readConcepts, type MineSummary } from '../../pipelines/mine.js';
-import { cacheDirFrom, runtimeOptions, type OptionTable } from '../options.js';
-import { Progress } from '../progress.js';
+import { cacheDirFrom, numberOption, quietOption, runtimeOptions, type OptionTable } from '../options.js';
+import { Progress, progressMode, textProgress } from '../progress.js';
 import { warn } from '../output.js';
 
 export const mineOptions = {
   out: { type: 'string', demandOption: true, describe: 'Output JSONL, one record per image (errors go to <out>.errors.jsonl)' },
   coco: { type: 'string', describe: 'Also write a COCO dataset (categories = concepts, annotations with score)' },
   root: { type: 'string', describe: 'Folder relative image paths resolve against (default: the JSONL\'s folder)' },
-  thresh: { type: 'number', describe: `Region→phrase probability threshold (default ${MINE_DEFAULTS.threshold}, as RegionCLIP)` },
-  floor: { type: 'number', describe: 'Phrase→region probability floor (default: --thresh)' },
+  thresh: numberOption(`Region→phrase probability threshold (default ${MINE_DEFAULTS.threshold}, as RegionCLIP)`),
+  floor: numberOption('Phrase→region probability floor (default: --thresh)'),
   concepts: { type: 'string', describe: 'A concept pool, one per line (RegionCLIP\'s mode)' },
   source: { type: 'string', describe: `Phrases from ${MINE_SOURCES.join(' | ')}: the caption, the pool, or both (default: the pool when given)` },
-  proposals: { type: 'number', describe: `RPN proposals per image after NMS (default ${MINE_DEFAULTS.proposals})` },
-  'rpn-nms': { type: 'number', describe: `RPN NMS threshold for mining (default ${MINE_DEFAULTS.rpnNms})` },
+  proposals: numberOption(`RPN proposals per image after NMS (default ${MINE_DEFAULTS.proposals})`),
+  'rpn-nms': numberOption(`RPN NMS threshold for mining (default ${MINE_DEFAULTS.rpnNms})`),
   templates: { type: 'string', describe: `Prompt templates for phrases: ${TEMPLATE_SET_NAMES.join(' | ')} (default ${MINE_DEFAULTS.templates})` },
   shard: { type: 'string', describe: 'Process lines with index % N == i (i/N)' },
   resume: { type: 'boolean', describe: 'Continue an interrupted run from its checkpoint' },
   overwrite: { type: 'boolean', describe: 'Replace an existing output' },
   strict: { type: 'boolean', describe: 'Stop at the first bad line' },
   model: { type: 'string', describe: 'Detector model folder, or a preset naming one (default: the default preset\'s model) (hf:org/name[@rev]: a Hub repository, pulled into the Hub cache on first use)' },
-  queue: { type: 'number', describe: `Images decoded ahead of the model (default ${MINE_DEFAULTS.queueSize})` },
+  queue: numberOption(`Images decoded ahead of the model (default ${MINE_DEFAULTS.queueSize})`),
   ...runtimeOptions,
+  ...quietOption,
 } as const satisfies OptionTable;
 
 type MineArgs = { input: string } & InferredOptionTypes<typeof mineOptions>;
@@ -37,6 +40,9 @@ function summaryLine(summary: MineSummary, seconds: number, out: string): string
 }
 
 async function mineCaptions(argv: ArgumentsCamelCase<MineArgs>): Promise<void> {
+  if (argv.input === STDIN_INPUT) {
+    throw new UsageError(expectedMessage('a JSONL file (a run resumes from its input, which stdin cannot be read twice for)', 'mine <input>', '- (stdin)'));
+  }
   // Validated before anything is read or loaded; mine() checks the same way.
   const settings = resolveMineOptions({
     threshold: argv.thresh, floor: argv.floor, source: argv.source, proposals: argv.proposals, rpnNms: argv.rpnNms, templates: argv.templates,
@@ -49,8 +55,9 @@ async function mineCaptions(argv: ArgumentsCamelCase<MineArgs>): Promise<void> {
     input: argv.input, output: argv.out, coco: argv.coco, root: argv.root,
     concepts: argv.concepts === undefined ? undefined : readConcepts(argv.concepts),
     resume: argv.resume, overwrite: argv.overwrite, strict: argv.strict, cacheDir: cacheDirFrom(argv), onWarning: warn,
+    onTextProgress: textProgress(progressMode(argv)),
     onProgress: ({ done, total, errors }) => {
-      bar ??= new Progress({ label: 'mine', total, mode: 'auto' });
+      bar ??= new Progress({ label: 'mine', total, mode: progressMode(argv) });
       bar.update(done, errors);
     },
   });

@@ -6,14 +6,15 @@
 import type { ArgumentsCamelCase, Argv, CommandModule, InferredOptionTypes } from 'yargs';
 import { DTYPES, resolvePullOptions } from '../../config/options.js';
 import { pull, type SnapshotFile } from '../../pipelines/pull.js';
-import type { OptionTable } from '../options.js';
-import { Progress, formatBytes } from '../progress.js';
+import { quietOption, type OptionTable } from '../options.js';
+import { Progress, formatBytes, progressMode } from '../progress.js';
 
 export const pullOptions = {
   revision: { type: 'string', describe: 'Branch, tag or commit (default main)' },
   include: { type: 'string', array: true, describe: 'Only the files matching these patterns (fnmatch: * matches across folders), instead of the default selection' },
   dtype: { type: 'string', describe: `Which ONNX towers of a transformers.js CLIP repository: ${DTYPES.join(' | ')} (default fp32)` },
   'cache-dir': { type: 'string', describe: 'Hub cache folder (default $HF_HUB_CACHE, or $HF_HOME/hub)' },
+  ...quietOption,
 } as const satisfies OptionTable;
 
 type PullArgs = { repo: string } & InferredOptionTypes<typeof pullOptions>;
@@ -27,7 +28,7 @@ async function pullCommandHandler(argv: ArgumentsCamelCase<PullArgs>): Promise<v
   const result = await pull(argv.repo, {
     ...options,
     onPlan: (files: readonly SnapshotFile[]) => {
-      progress = new Progress({ label: 'pull', total: files.reduce((n, f) => n + (f.cached ? 0 : f.size), 0), unit: 'bytes' });
+      progress = new Progress({ label: 'pull', total: files.reduce((n, f) => n + (f.cached ? 0 : f.size), 0), unit: 'bytes', mode: progressMode(argv) });
     },
     onBytes: (file, have) => {
       if (file.cached) return;

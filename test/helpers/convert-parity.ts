@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DetectSettings } from '../../src/config/preset.js';
+import type { DetectSettingsInput } from '../../src/config/preset.js';
 import { roiAlign } from '../../src/geometry/roi-align.js';
 import { decodeImage } from '../../src/image/read.js';
 import { Detector } from '../../src/pipelines/detect.js';
@@ -162,7 +162,7 @@ export interface PipelineParity {
  * detections (labels, scores, original-image boxes). A label is part of a detection's identity: a swapped pair must
  * carry the same labels.
  */
-export async function pipelineParity(dir: string, reference: ZeroShotReference, image: string, settings: Partial<DetectSettings>, tolerance = 1e-4): Promise<PipelineParity> {
+export async function pipelineParity(dir: string, reference: ZeroShotReference, image: string, settings: DetectSettingsInput, tolerance = 1e-4): Promise<PipelineParity> {
   const detector = await Detector.load(dir, { cacheDir: false, settings });
   try {
     const { proposals } = await detector.model.propose(await decodeImage(image), detector.settings.proposals);

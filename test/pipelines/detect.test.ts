@@ -82,7 +82,8 @@ for (const mode of ['features', 'crop'] as const) {
       const settings = {
         proposals: { preNmsTopK: s.rpn.preNmsTopK, postNmsTopK: s.rpn.postNmsTopK, nmsThreshold: s.rpn.nmsThreshold, minSize: s.rpn.minSize },
         text: { templates: 'single' as const, ensemble: s.ensemble },
-        detect: { iouThreshold: s.detIou, maxDetections: s.maxDet },
+        // training/reference_detect.py scores against the labels (and background) alone: no distractors
+        detect: { iouThreshold: s.detIou, maxDetections: s.maxDet, distractors: 'none' },
       };
       const det = await Detector.load(dir, { cacheDir: false, settings });
       const imagePath = join(repoRoot, ref.image.path);

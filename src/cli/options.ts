@@ -15,7 +15,9 @@ export const runtimeOptions = {
   cache: { type: 'boolean', describe: 'Cache text embeddings on disk (the default; --no-cache to disable)' },
   'max-pixels': { type: 'number', describe: `Refuse images with more pixels (default ${DEFAULT_MAX_PIXELS})` },
   threads: { type: 'number', describe: 'onnxruntime intra-op threads' },
+  quiet: { type: 'boolean', describe: 'Nothing on stderr but errors: no built-in-model notice, progress bar or summary line' },
 } as const satisfies OptionTable;
+
 
 /** `--json [file]` ("-" or no value: stdout). */
 export const jsonOption = {

@@ -58,3 +58,32 @@ describe('regionclip classify', () => {
     expect(r.status).toBe(EXIT_CODES.modelLoad);
   });
 });
+
+describe('regionclip classify: open-set scoring', () => {
+  const world = join(repoRoot, 'fixtures', 'world');
+  const prob = (r: ReturnType<typeof cli>) => {
+    expect(r.stderr).not.toContain('Error');
+    expect(r.status).toBe(0);
+    const [result] = JSON.parse(r.stdout) as { labels: { label: string; score: number }[] }[];
+    expect(result.labels).toHaveLength(1);
+    return result.labels[0].score;
+  };
+  it('a single absent label gets a low probability, a present one a high one; --distractors none is the old softmax', () => {
+    // README's main scene (two bicycles and a sled) asked about a cat; singles/000000.jpg is a sloth
+    expect(prob(cli('classify', join(world, 'images', '000020.jpg'), '--labels', 'cat', '--json', '-'))).toBeLessThan(0.1);
+    expect(prob(cli('classify', join(world, 'singles', '000000.jpg'), '--labels', 'giraffe', '--json', '-'))).toBeLessThan(0.1);
+    expect(prob(cli('classify', join(world, 'singles', '000000.jpg'), '--labels', 'sloth', '--json', '-'))).toBeGreaterThan(0.5);
+    expect(prob(cli('classify', join(world, 'images', '000020.jpg'), '--labels', 'cat', '--json', '-', '--distractors', 'none'))).toBe(1);
+  });
+  it('never returns a distractor, and the probabilities of several labels leave the rest to the pool', () => {
+    const r = cli('classify', join(world, 'singles', '000000.jpg'), '--labels', 'sloth,giraffe,bicycle', '--top-k', '10', '--json', '-');
+    expect(r.status).toBe(0);
+    const [result] = JSON.parse(r.stdout) as { labels: { label: string; score: number }[] }[];
+    expect(result.labels).toHaveLength(3);
+    expect(result.labels[0].label).toBe('sloth');
+    expect(result.labels.map((l) => l.label).sort()).toEqual(['bicycle', 'giraffe', 'sloth']);
+    const sum = result.labels.reduce((a, l) => a + l.score, 0);
+    expect(sum).toBeLessThan(1);
+    expect(sum).toBeGreaterThan(0.5);
+  });
+});

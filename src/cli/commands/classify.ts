@@ -3,12 +3,12 @@
  * classification of files, folders and globs, with a progress bar and a summary.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule, InferredOptionTypes } from 'yargs';
-import { CLASSIFY_DEFAULTS, ENSEMBLE_RULES, TEMPLATE_SET_NAMES, resolveClassifyOptions } from '../../config/options.js';
+import { CLASSIFY_DEFAULTS, ENSEMBLE_RULES, TEMPLATE_SET_NAMES, modelReference, resolveClassifyOptions } from '../../config/options.js';
 import { expandImageInputs } from '../../io/inputs.js';
 import { classifyImages, type ClassifyResult } from '../../pipelines/classify.js';
 import { cacheDirFrom, jsonOption, jsonToStdout, runtimeOptions, type OptionTable } from '../options.js';
 import { Progress } from '../progress.js';
-import { throwIfFailures, writeJson } from '../output.js';
+import { BUILTIN_MODEL_NOTE, noticeBuiltinModel, throwIfFailures, writeJson } from '../output.js';
 
 export const classifyOptions = {
   labels: { type: 'string', demandOption: true, describe: 'Labels, comma, semicolon or newline separated (taken verbatim)' },
@@ -16,6 +16,7 @@ export const classifyOptions = {
   templates: { type: 'string', describe: `Prompt templates: ${TEMPLATE_SET_NAMES.join(' | ')} ("a photo of a {}." or the 81-template ensemble; default ${CLASSIFY_DEFAULTS.templates})` },
   ensemble: { type: 'string', describe: `How template embeddings are combined: ${ENSEMBLE_RULES.join(' | ')} (OpenAI, or RegionCLIP; default ${CLASSIFY_DEFAULTS.ensemble})` },
   'top-k': { type: 'number', describe: `Labels to show per image (default ${CLASSIFY_DEFAULTS.topK})` },
+  distractors: { type: 'string', describe: `Open-set scoring: concepts that compete with the labels and are never shown: builtin | none | a file, one concept per line (default ${CLASSIFY_DEFAULTS.distractors}; none: the labels' probabilities sum to 1)` },
   ...jsonOption,
   ...runtimeOptions,
 } as const satisfies OptionTable;
@@ -35,11 +36,14 @@ function printResult(result: ClassifyResult): void {
 
 async function classify(argv: ArgumentsCamelCase<ClassifyArgs>): Promise<void> {
   // Validated before anything is read or loaded; classifyImages checks the same way.
-  const settings = resolveClassifyOptions({ templates: argv.templates, ensemble: argv.ensemble, topK: argv.topK, intraOpThreads: argv.threads, maxPixels: argv.maxPixels });
+  const settings = resolveClassifyOptions({
+    templates: argv.templates, ensemble: argv.ensemble, topK: argv.topK, distractors: argv.distractors, intraOpThreads: argv.threads, maxPixels: argv.maxPixels,
+  });
   const images = await expandImageInputs(argv.images);
+  noticeBuiltinModel(modelReference(argv.model), argv.quiet);
   const started = performance.now();
   const toStdout = jsonToStdout(argv.json);
-  const progress = new Progress({ label: 'classify', total: images.length, mode: toStdout ? 'lines' : 'auto' });
+  const progress = new Progress({ label: 'classify', total: images.length, mode: argv.quiet ? 'off' : toStdout ? 'lines' : 'auto' });
   const results = await classifyImages(argv.model, images, {
     ...settings,
     labels: argv.labels,
@@ -53,7 +57,7 @@ async function classify(argv: ArgumentsCamelCase<ClassifyArgs>): Promise<void> {
   if (argv.json !== undefined) writeJson(argv.json, toStdout, results.map(toJson));
   const failed = results.filter((r) => r.error !== undefined);
   const seconds = (performance.now() - started) / 1000;
-  console.error(`regionclip: classified ${results.length - failed.length} of ${results.length} image(s) in ${seconds.toFixed(2)} s${failed.length ? `, ${failed.length} failed` : ''}`);
+  if (!argv.quiet) console.error(`regionclip: classified ${results.length - failed.length} of ${results.length} image(s) in ${seconds.toFixed(2)} s${failed.length ? `, ${failed.length} failed` : ''}`);
   throwIfFailures(failed.map((r) => ({ path: r.image.path, error: r.error! })), 'every image to be classified', 'classify');
 }
 
@@ -64,6 +68,7 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
     yargs
       .positional('images', { type: 'string', array: true, demandOption: true, describe: 'Image files, folders (searched recursively) or glob patterns' })
       .options(classifyOptions)
-      .example('$0 classify photos/ --labels "cat,dog,car" --model models/clip', ''),
+      .example('$0 classify photos/ --labels "cat,dog,car" --model models/clip', '')
+      .epilogue(`Without --model, ${BUILTIN_MODEL_NOTE}`),
   handler: classify,
 };

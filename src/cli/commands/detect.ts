@@ -12,7 +12,7 @@ import { expandImageInputs, namesFilesOnly, readVocabFile } from '../../io/input
 import { Detector, resolvePhrases, type DetectionResult } from '../../pipelines/detect.js';
 import { cacheDirFrom, jsonOption, jsonToStdout, runtimeOptions, type OptionTable } from '../options.js';
 import { Progress } from '../progress.js';
-import { throwIfFailures, writeJson } from '../output.js';
+import { BUILTIN_MODEL_NOTE, noticeBuiltinModel, throwIfFailures, writeJson } from '../output.js';
 
 export const detectOptions = {
   vocab: { type: 'string', describe: 'Labels to find, comma, semicolon or newline separated (taken verbatim)' },
@@ -26,6 +26,8 @@ export const detectOptions = {
   'max-det': { type: 'number', describe: 'Detections kept per image (detect.maxDetections)' },
   proposals: { type: 'number', describe: 'RPN proposals kept after NMS (proposals.postNmsTopK)' },
   templates: { type: 'string', describe: `Prompt templates: ${TEMPLATE_SET_NAMES.join(' | ')} (text.templates)` },
+  distractors: { type: 'string', describe: 'Open-set scoring: concepts that compete with the labels and are never reported: builtin | none | a file, one concept per line (detect.distractors; the default preset: builtin)' },
+  'agnostic-nms': { type: 'boolean', describe: 'One NMS over all labels: overlapping boxes of different labels suppress each other (detect.agnosticNms)' },
   boxes: { type: 'string', describe: 'Score these boxes instead of RPN proposals: JSON [[x1,y1,x2,y2],…] or {"image": [[…]]}; scores are label probabilities (no objectness fusion)' },
   ...jsonOption,
   coco: { type: 'string', describe: 'Write COCO results (and <name>.categories.json with the id maps)' },
@@ -53,14 +55,20 @@ function phrasesFrom(argv: ArgumentsCamelCase<DetectArgs>): string[] {
   return resolvePhrases({ phrases: fileLines, vocab: argv.vocab, caption: argv.caption });
 }
 
+/** Detections listed per image in the text output (--json and --coco have all of them). */
+const LISTED_DETECTIONS = 10;
+
 function printResult(result: DetectionResult): void {
-  console.log(`${result.image.path}: ${result.detections.length} detection(s)${result.detections.slice(0, 10).map((d) => `\n  ${d.label} ${d.score.toFixed(3)} [${d.box.map((v) => v.toFixed(1)).join(', ')}]`).join('')}`);
+  const total = result.detections.length;
+  const listed = result.detections.slice(0, LISTED_DETECTIONS);
+  const count = listed.length < total ? `${total} detection(s), showing the best ${listed.length} of ${total} (--json lists all)` : `${total} detection(s)`;
+  console.log(`${result.image.path}: ${count}${listed.map((d) => `\n  ${d.label} ${d.score.toFixed(3)} [${d.box.map((v) => v.toFixed(1)).join(', ')}]`).join('')}`);
 }
 
 /** Detects in every image in order; an image that fails is recorded and the others go on. */
 async function detectEach(detector: Detector, images: readonly string[], { argv, phrases, boxesFor }: Run): Promise<Outcome[]> {
   const savePath = argv.save === undefined ? undefined : annotatedPaths(argv.save, images.length);
-  const progress = new Progress({ label: 'detect', total: images.length, mode: jsonToStdout(argv.json) ? 'lines' : 'auto' });
+  const progress = new Progress({ label: 'detect', total: images.length, mode: argv.quiet ? 'off' : jsonToStdout(argv.json) ? 'lines' : 'auto' });
   const outcomes: Outcome[] = [];
   for (const path of images) {
     try {
@@ -97,6 +105,7 @@ async function detect(argv: ArgumentsCamelCase<DetectArgs>): Promise<void> {
   const runtime = parseRuntimeOptions({ intraOpThreads: argv.threads, maxPixels: argv.maxPixels });
   const run: Run = { argv, phrases, boxesFor: argv.boxes === undefined ? undefined : readBoxes(argv.boxes) };
   const images = await expandImageInputs(argv.images);
+  noticeBuiltinModel(settings.model!, argv.quiet);
   const detector = await Detector.load(settings, { ...runtime, cacheDir: cacheDirFrom(argv) });
   const started = performance.now();
   let outcomes: Outcome[];
@@ -108,7 +117,7 @@ async function detect(argv: ArgumentsCamelCase<DetectArgs>): Promise<void> {
   writeOutputs(outcomes, images.length, run);
   const failed = outcomes.filter((r): r is Failure => 'error' in r);
   const total = outcomes.reduce((n, r) => n + ('error' in r ? 0 : r.detections.length), 0);
-  console.error(`regionclip: ${total} detection(s) in ${outcomes.length - failed.length} of ${outcomes.length} image(s), ${((performance.now() - started) / 1000).toFixed(2)} s${failed.length ? `, ${failed.length} failed` : ''}`);
+  if (!argv.quiet) console.error(`regionclip: ${total} detection(s) in ${outcomes.length - failed.length} of ${outcomes.length} image(s), ${((performance.now() - started) / 1000).toFixed(2)} s${failed.length ? `, ${failed.length} failed` : ''}`);
   throwIfFailures(failed.map((f) => ({ path: f.image.path, error: f.error })), 'every image to be processed', 'detect');
 }
 
@@ -120,6 +129,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       .positional('images', { type: 'string', array: true, demandOption: true, describe: 'Image files, folders (searched recursively) or glob patterns' })
       .options(detectOptions)
       .example('$0 detect street.jpg --vocab "person,traffic light" --save out.png', '')
-      .example('$0 detect photos/ --caption "a man waits at a traffic light" --json out.json', ''),
+      .example('$0 detect photos/ --caption "a man waits at a traffic light" --json out.json', '')
+      .epilogue(`Without --model (or a preset naming another), ${BUILTIN_MODEL_NOTE}`),
   handler: detect,
 };

@@ -3,9 +3,10 @@
  * image–caption pairs, streamed, resumable (`--resume`) and shardable (`--shard i/N`).
  */
 import type { ArgumentsCamelCase, Argv, CommandModule, InferredOptionTypes } from 'yargs';
-import { MINE_DEFAULTS, MINE_SOURCES, TEMPLATE_SET_NAMES, resolveMineOptions } from '../../config/options.js';
+import { MINE_DEFAULTS, MINE_SOURCES, TEMPLATE_SET_NAMES, modelReference, resolveMineOptions } from '../../config/options.js';
 import { mine, readConcepts, type MineSummary } from '../../pipelines/mine.js';
 import { cacheDirFrom, runtimeOptions, type OptionTable } from '../options.js';
+import { BUILTIN_MODEL_NOTE, noticeBuiltinModel } from '../output.js';
 import { Progress } from '../progress.js';
 
 export const mineOptions = {
@@ -19,6 +20,7 @@ export const mineOptions = {
   proposals: { type: 'number', describe: `RPN proposals per image after NMS (default ${MINE_DEFAULTS.proposals})` },
   'rpn-nms': { type: 'number', describe: `RPN NMS threshold for mining (default ${MINE_DEFAULTS.rpnNms})` },
   templates: { type: 'string', describe: `Prompt templates for phrases: ${TEMPLATE_SET_NAMES.join(' | ')} (default ${MINE_DEFAULTS.templates})` },
+  distractors: { type: 'string', describe: `Concepts that compete with the phrases and are never mined: builtin | none | a file, one concept per line (default ${MINE_DEFAULTS.distractors}: RegionCLIP's rule)` },
   shard: { type: 'string', describe: 'Process lines with index % N == i (i/N)' },
   resume: { type: 'boolean', describe: 'Continue an interrupted run from its checkpoint' },
   overwrite: { type: 'boolean', describe: 'Replace an existing output' },
@@ -39,8 +41,9 @@ async function mineCaptions(argv: ArgumentsCamelCase<MineArgs>): Promise<void> {
   // Validated before anything is read or loaded; mine() checks the same way.
   const settings = resolveMineOptions({
     threshold: argv.thresh, floor: argv.floor, source: argv.source, proposals: argv.proposals, rpnNms: argv.rpnNms, templates: argv.templates,
-    shard: argv.shard, queueSize: argv.queue, intraOpThreads: argv.threads, maxPixels: argv.maxPixels,
+    shard: argv.shard, queueSize: argv.queue, distractors: argv.distractors, intraOpThreads: argv.threads, maxPixels: argv.maxPixels,
   });
+  noticeBuiltinModel(modelReference(argv.model), argv.quiet);
   let bar: Progress | undefined;
   const started = performance.now();
   const summary = await mine(argv.model, {
@@ -49,12 +52,12 @@ async function mineCaptions(argv: ArgumentsCamelCase<MineArgs>): Promise<void> {
     concepts: argv.concepts === undefined ? undefined : readConcepts(argv.concepts),
     resume: argv.resume, overwrite: argv.overwrite, strict: argv.strict, cacheDir: cacheDirFrom(argv),
     onProgress: ({ done, total, errors }) => {
-      bar ??= new Progress({ label: 'mine', total, mode: 'auto' });
+      bar ??= new Progress({ label: 'mine', total, mode: argv.quiet ? 'off' : 'auto' });
       bar.update(done, errors);
     },
   });
   bar?.finish();
-  console.error(summaryLine(summary, (performance.now() - started) / 1000, argv.out));
+  if (!argv.quiet) console.error(summaryLine(summary, (performance.now() - started) / 1000, argv.out));
 }
 
 export const mineCommand: CommandModule<object, MineArgs> = {
@@ -63,6 +66,7 @@ export const mineCommand: CommandModule<object, MineArgs> = {
   builder: (yargs: Argv) =>
     yargs
       .positional('input', { type: 'string', demandOption: true, describe: 'JSONL: {"image", "caption", "id"?} (or file_name/image_id) per line' })
-      .options(mineOptions),
+      .options(mineOptions)
+      .epilogue(`Without --model, ${BUILTIN_MODEL_NOTE}`),
   handler: mineCaptions,
 };

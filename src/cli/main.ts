@@ -64,7 +64,7 @@ export function buildParser(argv: string[]): Argv {
   const parser = yargs(argv)
     .scriptName('regionclip')
     .usage('$0 <command> [options]\n\nOpen-vocabulary object detection (RegionCLIP) for Node.js.')
-    .epilogue(`Without --model, ${BUILTIN_MODEL_NOTE}`)
+    .epilogue(`Without --model, detect, classify and mine use ${BUILTIN_MODEL_NOTE}.`)
     .option('verbose', { type: 'boolean', default: false, describe: 'Print stack traces and causes of errors' })
     .strict()
     .recommendCommands()

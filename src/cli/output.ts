@@ -7,15 +7,15 @@ import { RegionClipError, expectedMessage } from '../errors.js';
 import { writeTextFile } from '../io/files.js';
 
 /** What the built-in model is (README "Built-in model"), for --help and the notice on stderr. */
-export const BUILTIN_MODEL_NOTE = 'the built-in model (models/world-rn-small) was trained only on a synthetic world of emoji scenes; '
-  + 'on real photos its answers mean little. For real weights see README "Real weights" and docs/models.md, then pass --model.';
+export const BUILTIN_MODEL_NOTE = 'the built-in model (models/world-rn-small), trained only on a synthetic world of emoji scenes: '
+  + 'on real photos its answers mean little. For real weights see README "Real weights" and docs/models.md';
 
 /**
  * One line on stderr when `model` (a reference as the pipelines take it) is the built-in model,
  * unless `quiet`; never on stdout, where JSON may go.
  */
 export function noticeBuiltinModel(model: string, quiet: boolean | undefined): void {
-  if (quiet !== true && isBuiltinModel(model)) process.stderr.write(`regionclip: ${BUILTIN_MODEL_NOTE}\n`);
+  if (quiet !== true && isBuiltinModel(model)) process.stderr.write(`regionclip: using ${BUILTIN_MODEL_NOTE} (--model DIR; --quiet hides this line).\n`);
 }
 
 /** Writes JSON to stdout (one line) or to a file (indented), ending with a newline. */

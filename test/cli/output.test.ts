@@ -21,7 +21,7 @@ beforeAll(() => {
 
 const world = join(repoRoot, 'fixtures', 'world');
 const image = join(world, 'images', '000020.jpg');
-const NOTICE = /^regionclip: the built-in model \(models\/world-rn-small\) was trained only on a synthetic world of emoji scenes; .*"Real weights".*docs\/models\.md/m;
+const NOTICE = /^regionclip: using the built-in model \(models\/world-rn-small\), trained only on a synthetic world of emoji scenes: .*"Real weights".*docs\/models\.md/m;
 const notices = (stderr: string) => stderr.split('\n').filter((l) => l.includes('built-in model')).length;
 
 describe('the built-in model says what it is', () => {
@@ -38,7 +38,7 @@ describe('the built-in model says what it is', () => {
     // named by its folder (or its manifest), it is still the built-in model
     expect(cli('detect', image, '--vocab', 'bicycle', '--model', join(repoRoot, 'models', 'world-rn-small')).stderr).toMatch(NOTICE);
     expect(cli('classify', image, '--labels', 'bicycle', '--model', join(repoRoot, 'models', 'world-rn-small', 'manifest.json')).stderr).toMatch(NOTICE);
-  });
+  }, 180_000);
 
   it('classify and mine print it too; another model does not', () => {
     const classify = cli('classify', join(world, 'singles', '000000.jpg'), '--labels', 'sloth', '--json', '-');
@@ -56,7 +56,7 @@ describe('the built-in model says what it is', () => {
     const quietMine = cli('mine', join(world, 'captions.jsonl'), '--out', join(scratch, 'mined-quiet.jsonl'), '--root', world, '--proposals', '20', '--quiet');
     expect(quietMine.status).toBe(0);
     expect(quietMine.stderr).toBe('');
-  });
+  }, 180_000);
 
   it('regionclip --help and detect --help say it was trained on a synthetic emoji world and where real weights are', () => {
     for (const args of [['--help'], ['detect', '--help']]) {

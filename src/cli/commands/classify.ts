@@ -69,6 +69,6 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
       .positional('images', { type: 'string', array: true, demandOption: true, describe: 'Image files, folders (searched recursively) or glob patterns' })
       .options(classifyOptions)
       .example('$0 classify photos/ --labels "cat,dog,car" --model models/clip', '')
-      .epilogue(`Without --model, ${BUILTIN_MODEL_NOTE}`),
+      .epilogue(`Without --model, classify uses ${BUILTIN_MODEL_NOTE}.`),
   handler: classify,
 };

@@ -130,6 +130,6 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       .options(detectOptions)
       .example('$0 detect street.jpg --vocab "person,traffic light" --save out.png', '')
       .example('$0 detect photos/ --caption "a man waits at a traffic light" --json out.json', '')
-      .epilogue(`Without --model (or a preset naming another), ${BUILTIN_MODEL_NOTE}`),
+      .epilogue(`Without --model (or a preset naming another), detect uses ${BUILTIN_MODEL_NOTE}.`),
   handler: detect,
 };

@@ -67,6 +67,6 @@ export const mineCommand: CommandModule<object, MineArgs> = {
     yargs
       .positional('input', { type: 'string', demandOption: true, describe: 'JSONL: {"image", "caption", "id"?} (or file_name/image_id) per line' })
       .options(mineOptions)
-      .epilogue(`Without --model, ${BUILTIN_MODEL_NOTE}`),
+      .epilogue(`Without --model, mine uses ${BUILTIN_MODEL_NOTE}.`),
   handler: mineCaptions,
 };

@@ -17,7 +17,7 @@ import { scoreRegions } from '../matching/scores.js';
 import { DetectorModel, type DetectorLoadOptions } from '../models/detector.js';
 import { ClipTextEncoder, type TextEncoderOptions } from '../models/text-encoder.js';
 import { parseSettings, type DetectSettings, type DetectSettingsInput } from '../config/preset.js';
-import { DEFAULT_PRESET, distractorPool, parseRuntimeOptions, resolveDetectSettings, type HubOptions } from '../config/options.js';
+import { DEFAULT_PRESET, distractorPool, parseRuntimeOptions, resolveDetectSettings, type DistractorsSetting, type HubOptions } from '../config/options.js';
 import { resolveModelFolder } from './model-source.js';
 import { distractorsFor } from '../text/distractors.js';
 import { extractPhrases, parseVocab } from '../text/phrases.js';
@@ -118,7 +118,7 @@ export async function detectImage(
   defaultSettings ??= resolveDetectSettings(DEFAULT_PRESET);
   const settings = options.settings === undefined ? defaultSettings : parseSettings({ ...options.settings }, 'detect options');
   parseRuntimeOptions(options, OTHER_OPTIONS);
-  const distractors = distractorsFor(competingPool(detector, settings), phrases);
+  const distractors = distractorsFor(competingPool(detector, settings.detect.distractors), phrases);
   const { templates, ensemble, articles } = settings.text;
   const distractorEmbeds = distractors.length === 0 ? undefined : await new ClipTextEncoder(detector.clip, options).embedPhrases(distractors, { templates, ensemble, fill: { articles } });
   return runDetection(detector, image, phrases, { phraseEmbeds, distractorEmbeds }, options, settings);
@@ -131,9 +131,9 @@ export async function detectImage(
  * (a file or a list) competes beside the background. Converted RegionCLIP models carry an all-zero
  * background (a constant logit 0), which is kept in the softmax but counts as untrained.
  */
-export function competingPool(detector: DetectorModel, settings: Pick<DetectSettings, 'detect'>): readonly string[] {
+export function competingPool(detector: DetectorModel, distractors: DistractorsSetting): readonly string[] {
   const trainedBackground = detector.backgroundEmbed?.some((v) => v !== 0) ?? false;
-  return settings.detect.distractors === 'builtin' && trainedBackground ? [] : distractorPool(settings.detect.distractors);
+  return distractors === 'builtin' && trainedBackground ? [] : distractorPool(distractors);
 }
 
 /** The text side of one detection: P×D phrase embeddings and the K×D distractors competing with them. */
@@ -223,7 +223,7 @@ export class Detector {
 
   private constructor(readonly model: DetectorModel, readonly settings: DetectSettings, private readonly options: DetectorOptions) {
     this.encoder = new ClipTextEncoder(model.clip, options);
-    this.pool = competingPool(model, settings);
+    this.pool = competingPool(model, settings.detect.distractors);
   }
 
   /**

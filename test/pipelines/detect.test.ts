@@ -1,8 +1,12 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Detector } from '../../src/pipelines/detect.js';
+import { competingPool, Detector, detectImage } from '../../src/pipelines/detect.js';
+import { DetectorModel } from '../../src/models/detector.js';
+import { BUILTIN_DISTRACTORS } from '../../src/text/distractors.js';
 import { ClipTextEncoder } from '../../src/models/text-encoder.js';
 import { decodeImage } from '../../src/image/read.js';
 import { InvalidInputError } from '../../src/errors.js';
@@ -61,6 +65,62 @@ describe('detect edge cases', () => {
     for (const d of result.detections) expect(vocab).toContain(d.label);
     await big.release();
   }, 120_000);
+});
+
+describe('open-set scoring: which distractors compete', () => {
+  const crop = join(repoRoot, 'fixtures', 'models', 'tiny-detector-crop');
+  const scratch = mkdtempSync(join(tmpdir(), 'regionclip-pool-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('the built-in pool for a model without a background; a trained background instead of it; a named pool beside it', async () => {
+    const plain = await DetectorModel.load(features), trained = await DetectorModel.load(crop);
+    try {
+      expect(plain.backgroundEmbed).toBeUndefined();
+      expect(competingPool(plain, 'builtin')).toEqual(BUILTIN_DISTRACTORS);
+      expect(competingPool(plain, 'none')).toEqual([]);
+      expect(trained.backgroundEmbed!.some((v) => v !== 0)).toBe(true);
+      expect(competingPool(trained, 'builtin')).toEqual([]);
+      expect(competingPool(trained, ['sky', 'road'])).toEqual(['sky', 'road']);
+      writeFileSync(join(scratch, 'pool.txt'), 'sky\n\nroad\nsky\n');
+      expect(competingPool(trained, join(scratch, 'pool.txt'))).toEqual(['sky', 'road']);
+    } finally {
+      await plain.release();
+      await trained.release();
+    }
+  });
+
+  it('an all-zero background (converted RegionCLIP checkpoints) is no trained background: the built-in pool competes beside it', async () => {
+    const zero = join(scratch, 'zero-background');
+    cpSync(crop, zero, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(zero, 'manifest.json'), 'utf8'));
+    const zeros = Buffer.alloc(4 * manifest.embedDim);
+    writeFileSync(join(zero, manifest.scoring.backgroundEmbed), zeros);
+    manifest.files[manifest.scoring.backgroundEmbed].sha256 = createHash('sha256').update(zeros).digest('hex');
+    writeFileSync(join(zero, 'manifest.json'), JSON.stringify(manifest));
+    const model = await DetectorModel.load(zero);
+    try {
+      expect(Array.from(model.backgroundEmbed!)).toEqual(new Array(manifest.embedDim).fill(0));
+      expect(competingPool(model, 'builtin')).toEqual(BUILTIN_DISTRACTORS);
+    } finally {
+      await model.release();
+    }
+  });
+
+  it('detectImage embeds the settings\' pool itself: the same detections as Detector', async () => {
+    const loaded = await Detector.load(features, { cacheDir: false, settings: { detect: { scoreThreshold: 0.01, distractors: ['blue circle', 'sky'] } } });
+    try {
+      const phrases = ['red square', 'green triangle'];
+      const viaDetector = await loaded.detect(scene, { phrases });
+      const viaFunction = await detectImage(loaded.model, scene, phrases, await loaded.embedPhrases(phrases), { cacheDir: false, settings: loaded.settings });
+      expect(viaFunction.detections).toEqual(viaDetector.detections);
+      const noPool = { ...loaded.settings, detect: { ...loaded.settings.detect, distractors: 'none' } };
+      const closed = await detectImage(loaded.model, scene, phrases, await loaded.embedPhrases(phrases), { cacheDir: false, settings: noPool });
+      expect(closed.detections.length).toBeGreaterThan(0);
+      expect(closed.detections[0].score).toBeGreaterThan(viaDetector.detections[0]?.score ?? 0);
+    } finally {
+      await loaded.release();
+    }
+  });
 });
 
 // Parity with the PyTorch reference implementation (training/reference_detect.py) on the same models.

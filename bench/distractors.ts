@@ -52,16 +52,9 @@ const embed = (phrases: string[], s: DetectSettings) => encoder.embedPhrases(phr
 const defaults = resolveDetectSettings('default', { settings: { model: modelDir } });
 const zeroShot = resolveDetectSettings('regionclip-zero-shot', { settings: { model: modelDir, proposals: { postNmsTopK: 100 } } });
 
-/** Scores of the labels (first P columns) with the distractors competing. */
+/** Scores of the labels with the distractors competing (the pipelines' scoring stage). */
 function score(regionEmbeds: Float32Array, labelEmbeds: Float32Array, distractorEmbeds: Float32Array, fusion: 'none' | 'geometric', objectness?: Float32Array): Float32Array {
-  const P = labelEmbeds.length / D, K = distractorEmbeds.length / D, R = regionEmbeds.length / D;
-  const all = new Float32Array(labelEmbeds.length + distractorEmbeds.length);
-  all.set(labelEmbeds);
-  all.set(distractorEmbeds, labelEmbeds.length);
-  const full = scoreRegions(regionEmbeds, all, D, { temperature, fusion, objectness, backgroundEmbed: model.backgroundEmbed });
-  const out = new Float32Array(R * P);
-  for (let r = 0; r < R; r++) out.set(full.subarray(r * (P + K), r * (P + K) + P), r * P);
-  return out;
+  return scoreRegions(regionEmbeds, labelEmbeds, D, { temperature, fusion, objectness, backgroundEmbed: model.backgroundEmbed, distractorEmbeds });
 }
 
 // ── shared embeddings ────────────────────────────────────────────────────────────────────────────
@@ -115,7 +108,7 @@ for (const name of pools) {
     let j = (i + 1) % singles.length;
     while (singles[j].label === s.label) j = (j + 1) % singles.length;
     for (const [label, isPresent] of [[s.label, true], [singles[j].label, false]] as const) {
-      const probs = scoreRegions(singleEmbeds.subarray(i * D, (i + 1) * D), Float32Array.from([...await embed([label], single), ...await embed(distractorsFor(pool, [label]), single)]), D, { temperature: 1 / model.clip.logitScale });
+      const probs = scoreRegions(singleEmbeds.subarray(i * D, (i + 1) * D), await embed([label], single), D, { temperature: 1 / model.clip.logitScale, distractorEmbeds: await embed(distractorsFor(pool, [label]), single) });
       if (isPresent) { present += probs[0]; presentHigh += probs[0] > 0.5 ? 1 : 0; } else { absent += probs[0]; absentHigh += probs[0] > 0.5 ? 1 : 0; }
     }
   }

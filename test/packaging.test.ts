@@ -85,7 +85,8 @@ describe('packaging', () => {
     expect(r.status).toBe(0);
     const result = JSON.parse(r.stdout) as { detections: { label: string; score: number }[] };
     expect(result.detections.length).toBeGreaterThan(0);
-    expect(result.detections[0]).toMatchObject({ label: 'sled' });
-    expect(result.detections[0].score).toBeGreaterThan(0.95);
+    // README's main example: the default preset's open-set scoring keeps the large bicycle (0.87) and turns the sled away.
+    expect(result.detections[0]).toMatchObject({ label: 'bicycle' });
+    expect(result.detections[0].score).toBeGreaterThan(0.85);
   });
 });

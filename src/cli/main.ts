@@ -17,6 +17,7 @@ import { mineCommand } from './commands/mine.js';
 import { evalCommand } from './commands/eval.js';
 import { pullCommand } from './commands/pull.js';
 import { exitCodeFor, formatError } from './errors.js';
+import { BUILTIN_MODEL_NOTE } from './output.js';
 
 const packageJson = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
 
@@ -24,6 +25,7 @@ export function buildParser(argv: string[]): Argv {
   const parser = yargs(argv)
     .scriptName('regionclip')
     .usage('$0 <command> [options]\n\nOpen-vocabulary object detection (RegionCLIP) for Node.js.')
+    .epilogue(`Without --model, detect, classify and mine use ${BUILTIN_MODEL_NOTE}.`)
     .option('verbose', { type: 'boolean', default: false, describe: 'Print stack traces and causes of errors' })
     .strict()
     .recommendCommands()

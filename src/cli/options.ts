@@ -36,10 +36,11 @@ export const runtimeOptions = {
   threads: numberOption('onnxruntime intra-op threads'),
 } as const satisfies OptionTable;
 
-/** `--quiet`: no progress bars (text embedding, images, lines, bytes); errors and the summary line still print. */
+/** `--quiet`: no progress bars (text embedding, images, lines, bytes) and no built-in-model notice; errors, warnings and the summary line still print. */
 export const quietOption = {
-  quiet: { type: 'boolean', describe: 'No progress bars on stderr (errors and the closing summary still print)' },
+  quiet: { type: 'boolean', describe: 'No progress bars and no built-in-model notice on stderr (errors, warnings and the closing summary still print)' },
 } as const satisfies OptionTable;
+
 
 /** `--json [file]` ("-" or no value: stdout). */
 export const jsonOption = {

@@ -1,4 +1,8 @@
-/** Shared CLI output helpers: writing result files, warnings and notices on stderr, and ending a run that had per-item failures. */
+/**
+ * Shared CLI output helpers: writing result files, warnings and notices on stderr, ending a run that
+ * had per-item failures, and what the built-in model says about itself.
+ */
+import { isBuiltinModel } from '../config/options.js';
 import { RegionClipError, expectedMessage } from '../errors.js';
 import { writeTextFile } from '../io/files.js';
 import { fewNames } from '../io/inputs.js';
@@ -11,6 +15,18 @@ export function warn(message: string): void {
 /** Says on stderr which files of the folders and patterns were not taken (io/inputs), if any. */
 export function reportSkipped(skipped: readonly string[]): void {
   if (skipped.length > 0) console.error(`regionclip: skipped ${skipped.length} file(s) sharp does not decode (by extension): ${fewNames(skipped)}`);
+}
+
+/** What the built-in model is (README "Built-in model"), for --help and the notice on stderr. */
+export const BUILTIN_MODEL_NOTE = 'the built-in model (models/world-rn-small), trained only on a synthetic world of emoji scenes: '
+  + 'on real photos its answers mean little. For real weights see README "Real weights" and docs/models.md';
+
+/**
+ * One line on stderr when `model` (a reference as the pipelines take it) is the built-in model,
+ * unless `quiet`; never on stdout, where JSON may go.
+ */
+export function noticeBuiltinModel(model: string, quiet: boolean | undefined): void {
+  if (quiet !== true && isBuiltinModel(model)) process.stderr.write(`regionclip: using ${BUILTIN_MODEL_NOTE} (--model DIR; --quiet hides this line).\n`);
 }
 
 /** Writes JSON to stdout (one line) or to a file (indented), ending with a newline. */

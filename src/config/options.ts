@@ -6,19 +6,21 @@
  * and message from both (`validate.ts`), e.g.
  * "Expected a positive integer for classify.topK (--top-k) but received 0."
  */
-import { existsSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, describe, expectedMessage } from '../errors.js';
 import type { HubSettings } from '../hub/env.js';
 import { DEFAULT_REVISION, isHubModel } from '../hub/repo.js';
 import { DTYPES } from '../hub/select.js';
 import {
-  applyOverrides, checkModelOrPresetName, DETECT_FLAGS, ENSEMBLE_RULES, mergeSettings, parseSettings, PIPELINES_DIR, readPreset, resolveModelPath,
+  applyOverrides, checkModelOrPresetName, DETECT_FLAGS, ENSEMBLE_RULES, mergeSettings, MODELS_DIR, parseSettings, PIPELINES_DIR, readPreset, resolveModelPath,
   TEMPLATE_SET_NAMES, type DetectSettings,
 } from './preset.js';
-import { FlagText, fraction, oneOf, parseOptions, positiveInteger, type OptionNames } from './validate.js';
+import { distractorsOption, FlagText, fraction, oneOf, parseOptions, positiveInteger, type OptionNames } from './validate.js';
 import { DEFAULT_MAX_PIXELS } from '../image/read.js';
+import { readConcepts } from '../io/mined.js';
+import { BUILTIN_DISTRACTORS } from '../text/distractors.js';
 import { DEFAULT_ENSEMBLE_RULE, DEFAULT_TEMPLATE_SET } from '../text/prompts.js';
 import { closestMatch } from '../util/suggest.js';
 
@@ -26,6 +28,23 @@ export { closestMatch, DEFAULT_MAX_PIXELS, DTYPES, ENSEMBLE_RULES, FlagText, TEM
 
 /** The preset used when none is named. */
 export const DEFAULT_PRESET = 'default';
+
+/** A distractors setting (detect.distractors, classify's and mine's `distractors`), validated. */
+export type DistractorsSetting = string | readonly string[];
+
+/**
+ * The concepts of a distractors setting: the built-in pool ("builtin"), none ("none"), a file's
+ * lines (one concept per line, as mine's --concepts), or the list given. Not yet filtered against
+ * the labels (text/distractors' `distractorsFor` does that per query).
+ * @throws IoError for a file that cannot be read; InvalidInputError for an empty one.
+ */
+export function distractorPool(setting: DistractorsSetting): readonly string[] {
+  if (typeof setting !== 'string') return setting;
+  const name = setting.trim();
+  if (name === 'builtin') return BUILTIN_DISTRACTORS;
+  if (name === 'none') return [];
+  return readConcepts(setting);
+}
 
 type Json = Record<string, unknown>;
 
@@ -86,6 +105,8 @@ export interface DetectFlags {
   maxDet?: number | FlagText;
   proposals?: number | FlagText;
   templates?: string;
+  distractors?: string;
+  agnosticNms?: boolean;
 }
 
 const camel = (flag: string) => flag.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
@@ -162,6 +183,23 @@ export function modelReference(modelOrPreset: string | undefined): string {
   return modelPathOrHub(model);
 }
 
+/** The model that ships in models/: small, and trained only on the synthetic world (README "Built-in model"). */
+export const BUILTIN_MODEL = 'world-rn-small';
+
+/**
+ * Whether a model reference (a name under models/, a folder or its manifest.json, `hf:…`) is the
+ * built-in model's folder, compared by real path. A reference to nothing is not (loading it fails
+ * with its own error).
+ */
+export function isBuiltinModel(model: string): boolean {
+  if (isHubModel(model)) return false;
+  const builtin = join(MODELS_DIR, BUILTIN_MODEL);
+  let path = resolveModelPath(model);
+  if (!existsSync(path) || !existsSync(builtin)) return false;
+  if (!statSync(path).isDirectory()) path = dirname(path);
+  return realpathSync(path) === realpathSync(builtin);
+}
+
 // ── classify ────────────────────────────────────────────────────────────────────────────────────
 
 const classifySchema = z.strictObject({
@@ -171,10 +209,12 @@ const classifySchema = z.strictObject({
   ensemble: oneOf(ENSEMBLE_RULES).default(DEFAULT_ENSEMBLE_RULE),
   /** Labels returned per image. */
   topK: positiveInteger().default(5),
+  /** Open-set scoring: concepts competing with the labels, never reported ("builtin", "none", a file or a list). */
+  distractors: distractorsOption().default('builtin'),
   ...runtimeShape,
 });
 export type ClassifySettings = z.output<typeof classifySchema>;
-const CLASSIFY_NAMES: OptionNames = { prefix: 'classify.', flags: { topK: 'top-k', templates: 'templates', ensemble: 'ensemble', ...RUNTIME_FLAGS } };
+const CLASSIFY_NAMES: OptionNames = { prefix: 'classify.', flags: { topK: 'top-k', templates: 'templates', ensemble: 'ensemble', distractors: 'distractors', ...RUNTIME_FLAGS } };
 
 /** classify's tunable options with their defaults, validated; `others` are the caller's other option names. */
 export function resolveClassifyOptions(options: object, others: readonly string[] = []): ClassifySettings {
@@ -211,12 +251,17 @@ const mineSchema = z.strictObject({
   shard: shard.optional(),
   /** Images decoded ahead of the model. */
   queueSize: positiveInteger().default(4),
+  /**
+   * Concepts competing with the phrases, never mined. Default "none": RegionCLIP's mining rule is a
+   * softmax over the image's phrases (or the concept pool), and its 0.1 threshold is set for that.
+   */
+  distractors: distractorsOption().default('none'),
   ...runtimeShape,
 });
 export type MineSettings = z.output<typeof mineSchema>;
 const MINE_NAMES: OptionNames = {
   prefix: 'mine.',
-  flags: { threshold: 'thresh', floor: 'floor', proposals: 'proposals', rpnNms: 'rpn-nms', templates: 'templates', source: 'source', shard: 'shard', queueSize: 'queue', ...RUNTIME_FLAGS },
+  flags: { threshold: 'thresh', floor: 'floor', proposals: 'proposals', rpnNms: 'rpn-nms', templates: 'templates', source: 'source', shard: 'shard', queueSize: 'queue', distractors: 'distractors', ...RUNTIME_FLAGS },
 };
 
 /** mine's tunable options with their defaults, validated; `others` are the caller's other option names. */

@@ -14,7 +14,7 @@ import { closestMatch } from '../util/suggest.js';
 import { readJsonFile } from '../io/files.js';
 import { OBJECTNESS_FUSIONS } from '../matching/scores.js';
 import { DEFAULT_ENSEMBLE_RULE, ENSEMBLE_RULES, TEMPLATE_SETS, type TemplateSetName } from '../text/prompts.js';
-import { fraction, nonNegativeInteger, nonNegativeNumber, oneOf, parseOptions, positiveInteger, positiveNumber } from './validate.js';
+import { DISTRACTOR_POOLS, distractorsOption, fraction, nonNegativeInteger, nonNegativeNumber, oneOf, parseOptions, positiveInteger, positiveNumber } from './validate.js';
 
 /** Prompt template sets (`text/prompts`), and the ways their embeddings are combined. */
 export const TEMPLATE_SET_NAMES = Object.keys(TEMPLATE_SETS) as [TemplateSetName, ...TemplateSetName[]];
@@ -41,6 +41,14 @@ export const settingsSchema = z.strictObject({
     iouThreshold: fraction().default(0.5),
     maxDetections: nonNegativeInteger().default(100),
     fusion: oneOf(OBJECTNESS_FUSIONS).default('none'),
+    /**
+     * Open-set scoring: concepts that compete with the labels in the softmax and are never reported —
+     * "builtin" (text/distractors.json; a model with a trained background uses its background instead),
+     * "none", a file (one concept per line; relative to the preset file) or a list.
+     */
+    distractors: distractorsOption().default('builtin'),
+    /** Class-agnostic NMS: one box per object whatever its label (default: per-class, as RegionCLIP). */
+    agnosticNms: z.boolean({ error: 'true or false' }).default(false),
     /** crop mode: enlarge boxes by this factor before cropping (overrides the manifest). */
     contextScale: positiveNumber().optional(),
   }).prefault({}),
@@ -51,10 +59,14 @@ export const DETECT_FLAGS = {
   'detect.scoreThreshold': 'conf',
   'detect.iouThreshold': 'iou',
   'detect.maxDetections': 'max-det',
+  'detect.distractors': 'distractors',
+  'detect.agnosticNms': 'agnostic-nms',
   'proposals.postNmsTopK': 'proposals',
   'text.templates': 'templates',
 } as const;
 export type DetectSettings = z.infer<typeof settingsSchema>;
+/** Settings as given (a preset file, a library call): any key may be left out for its default. */
+export type DetectSettingsInput = z.input<typeof settingsSchema>;
 
 export const PIPELINES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'pipelines');
 export const MODELS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
@@ -99,9 +111,19 @@ export function readPreset(nameOrPath: string, from?: string, seen: string[] = [
   if (!isObject(raw)) throw new ConfigError(expectedMessage('a JSON object', path, Array.isArray(raw) ? 'an array' : typeof raw));
   const { extends: parent, ...own } = raw;
   if (typeof own.model === 'string' && !isHubModel(own.model) && (own.model.startsWith('.') || own.model.includes('/'))) own.model = resolve(dirname(path), own.model);
+  // A distractor file is relative to the preset that names it, like the model.
+  const detect = own.detect;
+  if (isObject(detect) && typeof detect.distractors === 'string' && !isDistractorPoolName(detect.distractors)) {
+    own.detect = { ...detect, distractors: resolve(dirname(path), detect.distractors) };
+  }
   if (parent === undefined) return own;
   if (typeof parent !== 'string') throw new ConfigError(expectedMessage('a preset name or path', `${path}: extends`, JSON.stringify(parent)));
   return mergeSettings(readPreset(parent, dirname(path), [...seen, path]), own);
+}
+
+/** "builtin" or "none", rather than a file of distractors. */
+export function isDistractorPoolName(value: string): value is (typeof DISTRACTOR_POOLS)[number] {
+  return (DISTRACTOR_POOLS as readonly string[]).includes(value.trim());
 }
 
 function readdirNames(dir: string): string[] {

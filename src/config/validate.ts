@@ -28,6 +28,14 @@ export const nonNegativeInteger = () => z.number({ error: 'an integer >= 0' }).i
 export const positiveNumber = () => z.number({ error: 'a positive number' }).positive({ error: 'a positive number' });
 /** A number ≥ 0. */
 export const nonNegativeNumber = () => z.number({ error: 'a number >= 0' }).nonnegative({ error: 'a number >= 0' });
+/** The distractor pools by name (open-set scoring, text/distractors.ts): the built-in one, or none. */
+export const DISTRACTOR_POOLS = ['builtin', 'none'] as const;
+export const DISTRACTORS = `${DISTRACTOR_POOLS.map((n) => `"${n}"`).join(', ')}, a file of concepts (one per line) or a list of concepts`;
+/** Open-set scoring's distractor pool: a name of DISTRACTOR_POOLS, a file path, or a non-empty list of concepts. */
+export const distractorsOption = () => z.union([
+  z.string({ error: DISTRACTORS }).trim().min(1, { error: DISTRACTORS }),
+  z.array(z.string({ error: DISTRACTORS }).trim().min(1, { error: DISTRACTORS }), { error: DISTRACTORS }).min(1, { error: DISTRACTORS }).readonly(),
+], { error: DISTRACTORS });
 /** One of a fixed list of names. */
 export const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `one of ${values.join(', ')}` });
 

@@ -1,7 +1,8 @@
 /**
  * Detection post-processing, RegionCLIP's fast_rcnn_inference_single_image for class-agnostic
  * boxes: every (region, phrase) pair whose score passes the threshold becomes a candidate, per-class
- * NMS, then the best `maxDetections`. Pure.
+ * NMS (or, with `agnostic`, one NMS over every class, as ultralytics' `agnostic_nms`: overlapping
+ * boxes of different labels suppress each other too), then the best `maxDetections`. Pure.
  *
  * Glossary: R regions, P phrases (classes); `scores` is R×P (the output of `scoreRegions`: the
  * background column, if any, already removed, objectness already fused), `boxes` the R regions.
@@ -14,9 +15,11 @@ import { checkFraction, checkInteger } from '../geometry/validate.js';
 export interface SelectOptions {
   /** Minimum score of a detection (strict >, as detectron2's score_thresh). */
   scoreThreshold: number;
-  /** Per-class NMS IoU threshold. */
+  /** NMS IoU threshold. */
   iouThreshold: number;
   maxDetections: number;
+  /** One NMS over all classes instead of one per class (default false: per-class, as RegionCLIP). */
+  agnostic?: boolean;
 }
 
 export interface SelectedDetections {
@@ -53,8 +56,11 @@ export function selectDetections(scores: Float32Array, phraseCount: number, boxe
       }
     }
   }
+  if (options.agnostic !== undefined && typeof options.agnostic !== 'boolean') throw invalidInput('true or false', 'agnostic', String(options.agnostic));
   const candidates = regions.gather(candRegion);
-  const keep = batchedNms(candidates.data, Float32Array.from(candScore), Int32Array.from(candClass), options.iouThreshold, options.maxDetections);
+  // Class-agnostic NMS is batched NMS with every candidate in one class.
+  const nmsClasses = options.agnostic === true ? new Int32Array(candClass.length) : Int32Array.from(candClass);
+  const keep = batchedNms(candidates.data, Float32Array.from(candScore), nmsClasses, options.iouThreshold, options.maxDetections);
   return {
     boxes: candidates.gather(keep),
     scores: Float32Array.from(keep, (i) => candScore[i]),

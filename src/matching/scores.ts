@@ -1,16 +1,20 @@
 /**
  * Region–phrase scoring, RegionCLIP's recipe as one pure function with named constants
- * (`scoreRegions`): L2-normalize both sides, cosine similarity, an optional background column,
- * divide by a temperature, softmax over the phrases (and background), the background column
- * dropped again, then optional objectness fusion. detect, classify and mine all score with it;
+ * (`scoreRegions`): L2-normalize both sides, cosine similarity, optional competitor columns
+ * (distractor phrases, a background), divide by a temperature, softmax over the phrases and the
+ * competitors, the competitor columns dropped again, then optional objectness fusion. detect,
+ * classify and mine all score with it;
  * the pieces (`cosineSimilarity`, `softmaxRows`, `regionPhraseProbs`, `fuseScores`) are exported
  * for tests and for callers that need the background column itself.
  *
  * Matches RegionCLIP's `clip_roi_heads` zero-shot scoring (cosine / 0.01 with a background
- * embedding, softmax), except objectness fusion (see `ObjectnessFusion`).
+ * embedding, softmax), except objectness fusion (see `ObjectnessFusion`) and distractors, which
+ * RegionCLIP does not have: open-set scoring for models without a trained background
+ * (text/distractors.ts; README "Open-set scoring").
  *
- * Glossary: R regions (or images), P phrases, D embedding size. `regionEmbeds` is R×D,
- * `phraseEmbeds` P×D, row-major; results are R×P (R×(P+1) with a background column, last).
+ * Glossary: R regions (or images), P phrases, K distractors, D embedding size. `regionEmbeds` is
+ * R×D, `phraseEmbeds` P×D, `distractorEmbeds` K×D, row-major; results are R×P (`regionPhraseProbs`:
+ * R×(P+1) with a background column, last).
  */
 import { invalidInput } from '../errors.js';
 
@@ -118,6 +122,8 @@ export interface ScoreRegionsOptions {
   temperature?: number;
   /** A D-vector for "background": it competes in the softmax and is dropped from the result. */
   backgroundEmbed?: Float32Array;
+  /** K×D distractor phrases (open-set scoring): they compete in the softmax like the background and are dropped from the result. */
+  distractorEmbeds?: Float32Array;
   /** How objectness enters the score (default `none`). */
   fusion?: ObjectnessFusion;
   /** R objectness probabilities (sigmoid), for `geometric` fusion. */
@@ -126,22 +132,31 @@ export interface ScoreRegionsOptions {
 
 /**
  * The scoring stage: R×P scores of every region for every phrase, softmax(cos / temperature) over
- * the phrases (and the background, whose column is dropped: it only takes probability mass away),
- * then objectness fusion. Embeddings need not be normalized.
+ * the phrases and their competitors — the K distractors and the background, whose columns are
+ * dropped: they only take probability mass away, so a region that matches none of the phrases
+ * scores low for all of them — then objectness fusion. Embeddings need not be normalized.
  * @throws InvalidInputError for mismatched shapes, a temperature that is not a finite number > 0,
  *   or `geometric` fusion without R objectness values.
  */
 export function scoreRegions(regionEmbeds: Float32Array, phraseEmbeds: Float32Array, dim: number, options: ScoreRegionsOptions = {}): Float32Array {
-  const probsWithBackground = regionPhraseProbs(regionEmbeds, phraseEmbeds, dim, {
+  const P = rowsOf('phraseEmbeds', phraseEmbeds, dim);
+  const K = options.distractorEmbeds === undefined ? 0 : rowsOf('distractorEmbeds', options.distractorEmbeds, dim);
+  let competing = phraseEmbeds;
+  if (K > 0) {
+    competing = new Float32Array((P + K) * dim);
+    competing.set(phraseEmbeds);
+    competing.set(options.distractorEmbeds!, P * dim);
+  }
+  const probsWithCompetitors = regionPhraseProbs(regionEmbeds, competing, dim, {
     temperature: options.temperature ?? REGIONCLIP_TEMPERATURE,
     backgroundEmbed: options.backgroundEmbed,
   });
-  const P = phraseEmbeds.length / dim;
-  let probs = probsWithBackground;
-  if (options.backgroundEmbed !== undefined) {
+  const columns = P + K + (options.backgroundEmbed === undefined ? 0 : 1);
+  let probs = probsWithCompetitors;
+  if (columns !== P) {
     const R = regionEmbeds.length / dim;
     probs = new Float32Array(R * P);
-    for (let r = 0; r < R; r++) probs.set(probsWithBackground.subarray(r * (P + 1), r * (P + 1) + P), r * P);
+    for (let r = 0; r < R; r++) probs.set(probsWithCompetitors.subarray(r * columns, r * columns + P), r * P);
   }
   return fuseScores(probs, P, options.fusion ?? 'none', options.objectness);
 }

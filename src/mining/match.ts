@@ -19,6 +19,8 @@ export interface MinedPair {
 
 export interface MatchOptions {
   temperature: number;
+  /** K×D distractor phrases competing in the softmax, never mined (open-set scoring; default none). */
+  distractorEmbeds?: Float32Array;
   /** Region→phrase: keep a region's best phrase when its probability is above this (RegionCLIP: 0.1). */
   threshold: number;
   /** Phrase→region: keep a phrase's best region when its probability is above this. */
@@ -28,7 +30,7 @@ export interface MatchOptions {
 export function mineRegionPhrasePairs(regionEmbeds: Float32Array, phraseEmbeds: Float32Array, dim: number, options: MatchOptions): MinedPair[] {
   const R = regionEmbeds.length / dim, P = phraseEmbeds.length / dim;
   if (R === 0 || P === 0) return [];
-  const probs = scoreRegions(regionEmbeds, phraseEmbeds, dim, { temperature: options.temperature });
+  const probs = scoreRegions(regionEmbeds, phraseEmbeds, dim, { temperature: options.temperature, distractorEmbeds: options.distractorEmbeds });
   const pairs = new Map<number, MinedPair>(); // key r * P + p
   for (let r = 0; r < R; r++) {
     let best = 0;

@@ -56,6 +56,16 @@ export class ClipTextEncoder {
     return new TextEmbeddingCache(dir, { modelHash: this.model.loaded.modelHash, templates: templateId, ensemble: rule, dim: this.model.embedDim });
   }
 
+  /**
+   * The phrases' P×D and the distractors' Q×D embeddings (undefined when Q = 0), through one
+   * `embedPhrases` call, so `onProgress` counts P + Q once (open-set scoring: matching/scores).
+   */
+  async embedWithDistractors(phrases: readonly string[], distractors: readonly string[], options: PhraseEmbeddingOptions = {}): Promise<{ phraseEmbeds: Float32Array; distractorEmbeds?: Float32Array }> {
+    const all = await this.embedPhrases([...phrases, ...distractors], options);
+    const split = phrases.length * this.model.embedDim;
+    return { phraseEmbeds: all.subarray(0, split), distractorEmbeds: distractors.length === 0 ? undefined : all.subarray(split) };
+  }
+
   /** P×D L2-normalized phrase embeddings, in the order given. */
   async embedPhrases(phrases: readonly string[], options: PhraseEmbeddingOptions = {}): Promise<Float32Array> {
     const templateOption = options.templates ?? DEFAULT_TEMPLATE_SET;

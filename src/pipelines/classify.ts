@@ -1,13 +1,15 @@
 /**
  * Zero-shot classification (CLIP's core trick): each image against "a photo of a {label}" for
- * every label, ranked by softmax(logitScale × cosine). Orchestration only.
+ * every label, ranked by softmax(logitScale × cosine) over the labels and the distractor pool of
+ * open-set scoring (never reported: a single absent label scores low). Orchestration only.
  */
-import { resolveClassifyOptions, type HubOptions } from '../config/options.js';
+import { distractorPool, resolveClassifyOptions, type DistractorsSetting, type HubOptions } from '../config/options.js';
 import { RegionClipError } from '../errors.js';
 import { decodeImage, sourceName, type DecodeOptions, type ImageInput } from '../image/read.js';
 import { scoreRegions } from '../matching/scores.js';
 import { ClipModel, type ClipLoadOptions } from '../models/clip.js';
 import { ClipTextEncoder, type PhraseEmbeddingOptions, type TextEncoderOptions } from '../models/text-encoder.js';
+import { distractorsFor } from '../text/distractors.js';
 import { parseVocab } from '../text/phrases.js';
 
 export interface ClassifyOptions extends Omit<PhraseEmbeddingOptions, 'onProgress'>, TextEncoderOptions, DecodeOptions, Omit<ClipLoadOptions, 'intraOpThreads'> {
@@ -15,6 +17,11 @@ export interface ClassifyOptions extends Omit<PhraseEmbeddingOptions, 'onProgres
   labels: string | readonly string[];
   /** How many labels to return per image (default: config/options' CLASSIFY_DEFAULTS, 5). */
   topK?: number;
+  /**
+   * Open-set scoring: concepts competing with the labels in the softmax, never returned — "builtin"
+   * (the default), "none" (probabilities over the labels alone, summing to 1), a file or a list.
+   */
+  distractors?: DistractorsSetting;
   /** onnxruntime intra-op threads, when the model is loaded here (a path or preset). */
   intraOpThreads?: number;
   /** Hub settings for an `hf:org/name` model (default: the HF_* environment variables). */
@@ -35,7 +42,7 @@ export interface ClassifyResult {
 
 /** Every ClassifyOptions key (checked complete by the compiler); those outside classify's schema are checked here. */
 const OPTION_KEYS = {
-  labels: true, topK: true, templates: true, ensemble: true, fill: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onWarning: true,
+  labels: true, topK: true, distractors: true, templates: true, ensemble: true, fill: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onWarning: true,
   maxPixels: true, intraOpThreads: true, imageBatchSize: true, textBatchSize: true, onImage: true, onTextProgress: true, hub: true,
 } satisfies Record<keyof ClassifyOptions, true>;
 const OTHER_OPTIONS = Object.keys(OPTION_KEYS);
@@ -47,6 +54,7 @@ const OTHER_OPTIONS = Object.keys(OPTION_KEYS);
  */
 export async function classifyImages(model: ClipModel | string | undefined, images: readonly ImageInput[], given: ClassifyOptions): Promise<ClassifyResult[]> {
   const options = { ...given, ...resolveClassifyOptions(given, OTHER_OPTIONS) };
+  const pool = distractorPool(options.distractors);
   if (!(model instanceof ClipModel)) {
     const loaded = await ClipModel.load(model, options);
     try {
@@ -57,7 +65,8 @@ export async function classifyImages(model: ClipModel | string | undefined, imag
   }
   const labels = parseVocab(options.labels);
   const encoder = new ClipTextEncoder(model, options);
-  const phraseEmbeds = await encoder.embedPhrases(labels, { templates: options.templates, ensemble: options.ensemble, fill: options.fill, onProgress: options.onTextProgress });
+  const textOptions = { templates: options.templates, ensemble: options.ensemble, fill: options.fill, onProgress: options.onTextProgress };
+  const { phraseEmbeds, distractorEmbeds } = await encoder.embedWithDistractors(labels, distractorsFor(pool, labels), textOptions);
   const topK = Math.max(1, Math.min(options.topK, labels.length));
   const results: ClassifyResult[] = [];
   for (const input of images) {
@@ -66,7 +75,7 @@ export async function classifyImages(model: ClipModel | string | undefined, imag
     try {
       const decoded = await decodeImage(input, options);
       const imageEmbeds = await model.embedPixels(model.preprocess(decoded));
-      const probs = scoreRegions(imageEmbeds, phraseEmbeds, model.embedDim, { temperature: 1 / model.logitScale });
+      const probs = scoreRegions(imageEmbeds, phraseEmbeds, model.embedDim, { temperature: 1 / model.logitScale, distractorEmbeds });
       const ranked = labels.map((label, i) => ({ label, score: probs[i] })).sort((a, b) => b.score - a.score).slice(0, topK);
       result = { image: { path, width: decoded.width, height: decoded.height }, labels: ranked };
     } catch (error) {

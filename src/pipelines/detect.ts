@@ -1,9 +1,11 @@
 /**
  * Zero-shot detection, RegionCLIP's inference: proposals (RPN, or given boxes) → region embeddings →
- * phrase embeddings → scores (cosine / temperature, softmax over phrases and background) → a
- * finetuned head's box regression applied to the proposals, if it has one → per-class NMS. Orchestration only: every step is a model method or a pure function.
+ * phrase embeddings → scores (cosine / temperature, softmax over phrases and their competitors: the
+ * background, or the distractor pool of open-set scoring) → a finetuned head's box regression applied
+ * to the proposals, if it has one → per-class (or class-agnostic) NMS. Orchestration only: every step
+ * is a model method or a pure function.
  *
- * Glossary: R regions, P phrases, D embedding size.
+ * Glossary: R regions, P phrases, K distractors, D embedding size.
  */
 import { InvalidInputError, ModelRunError, expectedMessage } from '../errors.js';
 import { Boxes } from '../geometry/boxes.js';
@@ -15,9 +17,10 @@ import { selectDetections } from '../matching/detections.js';
 import { scoreRegions } from '../matching/scores.js';
 import { DetectorModel, type DetectorLoadOptions } from '../models/detector.js';
 import { ClipTextEncoder, type TextEncoderOptions } from '../models/text-encoder.js';
-import { parseSettings, type DetectSettings } from '../config/preset.js';
-import { DEFAULT_PRESET, parseRuntimeOptions, resolveDetectSettings, type HubOptions } from '../config/options.js';
+import { parseSettings, type DetectSettings, type DetectSettingsInput } from '../config/preset.js';
+import { DEFAULT_PRESET, distractorPool, parseRuntimeOptions, resolveDetectSettings, type DistractorsSetting, type HubOptions } from '../config/options.js';
 import { resolveModelFolder } from '../models/model-source.js';
+import { distractorsFor } from '../text/distractors.js';
 import { extractPhrases, parseVocab } from '../text/phrases.js';
 import { processWarning, type WarningHandler } from '../util/warnings.js';
 
@@ -62,7 +65,7 @@ export interface DetectOptions extends TextEncoderOptions, DecodeOptions {
    * Settings (default: the default preset's, pipelines/default.json; a partial object is completed
    * with the settings schema's defaults, config/preset.ts).
    */
-  settings?: Partial<DetectSettings>;
+  settings?: DetectSettingsInput;
   /** Score these boxes (original pixels, N×4) instead of RPN proposals (RegionCLIP's GT-box mode); they have no
    * objectness, so their scores are the label probabilities (the preset's objectness fusion does not apply).
    * They are clipped to the image; boxes with nothing left are dropped with a warning (`onWarning`). */
@@ -135,7 +138,8 @@ function givenBoxes(data: Float32Array, image: DecodedImage, onWarning: WarningH
 
 /**
  * Detects the phrases in one image. Phrase embeddings can be passed in (`phraseEmbeds`) so a run
- * over many images embeds its vocabulary once.
+ * over many images embeds its vocabulary once; the settings' distractors are embedded per call
+ * (through the text-embedding cache: `Detector` keeps them in memory instead).
  */
 export async function detectImage(
   detector: DetectorModel,
@@ -148,7 +152,28 @@ export async function detectImage(
   defaultSettings ??= resolveDetectSettings(DEFAULT_PRESET);
   const settings = options.settings === undefined ? defaultSettings : parseSettings({ ...options.settings }, 'detect options');
   parseRuntimeOptions(options, OTHER_OPTIONS);
-  return runDetection(detector, image, phrases, phraseEmbeds, options, settings);
+  const distractors = distractorsFor(competingPool(detector, settings.detect.distractors), phrases);
+  const { templates, ensemble, articles } = settings.text;
+  const distractorEmbeds = distractors.length === 0 ? undefined : await new ClipTextEncoder(detector.clip, options).embedPhrases(distractors, { templates, ensemble, fill: { articles } });
+  return runDetection(detector, image, phrases, { phraseEmbeds, distractorEmbeds }, options, settings);
+}
+
+/**
+ * The distractor pool that competes for a model (README "Open-set scoring"): the settings' pool,
+ * except that the built-in pool stands in for a trained background, so a model that has one (a
+ * non-zero `scoring.backgroundEmbed`) scores against its background alone. A pool the settings name
+ * (a file or a list) competes beside the background. Converted RegionCLIP models carry an all-zero
+ * background (a constant logit 0), which is kept in the softmax but counts as untrained.
+ */
+export function competingPool(detector: DetectorModel, distractors: DistractorsSetting): readonly string[] {
+  const trainedBackground = detector.backgroundEmbed?.some((v) => v !== 0) ?? false;
+  return distractors === 'builtin' && trainedBackground ? [] : distractorPool(distractors);
+}
+
+/** The text side of one detection: P×D phrase embeddings and the K×D distractors competing with them. */
+interface TextEmbeds {
+  phraseEmbeds: Float32Array;
+  distractorEmbeds?: Float32Array;
 }
 
 /** Whether an image input is already decoded pixels (a DecodedImage), not a path or encoded bytes. */
@@ -161,7 +186,7 @@ let defaultSettings: DetectSettings | undefined;
 
 /** detectImage's work, on options and settings already validated (Detector validates them once, at load and per call). */
 async function runDetection(
-  detector: DetectorModel, image: ImageInput | DecodedImage, phrases: string[], phraseEmbeds: Float32Array, options: DetectOptions, settings: DetectSettings,
+  detector: DetectorModel, image: ImageInput | DecodedImage, phrases: string[], { phraseEmbeds, distractorEmbeds }: TextEmbeds, options: DetectOptions, settings: DetectSettings,
 ): Promise<DetectionResult> {
   const timings: Record<string, number> = {};
   let t = performance.now();
@@ -192,6 +217,7 @@ async function runDetection(
   const scores = scoreRegions(regionEmbeds, phraseEmbeds, detector.manifest.embedDim, {
     temperature: detector.manifest.scoring.temperature,
     backgroundEmbed: detector.backgroundEmbed,
+    distractorEmbeds,
     fusion: objectness === undefined ? 'none' : settings.detect.fusion,
     objectness,
   });
@@ -204,6 +230,7 @@ async function runDetection(
     scoreThreshold: settings.detect.scoreThreshold,
     iouThreshold: settings.detect.iouThreshold,
     maxDetections: settings.detect.maxDetections,
+    agnostic: settings.detect.agnosticNms,
   });
   lap('scoring');
   const detections: Detection[] = Array.from(selected.scores, (score, k) => ({ label: phrases[selected.classIds[k]], score, box: selected.boxes.row(k) }));
@@ -232,9 +259,12 @@ const OTHER_OPTIONS = [...new Set([...Object.keys(DETECT_OPTION_KEYS), ...Object
  */
 export class Detector {
   private readonly encoder: ClipTextEncoder;
+  /** The distractors competing with every query's phrases (before the query's own labels are taken out). */
+  private readonly pool: readonly string[];
 
   private constructor(readonly model: DetectorModel, readonly settings: DetectSettings, private readonly options: DetectorOptions) {
     this.encoder = new ClipTextEncoder(model.clip, options);
+    this.pool = competingPool(model, settings.detect.distractors);
   }
 
   /**
@@ -245,6 +275,7 @@ export class Detector {
   static async load(modelOrPreset: string | DetectSettings = DEFAULT_PRESET, options: DetectorOptions = {}): Promise<Detector> {
     parseRuntimeOptions(options, OTHER_OPTIONS);
     const settings = resolveDetectSettings(modelOrPreset, options);
+    distractorPool(settings.detect.distractors); // a missing or empty distractor file fails before the model loads
     const model = await DetectorModel.load(await resolveModelFolder(settings.model!, options.hub), options);
     return new Detector(model, settings, options);
   }
@@ -264,9 +295,12 @@ export class Detector {
   private async run(image: ImageInput | DecodedImage, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<DetectionResult> {
     const phrases = resolvePhrases(options);
     const t0 = performance.now();
-    const phraseEmbeds = await this.embedPhrases(phrases, options.onTextProgress);
+    const { templates, ensemble, articles } = this.settings.text;
+    const { phraseEmbeds, distractorEmbeds } = await this.encoder.embedWithDistractors(phrases, distractorsFor(this.pool, phrases), {
+      templates, ensemble, fill: { articles }, onProgress: options.onTextProgress,
+    });
     const textMs = round(performance.now() - t0);
-    const result = await runDetection(this.model, image, phrases, phraseEmbeds, { ...this.options, ...options }, this.settings);
+    const result = await runDetection(this.model, image, phrases, { phraseEmbeds, distractorEmbeds }, { ...this.options, ...options }, this.settings);
     result.timings.text = textMs;
     return result;
   }

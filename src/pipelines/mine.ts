@@ -14,7 +14,7 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { InvalidInputError, IoError, RegionClipError, UsageError, expectedMessage } from '../errors.js';
 import { decodeImage, type DecodedImage, type DecodeOptions } from '../image/read.js';
-import { MINE_SOURCES, resolveMineOptions, type HubOptions, type MineSettings } from '../config/options.js';
+import { distractorPool, MINE_SOURCES, resolveMineOptions, type DistractorsSetting, type HubOptions, type MineSettings } from '../config/options.js';
 import type { TemplateSetName } from '../text/prompts.js';
 import { openResumable, writeCheckpoint, type ResumableRun } from '../io/checkpoint.js';
 import { checkWritableFile } from '../io/files.js';
@@ -22,6 +22,7 @@ import { minedToCoco, readConcepts, writeMinedCoco, type MinedLabel, type MinedR
 import { mineRegionPhrasePairs } from '../mining/match.js';
 import { DetectorModel, type DetectorLoadOptions } from '../models/detector.js';
 import { ClipTextEncoder, type TextEncoderOptions } from '../models/text-encoder.js';
+import { distractorsFor } from '../text/distractors.js';
 import { extractPhrases } from '../text/phrases.js';
 
 export interface MineOptions extends TextEncoderOptions, DetectorLoadOptions {
@@ -42,6 +43,11 @@ export interface MineOptions extends TextEncoderOptions, DetectorLoadOptions {
   /** Where phrases come from: the caption, the concept pool, or both. */
   source?: (typeof MINE_SOURCES)[number];
   templates?: TemplateSetName;
+  /**
+   * Concepts competing with each image's phrases in the softmax, never mined (open-set scoring:
+   * "builtin", a file or a list). Default "none": RegionCLIP's rule, a softmax over the phrases.
+   */
+  distractors?: DistractorsSetting;
   /** This process's share: lines with index % count === index (`{ index, count }`, or "i/N"). */
   shard?: { index: number; count: number } | string;
   resume?: boolean;
@@ -64,7 +70,7 @@ export interface MineOptions extends TextEncoderOptions, DetectorLoadOptions {
 /** Every MineOptions key (checked complete by the compiler); those outside mine's schema are checked by mine(). */
 const OPTION_KEYS = {
   input: true, output: true, root: true, threshold: true, floor: true, proposals: true, rpnNms: true, concepts: true, source: true,
-  templates: true, shard: true, resume: true, overwrite: true, strict: true, queueSize: true, coco: true, maxPixels: true,
+  templates: true, distractors: true, shard: true, resume: true, overwrite: true, strict: true, queueSize: true, coco: true, maxPixels: true,
   intraOpThreads: true, regionBatchSize: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onWarning: true, onProgress: true, onTextProgress: true, hub: true,
 } satisfies Record<keyof MineOptions, true>;
 const OTHER_OPTIONS = Object.keys(OPTION_KEYS);
@@ -121,10 +127,12 @@ export function parseMineLine(text: string, lineNumber: number, root: string): P
   return { id, image, caption: v.caption, path };
 }
 
-function settingsHash(model: DetectorModel, options: ResolvedMineOptions, concepts: string[]): string {
+/** What a resumed run must share with the interrupted one (distractors only when there are any, so older checkpoints still resume). */
+function settingsHash(model: DetectorModel, options: ResolvedMineOptions, concepts: string[], distractors: readonly string[]): string {
   return createHash('sha256').update(JSON.stringify({
     model: model.loaded.modelHash, threshold: options.threshold, floor: options.floor, proposals: options.proposals, rpnNms: options.rpnNms,
     source: options.source, templates: options.templates, concepts, shard: options.shard, input: resolve(options.input),
+    ...(distractors.length === 0 ? {} : { distractors }),
   })).digest('hex');
 }
 
@@ -185,7 +193,7 @@ export async function mine(model: DetectorModel | string | undefined, given: Min
     }
   }
   const root = resolve(options.root ?? dirname(resolve(options.input)));
-  const run = openResumable(options.output, settingsHash(model, { ...options, ...rule }, rule.concepts), options);
+  const run = openResumable(options.output, settingsHash(model, { ...options, ...rule }, rule.concepts, rule.distractors), options);
   const total = run.state.done ? 0 : await countLines(options.input);
   const encoder = new ClipTextEncoder(model.clip, options);
   // The pool is embedded once, up front (with progress: 856 concepts take minutes); every line then finds it in memory.
@@ -209,19 +217,20 @@ export async function mine(model: DetectorModel | string | undefined, given: Min
   return { images, phrases, labels, errors, skipped, resumedFrom: run.resumedFrom };
 }
 
-/** The mining rule's settings: thresholds and where the phrases come from. */
+/** The mining rule's settings: thresholds, where the phrases come from, and the distractors competing with them. */
 interface MineRule {
   threshold: number;
   floor: number;
   concepts: string[];
   source: 'caption' | 'concepts' | 'both';
+  distractors: readonly string[];
 }
 
 function mineRule(options: ResolvedMineOptions): MineRule {
   const concepts = options.concepts ?? [];
   const source = options.source ?? (concepts.length > 0 ? 'concepts' : 'caption');
   if ((source === 'concepts' || source === 'both') && concepts.length === 0) throw new UsageError(expectedMessage('a concept pool (--concepts)', `phrase source "${source}"`, 'none'));
-  return { threshold: options.threshold, floor: options.floor ?? options.threshold, concepts, source };
+  return { threshold: options.threshold, floor: options.floor ?? options.threshold, concepts, source, distractors: distractorPool(options.distractors) };
 }
 
 /** Validates one line and decodes its image; a bad line becomes an error item naming the line. */
@@ -276,8 +285,13 @@ class RegionLabeller {
     const { proposals, resized } = await model.propose(decoded, { postNmsTopK: options.proposals, nmsThreshold: options.rpnNms });
     const boxes = DetectorModel.toOriginal(proposals.boxes, resized);
     const regionEmbeds = await model.embedRegions(decoded, boxes, { resized });
-    const phraseEmbeds = await this.encoder.embedPhrases(entries.map((e) => e.phrase), { templates: options.templates });
-    const pairs = mineRegionPhrasePairs(regionEmbeds, phraseEmbeds, model.manifest.embedDim, { temperature: model.manifest.scoring.temperature, threshold: this.rule.threshold, floor: this.rule.floor });
+    const phrases = entries.map((e) => e.phrase);
+    const phraseEmbeds = await this.encoder.embedPhrases(phrases, { templates: options.templates });
+    const distractors = distractorsFor(this.rule.distractors, phrases);
+    const distractorEmbeds = distractors.length === 0 ? undefined : await this.encoder.embedPhrases(distractors, { templates: options.templates });
+    const pairs = mineRegionPhrasePairs(regionEmbeds, phraseEmbeds, model.manifest.embedDim, {
+      temperature: model.manifest.scoring.temperature, threshold: this.rule.threshold, floor: this.rule.floor, distractorEmbeds,
+    });
     return pairs.map((pair) => ({
       box: roundedBox(boxes.row(pair.region)),
       phrase: entries[pair.phrase].phrase,

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUILTIN_DISTRACTORS, distractorsFor } from '../../src/text/distractors.js';
 import { EXIT_CODES } from '../../src/errors.js';
 import { repoRoot } from '../helpers/golden.js';
 
@@ -92,10 +93,40 @@ describe('regionclip classify', () => {
     const args = ['classify', join(scratch, 'red.png'), join(scratch, 'blue.jpg'), '--labels', labels, '--model', tiny, '--no-cache'];
     const r = cli(...args);
     expect(r.status).toBe(0);
-    expect(r.stderr.split('\n').filter((l) => l.startsWith('text ')).at(-1)).toMatch(/^text █{24} 40\/40 /);
+    const total = 40 + distractorsFor(BUILTIN_DISTRACTORS, labels.split(',')).length; // the labels and the built-in pool, one count
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('text ')).at(-1)).toMatch(new RegExp(`^text █{24} ${total}/${total} `));
     const quiet = cli(...args, '--quiet');
     expect(quiet.status).toBe(0);
     expect(quiet.stderr.split('\n').filter((l) => /^(text|classify) /.test(l))).toEqual([]);
     expect(quiet.stderr).toContain('classified 2 of 2 image(s)');
+  });
+});
+
+describe('regionclip classify: open-set scoring', () => {
+  const world = join(repoRoot, 'fixtures', 'world');
+  const prob = (r: ReturnType<typeof cli>) => {
+    expect(r.stderr).not.toContain('Error');
+    expect(r.status).toBe(0);
+    const [result] = JSON.parse(r.stdout) as { labels: { label: string; score: number }[] }[];
+    expect(result.labels).toHaveLength(1);
+    return result.labels[0].score;
+  };
+  it('a single absent label gets a low probability, a present one a high one; --distractors none is the old softmax', () => {
+    // README's main scene (two bicycles and a sled) asked about a cat; singles/000000.jpg is a sloth
+    expect(prob(cli('classify', join(world, 'images', '000020.jpg'), '--labels', 'cat', '--json', '-'))).toBeLessThan(0.1);
+    expect(prob(cli('classify', join(world, 'singles', '000000.jpg'), '--labels', 'giraffe', '--json', '-'))).toBeLessThan(0.1);
+    expect(prob(cli('classify', join(world, 'singles', '000000.jpg'), '--labels', 'sloth', '--json', '-'))).toBeGreaterThan(0.5);
+    expect(prob(cli('classify', join(world, 'images', '000020.jpg'), '--labels', 'cat', '--json', '-', '--distractors', 'none'))).toBe(1);
+  });
+  it('never returns a distractor, and the probabilities of several labels leave the rest to the pool', () => {
+    const r = cli('classify', join(world, 'singles', '000000.jpg'), '--labels', 'sloth,giraffe,bicycle', '--top-k', '10', '--json', '-');
+    expect(r.status).toBe(0);
+    const [result] = JSON.parse(r.stdout) as { labels: { label: string; score: number }[] }[];
+    expect(result.labels).toHaveLength(3);
+    expect(result.labels[0].label).toBe('sloth');
+    expect(result.labels.map((l) => l.label).sort()).toEqual(['bicycle', 'giraffe', 'sloth']);
+    const sum = result.labels.reduce((a, l) => a + l.score, 0);
+    expect(sum).toBeLessThan(1);
+    expect(sum).toBeGreaterThan(0.5);
   });
 });

@@ -5,15 +5,15 @@ import { ConfigError } from '../../src/errors.js';
 
 describe('options', () => {
   it('has every default in one place', () => {
-    expect(CLASSIFY_DEFAULTS).toEqual({ templates: 'single', ensemble: 'normalize-average-normalize', topK: 5 });
-    expect(MINE_DEFAULTS).toEqual({ threshold: 0.1, proposals: 300, rpnNms: 0.5, templates: 'single', queueSize: 4 });
+    expect(CLASSIFY_DEFAULTS).toEqual({ templates: 'single', ensemble: 'normalize-average-normalize', topK: 5, distractors: 'builtin' });
+    expect(MINE_DEFAULTS).toEqual({ threshold: 0.1, proposals: 300, rpnNms: 0.5, templates: 'single', queueSize: 4, distractors: 'none' });
   });
 
   it('maps flags onto preset keys, over the preset and under --set', () => {
-    const flags = settingsFromFlags({ conf: 0.4, maxDet: 7, proposals: 50, templates: 'single' });
-    expect(flags).toEqual({ detect: { scoreThreshold: 0.4, maxDetections: 7 }, proposals: { postNmsTopK: 50 }, text: { templates: 'single' } });
+    const flags = settingsFromFlags({ conf: 0.4, maxDet: 7, proposals: 50, templates: 'single', distractors: 'none', agnosticNms: true });
+    expect(flags).toEqual({ detect: { scoreThreshold: 0.4, maxDetections: 7, distractors: 'none', agnosticNms: true }, proposals: { postNmsTopK: 50 }, text: { templates: 'single' } });
     const settings = resolveDetectSettings('default', { settings: flags, set: ['detect.scoreThreshold=0.6'] });
-    expect(settings.detect).toEqual({ scoreThreshold: 0.6, iouThreshold: 0.5, maxDetections: 7, fusion: 'geometric' });
+    expect(settings.detect).toEqual({ scoreThreshold: 0.6, iouThreshold: 0.5, maxDetections: 7, fusion: 'geometric', distractors: 'none', agnosticNms: true });
     expect(settings.proposals).toEqual({ postNmsTopK: 50, nmsThreshold: 0.9 });
     expect(resolveDetectSettings(settings)).toEqual(settings);
   });

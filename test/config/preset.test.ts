@@ -13,10 +13,13 @@ describe('presets', () => {
     const settings = parseSettings(readPreset('default'), 'default');
     expect(settings.proposals).toEqual({ postNmsTopK: 1000, nmsThreshold: 0.9 });
     expect(settings.text).toEqual({ templates: 'ensemble', ensemble: 'normalize-average-normalize', articles: true });
-    expect(settings.detect).toEqual({ scoreThreshold: 0.8, iouThreshold: 0.5, maxDetections: 100, fusion: 'geometric' });
+    expect(settings.detect).toEqual({ scoreThreshold: 0.8, iouThreshold: 0.5, maxDetections: 100, fusion: 'geometric', distractors: 'builtin', agnosticNms: false });
     const zeroShot = parseSettings(readPreset('regionclip-zero-shot'), 'z');
     expect(zeroShot.text.ensemble).toBe('average-normalize');
     expect(zeroShot.detect.scoreThreshold).toBe(0.001);
+    // RegionCLIP's presets score against the labels (and background) alone, as RegionCLIP does
+    expect(zeroShot.detect.distractors).toBe('none');
+    expect(parseSettings(readPreset('regionclip-finetuned'), 'f').detect.distractors).toBe('none');
   });
 
   it('resolves extends by path and model paths against the preset file; refuses cycles', () => {
@@ -24,6 +27,11 @@ describe('presets', () => {
     writeFileSync(join(scratch, 'b.json'), JSON.stringify({ extends: 'default', detect: { maxDetections: 7 } }));
     const settings = parseSettings(readPreset(join(scratch, 'a.json')), 'a');
     expect(settings.model).toBe(join(scratch, 'models', 'x'));
+    // a distractor file, like the model, is relative to the preset that names it; the pool names stay names
+    writeFileSync(join(scratch, 'pooled.json'), JSON.stringify({ extends: 'default', detect: { distractors: 'pools/mine.txt' } }));
+    expect(parseSettings(readPreset(join(scratch, 'pooled.json')), 'p').detect.distractors).toBe(join(scratch, 'pools', 'mine.txt'));
+    writeFileSync(join(scratch, 'none.json'), JSON.stringify({ extends: 'default', detect: { distractors: 'none' } }));
+    expect(parseSettings(readPreset(join(scratch, 'none.json')), 'n').detect.distractors).toBe('none');
     expect(settings.detect).toMatchObject({ iouThreshold: 0.4, maxDetections: 7, scoreThreshold: 0.8 });
     writeFileSync(join(scratch, 'c.json'), JSON.stringify({ extends: './d.json' }));
     writeFileSync(join(scratch, 'd.json'), JSON.stringify({ extends: './c.json' }));

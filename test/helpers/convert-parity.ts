@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DetectSettings } from '../../src/config/preset.js';
+import type { DetectSettingsInput } from '../../src/config/preset.js';
 import { roiAlign } from '../../src/geometry/roi-align.js';
 import { decodeImage } from '../../src/image/read.js';
 import { Detector } from '../../src/pipelines/detect.js';
@@ -203,7 +203,7 @@ export interface PipelineParity {
  * detections (labels, scores, original-image boxes). A label is part of a detection's identity: a swapped pair must
  * carry the same labels.
  */
-export async function pipelineParity(dir: string, reference: ZeroShotReference, image: string, settings: Partial<DetectSettings>, tolerance = 1e-4): Promise<PipelineParity> {
+export async function pipelineParity(dir: string, reference: ZeroShotReference, image: string, settings: DetectSettingsInput, tolerance = 1e-4): Promise<PipelineParity> {
   const detector = await Detector.load(dir, { cacheDir: false, settings });
   try {
     const { proposals } = await detector.model.propose(await decodeImage(image), detector.settings.proposals);
@@ -250,7 +250,7 @@ export interface ReplayParity extends PipelineParity {
  * scoring, box deltas and NMS. `sourceArgs` (the reference's --checkpoint … arguments) add `graphDiffs`: each graph
  * recomputed in torch on the inputs our pipeline fed it.
  */
-export async function replayParity(dir: string, image: string, phrases: string[], settings: Partial<DetectSettings>, workDir: string, sourceArgs: string[] = [], tolerance = 1e-4): Promise<ReplayParity> {
+export async function replayParity(dir: string, image: string, phrases: string[], settings: DetectSettingsInput, workDir: string, sourceArgs: string[] = [], tolerance = 1e-4): Promise<ReplayParity> {
   const detector = await Detector.load(dir, { cacheDir: false, settings });
   let proposals: { boxes: Float32Array; scores: Float32Array };
   let got: { label: string; score: number; box: number[] }[];

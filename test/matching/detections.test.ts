@@ -22,6 +22,16 @@ describe('selectDetections', () => {
     expect(selectDetections(probs, 2, boxes, { scoreThreshold: 0, iouThreshold: 0.5, maxDetections: 1 }).scores.length).toBe(1);
     expect(selectDetections(new Float32Array(0), 2, new Float32Array(0), { scoreThreshold: 0, iouThreshold: 0.5, maxDetections: 5 }).scores.length).toBe(0);
   });
+  it('class-agnostic NMS lets overlapping boxes of different labels suppress each other', () => {
+    // candidates: r0p0 .9, r1p0 .8, r2p1 .7, r2p0 .3, r1p1 .2 — agnostic: r1 (IoU 0.81 with r0) and r2p0 (r2's own box) go
+    const out = selectDetections(probs, 2, boxes, { scoreThreshold: 0.15, iouThreshold: 0.5, maxDetections: 100, agnostic: true });
+    expect(out.scores.length).toBe(2);
+    expect(Array.from(out.regionIds)).toEqual([0, 2]);
+    expect(Array.from(out.classIds)).toEqual([0, 1]);
+    expect(Array.from(out.scores)).toEqual([0.9, 0.7].map(Math.fround));
+    // per-class (the default, and agnostic: false) keeps r2 under both labels
+    expect(Array.from(selectDetections(probs, 2, boxes, { scoreThreshold: 0.15, iouThreshold: 0.5, maxDetections: 100, agnostic: false }).regionIds)).toEqual([0, 2, 2, 1]);
+  });
   it('geometric fusion is sqrt(prob × sigmoid objectness) and needs the objectness', () => {
     const fused = fuseScores(probs, 2, 'geometric', Float32Array.from([1, 0.25, 0]));
     expect(Array.from(fused).map((v) => +v.toFixed(6))).toEqual([0.948683, 0.316228, 0.447214, 0.223607, 0, 0]);

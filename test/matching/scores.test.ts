@@ -50,6 +50,22 @@ describe('scoreRegions (the one scoring stage)', () => {
     const z = Math.exp(0.6) + Math.exp(0.8) + Math.exp(0) + Math.exp(0.8 / Math.SQRT2);
     expect(warm[0] + warm[1] + warm[2]).toBeCloseTo(1 - Math.exp(0.8 / Math.SQRT2) / z, 6);
   });
+  it('lets distractors compete like the background, then drops their columns', () => {
+    // one region (0.6, 0.8, 0), one phrase (1, 0, 0), one distractor (0, 1, 0): at temperature 1, logits 0.6 and 0.8
+    const region = Float32Array.from([3, 4, 0]), phrase = Float32Array.from([1, 0, 0]), distractor = Float32Array.from([0, 1, 0]);
+    expect(Array.from(scoreRegions(region, phrase, 3, { temperature: 1 }))).toEqual([1]);
+    const open = scoreRegions(region, phrase, 3, { temperature: 1, distractorEmbeds: distractor });
+    expect(open.length).toBe(1);
+    expect(open[0]).toBeCloseTo(Math.exp(0.6) / (Math.exp(0.6) + Math.exp(0.8)), 6);
+    // with the background (0, 0, 1, cosine 0) as well: three competitors, one reported column per phrase
+    const both = scoreRegions(regions, phrases, 3, { temperature: 1, distractorEmbeds: distractor, backgroundEmbed: Float32Array.from([0, 0, 1]) });
+    expect(both.length).toBe(6);
+    // region 0: phrases 0.6, 0.8, 0; distractor 0.8; background 0
+    const z = Math.exp(0.6) + Math.exp(0.8) + Math.exp(0) + Math.exp(0.8) + Math.exp(0);
+    expect(both[0]).toBeCloseTo(Math.exp(0.6) / z, 6);
+    expect(both[1]).toBeCloseTo(Math.exp(0.8) / z, 6);
+    expect(() => scoreRegions(region, phrase, 3, { distractorEmbeds: Float32Array.from([1, 0]) })).toThrow('Expected a Float32Array of N×3 for distractorEmbeds but received length 2.');
+  });
   it('fuses objectness geometrically: sqrt(prob × sigmoid objectness)', () => {
     const plain = scoreRegions(regions, phrases, 3, { temperature: 0.1 });
     const fused = scoreRegions(regions, phrases, 3, { temperature: 0.1, fusion: 'geometric', objectness: Float32Array.from([0.25, 1]) });

@@ -1,8 +1,12 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Detector, resolvePhrases } from '../../src/pipelines/detect.js';
+import { competingPool, Detector, detectImage, resolvePhrases } from '../../src/pipelines/detect.js';
+import { DetectorModel } from '../../src/models/detector.js';
+import { BUILTIN_DISTRACTORS, distractorsFor } from '../../src/text/distractors.js';
 import { ClipTextEncoder } from '../../src/models/text-encoder.js';
 import { decodeImage } from '../../src/image/read.js';
 import { InvalidInputError } from '../../src/errors.js';
@@ -85,6 +89,62 @@ describe('detect edge cases', () => {
   }, 120_000);
 });
 
+describe('open-set scoring: which distractors compete', () => {
+  const crop = join(repoRoot, 'fixtures', 'models', 'tiny-detector-crop');
+  const scratch = mkdtempSync(join(tmpdir(), 'regionclip-pool-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('the built-in pool for a model without a background; a trained background instead of it; a named pool beside it', async () => {
+    const plain = await DetectorModel.load(features), trained = await DetectorModel.load(crop);
+    try {
+      expect(plain.backgroundEmbed).toBeUndefined();
+      expect(competingPool(plain, 'builtin')).toEqual(BUILTIN_DISTRACTORS);
+      expect(competingPool(plain, 'none')).toEqual([]);
+      expect(trained.backgroundEmbed!.some((v) => v !== 0)).toBe(true);
+      expect(competingPool(trained, 'builtin')).toEqual([]);
+      expect(competingPool(trained, ['sky', 'road'])).toEqual(['sky', 'road']);
+      writeFileSync(join(scratch, 'pool.txt'), 'sky\n\nroad\nsky\n');
+      expect(competingPool(trained, join(scratch, 'pool.txt'))).toEqual(['sky', 'road']);
+    } finally {
+      await plain.release();
+      await trained.release();
+    }
+  });
+
+  it('an all-zero background (converted RegionCLIP checkpoints) is no trained background: the built-in pool competes beside it', async () => {
+    const zero = join(scratch, 'zero-background');
+    cpSync(crop, zero, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(zero, 'manifest.json'), 'utf8'));
+    const zeros = Buffer.alloc(4 * manifest.embedDim);
+    writeFileSync(join(zero, manifest.scoring.backgroundEmbed), zeros);
+    manifest.files[manifest.scoring.backgroundEmbed].sha256 = createHash('sha256').update(zeros).digest('hex');
+    writeFileSync(join(zero, 'manifest.json'), JSON.stringify(manifest));
+    const model = await DetectorModel.load(zero);
+    try {
+      expect(Array.from(model.backgroundEmbed!)).toEqual(new Array(manifest.embedDim).fill(0));
+      expect(competingPool(model, 'builtin')).toEqual(BUILTIN_DISTRACTORS);
+    } finally {
+      await model.release();
+    }
+  });
+
+  it('detectImage embeds the settings\' pool itself: the same detections as Detector', async () => {
+    const loaded = await Detector.load(features, { cacheDir: false, settings: { detect: { scoreThreshold: 0.01, distractors: ['blue circle', 'sky'] } } });
+    try {
+      const phrases = ['red square', 'green triangle'];
+      const viaDetector = await loaded.detect(scene, { phrases });
+      const viaFunction = await detectImage(loaded.model, scene, phrases, await loaded.embedPhrases(phrases), { cacheDir: false, settings: loaded.settings });
+      expect(viaFunction.detections).toEqual(viaDetector.detections);
+      const noPool = { ...loaded.settings, detect: { ...loaded.settings.detect, distractors: 'none' } };
+      const closed = await detectImage(loaded.model, scene, phrases, await loaded.embedPhrases(phrases), { cacheDir: false, settings: noPool });
+      expect(closed.detections.length).toBeGreaterThan(0);
+      expect(closed.detections[0].score).toBeGreaterThan(viaDetector.detections[0]?.score ?? 0);
+    } finally {
+      await loaded.release();
+    }
+  });
+});
+
 // Parity with the PyTorch reference implementation (training/reference_detect.py) on the same models.
 const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   expect(a.length).toBe(b.length);
@@ -104,7 +164,8 @@ for (const mode of ['features', 'crop'] as const) {
       const settings = {
         proposals: { preNmsTopK: s.rpn.preNmsTopK, postNmsTopK: s.rpn.postNmsTopK, nmsThreshold: s.rpn.nmsThreshold, minSize: s.rpn.minSize },
         text: { templates: 'single' as const, ensemble: s.ensemble },
-        detect: { iouThreshold: s.detIou, maxDetections: s.maxDet },
+        // training/reference_detect.py scores against the labels (and background) alone: no distractors
+        detect: { iouThreshold: s.detIou, maxDetections: s.maxDet, distractors: 'none' },
       };
       const det = await Detector.load(dir, { cacheDir: false, settings });
       const imagePath = join(repoRoot, ref.image.path);
@@ -148,11 +209,13 @@ describe('text-embedding progress (onTextProgress)', () => {
     try {
       const calls: [number, number][] = [];
       await fresh.detect(scene, { phrases: labels, onTextProgress: (done, total) => calls.push([done, total]) });
-      // 40 phrases in batches of 32 (phraseBatchSize): none cached, 32, then all 40.
-      expect(calls).toEqual([[0, 40], [32, 40], [40, 40]]);
+      // 40 phrases and the built-in distractor pool, one count, in batches of 32 (phraseBatchSize): none cached, 32, 64, … then all.
+      const total = 40 + distractorsFor(BUILTIN_DISTRACTORS, labels).length;
+      const batches = Array.from({ length: Math.ceil(total / 32) }, (_, i) => Math.min(total, 32 * (i + 1)));
+      expect(calls).toEqual([[0, total], ...batches.map((done) => [done, total])]);
       const again: [number, number][] = [];
       await fresh.detect(scene, { phrases: labels, onTextProgress: (done, total) => again.push([done, total]) });
-      expect(again).toEqual([[40, 40]]);
+      expect(again).toEqual([[total, total]]);
     } finally {
       await fresh.release();
     }

@@ -15,7 +15,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DetectSettings } from '../../src/config/preset.js';
+import type { DetectSettingsInput } from '../../src/config/preset.js';
 import { pipelineParity, replayParity, type ZeroShotReference } from '../helpers/convert-parity.js';
 import { hasTorch, NO_TORCH, ok } from '../helpers/python.js';
 
@@ -26,11 +26,11 @@ const vocab = ['square', 'circle'];
 if (!hasTorch) console.warn(`Skipping the zero-shot parity tests: ${NO_TORCH}.`);
 
 /** RegionCLIP's zero-shot inference settings (pipelines/regionclip-zero-shot.json, with RegionCLIP's verbatim
- * articles); a score threshold every random-weight candidate passes, so NMS and top-k decide. */
-const settings: Partial<DetectSettings> = {
+ * articles; no distractors, as RegionCLIP); a score threshold every random-weight candidate passes, so NMS and top-k decide. */
+const settings: DetectSettingsInput = {
   proposals: { postNmsTopK: 1000, nmsThreshold: 0.9 },
   text: { templates: 'ensemble', ensemble: 'average-normalize', articles: false },
-  detect: { scoreThreshold: 0.001, iouThreshold: 0.5, maxDetections: 100, fusion: 'none' },
+  detect: { scoreThreshold: 0.001, iouThreshold: 0.5, maxDetections: 100, fusion: 'none', distractors: 'none' },
 };
 
 /** folder → (label, the reference's module sources). The ViT fake uses seed 7: with seed 3 its random crops and

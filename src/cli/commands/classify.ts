@@ -3,13 +3,13 @@
  * classification of files, folders and globs, with a progress bar and a summary.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule, InferredOptionTypes } from 'yargs';
-import { CLASSIFY_DEFAULTS, ENSEMBLE_RULES, TEMPLATE_SET_NAMES, resolveClassifyOptions } from '../../config/options.js';
+import { CLASSIFY_DEFAULTS, ENSEMBLE_RULES, TEMPLATE_SET_NAMES, modelReference, resolveClassifyOptions } from '../../config/options.js';
 import { checkWritableFile } from '../../io/files.js';
 import { expandImageInputs, withStdinImage } from '../../io/inputs.js';
 import { classifyImages, type ClassifyResult } from '../../pipelines/classify.js';
 import { cacheDirFrom, jsonOption, jsonToStdout, numberOption, quietOption, runtimeOptions, type OptionTable } from '../options.js';
 import { Progress, progressMode, textProgress } from '../progress.js';
-import { reportSkipped, throwIfFailures, warn, writeJson } from '../output.js';
+import { BUILTIN_MODEL_NOTE, noticeBuiltinModel, reportSkipped, throwIfFailures, warn, writeJson } from '../output.js';
 
 export const classifyOptions = {
   labels: { type: 'string', demandOption: true, describe: 'Labels, comma, semicolon or newline separated (taken verbatim)' },
@@ -17,6 +17,7 @@ export const classifyOptions = {
   templates: { type: 'string', describe: `Prompt templates: ${TEMPLATE_SET_NAMES.join(' | ')} ("a photo of a {}." or the 81-template ensemble; default ${CLASSIFY_DEFAULTS.templates})` },
   ensemble: { type: 'string', describe: `How template embeddings are combined: ${ENSEMBLE_RULES.join(' | ')} (OpenAI, or RegionCLIP; default ${CLASSIFY_DEFAULTS.ensemble})` },
   'top-k': numberOption(`Labels to show per image (default ${CLASSIFY_DEFAULTS.topK})`),
+  distractors: { type: 'string', describe: `Open-set scoring: concepts that compete with the labels and are never shown: builtin | none | a file, one concept per line (default ${CLASSIFY_DEFAULTS.distractors}; none: the labels' probabilities sum to 1)` },
   ...jsonOption,
   ...runtimeOptions,
   ...quietOption,
@@ -37,12 +38,15 @@ function printResult(result: ClassifyResult): void {
 
 async function classify(argv: ArgumentsCamelCase<ClassifyArgs>): Promise<void> {
   // Validated before anything is read or loaded (classifyImages checks the same way), and the output path before any image.
-  const settings = resolveClassifyOptions({ templates: argv.templates, ensemble: argv.ensemble, topK: argv.topK, intraOpThreads: argv.threads, maxPixels: argv.maxPixels });
+  const settings = resolveClassifyOptions({
+    templates: argv.templates, ensemble: argv.ensemble, topK: argv.topK, distractors: argv.distractors, intraOpThreads: argv.threads, maxPixels: argv.maxPixels,
+  });
   const { paths, skipped } = await expandImageInputs(argv.images);
   reportSkipped(skipped);
   const toStdout = jsonToStdout(argv.json);
   if (argv.json !== undefined && !toStdout) checkWritableFile(argv.json, '--json');
   const images = await withStdinImage(paths);
+  noticeBuiltinModel(modelReference(argv.model), argv.quiet);
   const started = performance.now();
   const mode = progressMode(argv, toStdout);
   const progress = new Progress({ label: 'classify', total: images.length, mode });
@@ -72,6 +76,7 @@ export const classifyCommand: CommandModule<object, ClassifyArgs> = {
     yargs
       .positional('images', { type: 'string', array: true, demandOption: true, describe: 'Image files, folders (searched recursively), glob patterns, or - (an image piped to stdin)' })
       .options(classifyOptions)
-      .example('$0 classify photos/ --labels "cat,dog,car" --model models/clip', ''),
+      .example('$0 classify photos/ --labels "cat,dog,car" --model models/clip', '')
+      .epilogue(`Without --model, classify uses ${BUILTIN_MODEL_NOTE}.`),
   handler: classify,
 };

@@ -13,7 +13,7 @@ import { expandImageInputs, fewNames, readVocabFile, withStdinImage, type ImageI
 import { Detector, resolvePhrases, type DetectionResult } from '../../pipelines/detect.js';
 import { cacheDirFrom, jsonOption, jsonToStdout, numberOption, quietOption, runtimeOptions, type OptionTable } from '../options.js';
 import { Progress, progressMode, textProgress } from '../progress.js';
-import { reportSkipped, throwIfFailures, warn, writeJson } from '../output.js';
+import { BUILTIN_MODEL_NOTE, noticeBuiltinModel, reportSkipped, throwIfFailures, warn, writeJson } from '../output.js';
 
 export const detectOptions = {
   vocab: { type: 'string', describe: 'Labels to find, comma, semicolon or newline separated (taken verbatim)' },
@@ -27,6 +27,8 @@ export const detectOptions = {
   'max-det': numberOption('Detections kept per image (detect.maxDetections)'),
   proposals: numberOption('RPN proposals kept after NMS (proposals.postNmsTopK)'),
   templates: { type: 'string', describe: `Prompt templates: ${TEMPLATE_SET_NAMES.join(' | ')} (text.templates)` },
+  distractors: { type: 'string', describe: 'Open-set scoring: concepts that compete with the labels and are never reported: builtin | none | a file, one concept per line (detect.distractors; the default preset: builtin)' },
+  'agnostic-nms': { type: 'boolean', describe: 'One NMS over all labels: overlapping boxes of different labels suppress each other (detect.agnosticNms)' },
   boxes: { type: 'string', describe: 'Score these boxes instead of RPN proposals: JSON [[x1,y1,x2,y2],…] for every image, or {"photos/a/1.jpg": [[…]]} keyed by image path (from here, absolute, or its end: a/1.jpg, 1.jpg); clipped to the image (boxes left empty are dropped, with a warning); scores are label probabilities (no objectness fusion)' },
   ...jsonOption,
   coco: { type: 'string', describe: 'Write COCO results (and <name>.categories.json with the id maps)' },
@@ -82,8 +84,14 @@ async function prepareRun(argv: ArgumentsCamelCase<DetectArgs>, phrases: string[
   return { argv, phrases, images, boxesFor, savePath };
 }
 
+/** Detections listed per image in the text output (--json and --coco have all of them). */
+const LISTED_DETECTIONS = 10;
+
 function printResult(result: DetectionResult): void {
-  console.log(`${result.image.path}: ${result.detections.length} detection(s)${result.detections.slice(0, 10).map((d) => `\n  ${d.label} ${d.score.toFixed(3)} [${d.box.map((v) => v.toFixed(1)).join(', ')}]`).join('')}`);
+  const total = result.detections.length;
+  const listed = result.detections.slice(0, LISTED_DETECTIONS);
+  const count = listed.length < total ? `${total} detection(s), showing the best ${listed.length} of ${total} (--json lists all)` : `${total} detection(s)`;
+  console.log(`${result.image.path}: ${count}${listed.map((d) => `\n  ${d.label} ${d.score.toFixed(3)} [${d.box.map((v) => v.toFixed(1)).join(', ')}]`).join('')}`);
 }
 
 /** Detects in every image in order; an image that fails (detection or its annotated copy) is recorded once and the others go on. */
@@ -134,6 +142,7 @@ async function detect(argv: ArgumentsCamelCase<DetectArgs>): Promise<void> {
   const runtime = parseRuntimeOptions({ intraOpThreads: argv.threads, maxPixels: argv.maxPixels });
   const run = await prepareRun(argv, phrases);
   const images = await withStdinImage(run.images.paths);
+  noticeBuiltinModel(settings.model!, argv.quiet);
   const detector = await Detector.load(settings, { ...runtime, cacheDir: cacheDirFrom(argv), onWarning: warn });
   const started = performance.now();
   let outcomes: Outcome[];
@@ -157,6 +166,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       .positional('images', { type: 'string', array: true, demandOption: true, describe: 'Image files, folders (searched recursively), glob patterns, or - (an image piped to stdin)' })
       .options(detectOptions)
       .example('$0 detect street.jpg --vocab "person,traffic light" --save out.png', '')
-      .example('$0 detect photos/ --caption "a man waits at a traffic light" --json out.json', ''),
+      .example('$0 detect photos/ --caption "a man waits at a traffic light" --json out.json', '')
+      .epilogue(`Without --model (or a preset naming another), detect uses ${BUILTIN_MODEL_NOTE}.`),
   handler: detect,
 };

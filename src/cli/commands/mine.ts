@@ -3,13 +3,13 @@
  * image–caption pairs, streamed, resumable (`--resume`) and shardable (`--shard i/N`).
  */
 import type { ArgumentsCamelCase, Argv, CommandModule, InferredOptionTypes } from 'yargs';
-import { MINE_DEFAULTS, MINE_SOURCES, TEMPLATE_SET_NAMES, resolveMineOptions } from '../../config/options.js';
+import { MINE_DEFAULTS, MINE_SOURCES, TEMPLATE_SET_NAMES, modelReference, resolveMineOptions } from '../../config/options.js';
 import { UsageError, expectedMessage } from '../../errors.js';
 import { STDIN_INPUT } from '../../io/inputs.js';
 import { mine, readConcepts, type MineSummary } from '../../pipelines/mine.js';
 import { cacheDirFrom, numberOption, quietOption, runtimeOptions, type OptionTable } from '../options.js';
 import { Progress, progressMode, textProgress } from '../progress.js';
-import { warn } from '../output.js';
+import { BUILTIN_MODEL_NOTE, noticeBuiltinModel, warn } from '../output.js';
 
 export const mineOptions = {
   out: { type: 'string', demandOption: true, describe: 'Output JSONL, one record per image (errors go to <out>.errors.jsonl)' },
@@ -22,6 +22,7 @@ export const mineOptions = {
   proposals: numberOption(`RPN proposals per image after NMS (default ${MINE_DEFAULTS.proposals})`),
   'rpn-nms': numberOption(`RPN NMS threshold for mining (default ${MINE_DEFAULTS.rpnNms})`),
   templates: { type: 'string', describe: `Prompt templates for phrases: ${TEMPLATE_SET_NAMES.join(' | ')} (default ${MINE_DEFAULTS.templates})` },
+  distractors: { type: 'string', describe: `Concepts that compete with the phrases and are never mined: builtin | none | a file, one concept per line (default ${MINE_DEFAULTS.distractors}: RegionCLIP's rule)` },
   shard: { type: 'string', describe: 'Process lines with index % N == i (i/N)' },
   resume: { type: 'boolean', describe: 'Continue an interrupted run from its checkpoint' },
   overwrite: { type: 'boolean', describe: 'Replace an existing output' },
@@ -46,8 +47,9 @@ async function mineCaptions(argv: ArgumentsCamelCase<MineArgs>): Promise<void> {
   // Validated before anything is read or loaded; mine() checks the same way.
   const settings = resolveMineOptions({
     threshold: argv.thresh, floor: argv.floor, source: argv.source, proposals: argv.proposals, rpnNms: argv.rpnNms, templates: argv.templates,
-    shard: argv.shard, queueSize: argv.queue, intraOpThreads: argv.threads, maxPixels: argv.maxPixels,
+    shard: argv.shard, queueSize: argv.queue, distractors: argv.distractors, intraOpThreads: argv.threads, maxPixels: argv.maxPixels,
   });
+  noticeBuiltinModel(modelReference(argv.model), argv.quiet);
   let bar: Progress | undefined;
   const started = performance.now();
   const summary = await mine(argv.model, {
@@ -71,6 +73,7 @@ export const mineCommand: CommandModule<object, MineArgs> = {
   builder: (yargs: Argv) =>
     yargs
       .positional('input', { type: 'string', demandOption: true, describe: 'JSONL: {"image", "caption", "id"?} (or file_name/image_id) per line' })
-      .options(mineOptions),
+      .options(mineOptions)
+      .epilogue(`Without --model, mine uses ${BUILTIN_MODEL_NOTE}.`),
   handler: mineCaptions,
 };

@@ -37,7 +37,7 @@ CONV[vit-rpn]=$(echo "$t_hf + $t_compose" | bc)
 cat > "$WORK/settings.json" <<'JSON'
 {"proposals": {"postNmsTopK": 1000, "nmsThreshold": 0.9},
  "text": {"templates": "ensemble", "ensemble": "average-normalize", "articles": false},
- "detect": {"scoreThreshold": 0.001, "iouThreshold": 0.5, "maxDetections": 100, "fusion": "none"}}
+ "detect": {"scoreThreshold": 0.001, "iouThreshold": 0.5, "maxDetections": 100, "fusion": "none", "distractors": "none"}}
 JSON
 LABEL[oai-rn]="OpenAI RN50 split + --rpn-from (features)"
 LABEL[rc-pre]="RegionCLIP RN50 pretrained, FPN RPN (features)"

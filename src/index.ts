@@ -9,6 +9,7 @@ export {
   ModelRunError,
   IoError,
   HubError,
+  QueueError,
   EXIT_CODES,
   type ExitCode,
 } from './errors.js';

@@ -15,6 +15,7 @@ import { detectCommand, detectOptions } from './commands/detect.js';
 import { mineCommand, mineOptions } from './commands/mine.js';
 import { evalCommand, evalOptions } from './commands/eval.js';
 import { pullCommand, pullOptions } from './commands/pull.js';
+import { workerCommand, workerOptions } from './commands/worker.js';
 import { exitCodeFor, formatError } from './errors.js';
 
 const packageJson = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
@@ -29,6 +30,7 @@ export const commandOptions: Readonly<Record<string, readonly string[]>> = {
   classify: Object.keys(classifyOptions),
   eval: Object.keys(evalOptions),
   pull: Object.keys(pullOptions),
+  worker: Object.keys(workerOptions),
 };
 
 /** Known option names (without dashes) of the command on the line (or the global ones), for suggestions. */
@@ -79,7 +81,8 @@ export function buildParser(argv: string[]): Argv {
     .command(mineCommand)
     .command(classifyCommand)
     .command(evalCommand)
-    .command(pullCommand);
+    .command(pullCommand)
+    .command(workerCommand);
   // No demandCommand: it would fire before strict mode could name an unknown option; `run` checks instead.
   return parser;
 }

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -14,6 +14,7 @@ const data = join(scratch, 'data');
 const input = join(data, 'captions.jsonl');
 const common = ['--model', model, '--proposals', '30', '--no-cache'];
 const cli = (...args: string[]) => spawnSync(process.execPath, [bin, 'mine', ...args], { encoding: 'utf8' });
+const cliWithEnv = (env: Record<string, string>, ...args: string[]) => spawnSync(process.execPath, [bin, 'mine', ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
 const N = 24;
 
 beforeAll(async () => {
@@ -83,10 +84,12 @@ describe('regionclip mine', () => {
     expect(again.stderr).toContain('--resume or --overwrite');
   });
 
-  it('shards partition the run: together they equal the whole', () => {
+  it('shards partition the run: together they equal the whole; i may come from an environment variable (Kubernetes Indexed Jobs)', () => {
     const parts = [0, 1, 2].map((i) => {
       const out = join(scratch, `shard${i}.jsonl`);
-      expect(cli(input, '--out', out, '--shard', `${i}/3`, ...common).status).toBe(0);
+      // Shard 1 reads its index from JOB_COMPLETION_INDEX, as every pod of an Indexed Job can with one command line.
+      const r = i === 1 ? cliWithEnv({ JOB_COMPLETION_INDEX: '1' }, input, '--out', out, '--shard', 'JOB_COMPLETION_INDEX/3', ...common) : cli(input, '--out', out, '--shard', `${i}/3`, ...common);
+      expect(r.status).toBe(0);
       return records(out);
     });
     const merged = parts.flat().sort((a, b) => String(a.id).localeCompare(String(b.id)));
@@ -94,13 +97,56 @@ describe('regionclip mine', () => {
     expect(merged).toEqual(whole);
     expect(parts.every((p) => p.length > 0)).toBe(true);
     expect(cli(input, '--out', join(scratch, 'bad.jsonl'), '--shard', '3/3', ...common).status).toBe(EXIT_CODES.config);
+    const unset = cliWithEnv({ REGIONCLIP_NO_SUCH_INDEX: '' }, input, '--out', join(scratch, 'bad.jsonl'), '--shard', 'REGIONCLIP_UNSET_INDEX/3', ...common);
+    expect(unset.status).toBe(EXIT_CODES.config);
+    expect(unset.stderr).toContain('Expected an environment variable REGIONCLIP_UNSET_INDEX holding an index 0 <= i < 3 (it is unset) for mine.shard (--shard) but received "REGIONCLIP_UNSET_INDEX/3".');
+    const tooBig = cliWithEnv({ JOB_COMPLETION_INDEX: '3' }, input, '--out', join(scratch, 'bad.jsonl'), '--shard', 'JOB_COMPLETION_INDEX/3', ...common);
+    expect(tooBig.stderr).toContain('(it is "3")');
+  });
+
+  it('--lines mines only those lines, numbered as in the whole input', () => {
+    // Lines 5..14 hold 7 good lines and the bad lines 7, 10 and 13.
+    const errorLines = new Set([4, 7, 10, 13, 16, 19]);
+    const good = Array.from({ length: N + errorLines.size }, (_, i) => i + 1).filter((line) => !errorLines.has(line));
+    const whole = read(reference).trimEnd().split('\n');
+    const expected = whole.filter((_, k) => good[k] >= 5 && good[k] <= 14).map((l) => `${l}\n`).join('');
+    const out = join(scratch, 'lines.jsonl');
+    const r = cli(input, '--out', out, '--lines', '5:14', ...common);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/mined 7 image\(s\) .* 3 error\(s\)/);
+    expect(read(out)).toBe(expected);
+    expect(records(`${out}.errors.jsonl`).map((e) => e.line)).toEqual([7, 10, 13]);
+    const tail = cli(input, '--out', join(scratch, 'tail.jsonl'), '--lines', '28:', ...common);
+    expect(tail.status).toBe(0);
+    expect(read(join(scratch, 'tail.jsonl'))).toBe(whole.slice(-3).map((l) => `${l}\n`).join(''));
+    const outside = cli(input, '--out', join(scratch, 'outside.jsonl'), '--lines', '31:', ...common);
+    expect(outside.status).toBe(EXIT_CODES.config);
+    expect(outside.stderr).toContain(`Expected a line range inside the input's 30 line(s) (${input}) for mine.lines (--lines) but received 31:.`);
+  });
+
+  it('--resume finds the same data at another path (identified by content, not path); changed content is refused', () => {
+    const out = join(scratch, 'moved.jsonl');
+    // --strict stops at line 4 with a checkpoint, as an interrupted run would leave it.
+    expect(cli(input, '--out', out, '--strict', ...common).status).toBe(EXIT_CODES.invalidInput);
+    const moved = join(scratch, 'mounted-elsewhere');
+    cpSync(data, moved, { recursive: true, dereference: false });
+    const r = cli(join(moved, 'captions.jsonl'), '--out', out, '--resume', ...common);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('resumed at line 5');
+    expect(read(out)).toBe(read(reference));
+    // (Error reasons name the root, which moved: compare the lines.)
+    expect(records(`${out}.errors.jsonl`).map((e) => e.line)).toEqual([4, 7, 10, 13, 16, 19]);
+    writeFileSync(join(moved, 'captions.jsonl'), read(input).replace('two red squares', 'two red circles'));
+    const changed = cli(join(moved, 'captions.jsonl'), '--out', out, '--resume', ...common);
+    expect(changed.status).toBe(EXIT_CODES.usage);
+    expect(changed.stderr).toContain('Expected the settings the interrupted run used');
   });
 
   it('killed with SIGKILL at random moments and resumed, it ends with exactly the uninterrupted records', async () => {
     const out = join(scratch, 'killed.jsonl');
     let kills = 0;
     for (let attempt = 0; attempt < 6 && kills < 4; attempt++) {
-      const args = [bin, 'mine', input, '--out', out, ...common, ...(attempt === 0 ? [] : ['--resume'])];
+      const args = [bin, 'mine', input, '--out', out, ...common, '--checkpoint-lines', '2', ...(attempt === 0 ? [] : ['--resume'])];
       // Kill on the child's own progress (not a wall-clock delay, which a fast machine outruns):
       // a random 1 to 12 lines past the count this attempt started from.
       const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -1,12 +1,15 @@
 /**
  * `regionclip mine captions.jsonl --out labels.jsonl`: region–phrase pseudo-labels from
- * image–caption pairs, streamed, resumable (`--resume`) and shardable (`--shard i/N`).
+ * image–caption pairs, streamed, resumable (`--resume`) and shardable (`--shard i/N`, `--lines`);
+ * with `--redis`, enqueued as line ranges for `regionclip worker` processes on many machines.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule, InferredOptionTypes } from 'yargs';
-import { MINE_DEFAULTS, MINE_SOURCES, TEMPLATE_SET_NAMES, resolveMineOptions } from '../../config/options.js';
+import { MINE_DEFAULTS, MINE_SOURCES, QUEUE_DEFAULTS, TEMPLATE_SET_NAMES, resolveMineOptions, resolveQueueOptions } from '../../config/options.js';
 import { mine, readConcepts, type MineSummary } from '../../pipelines/mine.js';
+import { mineOnQueue } from '../../pipelines/mine-queue.js';
 import { cacheDirFrom, runtimeOptions, type OptionTable } from '../options.js';
 import { Progress } from '../progress.js';
+import { UsageError, expectedMessage } from '../../errors.js';
 
 export const mineOptions = {
   out: { type: 'string', demandOption: true, describe: 'Output JSONL, one record per image (errors go to <out>.errors.jsonl)' },
@@ -19,12 +22,18 @@ export const mineOptions = {
   proposals: { type: 'number', describe: `RPN proposals per image after NMS (default ${MINE_DEFAULTS.proposals})` },
   'rpn-nms': { type: 'number', describe: `RPN NMS threshold for mining (default ${MINE_DEFAULTS.rpnNms})` },
   templates: { type: 'string', describe: `Prompt templates for phrases: ${TEMPLATE_SET_NAMES.join(' | ')} (default ${MINE_DEFAULTS.templates})` },
-  shard: { type: 'string', describe: 'Process lines with index % N == i (i/N)' },
+  shard: { type: 'string', describe: 'Process lines with index % N == i (i/N; i may name an environment variable holding it, e.g. JOB_COMPLETION_INDEX/N)' },
+  lines: { type: 'string', describe: 'Only these input lines: first:last, 1-based and inclusive (first: to the end)' },
+  'checkpoint-lines': { type: 'number', describe: `Checkpoint (fsync, then <out>.checkpoint.json) every this many lines (default ${MINE_DEFAULTS.checkpointLines})…` },
+  'checkpoint-seconds': { type: 'number', describe: `…or this many seconds, whichever comes first (default ${MINE_DEFAULTS.checkpointSeconds})` },
   resume: { type: 'boolean', describe: 'Continue an interrupted run from its checkpoint' },
   overwrite: { type: 'boolean', describe: 'Replace an existing output' },
   strict: { type: 'boolean', describe: 'Stop at the first bad line' },
   model: { type: 'string', describe: 'Detector model folder, or a preset naming one (default: the default preset\'s model) (hf:org/name[@rev]: a Hub repository, pulled into the Hub cache on first use)' },
   queue: { type: 'number', describe: `Images decoded ahead of the model (default ${MINE_DEFAULTS.queueSize})` },
+  redis: { type: 'string', describe: 'Mine on many machines: enqueue line ranges on this Redis (redis://host:port) for `regionclip worker` processes, follow the run, and merge' },
+  'range-lines': { type: 'number', describe: `With --redis: input lines per job (default ${QUEUE_DEFAULTS.rangeLines})` },
+  'work-dir': { type: 'string', describe: 'With --redis: a folder every worker reaches, for the ranges\' outputs and checkpoints (default <out>.parts)' },
   ...runtimeOptions,
 } as const satisfies OptionTable;
 
@@ -36,10 +45,15 @@ function summaryLine(summary: MineSummary, seconds: number, out: string): string
 }
 
 async function mineCaptions(argv: ArgumentsCamelCase<MineArgs>): Promise<void> {
+  if (argv.redis !== undefined) return mineOnRedis(argv, argv.redis);
+  for (const flag of ['rangeLines', 'workDir'] as const) {
+    if (argv[flag] !== undefined) throw new UsageError(expectedMessage('--redis', flag === 'rangeLines' ? '--range-lines' : '--work-dir', 'none'));
+  }
   // Validated before anything is read or loaded; mine() checks the same way.
   const settings = resolveMineOptions({
     threshold: argv.thresh, floor: argv.floor, source: argv.source, proposals: argv.proposals, rpnNms: argv.rpnNms, templates: argv.templates,
-    shard: argv.shard, queueSize: argv.queue, intraOpThreads: argv.threads, maxPixels: argv.maxPixels,
+    shard: argv.shard, lines: argv.lines, queueSize: argv.queue, intraOpThreads: argv.threads, maxPixels: argv.maxPixels,
+    checkpointLines: argv.checkpointLines, checkpointSeconds: argv.checkpointSeconds,
   });
   let bar: Progress | undefined;
   const started = performance.now();
@@ -55,6 +69,42 @@ async function mineCaptions(argv: ArgumentsCamelCase<MineArgs>): Promise<void> {
   });
   bar?.finish();
   console.error(summaryLine(summary, (performance.now() - started) / 1000, argv.out));
+}
+
+/** Flags of a single-process run that a distributed run's producer refuses, and why. */
+const NOT_WITH_REDIS = [
+  ['shard', 'shard', 'the producer splits the input into ranges'],
+  ['lines', 'lines', 'the producer splits the input into ranges'],
+  ['threads', 'threads', 'each worker takes its own: regionclip worker --threads'],
+  ['cacheDir', 'cache-dir', 'each worker takes its own: regionclip worker --cache-dir'],
+  ['cache', 'cache', 'each worker takes its own: regionclip worker --no-cache'],
+] as const;
+
+/** `--redis`: the producer of a distributed run; progress and notices on stderr. */
+async function mineOnRedis(argv: ArgumentsCamelCase<MineArgs>, redis: string): Promise<void> {
+  const settings = resolveMineOptions({
+    threshold: argv.thresh, floor: argv.floor, source: argv.source, proposals: argv.proposals, rpnNms: argv.rpnNms, templates: argv.templates,
+    queueSize: argv.queue, maxPixels: argv.maxPixels, checkpointLines: argv.checkpointLines, checkpointSeconds: argv.checkpointSeconds,
+  });
+  resolveQueueOptions({ rangeLines: argv.rangeLines });
+  for (const [flag, name, why] of NOT_WITH_REDIS) {
+    if (argv[flag] !== undefined) throw new UsageError(expectedMessage(`no --${name} with --redis (${why})`, 'mine', `--${name}`));
+  }
+  let bar: Progress | undefined;
+  const started = performance.now();
+  const summary = await mineOnQueue(argv.model, {
+    threshold: settings.threshold, floor: settings.floor, source: settings.source, proposals: settings.proposals, rpnNms: settings.rpnNms, templates: settings.templates,
+    queueSize: settings.queueSize, maxPixels: settings.maxPixels, checkpointLines: settings.checkpointLines, checkpointSeconds: settings.checkpointSeconds,
+    input: argv.input, output: argv.out, coco: argv.coco, root: argv.root, concepts: argv.concepts === undefined ? undefined : readConcepts(argv.concepts),
+    resume: argv.resume, overwrite: argv.overwrite, strict: argv.strict, redis, rangeLines: argv.rangeLines, workDir: argv.workDir,
+    onProgress: ({ done, total, errors }) => {
+      bar ??= new Progress({ label: 'mine', total, mode: 'auto' });
+      bar.update(done, errors);
+    },
+    onNotice: (message) => console.error(`${process.stderr.isTTY ? '\r\x1b[K' : ''}regionclip: ${message}`),
+  });
+  bar?.finish();
+  console.error(`${summaryLine(summary, (performance.now() - started) / 1000, argv.out)} (distributed run ${summary.runId})`);
 }
 
 export const mineCommand: CommandModule<object, MineArgs> = {

@@ -105,5 +105,7 @@ export { renderDetections, saveAnnotated, annotatedPaths } from './io/draw.js';
 export { cocoResultsFor, writeCocoExport, type CocoExport, type ExportableResult } from './io/coco-export.js';
 export { readBoxes } from './io/boxes.js';
 export { mine, minedToCoco, parseMineLine, readConcepts, type MineOptions, type MineSummary, type MinedRecord, type MinedLabel } from './pipelines/mine.js';
+export { mineOnQueue, type QueueMineOptions } from './pipelines/mine-queue.js';
+export { runMineWorker, type MineWorkerOptions } from './pipelines/mine-worker.js';
 export { mineRegionPhrasePairs, type MinedPair, type LabelDirection, type MatchOptions } from './mining/match.js';
 export { resolveModel, resolveModelFolder } from './pipelines/model-source.js';

@@ -117,6 +117,20 @@ export async function connected(client: { waitUntilReady(): Promise<unknown>; on
   }
 }
 
+/**
+ * Closes BullMQ clients, each given `ms` to finish (a client that never reached Redis can wait on
+ * it forever, e.g. QueueEvents): then its connection is dropped, so the process can exit.
+ */
+export async function closeAll(clients: readonly { close(): Promise<unknown>; disconnect(): Promise<unknown> | void }[], ms = 5_000): Promise<void> {
+  await Promise.allSettled(clients.map(async (client) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolveLate) => { timer = setTimeout(() => resolveLate('late'), ms); });
+    const outcome = await Promise.race([client.close().catch(() => undefined), late]);
+    clearTimeout(timer);
+    if (outcome === 'late') await client.disconnect();
+  }));
+}
+
 const ERROR_KINDS: Record<string, new (message: string) => RegionClipError> = {
   UsageError, InvalidInputError, ConfigError, ModelLoadError, ModelRunError, IoError, HubError, QueueError,
 };
@@ -256,11 +270,14 @@ export async function mineOnQueue(model: string | undefined, given: QueueMineOpt
   if (outputExists && !given.resume && !given.overwrite) throw new UsageError(expectedMessage('a new output path, --resume or --overwrite', given.output, 'an existing output'));
   const connection = connectionFor(address);
   const queue = new Queue(QUEUE_NAME, { connection, prefix: QUEUE_PREFIX });
-  const events = new QueueEvents(QUEUE_NAME, { connection, prefix: QUEUE_PREFIX });
-  const flow = new FlowProducer({ connection, prefix: QUEUE_PREFIX });
-  flow.on('error', () => undefined);
+  const clients: Parameters<typeof closeAll>[0][number][] = [queue];
   try {
     await connected(queue, given.redis);
+    // Made once Redis answers (a QueueEvents that never connected cannot be closed).
+    const events = new QueueEvents(QUEUE_NAME, { connection, prefix: QUEUE_PREFIX });
+    const flow = new FlowProducer({ connection, prefix: QUEUE_PREFIX });
+    clients.push(events, flow);
+    flow.on('error', () => undefined);
     await connected(events, given.redis);
     const done = await prepareRun(queue, plan, given);
     if (done !== undefined) return { ...summaryOf(done), runId: plan.runId };
@@ -275,7 +292,7 @@ export async function mineOnQueue(model: string | undefined, given: QueueMineOpt
     const result = await followRun(queue, events, plan, given);
     return { ...summaryOf(result.counts), runId: plan.runId };
   } finally {
-    await Promise.allSettled([events.close(), flow.close(), queue.close()]);
+    await closeAll(clients);
   }
 }
 

@@ -6,7 +6,8 @@
  *
  * A range runs in this process through mine() with `lines`, in its own attempt folder seeded from
  * the range's most advanced checkpoint (io/mine-parts.ts `startAttempt`). The model is loaded once
- * per model reference and kept for the next ranges. A lock that could not be renewed (Redis away
+ * per model reference and kept for the next ranges, with one text encoder, so a phrase is embedded
+ * once per worker, not once per range. A lock that could not be renewed (Redis away
  * longer than the lock, the process paused) aborts the range at the next line: another worker owns
  * it now, and this attempt's folder will not be committed.
  */
@@ -21,9 +22,10 @@ import { formatLineRange } from '../io/input-lines.js';
 import { writeMinedCoco } from '../io/mined.js';
 import { mergeRanges, rangeFolder, startAttempt, type CommittedRange } from '../io/mine-parts.js';
 import { DetectorModel } from '../models/detector.js';
+import { ClipTextEncoder } from '../models/text-encoder.js';
 import { mine } from './mine.js';
 import {
-  QUEUE_NAME, QUEUE_PREFIX, connected, connectionFor, failureReason, type MergeJobData, type MergeResult, type RangeJobData, type RangeProgress,
+  QUEUE_NAME, QUEUE_PREFIX, closeAll, connected, connectionFor, failureReason, type MergeJobData, type MergeResult, type RangeJobData, type RangeProgress,
 } from './mine-queue.js';
 import { resolveModelFolder } from './model-source.js';
 
@@ -59,11 +61,13 @@ export async function runMineWorker(options: MineWorkerOptions): Promise<{ range
   const connection = connectionFor(parseRedisUrl(options.redis));
   const name = `${hostname()}-${process.pid}`;
   const notice = options.onNotice ?? (() => undefined);
-  const models = new Map<string, Promise<DetectorModel>>();
+  const models = new Map<string, Promise<LoadedModel>>();
   const loadModel = (reference: string) => {
     let model = models.get(reference);
     if (model === undefined) {
-      model = resolveModelFolder(reference, options.hub).then((dir) => DetectorModel.load(dir, { intraOpThreads: options.intraOpThreads, regionBatchSize: options.regionBatchSize }));
+      model = resolveModelFolder(reference, options.hub)
+        .then((dir) => DetectorModel.load(dir, { intraOpThreads: options.intraOpThreads, regionBatchSize: options.regionBatchSize }))
+        .then((detector) => ({ model: detector, textEncoder: new ClipTextEncoder(detector.clip, { cacheDir: options.cacheDir }) }));
       models.set(reference, model);
       model.catch(() => models.delete(reference));
     }
@@ -108,6 +112,7 @@ export async function runMineWorker(options: MineWorkerOptions): Promise<{ range
   try {
     await connected(worker, options.redis);
     const running = worker.run();
+    notice(`waiting for ranges on ${options.redis} (worker ${name}, concurrency ${concurrency}, lock ${lockSeconds} s)`);
     await new Promise<void>((resolveStop) => {
       if (options.signal === undefined) return;
       if (options.signal.aborted) resolveStop();
@@ -118,31 +123,37 @@ export async function runMineWorker(options: MineWorkerOptions): Promise<{ range
     await worker.close();
     await running;
   } finally {
-    await worker.close().catch(() => undefined);
-    for (const model of models.values()) await model.then((m) => m.release()).catch(() => undefined);
+    await closeAll([worker]);
+    for (const loaded of models.values()) await loaded.then(({ model }) => model.release()).catch(() => undefined);
   }
   return done;
+}
+
+/** A model a worker keeps for its ranges, with one text encoder (its in-memory phrase embeddings outlive a range). */
+interface LoadedModel {
+  model: DetectorModel;
+  textEncoder: ClipTextEncoder;
 }
 
 interface RangeContext {
   name: string;
   signal: AbortSignal | undefined;
   cacheDir: string | false | undefined;
-  loadModel: (reference: string) => Promise<DetectorModel>;
+  loadModel: (reference: string) => Promise<LoadedModel>;
   notice: (message: string) => void;
 }
 
 /** Mines one range in a new attempt folder, resuming from the range's best checkpoint; returns what the merge needs. */
 async function mineRange(job: Job<RangeJobData>, context: RangeContext): Promise<CommittedRange> {
   const { runDir, range, settings } = job.data;
-  const model = await context.loadModel(job.data.model);
+  const { model, textEncoder } = await context.loadModel(job.data.model);
   const attempt = startAttempt(rangeFolder(runDir, range), `${Date.now()}-${context.name}`);
   const label = `run ${job.data.runId} lines ${formatLineRange(range)}`;
   context.notice(`${label}: ${attempt.resumesAt === undefined ? 'starting' : `resuming at line ${attempt.resumesAt + 1}`} in ${attempt.dir}`);
   let reported = 0;
   const started = performance.now();
   const summary = await mine(model, {
-    ...settings, output: attempt.output, lines: range, resume: true, cacheDir: context.cacheDir, signal: context.signal,
+    ...settings, output: attempt.output, lines: range, resume: true, cacheDir: context.cacheDir, signal: context.signal, textEncoder,
     onProgress: (progress: RangeProgress) => {
       const now = Date.now();
       if (now - reported < PROGRESS_INTERVAL_MS && progress.done < progress.total) return;

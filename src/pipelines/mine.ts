@@ -54,6 +54,8 @@ export interface MineOptions extends TextEncoderOptions, DetectorLoadOptions {
   checkpointSeconds?: number;
   /** Stops the run between two lines (after a checkpoint); mine() then throws the signal's reason. */
   signal?: AbortSignal;
+  /** A text encoder of `model` to reuse, with its in-memory phrase embeddings (a worker's ranges share one); default: a new one. */
+  textEncoder?: ClipTextEncoder;
   resume?: boolean;
   overwrite?: boolean;
   strict?: boolean;
@@ -74,7 +76,7 @@ const OPTION_KEYS = {
   input: true, output: true, root: true, threshold: true, floor: true, proposals: true, rpnNms: true, concepts: true, source: true,
   templates: true, shard: true, resume: true, overwrite: true, strict: true, queueSize: true, coco: true, maxPixels: true,
   intraOpThreads: true, regionBatchSize: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onProgress: true, hub: true,
-  lines: true, checkpointLines: true, checkpointSeconds: true, signal: true,
+  lines: true, checkpointLines: true, checkpointSeconds: true, signal: true, textEncoder: true,
 } satisfies Record<keyof MineOptions, true>;
 const OTHER_OPTIONS = Object.keys(OPTION_KEYS);
 
@@ -182,7 +184,7 @@ export async function mine(model: DetectorModel | string | undefined, given: Min
   const range = await scanRange(options.input, options.lines, 'mine.lines (--lines)');
   const run = openResumable(options.output, settingsHash(model.loaded.modelHash, { ...options, ...rule }, rule.concepts, range.sha256), options);
   const total = range.endIndex - range.firstIndex;
-  const labeller = new RegionLabeller(model, new ClipTextEncoder(model.clip, options), options, rule);
+  const labeller = new RegionLabeller(model, options.textEncoder ?? new ClipTextEncoder(model.clip, options), options, rule);
   const cadence = new CheckpointCadence(options.checkpointLines, options.checkpointSeconds);
   try {
     if (!run.state.done) {

@@ -57,14 +57,14 @@ async function produce(out: string, extra: string[], during?: (out: string, done
  * and at least three to go, and returns that worker and range (the file the worker writes decides,
  * not a clock). Undefined if the run ended first.
  */
-async function midRange(out: string, done: () => boolean): Promise<{ worker: RunningWorker; first: number; last: number } | undefined> {
+async function midRange(out: string, done: () => boolean, except?: RunningWorker): Promise<{ worker: RunningWorker; first: number; last: number } | undefined> {
   const parts = `${out}.parts`;
   while (!done()) {
     for (const run of existsSync(parts) ? readdirSync(parts) : []) {
       for (const range of readdirSync(join(parts, run), { withFileTypes: true }).filter((d) => d.isDirectory())) {
         const [first, last] = range.name.split('-').map(Number);
         for (const attempt of readdirSync(join(parts, run, range.name))) {
-          const worker = alive().find((w) => attempt.endsWith(`-${w.child.pid}`));
+          const worker = alive().find((w) => w !== except && attempt.endsWith(`-${w.child.pid}`));
           const checkpoint = join(parts, run, range.name, attempt, 'out.jsonl.checkpoint.json');
           if (worker === undefined || !existsSync(checkpoint)) continue;
           let state: { nextLine: number; done: boolean };
@@ -80,6 +80,19 @@ async function midRange(out: string, done: () => boolean): Promise<{ worker: Run
     await new Promise((r) => setTimeout(r, 25));
   }
   return undefined;
+}
+
+/** Waits until a worker other than `paused` has a checkpoint in range `first`-`last` (it took the range over). */
+async function takenOver(out: string, range: { first: number; last: number }, paused: RunningWorker, done: () => boolean): Promise<boolean> {
+  while (!done()) {
+    for (const run of existsSync(`${out}.parts`) ? readdirSync(`${out}.parts`) : []) {
+      const dir = join(`${out}.parts`, run, `${range.first}-${range.last}`);
+      const others = existsSync(dir) ? readdirSync(dir).filter((a) => !a.endsWith(`-${paused.child.pid}`)) : [];
+      if (others.some((a) => existsSync(join(dir, a, 'out.jsonl.checkpoint.json')))) return true;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return false;
 }
 
 describe.skipIf(skip)('regionclip mine --redis with regionclip worker processes (real redis-server)', () => {
@@ -120,9 +133,18 @@ describe.skipIf(skip)('regionclip mine --redis with regionclip worker processes 
 
   it('3 workers, one killed with SIGKILL mid-range: its range is taken over from its checkpoint; the output is the single-process run\'s', async () => {
     let killed: { worker: RunningWorker; first: number; last: number } | undefined;
+    let paused: { worker: RunningWorker; first: number; last: number } | undefined;
+    let resumedPausedWorker = false;
     const run = await produce(join(scratch, 'killed.jsonl'), [], async (out, done) => {
       killed = await midRange(out, done);
       killed?.worker.child.kill('SIGKILL');
+      // A second worker frozen past its lock (SIGSTOP) until another took its range over, then thawed:
+      // it runs on for a while as a zombie, in its own attempt folder, and must spoil nothing.
+      paused = await midRange(out, done, killed?.worker);
+      if (paused === undefined) return;
+      paused.worker.child.kill('SIGSTOP');
+      resumedPausedWorker = await takenOver(out, paused, paused.worker, done);
+      paused.worker.child.kill('SIGCONT');
     });
     expect(run.stderr).toContain('mined 22 image(s)');
     expect(run.status).toBe(0);
@@ -131,6 +153,8 @@ describe.skipIf(skip)('regionclip mine --redis with regionclip worker processes 
     // Another worker resumed that range from the dead one's checkpoint, not from its start.
     expect(alive().map((w) => w.log).join('')).toMatch(new RegExp(`lines ${first}:${last}: resuming at line (\\d+)`));
     expect(run.stderr).toContain(`lines ${first}:${last}: its worker stopped renewing its lock`);
+    expect(paused).toBeDefined();
+    expect(resumedPausedWorker).toBe(true);
     expectSameAsSingleProcess(join(scratch, 'killed.jsonl'));
     // The producer again: the run is found merged, nothing is enqueued twice.
     const again = await produce(join(scratch, 'killed.jsonl'), ['--resume']);

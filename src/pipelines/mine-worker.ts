@@ -61,18 +61,8 @@ export async function runMineWorker(options: MineWorkerOptions): Promise<{ range
   const connection = connectionFor(parseRedisUrl(options.redis));
   const name = `${hostname()}-${process.pid}`;
   const notice = options.onNotice ?? (() => undefined);
-  const models = new Map<string, Promise<LoadedModel>>();
-  const loadModel = (reference: string) => {
-    let model = models.get(reference);
-    if (model === undefined) {
-      model = resolveModelFolder(reference, options.hub)
-        .then((dir) => DetectorModel.load(dir, { intraOpThreads: options.intraOpThreads, regionBatchSize: options.regionBatchSize }))
-        .then((detector) => ({ model: detector, textEncoder: new ClipTextEncoder(detector.clip, { cacheDir: options.cacheDir }) }));
-      models.set(reference, model);
-      model.catch(() => models.delete(reference));
-    }
-    return model;
-  };
+  const models = new ModelShelf(options);
+  const loadModel = (reference: string) => models.load(reference);
   const done = { ranges: 0, merges: 0 };
   let stopping = false;
   const lockMs = lockSeconds * 1000;
@@ -96,19 +86,7 @@ export async function runMineWorker(options: MineWorkerOptions): Promise<{ range
       throw error instanceof RegionClipError && UNRECOVERABLE.has(error.name) ? new UnrecoverableError(reason) : new Error(reason);
     }
   }, { connection, prefix: QUEUE_PREFIX, concurrency, lockDuration: lockMs, stalledInterval: lockMs, maxStalledCount: MAX_STALLS, name, autorun: false });
-  const said = new Map<string, number>();
-  worker.on('error', (error) => {
-    // ioredis repeats a connection error on every retry while Redis is away: one line per 10 s.
-    const last = said.get(error.message) ?? 0;
-    if (Date.now() - last > 10_000) notice(`queue: ${error.message}`);
-    said.set(error.message, Date.now());
-  });
-  worker.on('lockRenewalFailed', (jobIds) => {
-    for (const id of jobIds) if (worker.cancelJob(id, 'the lock on this range was lost; another worker owns it now')) notice(`${id}: lock lost; stopping this attempt`);
-  });
-  worker.on('failed', (job, error) => {
-    if (job !== undefined && !(error instanceof WaitingError)) notice(`${job.id}: failed (attempt ${job.attemptsMade}): ${error.message}`);
-  });
+  watch(worker, notice);
   try {
     await connected(worker, options.redis);
     const running = worker.run();
@@ -124,9 +102,51 @@ export async function runMineWorker(options: MineWorkerOptions): Promise<{ range
     await running;
   } finally {
     await closeAll([worker]);
-    for (const loaded of models.values()) await loaded.then(({ model }) => model.release()).catch(() => undefined);
+    await models.release();
   }
   return done;
+}
+
+/** Notices from the worker's events; a lost lock stops that range's attempt (another worker owns the range now). */
+function watch(worker: Worker, notice: (message: string) => void): void {
+  const said = new Map<string, number>();
+  worker.on('error', (error) => {
+    // ioredis repeats a connection error on every retry while Redis is away: one line per 10 s.
+    const last = said.get(error.message) ?? 0;
+    if (Date.now() - last > 10_000) notice(`queue: ${error.message}`);
+    said.set(error.message, Date.now());
+  });
+  worker.on('lockRenewalFailed', (jobIds) => {
+    for (const id of jobIds) if (worker.cancelJob(id, 'the lock on this range was lost; another worker owns it now')) notice(`${id}: lock lost; stopping this attempt`);
+  });
+  worker.on('failed', (job, error) => {
+    if (job !== undefined && !(error instanceof WaitingError)) notice(`${job.id}: failed (attempt ${job.attemptsMade}): ${error.message}`);
+  });
+}
+
+/** The models a worker has loaded, one per model reference, kept for its next ranges. */
+class ModelShelf {
+  private readonly models = new Map<string, Promise<LoadedModel>>();
+
+  constructor(private readonly options: Pick<MineWorkerOptions, 'hub' | 'intraOpThreads' | 'regionBatchSize' | 'cacheDir'>) {}
+
+  load(reference: string): Promise<LoadedModel> {
+    let loaded = this.models.get(reference);
+    if (loaded === undefined) {
+      const { hub, intraOpThreads, regionBatchSize, cacheDir } = this.options;
+      loaded = resolveModelFolder(reference, hub)
+        .then((dir) => DetectorModel.load(dir, { intraOpThreads, regionBatchSize }))
+        .then((model) => ({ model, textEncoder: new ClipTextEncoder(model.clip, { cacheDir }) }));
+      this.models.set(reference, loaded);
+      loaded.catch(() => this.models.delete(reference));
+    }
+    return loaded;
+  }
+
+  async release(): Promise<void> {
+    for (const loaded of this.models.values()) await loaded.then(({ model }) => model.release()).catch(() => undefined);
+    this.models.clear();
+  }
 }
 
 /** A model a worker keeps for its ranges, with one text encoder (its in-memory phrase embeddings outlive a range). */

@@ -178,7 +178,7 @@ export const CLASSIFY_DEFAULTS: Readonly<ClassifySettings> = resolveClassifyOpti
 
 // ── mine ────────────────────────────────────────────────────────────────────────────────────────
 
-const SHARD = 'i/N with 0 <= i < N (e.g. 0/4), i a number or the name of an environment variable holding it (e.g. JOB_COMPLETION_INDEX/4)';
+const SHARD = 'i/N with 0 <= i < N (e.g. 0/4; i may name an environment variable holding it, e.g. JOB_COMPLETION_INDEX/4)';
 /**
  * `i/N` (as on the command line) or `{ index, count }`: this process takes the lines with index % count === index.
  * `i` may name an environment variable that holds the index (Kubernetes Indexed Jobs set JOB_COMPLETION_INDEX,

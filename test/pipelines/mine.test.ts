@@ -1,15 +1,17 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidInputError, UsageError } from '../../src/errors.js';
 import { readCheckpoint } from '../../src/io/checkpoint.js';
 import { DetectorModel } from '../../src/models/detector.js';
 import { mine, type MineOptions } from '../../src/pipelines/mine.js';
 import { repoRoot } from '../helpers/golden.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'regionclip-mine-lib-'));
-const input = join(scratch, 'captions.jsonl');
+const data = join(scratch, 'data');
+const input = join(data, 'captions.jsonl');
 const N = 9;
 let model: DetectorModel;
 const common = (output: string): MineOptions => ({ input, output, proposals: 20, cacheDir: false });
@@ -17,10 +19,10 @@ const read = (path: string) => readFileSync(path, 'utf8');
 
 beforeAll(async () => {
   model = await DetectorModel.load(join(repoRoot, 'fixtures', 'models', 'tiny-detector-features'));
-  mkdirSync(join(scratch, 'imgs'));
+  mkdirSync(join(data, 'imgs'), { recursive: true });
   const lines: string[] = [];
   for (let i = 0; i < N; i++) {
-    await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: i * 25, g: 120, b: 90 } } }).png().toFile(join(scratch, 'imgs', `i${i}.png`));
+    await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: i * 25, g: 120, b: 90 } } }).png().toFile(join(data, 'imgs', `i${i}.png`));
     lines.push(JSON.stringify({ image: `imgs/i${i}.png`, caption: 'a red square and a blue circle', id: i }));
   }
   lines.splice(4, 0, '{bad');
@@ -65,6 +67,21 @@ describe('mine() checkpoints', () => {
     expect(resumed.resumedFrom).toBe(6);
     expect(read(out)).toBe(read(reference));
     expect(read(`${out}.errors.jsonl`)).toBe(read(`${reference}.errors.jsonl`));
+  });
+
+  it('resume finds the same data at another path (identified by its content, not its path); changed content is refused', async () => {
+    const out = join(scratch, 'moved.jsonl');
+    // strict stops at the bad line 5 with a checkpoint, as an interrupted run would leave it.
+    await expect(mine(model, { ...common(out), strict: true })).rejects.toThrow(InvalidInputError);
+    expect(readCheckpoint(out)).toMatchObject({ nextLine: 5, done: false });
+    const moved = join(scratch, 'mounted-elsewhere');
+    cpSync(data, moved, { recursive: true });
+    const resumed = await mine(model, { ...common(out), input: join(moved, 'captions.jsonl'), resume: true });
+    expect(resumed.resumedFrom).toBe(5);
+    expect(read(out)).toBe(read(reference));
+    expect(read(`${out}.errors.jsonl`)).toBe(read(`${reference}.errors.jsonl`));
+    writeFileSync(join(moved, 'captions.jsonl'), read(input).replace('"id":8', '"id":80'));
+    await expect(mine(model, { ...common(out), input: join(moved, 'captions.jsonl'), resume: true })).rejects.toThrow(UsageError);
   });
 
   it('lines mines one range: its records are the whole run\'s for those lines', async () => {

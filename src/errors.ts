@@ -29,6 +29,8 @@ export const EXIT_CODES = {
   io: 7,
   /** A download from the Hugging Face Hub failed: network, authentication, not found, integrity, offline. */
   hub: 8,
+  /** The job queue of a distributed run failed: Redis unreachable or refusing, or a run's job failed for a reason of no other kind. */
+  queue: 9,
 } as const;
 
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
@@ -93,6 +95,11 @@ export class HubError extends RegionClipError {
     this.status = options.status;
     this.errorCode = options.errorCode;
   }
+}
+
+/** The job queue (Redis, through BullMQ) of a distributed `mine` failed: unreachable, refusing, or a job failed for a reason of no other kind. */
+export class QueueError extends RegionClipError {
+  override readonly exitCode = EXIT_CODES.queue;
 }
 
 /** The one message format: "Expected X for Y but received Z." */

@@ -9,6 +9,7 @@ export {
   ModelRunError,
   IoError,
   HubError,
+  QueueError,
   EXIT_CODES,
   type ExitCode,
 } from './errors.js';
@@ -107,5 +108,7 @@ export { readBoxes, type GivenBoxes } from './io/boxes.js';
 export { expandImageInputs, IMAGE_EXTENSIONS, type ImageInputs } from './io/inputs.js';
 export type { WarningHandler } from './util/warnings.js';
 export { mine, minedToCoco, parseMineLine, readConcepts, type MineOptions, type MineSummary, type MinedRecord, type MinedLabel } from './pipelines/mine.js';
+export { mineOnQueue, type QueueMineOptions } from './pipelines/mine-queue.js';
+export { runMineWorker, type MineWorkerOptions } from './pipelines/mine-worker.js';
 export { mineRegionPhrasePairs, type MinedPair, type LabelDirection, type MatchOptions } from './mining/match.js';
 export { resolveModel, resolveModelFolder } from './models/model-source.js';

@@ -13,6 +13,7 @@ import { detectOptions } from './commands/detect.js';
 import { mineOptions } from './commands/mine.js';
 import { evalOptions } from './commands/eval.js';
 import { pullOptions } from './commands/pull.js';
+import { workerOptions } from './commands/worker.js';
 import type { OptionTable } from './options.js';
 
 /**
@@ -33,6 +34,7 @@ const COMMAND_TABLES: Readonly<Record<string, OptionTable>> = {
   classify: classifyOptions,
   eval: evalOptions,
   pull: pullOptions,
+  worker: workerOptions,
 };
 
 /** Each command's name and option names (from the tables its builder passes to yargs), for suggestions. */

@@ -16,6 +16,7 @@ import { detectCommand } from './commands/detect.js';
 import { mineCommand } from './commands/mine.js';
 import { evalCommand } from './commands/eval.js';
 import { pullCommand } from './commands/pull.js';
+import { workerCommand } from './commands/worker.js';
 import { exitCodeFor, formatError } from './errors.js';
 import { BUILTIN_MODEL_NOTE } from './output.js';
 
@@ -43,7 +44,8 @@ export function buildParser(argv: string[]): Argv {
     .command(mineCommand)
     .command(classifyCommand)
     .command(evalCommand)
-    .command(pullCommand);
+    .command(pullCommand)
+    .command(workerCommand);
   // No demandCommand: it would fire before strict mode could name an unknown option; `run` checks instead.
   return parser;
 }

@@ -17,7 +17,7 @@ import {
   applyOverrides, checkModelOrPresetName, DETECT_FLAGS, ENSEMBLE_RULES, mergeSettings, MODELS_DIR, parseSettings, PIPELINES_DIR, readPreset, resolveModelPath,
   TEMPLATE_SET_NAMES, type DetectSettings,
 } from './preset.js';
-import { distractorsOption, FlagText, fraction, oneOf, parseOptions, positiveInteger, type OptionNames } from './validate.js';
+import { distractorsOption, FlagText, fraction, oneOf, parseOptions, positiveInteger, positiveNumber, type OptionNames } from './validate.js';
 import { DEFAULT_MAX_PIXELS } from '../image/read.js';
 import { readConcepts } from '../io/mined.js';
 import { BUILTIN_DISTRACTORS } from '../text/distractors.js';
@@ -224,15 +224,43 @@ export const CLASSIFY_DEFAULTS: Readonly<ClassifySettings> = resolveClassifyOpti
 
 // ── mine ────────────────────────────────────────────────────────────────────────────────────────
 
-const SHARD = 'i/N with 0 <= i < N (e.g. 0/4)';
-/** `i/N` (as on the command line) or `{ index, count }`: this process takes the lines with index % count === index. */
+const SHARD = 'i/N with 0 <= i < N (e.g. 0/4; i may name an environment variable holding it, e.g. JOB_COMPLETION_INDEX/4)';
+/**
+ * `i/N` (as on the command line) or `{ index, count }`: this process takes the lines with index % count === index.
+ * `i` may name an environment variable that holds the index (Kubernetes Indexed Jobs set JOB_COMPLETION_INDEX,
+ * AWS Batch array jobs AWS_BATCH_JOB_ARRAY_INDEX), so one command line serves every index.
+ */
 const shard = z.union([
-  z.string().regex(/^\s*\d+\/\d+\s*$/).transform((text) => {
-    const [index, count] = text.trim().split('/').map(Number);
-    return { index, count };
-  }),
+  z.string().regex(/^\s*(\d+|[A-Za-z_][A-Za-z0-9_]*)\/\d+\s*$/, { error: SHARD }),
   z.strictObject({ index: z.number().int().nonnegative(), count: z.number().int().positive() }),
-], { error: SHARD }).refine((s) => s.index < s.count, { error: SHARD });
+], { error: SHARD }).transform((value, ctx) => {
+  if (typeof value !== 'string') return value;
+  const [given, count] = value.trim().split('/');
+  if (/^\d+$/.test(given)) return { index: Number(given), count: Number(count) };
+  const held = process.env[given];
+  if (held === undefined || !/^\s*\d+\s*$/.test(held) || Number(held) >= Number(count)) {
+    ctx.addIssue({ code: 'custom', message: `an environment variable ${given} holding an index 0 <= i < ${count} (it is ${held === undefined ? 'unset' : JSON.stringify(held)})` });
+    return z.NEVER;
+  }
+  return { index: Number(held), count: Number(count) };
+}).refine((s) => s.index < s.count, { error: SHARD });
+
+const LINES = 'first:last, 1-based line numbers with first <= last (e.g. 1001:2000; 1001: to the end)';
+/** `first:last` (as on the command line) or a LineRange: only these input lines are mined. */
+const lines = z.union([
+  z.string().regex(/^\s*\d+:\d*\s*$/).transform((text) => {
+    const [first, last] = text.trim().split(':');
+    return { first: Number(first), ...(last === '' ? {} : { last: Number(last) }) };
+  }),
+  z.strictObject({
+    first: z.number().int(),
+    last: z.number().int().optional(),
+    /** Byte offset where line `first` starts (a producer's hint). */
+    startByte: z.number().int().nonnegative().optional(),
+    /** sha256 of the range's bytes when it was split. */
+    sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  }),
+], { error: LINES }).refine((r) => r.first >= 1 && (r.last === undefined || r.last >= r.first), { error: LINES });
 
 export const MINE_SOURCES = ['caption', 'concepts', 'both'] as const;
 
@@ -249,6 +277,8 @@ const mineSchema = z.strictObject({
   /** Where phrases come from (default: the concept pool when there is one, else the caption). */
   source: oneOf(MINE_SOURCES).optional(),
   shard: shard.optional(),
+  /** Only these input lines (1-based, inclusive). */
+  lines: lines.optional(),
   /** Images decoded ahead of the model. */
   queueSize: positiveInteger().default(4),
   /**
@@ -256,12 +286,16 @@ const mineSchema = z.strictObject({
    * softmax over the image's phrases (or the concept pool), and its 0.1 threshold is set for that.
    */
   distractors: distractorsOption().default('none'),
+  /** A checkpoint (fsync, then the checkpoint file) after this many lines… */
+  checkpointLines: positiveInteger().default(1000),
+  /** …or this many seconds, whichever comes first. */
+  checkpointSeconds: positiveNumber().default(10),
   ...runtimeShape,
 });
 export type MineSettings = z.output<typeof mineSchema>;
 const MINE_NAMES: OptionNames = {
   prefix: 'mine.',
-  flags: { threshold: 'thresh', floor: 'floor', proposals: 'proposals', rpnNms: 'rpn-nms', templates: 'templates', source: 'source', shard: 'shard', queueSize: 'queue', distractors: 'distractors', ...RUNTIME_FLAGS },
+  flags: { threshold: 'thresh', floor: 'floor', proposals: 'proposals', rpnNms: 'rpn-nms', templates: 'templates', source: 'source', shard: 'shard', lines: 'lines', queueSize: 'queue', checkpointLines: 'checkpoint-lines', checkpointSeconds: 'checkpoint-seconds', distractors: 'distractors', ...RUNTIME_FLAGS },
 };
 
 /** mine's tunable options with their defaults, validated; `others` are the caller's other option names. */
@@ -269,6 +303,58 @@ export function resolveMineOptions(options: object, others: readonly string[] = 
   return parseKnown(mineSchema, options, 'mine options', MINE_NAMES, others);
 }
 export const MINE_DEFAULTS: Readonly<MineSettings> = resolveMineOptions({});
+
+// ── mine on many machines (BullMQ + Redis) ──────────────────────────────────────────────────────
+
+const queueSchema = z.strictObject({
+  /** Input lines per job: the unit a worker takes, resumes and commits (size it at minutes of work). */
+  rangeLines: positiveInteger().default(1000),
+  /** Ranges one worker process mines at once. */
+  concurrency: positiveInteger().default(1),
+  /** A worker's lock on its range, renewed every half of it: a worker silent this long is presumed dead and its range is taken over. */
+  lockSeconds: positiveNumber().default(30),
+});
+export type QueueSettings = z.output<typeof queueSchema>;
+const QUEUE_NAMES: OptionNames = { prefix: 'queue.', flags: { rangeLines: 'range-lines', concurrency: 'concurrency', lockSeconds: 'lock-seconds' } };
+
+/** The queue's options (`mine --redis`, `regionclip worker`) with their defaults, validated; `others` are the caller's other option names. */
+export function resolveQueueOptions(options: object, others: readonly string[] = []): QueueSettings {
+  return parseKnown(queueSchema, options, 'queue options', QUEUE_NAMES, others);
+}
+export const QUEUE_DEFAULTS: Readonly<QueueSettings> = resolveQueueOptions({});
+
+/** Where Redis is, from `redis://[user:password@]host[:port][/db]` (`rediss://` for TLS). */
+export interface RedisAddress {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  db: number;
+  tls: boolean;
+}
+
+/** Parses a Redis URL (no connection is made). @throws ConfigError for anything else. */
+export function parseRedisUrl(url: string, forWhat = '--redis'): RedisAddress {
+  const what = 'a Redis URL redis://host[:port][/db] (or rediss:// for TLS)';
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(expectedMessage(what, forWhat, JSON.stringify(url)));
+  }
+  const db = parsed.pathname === '' || parsed.pathname === '/' ? 0 : Number(parsed.pathname.slice(1));
+  if ((parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') || parsed.hostname === '' || !Number.isInteger(db) || db < 0 || parsed.search !== '') {
+    throw new ConfigError(expectedMessage(what, forWhat, JSON.stringify(url)));
+  }
+  return {
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: parsed.port === '' ? 6379 : Number(parsed.port),
+    ...(parsed.username === '' ? {} : { username: decodeURIComponent(parsed.username) }),
+    ...(parsed.password === '' ? {} : { password: decodeURIComponent(parsed.password) }),
+    db,
+    tls: parsed.protocol === 'rediss:',
+  };
+}
 
 // ── pull ────────────────────────────────────────────────────────────────────────────────────────
 

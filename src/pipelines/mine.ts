@@ -7,17 +7,19 @@
  * pool, region embeddings from the frozen region encoder, phrase embeddings from the text tower,
  * then mining/match.ts keeps the confident pairs. Decoding runs ahead of the model through a
  * bounded queue. Bad lines go to `<out>.errors.jsonl` and the run continues (`strict` stops).
+ * `lines` mines one contiguous range of the input (what a distributed run's workers do, see
+ * mine-queue.ts); the checkpoint identifies the input by the sha256 of the lines mined, not by path.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { InvalidInputError, IoError, RegionClipError, UsageError, expectedMessage } from '../errors.js';
 import { decodeImage, type DecodedImage, type DecodeOptions } from '../image/read.js';
 import { distractorPool, MINE_SOURCES, resolveMineOptions, type DistractorsSetting, type HubOptions, type MineSettings } from '../config/options.js';
 import type { TemplateSetName } from '../text/prompts.js';
-import { openResumable, writeCheckpoint, type ResumableRun } from '../io/checkpoint.js';
+import { CheckpointCadence, commitCheckpoint, openResumable, type ResumableRun } from '../io/checkpoint.js';
 import { checkWritableFile } from '../io/files.js';
+import { readLines, scanRange, type LineRange, type ScannedRange } from '../io/input-lines.js';
 import { minedToCoco, readConcepts, writeMinedCoco, type MinedLabel, type MinedRecord } from '../io/mined.js';
 import { mineRegionPhrasePairs } from '../mining/match.js';
 import { DetectorModel, type DetectorLoadOptions } from '../models/detector.js';
@@ -50,6 +52,16 @@ export interface MineOptions extends TextEncoderOptions, DetectorLoadOptions {
   distractors?: DistractorsSetting;
   /** This process's share: lines with index % count === index (`{ index, count }`, or "i/N"). */
   shard?: { index: number; count: number } | string;
+  /** Only these input lines: "first:last" (1-based, inclusive; "first:" to the end) or a LineRange. */
+  lines?: LineRange | string;
+  /** Checkpoint after this many lines (default 1000)… */
+  checkpointLines?: number;
+  /** …or this many seconds (default 10), whichever comes first. */
+  checkpointSeconds?: number;
+  /** Stops the run between two lines (after a checkpoint); mine() then throws the signal's reason. */
+  signal?: AbortSignal;
+  /** A text encoder of `model` to reuse, with its in-memory phrase embeddings (a worker's ranges share one); default: a new one. */
+  textEncoder?: ClipTextEncoder;
   resume?: boolean;
   overwrite?: boolean;
   strict?: boolean;
@@ -72,6 +84,7 @@ const OPTION_KEYS = {
   input: true, output: true, root: true, threshold: true, floor: true, proposals: true, rpnNms: true, concepts: true, source: true,
   templates: true, distractors: true, shard: true, resume: true, overwrite: true, strict: true, queueSize: true, coco: true, maxPixels: true,
   intraOpThreads: true, regionBatchSize: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onWarning: true, onProgress: true, onTextProgress: true, hub: true,
+  lines: true, checkpointLines: true, checkpointSeconds: true, signal: true, textEncoder: true,
 } satisfies Record<keyof MineOptions, true>;
 const OTHER_OPTIONS = Object.keys(OPTION_KEYS);
 
@@ -127,23 +140,29 @@ export function parseMineLine(text: string, lineNumber: number, root: string): P
   return { id, image, caption: v.caption, path };
 }
 
-/** What a resumed run must share with the interrupted one (distractors only when there are any, so older checkpoints still resume). */
-function settingsHash(model: DetectorModel, options: ResolvedMineOptions, concepts: string[], distractors: readonly string[]): string {
+/**
+ * What a checkpoint is bound to: the model's files, the rule, the shard, the lines and their content (sha256), not the
+ * input's path (distractors only when there are any).
+ */
+function settingsHash(modelHash: string, options: ResolvedMineOptions, concepts: string[], inputSha256: string, distractors: readonly string[]): string {
   return createHash('sha256').update(JSON.stringify({
-    model: model.loaded.modelHash, threshold: options.threshold, floor: options.floor, proposals: options.proposals, rpnNms: options.rpnNms,
-    source: options.source, templates: options.templates, concepts, shard: options.shard, input: resolve(options.input),
+    model: modelHash, threshold: options.threshold, floor: options.floor, proposals: options.proposals, rpnNms: options.rpnNms,
+    source: options.source, templates: options.templates, concepts, shard: options.shard,
+    lines: options.lines === undefined ? null : [options.lines.first, options.lines.last ?? null], input: inputSha256,
     ...(distractors.length === 0 ? {} : { distractors }),
   })).digest('hex');
 }
 
-async function countLines(path: string): Promise<number> {
-  let count = 0, last = 10;
-  for await (const chunk of createReadStream(path)) {
-    const buf = chunk as Buffer;
-    for (let i = 0; i < buf.length; i++) if (buf[i] === 10) count++;
-    if (buf.length > 0) last = buf[buf.length - 1];
-  }
-  return last === 10 ? count : count + 1;
+/**
+ * The settings hash mine() records for `given` over the whole of an input whose sha256 is
+ * `inputSha256`, with a model whose files hash to `modelHash`: what a distributed run's merge
+ * writes in its final checkpoint, so it reads as a single-process run's.
+ */
+export function mineSettingsHash(modelHash: string, given: MineOptions, inputSha256: string): string {
+  const settings = resolveMineOptions(given, OTHER_OPTIONS);
+  const options: ResolvedMineOptions = { ...given, ...settings, shard: settings.shard, lines: settings.lines };
+  const rule = mineRule(options);
+  return settingsHash(modelHash, { ...options, ...rule }, rule.concepts, inputSha256, rule.distractors);
 }
 
 /**
@@ -177,7 +196,7 @@ function roundedBox([x1, y1, x2, y2]: MinedLabel['box']): MinedLabel['box'] {
  */
 export async function mine(model: DetectorModel | string | undefined, given: MineOptions): Promise<MineSummary> {
   const settings = resolveMineOptions(given, OTHER_OPTIONS);
-  const options: ResolvedMineOptions = { ...given, ...settings, shard: settings.shard };
+  const options: ResolvedMineOptions = { ...given, ...settings, shard: settings.shard, lines: settings.lines };
   const rule = mineRule(options);
   if (!existsSync(options.input)) throw new IoError(expectedMessage('an existing JSONL file', options.input, 'a path that does not exist'));
   await checkHasLines(options.input);
@@ -193,20 +212,26 @@ export async function mine(model: DetectorModel | string | undefined, given: Min
     }
   }
   const root = resolve(options.root ?? dirname(resolve(options.input)));
-  const run = openResumable(options.output, settingsHash(model, { ...options, ...rule }, rule.concepts, rule.distractors), options);
-  const total = run.state.done ? 0 : await countLines(options.input);
-  const encoder = new ClipTextEncoder(model.clip, options);
+  const range = await scanRange(options.input, options.lines, 'mine.lines (--lines)');
+  const run = openResumable(options.output, settingsHash(model.loaded.modelHash, { ...options, ...rule }, rule.concepts, range.sha256, rule.distractors), options);
+  const total = range.endIndex - range.firstIndex;
+  const encoder = options.textEncoder ?? new ClipTextEncoder(model.clip, options);
   // The pool is embedded once, up front (with progress: 856 concepts take minutes); every line then finds it in memory.
   if (!run.state.done && rule.source !== 'caption' && rule.concepts.length > 0) await encoder.embedPhrases(rule.concepts, { templates: options.templates, onProgress: options.onTextProgress });
   const labeller = new RegionLabeller(model, encoder, options, rule);
+  const cadence = new CheckpointCadence(options.checkpointLines, options.checkpointSeconds);
   try {
     if (!run.state.done) {
-      await inOrder(options.input, run.state.nextLine, options, (text, line) => prepareLine(text, line, root, options.maxPixels), async (item) => {
-        await writeItem(run, item, labeller, options);
-        options.onProgress?.({ done: item.line + 1, total, errors: run.state.counts.errors });
+      await inOrder(options.input, run.state.nextLine, { ...options, range }, (text, line) => prepareLine(text, line, root, options.maxPixels), async (item) => {
+        await writeItem(run, item, labeller, options, cadence);
+        options.onProgress?.({ done: item.line + 1 - range.firstIndex, total, errors: run.state.counts.errors });
+        if (options.signal?.aborted) {
+          commitCheckpoint(options.output, run);
+          options.signal.throwIfAborted();
+        }
       });
       run.state.done = true;
-      writeCheckpoint(options.output, run.state);
+      commitCheckpoint(options.output, run);
     }
   } finally {
     run.out.close();
@@ -246,8 +271,8 @@ async function prepareLine(text: string, line: number, root: string, maxPixels: 
   }
 }
 
-/** Writes one item (record, error or skip), counts it and moves the checkpoint past its line. */
-async function writeItem(run: ResumableRun, item: Prepared, labeller: RegionLabeller, options: ResolvedMineOptions): Promise<void> {
+/** Writes one item (record, error or skip), counts it and moves the state past its line (checkpointed when `cadence` says so). */
+async function writeItem(run: ResumableRun, item: Prepared, labeller: RegionLabeller, options: ResolvedMineOptions, cadence: CheckpointCadence): Promise<void> {
   const counts = run.state.counts;
   if ('skip' in item) {
     counts.skipped++;
@@ -261,8 +286,11 @@ async function writeItem(run: ResumableRun, item: Prepared, labeller: RegionLabe
     counts.phrases += record.phrases.length;
     counts.labels += record.labels.length;
   }
-  run.state = { ...run.state, nextLine: item.line + 1, outputBytes: run.out.bytes, errorBytes: run.errors.bytes };
-  writeCheckpoint(options.output, run.state);
+  run.state = { ...run.state, nextLine: item.line + 1 };
+  if (cadence.tick() || ('error' in item && options.strict)) {
+    commitCheckpoint(options.output, run);
+    cadence.reset();
+  }
   if ('error' in item && options.strict) throw item.error;
 }
 
@@ -303,19 +331,18 @@ class RegionLabeller {
 }
 
 /**
- * Reads `input`'s lines from `from` on, preparing up to `queueSize` ahead of `process`, which sees
- * them in input order. Another shard's line, or a blank one, is a skip: nothing to write, but the
- * checkpoint moves past it once everything before it is written (keeps the order of the files).
+ * Reads `input`'s lines of `range` from `from` on, preparing up to `queueSize` ahead of `process`,
+ * which sees them in input order. Another shard's line, or a blank one, is a skip: nothing to
+ * write, but the checkpoint moves past it once everything before it is written (keeps the order of the files).
  */
 async function inOrder(
-  input: string, from: number, options: { shard?: { index: number; count: number }; queueSize: number },
+  input: string, from: number, options: { shard?: { index: number; count: number }; queueSize: number; range: ScannedRange },
   prepare: (text: string, line: number) => Promise<Prepared>, process: (item: Prepared) => Promise<void>,
 ): Promise<void> {
   const queue: Promise<Prepared>[] = [];
-  const lines = createInterface({ input: createReadStream(input, 'utf8'), crlfDelay: Infinity });
-  let index = -1;
-  for await (const text of lines) {
-    index++;
+  const { range } = options;
+  for await (const { index, text } of readLines(input, range.startByte, range.firstIndex)) {
+    if (index >= range.endIndex) break;
     if (index < from) continue;
     const ours = options.shard === undefined || index % options.shard.count === options.shard.index;
     queue.push(!ours || text.trim().length === 0 ? Promise.resolve({ line: index, skip: true }) : prepare(text, index));

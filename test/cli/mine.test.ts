@@ -14,6 +14,7 @@ const data = join(scratch, 'data');
 const input = join(data, 'captions.jsonl');
 const common = ['--model', model, '--proposals', '30', '--no-cache'];
 const cli = (...args: string[]) => spawnSync(process.execPath, [bin, 'mine', ...args], { encoding: 'utf8' });
+const cliWithEnv = (env: Record<string, string>, ...args: string[]) => spawnSync(process.execPath, [bin, 'mine', ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
 const N = 24;
 
 beforeAll(async () => {
@@ -121,10 +122,12 @@ describe('regionclip mine', () => {
     expect(records(join(scratch, 'pool-quiet.jsonl'))).toEqual(records(join(scratch, 'pool.jsonl')));
   });
 
-  it('shards partition the run: together they equal the whole', () => {
+  it('shards partition the run: together they equal the whole; i may come from an environment variable (Kubernetes Indexed Jobs)', () => {
     const parts = [0, 1, 2].map((i) => {
       const out = join(scratch, `shard${i}.jsonl`);
-      expect(cli(input, '--out', out, '--shard', `${i}/3`, ...common).status).toBe(0);
+      // Shard 1 reads its index from JOB_COMPLETION_INDEX, as every pod of an Indexed Job can with one command line.
+      const r = i === 1 ? cliWithEnv({ JOB_COMPLETION_INDEX: '1' }, input, '--out', out, '--shard', 'JOB_COMPLETION_INDEX/3', ...common) : cli(input, '--out', out, '--shard', `${i}/3`, ...common);
+      expect(r.status).toBe(0);
       return records(out);
     });
     const merged = parts.flat().sort((a, b) => String(a.id).localeCompare(String(b.id)));
@@ -132,13 +135,33 @@ describe('regionclip mine', () => {
     expect(merged).toEqual(whole);
     expect(parts.every((p) => p.length > 0)).toBe(true);
     expect(cli(input, '--out', join(scratch, 'bad.jsonl'), '--shard', '3/3', ...common).status).toBe(EXIT_CODES.config);
+    const unset = cli(input, '--out', join(scratch, 'bad.jsonl'), '--shard', 'REGIONCLIP_UNSET_INDEX/3', ...common);
+    expect(unset.status).toBe(EXIT_CODES.config);
+    expect(unset.stderr).toContain('Expected an environment variable REGIONCLIP_UNSET_INDEX holding an index 0 <= i < 3 (it is unset) for mine.shard (--shard) but received "REGIONCLIP_UNSET_INDEX/3".');
+  });
+
+  it('--lines mines only those lines, numbered as in the whole input', () => {
+    // Lines 5..14 hold 7 good lines and the bad lines 7, 10 and 13.
+    const errorLines = new Set([4, 7, 10, 13, 16, 19]);
+    const good = Array.from({ length: N + errorLines.size }, (_, i) => i + 1).filter((line) => !errorLines.has(line));
+    const whole = read(reference).trimEnd().split('\n');
+    const expected = whole.filter((_, k) => good[k] >= 5 && good[k] <= 14).map((l) => `${l}\n`).join('');
+    const out = join(scratch, 'lines.jsonl');
+    const r = cli(input, '--out', out, '--lines', '5:14', ...common);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/mined 7 image\(s\) .* 3 error\(s\)/);
+    expect(read(out)).toBe(expected);
+    expect(records(`${out}.errors.jsonl`).map((e) => e.line)).toEqual([7, 10, 13]);
+    const outside = cli(input, '--out', join(scratch, 'outside.jsonl'), '--lines', '31:', ...common);
+    expect(outside.status).toBe(EXIT_CODES.config);
+    expect(outside.stderr).toContain(`Expected a line range inside the input's 30 line(s) (${input}) for mine.lines (--lines) but received 31:.`);
   });
 
   it('killed with SIGKILL at random moments and resumed, it ends with exactly the uninterrupted records', async () => {
     const out = join(scratch, 'killed.jsonl');
     let kills = 0;
     for (let attempt = 0; attempt < 6 && kills < 4; attempt++) {
-      const args = [bin, 'mine', input, '--out', out, ...common, ...(attempt === 0 ? [] : ['--resume'])];
+      const args = [bin, 'mine', input, '--out', out, ...common, '--checkpoint-lines', '2', ...(attempt === 0 ? [] : ['--resume'])];
       // Kill on the child's own progress (not a wall-clock delay, which a fast machine outruns):
       // a random 1 to 12 lines past the count this attempt started from.
       const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });

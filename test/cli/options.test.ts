@@ -86,7 +86,7 @@ describe('option errors: library === CLI', () => {
     ['--queue', '0', { queueSize: 0 }, 'Expected a positive integer for mine.queueSize (--queue) but received 0.'],
     ['--source', 'web', { source: 'web' }, 'Expected one of caption, concepts, both for mine.source (--source) but received "web".'],
     ['--templates', 'many', { templates: 'many' }, 'Expected one of single, ensemble for mine.templates (--templates) but received "many".'],
-    ['--shard', '3/3', { shard: '3/3' }, 'Expected i/N with 0 <= i < N (e.g. 0/4) for mine.shard (--shard) but received "3/3".'],
+    ['--shard', '3/3', { shard: '3/3' }, 'Expected i/N with 0 <= i < N (e.g. 0/4; i may name an environment variable holding it, e.g. JOB_COMPLETION_INDEX/4) for mine.shard (--shard) but received "3/3".'],
   ])('mine %s %s', async (flag, value, options, message) => {
     const out = `out${flag}.jsonl`;
     // @ts-expect-error: out-of-range and unknown enum values on purpose
@@ -95,6 +95,6 @@ describe('option errors: library === CLI', () => {
 
   it('several bad values at once give one error listing each', async () => {
     const error = await libraryError(() => mine(detector, { input, output: join(scratch, 'x.jsonl'), threshold: 2, shard: { index: 2, count: 2 } }));
-    expect(error.message).toBe('Expected valid mine options for the given options but received mine.threshold (--thresh): a number in [0, 1] expected, 2 received; mine.shard (--shard): i/N with 0 <= i < N (e.g. 0/4) expected, {"index":2,"count":2} received.');
+    expect(error.message).toBe('Expected valid mine options for the given options but received mine.threshold (--thresh): a number in [0, 1] expected, 2 received; mine.shard (--shard): i/N with 0 <= i < N (e.g. 0/4; i may name an environment variable holding it, e.g. JOB_COMPLETION_INDEX/4) expected, {"index":2,"count":2} received.');
   });
 });

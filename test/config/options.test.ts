@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { CLASSIFY_DEFAULTS, MINE_DEFAULTS, resolveDetectSettings, resolveMineOptions, settingsFromFlags } from '../../src/config/options.js';
+import { CLASSIFY_DEFAULTS, MINE_DEFAULTS, QUEUE_DEFAULTS, parseRedisUrl, resolveDetectSettings, resolveMineOptions, resolveQueueOptions, settingsFromFlags } from '../../src/config/options.js';
 import { resolveModel } from '../../src/models/model-source.js';
 import { ConfigError } from '../../src/errors.js';
 
 describe('options', () => {
   it('has every default in one place', () => {
     expect(CLASSIFY_DEFAULTS).toEqual({ templates: 'single', ensemble: 'normalize-average-normalize', topK: 5, distractors: 'builtin' });
-    expect(MINE_DEFAULTS).toEqual({ threshold: 0.1, proposals: 300, rpnNms: 0.5, templates: 'single', queueSize: 4, distractors: 'none' });
+    expect(MINE_DEFAULTS).toEqual({ threshold: 0.1, proposals: 300, rpnNms: 0.5, templates: 'single', queueSize: 4, distractors: 'none', checkpointLines: 1000, checkpointSeconds: 10 });
+    expect(QUEUE_DEFAULTS).toEqual({ rangeLines: 1000, concurrency: 1, lockSeconds: 30 });
   });
 
   it('maps flags onto preset keys, over the preset and under --set', () => {
@@ -22,6 +23,17 @@ describe('options', () => {
     expect(resolveMineOptions({ shard: ' 1/4 ' }).shard).toEqual({ index: 1, count: 4 });
     expect(resolveMineOptions({ shard: { index: 0, count: 1 } }).shard).toEqual({ index: 0, count: 1 });
     expect(() => resolveMineOptions({ shard: '1-4' })).toThrow(ConfigError);
+    // i from an environment variable (Kubernetes Indexed Jobs: JOB_COMPLETION_INDEX).
+    process.env.REGIONCLIP_TEST_SHARD_INDEX = '2';
+    try {
+      expect(resolveMineOptions({ shard: 'REGIONCLIP_TEST_SHARD_INDEX/4' }).shard).toEqual({ index: 2, count: 4 });
+      expect(() => resolveMineOptions({ shard: 'REGIONCLIP_TEST_SHARD_INDEX/2' })).toThrow('Expected an environment variable REGIONCLIP_TEST_SHARD_INDEX holding an index 0 <= i < 2 (it is "2") for mine.shard (--shard) but received "REGIONCLIP_TEST_SHARD_INDEX/2".');
+      process.env.REGIONCLIP_TEST_SHARD_INDEX = 'x';
+      expect(() => resolveMineOptions({ shard: 'REGIONCLIP_TEST_SHARD_INDEX/4' })).toThrow('(it is "x")');
+    } finally {
+      delete process.env.REGIONCLIP_TEST_SHARD_INDEX;
+    }
+    expect(() => resolveMineOptions({ shard: 'REGIONCLIP_TEST_SHARD_INDEX/4' })).toThrow('(it is unset)');
     expect(await resolveModel(undefined)).toBe(await resolveModel('default'));
     expect(await resolveModel(undefined)).toMatch(/models[/\\]world-rn-small$/);
     // Hub references stay as written (not resolved as paths) until resolveModelFolder pulls them.
@@ -44,6 +56,17 @@ describe('options', () => {
     expect(() => resolveDetectSettings('defualt')).toThrow(ConfigError);
     expect(() => resolveDetectSettings('defualt')).toThrow('Expected a preset (default, regionclip-finetuned, regionclip-zero-shot), a model under models/ (world-rn-small) or a model folder for "defualt" but received nothing by that name (did you mean "default"?).');
     await expect(resolveModel('world-rn-smal')).rejects.toThrow(/did you mean "world-rn-small"/);
+  });
+
+  it('reads line ranges, queue options and Redis URLs', () => {
+    expect(resolveMineOptions({ lines: '1001:2000' }).lines).toEqual({ first: 1001, last: 2000 });
+    expect(resolveMineOptions({ lines: ' 7: ' }).lines).toEqual({ first: 7 });
+    for (const bad of ['0:5', '5:4', '5', ':5', '1:2:3']) expect(() => resolveMineOptions({ lines: bad })).toThrow(`Expected first:last, 1-based line numbers with first <= last (e.g. 1001:2000; 1001: to the end) for mine.lines (--lines) but received "${bad}".`);
+    expect(() => resolveMineOptions({ checkpointSeconds: 0 })).toThrow('Expected a positive number for mine.checkpointSeconds (--checkpoint-seconds) but received 0.');
+    expect(() => resolveQueueOptions({ rangeLines: 0.5 })).toThrow('Expected a positive integer for queue.rangeLines (--range-lines) but received 0.5.');
+    expect(parseRedisUrl('redis://127.0.0.1:6390')).toEqual({ host: '127.0.0.1', port: 6390, db: 0, tls: false });
+    expect(parseRedisUrl('rediss://u:p%40ss@[::1]/2')).toEqual({ host: '::1', port: 6379, username: 'u', password: 'p@ss', db: 2, tls: true });
+    for (const bad of ['localhost:6379', 'http://h:1', 'redis://h/x', 'redis://h/1?x=1']) expect(() => parseRedisUrl(bad)).toThrow(`Expected a Redis URL redis://host[:port][/db] (or rediss:// for TLS) for --redis but received "${bad}".`);
   });
 
   it('keeps maxDetections 0 valid (no detections)', () => {

@@ -42,6 +42,31 @@ export type InputRange = Required<LineRange>;
 const NEWLINE = 10;
 
 /**
+ * The pieces of `path`'s lines from `startByte`, in order: each chunk of the file cut after every
+ * "\n" (`ends`: the piece ends its line). A piece is a view of the stream's buffer, valid until
+ * the next one is asked for. Read errors are IoErrors.
+ */
+async function* linePieces(path: string, startByte: number): AsyncGenerator<{ bytes: Buffer; ends: boolean }> {
+  const stream = createReadStream(path, { start: startByte, highWaterMark: 1 << 20 });
+  try {
+    for await (const chunk of stream) {
+      const buf = chunk as Buffer;
+      let pos = 0;
+      while (pos < buf.length) {
+        const nl = buf.indexOf(NEWLINE, pos);
+        const end = nl >= 0 ? nl + 1 : buf.length;
+        yield { bytes: buf.subarray(pos, end), ends: nl >= 0 };
+        pos = end;
+      }
+    }
+  } catch (error) {
+    throw new IoError(expectedMessage('a readable JSONL file', path, (error as NodeJS.ErrnoException).code ?? String(error)), { cause: error });
+  } finally {
+    stream.destroy();
+  }
+}
+
+/**
  * Walks `path` from `startByte` (the start of line `firstIndex`), calling `visit(index, bytes,
  * ends)` for each piece of each line (`ends`: the piece ends with the line's "\n"). `visit`
  * returns false to stop. Returns the number of lines seen up to where it stopped (the file's line
@@ -50,25 +75,10 @@ const NEWLINE = 10;
 async function walkLines(path: string, startByte: number, firstIndex: number, visit: (index: number, bytes: Buffer, ends: boolean) => boolean): Promise<{ lines: number; complete: boolean }> {
   let index = firstIndex;
   let partial = false;
-  const stream = createReadStream(path, { start: startByte, highWaterMark: 1 << 20 });
-  try {
-    for await (const chunk of stream) {
-      const buf = chunk as Buffer;
-      let pos = 0;
-      while (pos < buf.length) {
-        const nl = buf.indexOf(NEWLINE, pos);
-        const ends = nl >= 0;
-        const end = ends ? nl + 1 : buf.length;
-        if (!visit(index, buf.subarray(pos, end), ends)) return { lines: index, complete: false };
-        if (ends) index++;
-        partial = !ends;
-        pos = end;
-      }
-    }
-  } catch (error) {
-    throw new IoError(expectedMessage('a readable JSONL file', path, (error as NodeJS.ErrnoException).code ?? String(error)), { cause: error });
-  } finally {
-    stream.destroy();
+  for await (const { bytes, ends } of linePieces(path, startByte)) {
+    if (!visit(index, bytes, ends)) return { lines: index, complete: false };
+    if (ends) index++;
+    partial = !ends;
   }
   return { lines: partial ? index + 1 : index, complete: true };
 }
@@ -162,7 +172,6 @@ export async function splitInput(path: string, linesPerRange: number): Promise<{
 export async function* readLines(path: string, startByte = 0, firstIndex = 0): AsyncGenerator<{ index: number; text: string }> {
   let pieces: Buffer[] = [];
   let index = firstIndex;
-  const stream = createReadStream(path, { start: startByte, highWaterMark: 1 << 20 });
   const text = (parts: Buffer[]) => {
     const line = parts.length === 1 ? parts[0] : Buffer.concat(parts);
     let end = line.length;
@@ -170,26 +179,15 @@ export async function* readLines(path: string, startByte = 0, firstIndex = 0): A
     if (end > 0 && line[end - 1] === 13) end--;
     return line.toString('utf8', 0, end);
   };
-  try {
-    for await (const chunk of stream) {
-      const buf = chunk as Buffer;
-      let pos = 0;
-      while (pos < buf.length) {
-        const nl = buf.indexOf(NEWLINE, pos);
-        if (nl < 0) {
-          // Copied: the stream may reuse its buffer.
-          pieces.push(Buffer.from(buf.subarray(pos)));
-          break;
-        }
-        pieces.push(buf.subarray(pos, nl + 1));
-        const line = text(pieces);
-        pieces = [];
-        pos = nl + 1;
-        yield { index: index++, text: line };
-      }
+  for await (const { bytes, ends } of linePieces(path, startByte)) {
+    if (!ends) {
+      pieces.push(Buffer.from(bytes)); // copied: the stream may reuse its buffer
+      continue;
     }
-    if (pieces.length > 0) yield { index, text: text(pieces) };
-  } finally {
-    stream.destroy();
+    pieces.push(bytes);
+    const line = text(pieces);
+    pieces = [];
+    yield { index: index++, text: line };
   }
+  if (pieces.length > 0) yield { index, text: text(pieces) };
 }

@@ -16,7 +16,7 @@ import { categoryNameKey } from '../eval/category-names.js';
 import { selectDetections } from '../matching/detections.js';
 import { scoreRegions } from '../matching/scores.js';
 import { DetectorModel, type DetectorLoadOptions } from '../models/detector.js';
-import { ClipTextEncoder, type TextEncoderOptions } from '../models/text-encoder.js';
+import { ClipTextEncoder, type PhraseEmbeddingOptions, type TextEncoderOptions } from '../models/text-encoder.js';
 import { parseSettings, type DetectSettings, type DetectSettingsInput } from '../config/preset.js';
 import { DEFAULT_PRESET, distractorPool, parseRuntimeOptions, resolveDetectSettings, type DistractorsSetting, type HubOptions } from '../config/options.js';
 import { resolveModelFolder } from '../models/model-source.js';
@@ -153,8 +153,7 @@ export async function detectImage(
   const settings = options.settings === undefined ? defaultSettings : parseSettings({ ...options.settings }, 'detect options');
   parseRuntimeOptions(options, OTHER_OPTIONS);
   const distractors = distractorsFor(competingPool(detector, settings.detect.distractors), phrases);
-  const { templates, ensemble, articles } = settings.text;
-  const distractorEmbeds = distractors.length === 0 ? undefined : await new ClipTextEncoder(detector.clip, options).embedPhrases(distractors, { templates, ensemble, fill: { articles } });
+  const distractorEmbeds = distractors.length === 0 ? undefined : await new ClipTextEncoder(detector.clip, options).embedPhrases(distractors, phraseOptions(settings));
   return runDetection(detector, image, phrases, { phraseEmbeds, distractorEmbeds }, options, settings);
 }
 
@@ -171,6 +170,12 @@ export function competingPool(detector: DetectorModel, distractors: DistractorsS
 }
 
 /** The text side of one detection: P×D phrase embeddings and the K×D distractors competing with them. */
+/** The text encoder's options for `settings.text` (templates, ensembling, articles). */
+function phraseOptions(settings: DetectSettings, onProgress?: (done: number, total: number) => void): PhraseEmbeddingOptions {
+  const { templates, ensemble, articles } = settings.text;
+  return { templates, ensemble, fill: { articles }, onProgress };
+}
+
 interface TextEmbeds {
   phraseEmbeds: Float32Array;
   distractorEmbeds?: Float32Array;
@@ -282,8 +287,7 @@ export class Detector {
 
   /** P×D embeddings of the phrases (the encoder keeps them in memory and on disk across calls); `onProgress` as DetectOptions.onTextProgress. */
   embedPhrases(phrases: readonly string[], onProgress?: (done: number, total: number) => void): Promise<Float32Array> {
-    const { templates, ensemble, articles } = this.settings.text;
-    return this.encoder.embedPhrases(phrases, { templates, ensemble, fill: { articles }, onProgress });
+    return this.encoder.embedPhrases(phrases, phraseOptions(this.settings, onProgress));
   }
 
   async detect(image: ImageInput | DecodedImage, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<DetectionResult> {
@@ -295,10 +299,7 @@ export class Detector {
   private async run(image: ImageInput | DecodedImage, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<DetectionResult> {
     const phrases = resolvePhrases(options);
     const t0 = performance.now();
-    const { templates, ensemble, articles } = this.settings.text;
-    const { phraseEmbeds, distractorEmbeds } = await this.encoder.embedWithDistractors(phrases, distractorsFor(this.pool, phrases), {
-      templates, ensemble, fill: { articles }, onProgress: options.onTextProgress,
-    });
+    const { phraseEmbeds, distractorEmbeds } = await this.encoder.embedWithDistractors(phrases, distractorsFor(this.pool, phrases), phraseOptions(this.settings, options.onTextProgress));
     const textMs = round(performance.now() - t0);
     const result = await runDetection(this.model, image, phrases, { phraseEmbeds, distractorEmbeds }, { ...this.options, ...options }, this.settings);
     result.timings.text = textMs;

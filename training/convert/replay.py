@@ -51,12 +51,9 @@ class Recorded:
         return [r for r in self.index if r["role"] == role]
 
     @torch.no_grad()
-    def drift(self, key, compute, recorded_input, recorded_output):
-        """With the source checkpoints' modules (`real`): the largest |torch - onnxruntime| of one graph output on the
-        input our pipeline fed it, and the largest |output| (the scale it is relative to)."""
-        if self.real is None:
-            return
-        got = compute(self.real)(recorded_input)
+    def drift(self, key, got, recorded_output):
+        """The largest |torch - onnxruntime| of one graph output (`got`: the source checkpoints' module on the input
+        our pipeline fed the graph), and the largest |output| (the scale it is relative to)."""
         diff, scale = float((got.double() - recorded_output.double()).abs().max()), float(recorded_output.abs().max())
         old = self.graph_diffs.get(key, (0.0, 0.0))
         self.graph_diffs[key] = (max(old[0], diff), max(old[1], scale))
@@ -121,10 +118,12 @@ class _RowQueue:
         self.rec.input_diffs[key] = max(self.rec.input_diffs.get(key, 0.0), worst)
         self.offset += n
         self.picked.extend(picks)
-        recorded_rows = torch.cat([window[p - lo][None] for p in picks])
-        self.rec.drift(f"{self.role}.{output}", self.REAL[self.role], recorded_rows, self.outputs[output][picks])
-        if self.role == "head" and "box_deltas" in self.outputs:
-            self.rec.drift("head.box_deltas", lambda real: (lambda x: real.bbox_pred(real.visual.head(x))), recorded_rows, self.outputs["box_deltas"][picks])
+        if self.rec.real is not None:
+            recorded_rows = torch.cat([window[p - lo][None] for p in picks])
+            embeds = self.REAL[self.role](self.rec.real)(recorded_rows)
+            self.rec.drift(f"{self.role}.{output}", embeds, self.outputs[output][picks])
+            if self.role == "head" and "box_deltas" in self.outputs:
+                self.rec.drift("head.box_deltas", self.rec.real.bbox_pred(embeds), self.outputs["box_deltas"][picks])
         return self.outputs[output][picks]
 
 
@@ -139,7 +138,9 @@ class ReplayVisual:
         recorded = self.rec.tensor(run["inputs"]["images"])
         self.rec.note("backbone.images", images, recorded)
         res4 = self.rec.tensor(run["outputs"]["res4"])
-        self.rec.drift("backbone.res4", lambda real: real.visual.res4, recorded, res4)
+        if self.rec.real is not None:
+            with torch.no_grad():
+                self.rec.drift("backbone.res4", self.rec.real.visual.res4(recorded), res4)
         return res4
 
     def head(self, pooled):
@@ -172,8 +173,11 @@ class ReplayRpn:
         recorded = self.rec.tensor(run["inputs"]["images"])
         self.rec.note("rpn.images", images, recorded)
         outputs = [self.rec.tensor(run["outputs"][name]) for name in run["outputNames"]]
-        for i, name in enumerate(run["outputNames"]):
-            self.rec.drift(f"rpn.{name}", lambda real, i=i: (lambda x: real.rpn(x)[i]), recorded, outputs[i])
+        if self.rec.real is not None:
+            with torch.no_grad():
+                real_outputs = self.rec.real.rpn(recorded)
+            for name, got, out in zip(run["outputNames"], real_outputs, outputs):
+                self.rec.drift(f"rpn.{name}", got, out)
         return outputs
 
 
@@ -192,7 +196,9 @@ class ReplayText:
             ids, embeds = rec.tensor(run["inputs"]["input_ids"]), rec.tensor(run["outputs"]["text_embeds"])
             for row, embed in zip(ids, embeds):
                 self.table[_prompt_key(row)] = embed
-            self.rec.drift("text.text_embeds", lambda real: real.text.encode_text, ids, embeds)
+            if rec.real is not None:
+                with torch.no_grad():
+                    rec.drift("text.text_embeds", rec.real.text.encode_text(ids), embeds)
 
     def encode_text(self, ids):
         rows = []

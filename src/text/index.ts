@@ -14,6 +14,7 @@ export {
 } from './tokenizer.js';
 export { clipClean, fixText, htmlUnescape } from './clean.js';
 export { extractPhrases, parseVocab, singularize, COMPOUND_CONCEPTS, type ExtractedPhrase } from './phrases.js';
+export { captionPhrases, ConceptIndex } from './caption-concepts.js';
 export {
   SINGLE_TEMPLATES,
   ENSEMBLE_TEMPLATES,

@@ -91,6 +91,7 @@ export {
   settingsFromFlags,
   CLASSIFY_DEFAULTS,
   MINE_DEFAULTS,
+  MINE_RULES,
   DEFAULT_PRESET,
   type ClassifySettings,
   type MineSettings,
@@ -104,5 +105,10 @@ export { renderDetections, saveAnnotated, annotatedPaths } from './io/draw.js';
 export { cocoResultsFor, writeCocoExport, type CocoExport, type ExportableResult } from './io/coco-export.js';
 export { readBoxes } from './io/boxes.js';
 export { mine, minedToCoco, parseMineLine, readConcepts, type MineOptions, type MineSummary, type MinedRecord, type MinedLabel } from './pipelines/mine.js';
-export { mineRegionPhrasePairs, type MinedPair, type LabelDirection, type MatchOptions } from './mining/match.js';
+export { mineRegionPhrasePairs, groundPhrases, type MinedPair, type LabelDirection, type MatchOptions, type GroundingInput, type GroundingOptions, type GroundedLabel } from './mining/match.js';
+export {
+  MINE_FORMATS, readMinedImages, minedImagesToCoco, minedImagesToOdvg, minedImagesToLabelStudio, writeMinedYolo, writeMinedExport, recordsPathFor,
+  type MineFormat, type MinedImage,
+} from './io/mined.js';
+export { captionInputKind, captionUnits, type CaptionInputKind, type CaptionUnit } from './io/captions.js';
 export { resolveModel, resolveModelFolder } from './pipelines/model-source.js';

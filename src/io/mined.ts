@@ -10,10 +10,10 @@
  * box format inside; each export's own box convention (COCO [x, y, w, h]; YOLO normalized centre and
  * size; Label Studio percent of the image) is made here and nowhere else.
  */
-import { createReadStream, existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { createReadStream, lstatSync, mkdirSync, symlinkSync, unlinkSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { InvalidInputError, expectedMessage } from '../errors.js';
+import { InvalidInputError, IoError, expectedMessage } from '../errors.js';
 import type { LabelDirection } from '../mining/match.js';
 import { readTextFile, writeTextFile } from './files.js';
 import { toCocoAnnotations, writeCocoDataset, type CocoDataset } from './coco.js';
@@ -97,7 +97,7 @@ export function minedImagesToCoco(images: MinedImage[]): CocoDataset {
   const names = conceptNames(images);
   const categoryIds = new Map(names.map((n, i) => [n, i + 1]));
   const integer = (id: unknown): id is number => typeof id === 'number' && Number.isSafeInteger(id);
-  let next = Math.max(0, ...images.map((i) => (integer(i.id) ? i.id : 0))) + 1;
+  let next = images.reduce((max, i) => (integer(i.id) && i.id > max ? i.id : max), 0) + 1;
   const cocoImages: CocoDataset['images'] = [];
   const annotations: CocoDataset['annotations'] = [];
   for (const image of images) {
@@ -139,20 +139,23 @@ function yoloRow(classId: number, [x1, y1, x2, y2]: MinedLabel['box'], width: nu
  * `labels/<name>.txt` its rows (`class cx cy w h`, normalized; an image without labels has an empty
  * file, a background image to YOLO), and `data.yaml` (`path`, `train`/`val`: images, `nc`, `names`).
  * `<name>` is the image path relative to `root` with `/` written `__`, so ultralytics' images/ →
- * labels/ rule finds each label file. Existing `images/` and `labels/` are replaced.
+ * labels/ rule finds each label file. Label files and links are replaced; nothing else in `dir` is
+ * touched (a file in the way of a link, not a link itself, is an IoError).
  */
 export function writeMinedYolo(dir: string, images: MinedImage[], root: string): void {
   const names = conceptNames(images);
   const classIds = new Map(names.map((n, i) => [n, i]));
   const out = resolve(dir);
-  for (const sub of ['images', 'labels']) {
-    rmSync(join(out, sub), { recursive: true, force: true });
-    mkdirSync(join(out, sub), { recursive: true });
-  }
+  for (const sub of ['images', 'labels']) mkdirSync(join(out, sub), { recursive: true });
   for (const image of images) {
     const name = image.image.split(/[\\/]+/).filter((p) => p.length > 0 && p !== '.').join('__');
     const link = join(out, 'images', name);
-    if (!existsSync(link)) symlinkSync(relative(dirname(link), resolve(root, image.image)), link);
+    try {
+      if (lstatSync(link, { throwIfNoEntry: false })?.isSymbolicLink()) unlinkSync(link);
+      symlinkSync(relative(dirname(link), resolve(root, image.image)), link);
+    } catch (error) {
+      throw new IoError(expectedMessage('a new link (or a link regionclip made) to the image', link, (error as NodeJS.ErrnoException).code ?? String(error)), { cause: error });
+    }
     writeTextFile(join(out, 'labels', `${basename(name, extname(name))}.txt`), image.labels.map((l) => `${yoloRow(classIds.get(l.concept)!, l.box, image.width, image.height)}\n`).join(''));
   }
   writeTextFile(join(out, 'data.yaml'), [

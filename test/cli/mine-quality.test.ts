@@ -19,7 +19,8 @@ const scratch = mkdtempSync(join(tmpdir(), 'regionclip-mine-quality-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('regionclip mine label quality (built-in model, fresh test world)', () => {
-  it('the defaults reach precision >= 0.5 at recall >= 0.6 of the objects', () => {
+  // Measured with the committed model: precision 44/64 = 0.688, recall 44/62 = 0.710 (the target: 0.5 at 0.6).
+  it('the defaults reach precision >= 0.6 at recall >= 0.65 of the objects', () => {
     const out = join(scratch, 'labels.jsonl');
     const r = spawnSync(process.execPath, [bin, 'mine', join(world, 'captions.jsonl'), '--out', out, '--no-cache'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
@@ -27,7 +28,7 @@ describe('regionclip mine label quality (built-in model, fresh test world)', () 
     expect(records).toHaveLength(24);
     const q = labelQuality(records, readScenes(world));
     expect(q.objects).toBe(62);
-    expect(q.precision).toBeGreaterThanOrEqual(0.5);
-    expect(q.recall).toBeGreaterThanOrEqual(0.6);
+    expect(q.precision).toBeGreaterThanOrEqual(0.6);
+    expect(q.recall).toBeGreaterThanOrEqual(0.65);
   }, 180_000);
 });

@@ -273,3 +273,32 @@ describe('regionclip mine: inputs, identity and formats', () => {
     expect(cli(missing, '--out', join(scratch, 'all-missing.jsonl'), ...common).status).toBe(EXIT_CODES.io);
   });
 });
+
+describe('regionclip mine: the rules', () => {
+  it('--rule regionclip labels regions with pool concepts (region→phrase, above --thresh); it needs a pool', () => {
+    const pool = join(data, 'pool.txt');
+    writeFileSync(pool, 'circle\nsquare\ntriangle\n');
+    const out = join(scratch, 'regionclip.jsonl');
+    const r = cli(input, '--out', out, '--rule', 'regionclip', '--concepts', pool, '--thresh', '0.4', ...common);
+    expect(r.status, r.stderr).toBe(0);
+    const recs = records(out);
+    const labels = recs.flatMap((o) => o.labels);
+    expect(labels.length).toBeGreaterThan(0);
+    for (const record of recs) expect(record.phrases).toEqual([]);
+    for (const l of labels) {
+      expect(['circle', 'square', 'triangle']).toContain(l.concept);
+      expect(l.direction).toBe('region→phrase');
+      expect(l.score).toBeGreaterThan(0.4);
+    }
+    const none = cli(input, '--out', join(scratch, 'regionclip-none.jsonl'), '--rule', 'regionclip', ...common);
+    expect(none.status).toBe(EXIT_CODES.usage);
+    expect(none.stderr).toContain('Expected a concept pool (--concepts, or a model with one) for the regionclip rule but received none.');
+  });
+
+  it('--help names each deviation from RegionCLIP and the defaults', () => {
+    const help = spawnSync(process.execPath, [bin, 'mine', '--help'], { encoding: 'utf8' }).stdout.replace(/\s+/g, ' ');
+    for (const text of ['--rule', 'not RegionCLIP\'s', 'RegionCLIP\'s CONCEPT_THRES', 'default 0.01, RegionCLIP\'s, not the model\'s own', '--objectness', '--top-k', '--nms', '--vote', '--min-score', '--no-concepts', '--format', 'odvg', 'labelstudio', 'COCO-captions']) {
+      expect(help).toContain(text);
+    }
+  });
+});

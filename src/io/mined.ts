@@ -194,11 +194,6 @@ export async function writeMinedExport(format: Exclude<MineFormat, 'jsonl'>, pat
   else writeTextFile(path, `${JSON.stringify(minedImagesToLabelStudio(images, context.modelVersion), null, 1)}\n`);
 }
 
-/** Writes the COCO dataset of a mined JSONL (`--coco`). */
-export async function writeMinedCoco(path: string, minedJsonl: string): Promise<void> {
-  writeCocoDataset(path, await minedToCoco(minedJsonl));
-}
-
 /** A concept pool (`--concepts`): one per line, trimmed, blank lines and repeats dropped. */
 export function readConcepts(path: string): string[] {
   const text = readTextFile(path, 'concepts');

@@ -93,6 +93,7 @@ export {
   FlagText,
   CLASSIFY_DEFAULTS,
   MINE_DEFAULTS,
+  MINE_RULES,
   DEFAULT_PRESET,
   type ClassifySettings,
   type MineSettings,
@@ -110,5 +111,10 @@ export type { WarningHandler } from './util/warnings.js';
 export { mine, minedToCoco, parseMineLine, readConcepts, type MineOptions, type MineSummary, type MinedRecord, type MinedLabel } from './pipelines/mine.js';
 export { mineOnQueue, type QueueMineOptions } from './pipelines/mine-queue.js';
 export { runMineWorker, type MineWorkerOptions } from './pipelines/mine-worker.js';
-export { mineRegionPhrasePairs, type MinedPair, type LabelDirection, type MatchOptions } from './mining/match.js';
+export { mineRegionPhrasePairs, groundPhrases, type MinedPair, type LabelDirection, type MatchOptions, type GroundingInput, type GroundingOptions, type GroundedLabel } from './mining/match.js';
+export {
+  MINE_FORMATS, readMinedImages, minedImagesToCoco, minedImagesToOdvg, minedImagesToLabelStudio, writeMinedYolo, writeMinedExport, recordsPathFor,
+  type MineFormat, type MinedImage,
+} from './io/mined.js';
+export { captionInputKind, openCaptionSource, type CaptionInputKind, type CaptionSource, type CaptionUnit } from './io/captions.js';
 export { resolveModel, resolveModelFolder } from './models/model-source.js';

@@ -18,6 +18,7 @@ import {
   TEMPLATE_SET_NAMES, type DetectSettings,
 } from './preset.js';
 import { distractorsOption, FlagText, fraction, oneOf, parseOptions, positiveInteger, positiveNumber, type OptionNames } from './validate.js';
+import { REGIONCLIP_TEMPERATURE } from '../matching/scores.js';
 import { DEFAULT_MAX_PIXELS } from '../image/read.js';
 import { readConcepts } from '../io/mined.js';
 import { BUILTIN_DISTRACTORS } from '../text/distractors.js';
@@ -262,20 +263,33 @@ const lines = z.union([
   }),
 ], { error: LINES }).refine((r) => r.first >= 1 && (r.last === undefined || r.last >= r.first), { error: LINES });
 
-export const MINE_SOURCES = ['caption', 'concepts', 'both'] as const;
+/** `caption`: the caption's phrases take the boxes that best show them (the default); `regionclip`: RegionCLIP's region→concept rule over the pool. */
+export const MINE_RULES = ['caption', 'regionclip'] as const;
 
 const mineSchema = z.strictObject({
-  /** Region→phrase threshold (RegionCLIP: 0.1 over a concept pool). */
+  /** Which labels: the caption's phrases (`caption`) or the concept pool's, region by region (`regionclip`). */
+  rule: oneOf(MINE_RULES).default('caption'),
+  /** logits = cosine / temperature (RegionCLIP: 0.01, whatever the model's own). */
+  temperature: positiveNumber().default(REGIONCLIP_TEMPERATURE),
+  /** regionclip rule: a region's best concept is kept when its probability is above this (RegionCLIP's CONCEPT_THRES: 0.1). */
   threshold: fraction().default(0.1),
-  /** Phrase→region floor (default: the threshold). */
+  /** regionclip rule: also each concept's best region above this (phrase→region; off unless given; not RegionCLIP's). */
   floor: fraction().optional(),
+  /** caption rule: w in probability^(1−w) · objectness^w (0: the probability alone, as RegionCLIP). */
+  objectnessWeight: fraction().default(0.9),
+  /** caption rule: labels per phrase (a count in the caption, "two dogs", raises it). */
+  topK: positiveInteger().default(1),
+  /** caption rule: a box overlapping a kept box (any phrase) by more than this IoU is not kept. */
+  nms: fraction().default(0.3),
+  /** caption rule: proposals overlapping a kept box by more than this IoU vote on its coordinates (1: no voting). */
+  vote: fraction().default(0.2),
+  /** caption rule: labels scoring under this are dropped. */
+  minScore: fraction().default(0.05),
   /** RPN proposals kept per image after NMS (RegionCLIP pretraining: 300). */
   proposals: positiveInteger().default(300),
   /** RPN NMS threshold for mining (RegionCLIP pretraining: 0.5). */
   rpnNms: fraction().default(0.5),
   templates: oneOf(TEMPLATE_SET_NAMES).default(DEFAULT_TEMPLATE_SET),
-  /** Where phrases come from (default: the concept pool when there is one, else the caption). */
-  source: oneOf(MINE_SOURCES).optional(),
   shard: shard.optional(),
   /** Only these input lines (1-based, inclusive). */
   lines: lines.optional(),
@@ -295,7 +309,11 @@ const mineSchema = z.strictObject({
 export type MineSettings = z.output<typeof mineSchema>;
 const MINE_NAMES: OptionNames = {
   prefix: 'mine.',
-  flags: { threshold: 'thresh', floor: 'floor', proposals: 'proposals', rpnNms: 'rpn-nms', templates: 'templates', source: 'source', shard: 'shard', lines: 'lines', queueSize: 'queue', checkpointLines: 'checkpoint-lines', checkpointSeconds: 'checkpoint-seconds', distractors: 'distractors', ...RUNTIME_FLAGS },
+  flags: {
+    rule: 'rule', temperature: 'temperature', threshold: 'thresh', floor: 'floor', objectnessWeight: 'objectness', topK: 'top-k', nms: 'nms', vote: 'vote',
+    minScore: 'min-score', proposals: 'proposals', rpnNms: 'rpn-nms', templates: 'templates', shard: 'shard', lines: 'lines', queueSize: 'queue',
+    checkpointLines: 'checkpoint-lines', checkpointSeconds: 'checkpoint-seconds', distractors: 'distractors', ...RUNTIME_FLAGS,
+  },
 };
 
 /** mine's tunable options with their defaults, validated; `others` are the caller's other option names. */

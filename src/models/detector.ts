@@ -41,6 +41,23 @@ function readBackgroundEmbed(dir: string, file: string, D: number): Float32Array
   return out;
 }
 
+/**
+ * The concept pool a detector's manifest names (`scoring.conceptPool`), read without opening the model
+ * (a distributed run's producer needs it); undefined for a model without one.
+ * @throws ModelLoadError for an empty pool file.
+ */
+export function modelConceptPool(loaded: LoadedManifest): string[] | undefined {
+  const manifest = loaded.manifest;
+  return manifest.kind !== 'detector' || manifest.scoring.conceptPool === undefined ? undefined : readConceptPool(loaded.dir, manifest.scoring.conceptPool);
+}
+
+/** A concept pool file: one name a line, trimmed, blank lines and repeats dropped. */
+function readConceptPool(dir: string, file: string): string[] {
+  const names = [...new Set(readFileSync(resolve(dir, file), 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0))];
+  if (names.length === 0) throw new ModelLoadError(expectedMessage('at least one concept name (one a line)', file, 'an empty file'));
+  return names;
+}
+
 function regionEncoderOf(opened: OpenedModel, manifest: DetectorManifest, clip: ClipModel, options: DetectorLoadOptions): RegionEncoder {
   const batchSize = options.regionBatchSize ?? 64;
   const encoder = manifest.regionEncoder;
@@ -55,6 +72,8 @@ export class DetectorModel {
     readonly rpn: Rpn,
     readonly regionEncoder: RegionEncoder,
     readonly backgroundEmbed: Float32Array | undefined,
+    /** The concept pool the manifest names (`scoring.conceptPool`), if any. */
+    readonly conceptPool: readonly string[] | undefined,
     private readonly sessions: Record<string, CheckedSession>,
   ) {}
 
@@ -79,7 +98,8 @@ export class DetectorModel {
     const background = manifest.scoring.backgroundEmbed === undefined ? undefined : readBackgroundEmbed(loaded.dir, manifest.scoring.backgroundEmbed, manifest.embedDim);
     const clip = ClipModel.fromOpened(opened);
     const rpn = new Rpn(opened.sessions.rpn, manifest.rpn, rpnSizeDivisibility(manifest));
-    return new DetectorModel({ ...loaded, manifest }, clip, rpn, regionEncoderOf(opened, manifest, clip, options), background, opened.sessions);
+    const pool = modelConceptPool(loaded);
+    return new DetectorModel({ ...loaded, manifest }, clip, rpn, regionEncoderOf(opened, manifest, clip, options), background, pool, opened.sessions);
   }
 
   /** Stage 1: the detector's resize (shortest edge, PIL bilinear), then the RPN. Boxes in resized pixels. */

@@ -154,6 +154,8 @@ const detectorManifestSchema = z.strictObject({
     temperature: z.number().positive().default(REGIONCLIP_TEMPERATURE),
     /** Optional background embedding: a file of D little-endian float32. */
     backgroundEmbed: z.string().min(1).optional(),
+    /** Optional concept pool the model knows (one name a line): `regionclip mine`'s default pool. */
+    conceptPool: z.string().min(1).optional(),
   }).default({ temperature: REGIONCLIP_TEMPERATURE }),
   graphs: z.strictObject({
     text: graphSpec,
@@ -232,7 +234,7 @@ export function parseManifest(value: unknown, source: string): Manifest {
 /** Every file the manifest names (graphs and tokenizer), relative to its folder. */
 export function referencedFiles(manifest: Manifest): string[] {
   const graphs = Object.values(manifest.graphs as Record<string, GraphSpec | undefined>).map((g) => g?.file);
-  const extra = manifest.kind === 'detector' ? [manifest.scoring.backgroundEmbed] : [];
+  const extra = manifest.kind === 'detector' ? [manifest.scoring.backgroundEmbed, manifest.scoring.conceptPool] : [];
   const files = [...graphs, manifest.tokenizer.vocab, manifest.tokenizer.merges, manifest.tokenizer.tokenizerJson, ...extra];
   return [...new Set(files.filter((f): f is string => f !== undefined))];
 }

@@ -28,13 +28,16 @@ import { FlowProducer, Job, Queue, QueueEvents, type ConnectionOptions, type Job
 import {
   ConfigError, HubError, InvalidInputError, IoError, ModelLoadError, ModelRunError, QueueError, RegionClipError, UsageError, expectedMessage,
 } from '../errors.js';
-import { modelReference, parseRedisUrl, resolveQueueOptions, type RedisAddress } from '../config/options.js';
+import { MINE_DEFAULTS, modelReference, parseRedisUrl, resolveQueueOptions, type RedisAddress } from '../config/options.js';
 import { isHubModel } from '../hub/repo.js';
+import { captionInputKind } from '../io/captions.js';
 import { checkpointPath, errorsPath, readCheckpoint } from '../io/checkpoint.js';
 import { formatLineRange, splitInput, type InputRange } from '../io/input-lines.js';
 import type { CommittedRange } from '../io/mine-parts.js';
+import type { MineFormat } from '../io/mined.js';
+import { modelConceptPool } from '../models/detector.js';
 import { locateManifest } from '../models/loader.js';
-import { mineSettingsHash, type MineOptions, type MineSummary } from './mine.js';
+import { exportsOf, mineSettingsHash, minedModelVersion, nothingMined, type MineOptions, type MineSummary } from './mine.js';
 import { resolveModelFolder } from '../models/model-source.js';
 
 /** The BullMQ queue every mining job goes to, and the prefix of its Redis keys. */
@@ -50,7 +53,8 @@ const KEEP_SECONDS = 7 * 24 * 3600;
 
 /** The mining settings a range job carries: mine()'s options, paths absolute as the producer sees them. */
 export type RangeSettings = Pick<MineOptions,
-  'input' | 'root' | 'threshold' | 'floor' | 'proposals' | 'rpnNms' | 'concepts' | 'source' | 'templates' | 'strict' | 'queueSize' | 'maxPixels' | 'checkpointLines' | 'checkpointSeconds'>;
+  'input' | 'root' | 'rule' | 'temperature' | 'threshold' | 'floor' | 'objectnessWeight' | 'topK' | 'nms' | 'vote' | 'minScore' | 'proposals' | 'rpnNms' |
+  'concepts' | 'templates' | 'strict' | 'queueSize' | 'maxPixels' | 'checkpointLines' | 'checkpointSeconds'>;
 
 export interface RangeJobData {
   runId: string;
@@ -65,7 +69,10 @@ export interface MergeJobData {
   runId: string;
   runDir: string;
   output: string;
-  coco?: string;
+  /** Exports written from the merged records (as mine() writes them). */
+  exports: { format: Exclude<MineFormat, 'jsonl'>; path: string }[];
+  /** What the exports need: the images' root (YOLO links) and the model's name (Label Studio's model_version). */
+  exportContext: { root: string; modelVersion: string };
   /** Lines of the whole input. */
   lines: number;
   /** mine()'s settings hash for the whole input: the final checkpoint's. */
@@ -151,6 +158,9 @@ export function errorFromReason(reason: string): RegionClipError {
 /** The options of `mineOnQueue`: mine()'s mining options, plus where the queue and the shared folder are. */
 export interface QueueMineOptions extends RangeSettings {
   output: string;
+  /** Exports of the merged records (as mine()'s `exports`). */
+  exports?: MineOptions['exports'];
+  /** A COCO export (as mine()'s `coco`). */
   coco?: string;
   resume?: boolean;
   overwrite?: boolean;
@@ -167,8 +177,8 @@ export interface QueueMineOptions extends RangeSettings {
 }
 
 const QUEUE_MINE_KEYS = [
-  'input', 'root', 'threshold', 'floor', 'proposals', 'rpnNms', 'concepts', 'source', 'templates', 'strict', 'queueSize', 'maxPixels', 'checkpointLines',
-  'checkpointSeconds', 'output', 'coco', 'resume', 'overwrite', 'hub', 'redis', 'rangeLines', 'workDir', 'onProgress', 'onNotice',
+  'input', 'root', 'rule', 'temperature', 'threshold', 'floor', 'objectnessWeight', 'topK', 'nms', 'vote', 'minScore', 'proposals', 'rpnNms', 'concepts',
+  'templates', 'strict', 'queueSize', 'maxPixels', 'checkpointLines', 'checkpointSeconds', 'output', 'exports', 'coco', 'resume', 'overwrite', 'hub', 'redis', 'rangeLines', 'workDir', 'onProgress', 'onNotice',
 ] as const satisfies readonly (keyof QueueMineOptions)[];
 
 /** The run a producer's options describe: its id, folders, ranges and jobs. */
@@ -191,24 +201,32 @@ async function planRun(model: string | undefined, given: QueueMineOptions, range
   if (unknown.length > 0) throw new ConfigError(expectedMessage('known options of a distributed mine', 'the given options', unknown.join(', ')));
   const input = resolve(given.input);
   if (!existsSync(input)) throw new IoError(expectedMessage('an existing JSONL file', given.input, 'a path that does not exist'));
+  if ((await captionInputKind(input)) !== 'jsonl') {
+    throw new UsageError(expectedMessage('a JSONL input with --redis (ranges are lines)', given.input, 'a COCO-captions document; mine it without --redis, or write one {"file_name", "image_id", "captions"} line per image'));
+  }
   const output = resolve(given.output);
+  const root = resolve(given.root ?? dirname(input));
   const settings: RangeSettings = {
-    input, root: resolve(given.root ?? dirname(input)), threshold: given.threshold, floor: given.floor, proposals: given.proposals, rpnNms: given.rpnNms,
-    concepts: given.concepts, source: given.source, templates: given.templates, strict: given.strict, queueSize: given.queueSize, maxPixels: given.maxPixels,
+    input, root, rule: given.rule, temperature: given.temperature, threshold: given.threshold, floor: given.floor, objectnessWeight: given.objectnessWeight,
+    topK: given.topK, nms: given.nms, vote: given.vote, minScore: given.minScore, proposals: given.proposals, rpnNms: given.rpnNms,
+    concepts: given.concepts, templates: given.templates, strict: given.strict, queueSize: given.queueSize, maxPixels: given.maxPixels,
     checkpointLines: given.checkpointLines, checkpointSeconds: given.checkpointSeconds,
   };
+  const exports = exportsOf(given).map((e) => ({ ...e, path: resolve(e.path) }));
   const reference = modelReference(model);
   const modelForWorkers = isHubModel(reference) ? reference : resolve(reference);
-  const { modelHash } = await locateManifest(await resolveModelFolder(reference, given.hub));
+  const loaded = await locateManifest(await resolveModelFolder(reference, given.hub));
   const split = await splitInput(input, rangeLines);
   // Validates the mining options as mine() does (same errors), and names the whole run's settings.
-  const settingsHash = mineSettingsHash(modelHash, { ...settings, output }, split.sha256);
+  const settingsHash = mineSettingsHash(loaded.modelHash, modelConceptPool(loaded), { ...settings, output, exports }, split.sha256);
+  const rule = settings.rule ?? MINE_DEFAULTS.rule;
+  const exportContext = { root, modelVersion: minedModelVersion(loaded.dir, rule) };
   const runId = createHash('sha256').update(JSON.stringify({ settingsHash, rangeLines, output })).digest('hex').slice(0, 20);
   const runDir = join(resolve(given.workDir ?? `${output}.parts`), runId);
   const ownerKey = `${QUEUE_PREFIX}:${QUEUE_NAME}:output:${createHash('sha256').update(output).digest('hex').slice(0, 32)}`;
   return {
     runId, runDir, output, lines: split.lines, ranges: split.ranges,
-    merge: { runId, runDir, output, ...(given.coco === undefined ? {} : { coco: resolve(given.coco) }), lines: split.lines, settingsHash, ownerKey },
+    merge: { runId, runDir, output, exports, exportContext, lines: split.lines, settingsHash, ownerKey },
     rangeData: (range) => ({ runId, runDir, model: modelForWorkers, settings, range }),
   };
 }
@@ -249,6 +267,12 @@ async function runFailure(queue: Queue, plan: RunPlan): Promise<RegionClipError>
   return failure;
 }
 
+/** A merged run's summary; a run in which every line failed throws the first failure, as mine() does. */
+function checkedSummary(summary: MineSummary, plan: RunPlan): MineSummary & { runId: string } {
+  if (summary.images === 0 && summary.errors > 0) throw nothingMined(plan.output, summary.errors);
+  return { ...summary, runId: plan.runId };
+}
+
 /** A summary from the final checkpoint's counts. */
 function summaryOf(counts: Record<string, number>): MineSummary {
   return { images: counts.images ?? 0, phrases: counts.phrases ?? 0, labels: counts.labels ?? 0, errors: counts.errors ?? 0, skipped: counts.skipped ?? 0, resumedFrom: 0 };
@@ -268,6 +292,8 @@ export async function mineOnQueue(model: string | undefined, given: QueueMineOpt
   const plan = await planRun(model, given, rangeLines);
   const outputExists = existsSync(plan.output) || existsSync(checkpointPath(plan.output));
   if (outputExists && !given.resume && !given.overwrite) throw new UsageError(expectedMessage('a new output path, --resume or --overwrite', given.output, 'an existing output'));
+  const existingExport = plan.merge.exports.find((e) => existsSync(e.path));
+  if (existingExport !== undefined && !given.resume && !given.overwrite) throw new UsageError(expectedMessage('a new output path, --resume or --overwrite', existingExport.path, 'an existing output'));
   const connection = connectionFor(address);
   const queue = new Queue(QUEUE_NAME, { connection, prefix: QUEUE_PREFIX });
   const clients: Parameters<typeof closeAll>[0][number][] = [queue];
@@ -280,7 +306,7 @@ export async function mineOnQueue(model: string | undefined, given: QueueMineOpt
     flow.on('error', () => undefined);
     await connected(events, given.redis);
     const done = await prepareRun(queue, plan, given);
-    if (done !== undefined) return { ...summaryOf(done), runId: plan.runId };
+    if (done !== undefined) return checkedSummary(summaryOf(done), plan);
     await flow.add({
       name: 'merge', queueName: QUEUE_NAME, data: plan.merge,
       opts: { jobId: mergeJobId(plan.runId), attempts: ATTEMPTS, backoff: BACKOFF, removeOnComplete: { age: KEEP_SECONDS } },
@@ -290,7 +316,7 @@ export async function mineOnQueue(model: string | undefined, given: QueueMineOpt
       })),
     });
     const result = await followRun(queue, events, plan, given);
-    return { ...summaryOf(result.counts), runId: plan.runId };
+    return checkedSummary(summaryOf(result.counts), plan);
   } finally {
     await closeAll(clients);
   }

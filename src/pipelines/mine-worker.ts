@@ -19,7 +19,7 @@ import { RegionClipError } from '../errors.js';
 import { parseRedisUrl, resolveQueueOptions, type HubOptions } from '../config/options.js';
 import { readCheckpoint } from '../io/checkpoint.js';
 import { formatLineRange } from '../io/input-lines.js';
-import { writeMinedCoco } from '../io/mined.js';
+import { writeMinedExport } from '../io/mined.js';
 import { mergeRanges, rangeFolder, startAttempt, type CommittedRange } from '../io/mine-parts.js';
 import { DetectorModel } from '../models/detector.js';
 import { ClipTextEncoder } from '../models/text-encoder.js';
@@ -195,7 +195,7 @@ async function mergeRun(job: Job<MergeJobData>, client: Awaited<Worker['client']
   const parts = Object.values(await job.getChildrenValues<CommittedRange>());
   notice(`run ${data.runId}: merging ${parts.length} range(s) into ${data.output}`);
   const state = mergeRanges(data.runDir, parts, data.output, { settingsHash: data.settingsHash, lines: data.lines });
-  if (data.coco !== undefined) await writeMinedCoco(data.coco, data.output);
+  for (const e of data.exports) await writeMinedExport(e.format, e.path, data.output, data.exportContext);
   rmSync(data.runDir, { recursive: true, force: true });
   try {
     if (readdirSync(dirname(data.runDir)).length === 0) rmdirSync(dirname(data.runDir));

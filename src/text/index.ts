@@ -15,6 +15,7 @@ export {
 export { clipClean, fixText, htmlUnescape } from './clean.js';
 export { extractPhrases, parseVocab, singularize, COMPOUND_CONCEPTS, type ExtractedPhrase } from './phrases.js';
 export { BUILTIN_DISTRACTORS, distractorsFor } from './distractors.js';
+export { captionPhrases, ConceptIndex } from './caption-concepts.js';
 export {
   SINGLE_TEMPLATES,
   ENSEMBLE_TEMPLATES,

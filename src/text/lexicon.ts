@@ -103,6 +103,12 @@ export const DETERMINERS: ReadonlySet<string> = new Set([
 export const SINGULAR_DETERMINERS: ReadonlySet<string> = new Set(['a', 'an', 'one', 'each', 'every', 'another', 'this', 'that']);
 
 /** Determiners of several things: a phrase after them is plural ("several boats"). */
+/** Number words a caption counts objects with ("two dogs"): what `ExtractedPhrase.count` reads. */
+export const CARDINALS: ReadonlyMap<string, number> = new Map([
+  ['one', 1], ['two', 2], ['three', 3], ['four', 4], ['five', 5], ['six', 6], ['seven', 7], ['eight', 8], ['nine', 9], ['ten', 10],
+  ['eleven', 11], ['twelve', 12],
+]);
+
 export const PLURAL_DETERMINERS: ReadonlySet<string> = new Set(['these', 'those', 'several', 'many', 'few', 'both', 'some', 'all', 'various']);
 
 /** Determiners that also open a relative clause, so a finite verb may follow them ("the dog that runs"). */

@@ -44,6 +44,8 @@ export interface Chunk {
   singularDet: boolean;
   /** A plural determiner or number came before the chunk ("two", "several", "these"). */
   pluralDet: boolean;
+  /** The number written right before the chunk ("two" in "two dogs", "3" in "3 cats"), if any. */
+  count?: number;
   /** The role of the token before the chunk ('' at the start of a sentence or after punctuation). */
   before: Role | '';
   /** Index of the chunk's first term in its sentence. */

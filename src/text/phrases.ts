@@ -17,7 +17,7 @@
  * sentence, in ./phrase-rules.ts. This module is the driver that applies them.
  */
 import { invalidInput, describe as describeValue } from '../errors.js';
-import { ADJECTIVE_ENDING, COLOURS, COMPOUND_CONCEPTS, DETERMINERS, PLACE_TAGS, PLURAL_DETERMINERS, SINGULAR_DETERMINERS } from './lexicon.js';
+import { ADJECTIVE_ENDING, CARDINALS, COLOURS, COMPOUND_CONCEPTS, DETERMINERS, PLACE_TAGS, PLURAL_DETERMINERS, SINGULAR_DETERMINERS } from './lexicon.js';
 import { breaksAfter, prepareText, singularize, termsOf, type Role, type Term } from './tagging.js';
 import { DROP_RULES, Sentence, correctRole, type Chunk, type HeadedChunk, type TermContext } from './phrase-rules.js';
 
@@ -29,6 +29,8 @@ export interface ExtractedPhrase {
   phrase: string;
   /** The head noun or fixed compound name ("jacket", "car", "traffic light"). */
   concept: string;
+  /** How many the text says there are, when a number comes right before the phrase ("two dogs": 2); absent otherwise. */
+  count?: number;
 }
 
 /**
@@ -54,12 +56,16 @@ function extract(text: string, onRule?: (name: string) => void): ExtractedPhrase
   const prepared = prepareText(text);
   if (!/\p{L}/u.test(prepared)) return [];
   const out: ExtractedPhrase[] = [];
-  const seen = new Set<string>();
   for (const terms of termsOf(prepared)) {
     for (const chunk of new Chunker(new Sentence(terms, onRule), onRule).run()) {
       const result = finishChunk(chunk, onRule);
-      if (result === null || seen.has(result.phrase)) continue;
-      seen.add(result.phrase);
+      if (result === null) continue;
+      const earlier = out.find((p) => p.phrase === result.phrase);
+      // A phrase named twice keeps its first place; a count said either time is kept (the larger).
+      if (earlier !== undefined) {
+        if (result.count !== undefined && (earlier.count ?? 0) < result.count) earlier.count = result.count;
+        continue;
+      }
       out.push(result);
     }
   }
@@ -145,6 +151,7 @@ class Chunker {
       singularDet: prevRole === 'det' && SINGULAR_DETERMINERS.has(lastDet),
       pluralDet: prevRole === 'num' || (prevRole === 'det' && PLURAL_DETERMINERS.has(lastDet)),
       before: prevRole, startIndex, afterWord: '', afterRole: '',
+      ...(prevRole === 'num' ? countOf(this.sentence.terms[startIndex - 1]) : {}),
     };
   }
 
@@ -156,6 +163,13 @@ class Chunker {
     }
     this.current = null;
   }
+}
+
+/** The count a number term says ("two", "3"), as `{ count }`; nothing for other numbers ("first", "1.5"). */
+function countOf(term: Term | undefined): { count?: number } {
+  if (term === undefined) return {};
+  const value = /^\d+$/.test(term.word) ? Number(term.word) : CARDINALS.get(term.word);
+  return value !== undefined && value >= 1 && Number.isSafeInteger(value) ? { count: value } : {};
 }
 
 /** The index of a chunk's head: its last noun, or an adjective that names a thing; -1 if none. */
@@ -191,7 +205,7 @@ function finishChunk(chunk: Chunk, onRule?: (name: string) => void): ExtractedPh
   // Numbers inside hyphenated modifiers are kept by the term joiner; bare leading numbers are not.
   const phrase = phraseWords.join(' ').trim();
   if (phrase.length === 0) return null;
-  return { phrase, concept: conceptOf(phraseWords) };
+  return { phrase, concept: conceptOf(phraseWords), ...(chunk.count !== undefined ? { count: chunk.count } : {}) };
 }
 
 /** The last three or two words when they are a fixed compound name, else the head. */

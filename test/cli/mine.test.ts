@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../src/errors.js';
+import { parseCocoDataset } from '../../src/io/coco.js';
 import { repoRoot } from '../helpers/golden.js';
 
 const bin = join(repoRoot, 'dist', 'cli', 'main.js');
@@ -50,16 +51,17 @@ describe('regionclip mine', () => {
     expect(r.stderr).toMatch(/mined 24 image\(s\) .* 6 error\(s\)/);
     const out = records(reference);
     expect(out.map((o) => o.id)).toEqual(Array.from({ length: N }, (_, i) => (i % 5 === 0 ? 1000 + i : `img-${i}`)));
-    expect(out[1]).toMatchObject({ image: 'imgs/i1.png', width: 96, height: 72, caption: 'a blue circle next to a green triangle', phrases: ['blue circle', 'green triangle'] });
+    expect(out[1]).toMatchObject({ image: 'imgs/i1.png', line: 2, width: 96, height: 72, captions: ['a blue circle next to a green triangle'], phrases: ['blue circle', 'green triangle'] });
+    expect(out.map((o) => o.line)).toEqual([1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30]);
     for (const record of out) {
+      // caption rule: at most one label per phrase, two for "two red squares", none under --min-score, boxes inside the image
+      for (const phrase of record.phrases) expect(record.labels.filter((l: { phrase: string }) => l.phrase === phrase).length).toBeLessThanOrEqual(phrase === 'red square' ? 2 : 1);
       for (const label of record.labels) {
         expect(record.phrases).toContain(label.phrase);
-        expect(['region→phrase', 'phrase→region', 'both']).toContain(label.direction);
+        expect(label.direction).toBe('phrase→region');
         expect(label.box[2]).toBeLessThanOrEqual(96);
-        if (label.direction !== 'phrase→region') expect(label.score).toBeGreaterThan(0.1);
+        expect(label.score).toBeGreaterThanOrEqual(0.05);
       }
-      // every phrase gets its best region (phrase→region) unless below the floor
-      expect(new Set(record.labels.map((l: { phrase: string }) => l.phrase)).size).toBeGreaterThan(0);
     }
     const errors = records(`${reference}.errors.jsonl`);
     expect(errors.map((e) => e.line)).toEqual([4, 7, 10, 13, 16, 19]);
@@ -100,7 +102,7 @@ describe('regionclip mine', () => {
       writeFileSync(join(scratch, name), text);
       const r = cli(join(scratch, name), '--out', join(scratch, `${name}.out`), ...common);
       expect(r.status).toBe(EXIT_CODES.invalidInput);
-      expect(r.stderr.trim()).toBe(`regionclip: Expected at least one {"image", "caption"} line for ${join(scratch, name)} but received ${text === '' ? 'an empty file' : 'only blank lines'}.`);
+      expect(r.stderr.trim()).toBe(`regionclip: Expected at least one {"image", "caption"} line (or a COCO-captions document) for ${join(scratch, name)} but received ${text === '' ? 'an empty file' : 'only blank lines'}.`);
       expect(existsSync(join(scratch, `${name}.out`))).toBe(false);
     }
   });
@@ -110,7 +112,7 @@ describe('regionclip mine', () => {
     writeFileSync(one, `${JSON.stringify({ image: 'imgs/i1.png', caption: 'a blue circle' })}\n`);
     const concepts = join(scratch, 'concepts.txt');
     writeFileSync(concepts, Array.from({ length: 40 }, (_, i) => `concept ${i}`).join('\n'));
-    const args = [one, '--concepts', concepts, '--source', 'concepts', ...common];
+    const args = [one, '--concepts', concepts, '--rule', 'regionclip', ...common];
     const r = cli(...args, '--out', join(scratch, 'pool.jsonl'));
     expect(r.status).toBe(0);
     const text = r.stderr.split('\n').filter((l) => l.startsWith('text '));
@@ -189,4 +191,175 @@ describe('regionclip mine', () => {
     expect(read(`${out}.errors.jsonl`)).toBe(read(`${reference}.errors.jsonl`));
     expect(existsSync(`${out}.checkpoint.json`)).toBe(true);
   }, 120_000);
+});
+
+describe('regionclip mine: inputs, identity and formats', () => {
+  const doc = {
+    images: [
+      { id: 20, file_name: 'imgs/i0.png', width: 96, height: 72 },
+      { id: 'cc3m_000123', file_name: 'imgs/i1.png', width: 96, height: 72 },
+      { id: 7, file_name: 'imgs/i2.png', width: 96, height: 72 },
+    ],
+    annotations: [
+      { id: 1, image_id: 20, caption: 'a blue circle next to a green triangle' },
+      { id: 2, image_id: 'cc3m_000123', caption: 'two red squares on the sand' },
+      { id: 3, image_id: 20, caption: 'a red square' },
+    ],
+  };
+  const loose = ['--min-score', '0'];
+
+  it('reads a COCO-captions JSON document (pretty or minified) as such: one record per image, its captions merged, ids kept', () => {
+    for (const [name, text] of [['pretty', JSON.stringify(doc, null, 2)], ['minified', JSON.stringify(doc)]]) {
+      const path = join(data, `captions-${name}.json`);
+      writeFileSync(path, text);
+      const out = join(scratch, `doc-${name}.jsonl`);
+      const r = cli(path, '--out', out, ...common, ...loose);
+      expect(r.status, r.stderr).toBe(0);
+      const out1 = records(out);
+      expect(out1.map((o) => [o.id, o.line, o.image, o.captions])).toEqual([
+        [20, 1, 'imgs/i0.png', ['a blue circle next to a green triangle', 'a red square']],
+        ['cc3m_000123', 2, 'imgs/i1.png', ['two red squares on the sand']],
+        [7, 3, 'imgs/i2.png', []],
+      ]);
+      expect(out1[0].phrases).toEqual(['blue circle', 'green triangle', 'red square']);
+      expect(out1[2].labels).toEqual([]);
+    }
+  });
+
+  it('records carry their input line; --coco keeps numeric ids, keeps string ids as source_id, lists each image once with the labels of all its lines', () => {
+    const lines = [
+      { file_name: 'imgs/i0.png', image_id: 20, caption: 'a blue circle' },
+      { file_name: 'imgs/i0.png', image_id: 20, caption: 'a green triangle' },
+      { image: 'imgs/i1.png', id: 'cc3m_000123', caption: 'two red squares' },
+      { image: 'imgs/i2.png', caption: 'a dog' },
+    ];
+    const path = join(data, 'ids.jsonl');
+    writeFileSync(path, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n\n`);
+    const out = join(scratch, 'ids.jsonl');
+    const coco = join(scratch, 'ids.coco.json');
+    const r = cli(path, '--out', out, '--coco', coco, ...common, ...loose);
+    expect(r.status, r.stderr).toBe(0);
+    const recs = records(out);
+    expect(recs.map((o) => [o.id, o.line])).toEqual([[20, 1], [20, 2], ['cc3m_000123', 3], [undefined, 4]]);
+    const dataset = parseCocoDataset(JSON.parse(read(coco)), coco);
+    expect(dataset.images.map((i) => [i.id, i.file_name, i.source_id])).toEqual([[20, 'imgs/i0.png', undefined], [21, 'imgs/i1.png', 'cc3m_000123'], [22, 'imgs/i2.png', undefined]]);
+    const labelsOf20 = recs[0].labels.length + recs[1].labels.length;
+    expect(labelsOf20).toBeGreaterThan(1);
+    expect(dataset.annotations.filter((a) => a.image_id === 20)).toHaveLength(labelsOf20);
+    expect(dataset.annotations.length).toBe(recs.reduce((n, o) => n + o.labels.length, 0));
+    const first = dataset.annotations.find((a) => a.image_id === 20)!;
+    const [x1, y1, x2, y2] = recs[0].labels[0].box;
+    [x1, y1, x2 - x1, y2 - y1].forEach((v, i) => expect(first.bbox[i]).toBeCloseTo(v, 4));
+  });
+
+  it('--format odvg | yolo | labelstudio | coco write the format at --out (the records beside it), each checked against its schema', () => {
+    const input2 = join(data, 'ids.jsonl');
+    const base = join(scratch, 'fmt');
+    const runs: Record<string, string> = { odvg: `${base}.odvg.jsonl`, yolo: `${base}-yolo`, labelstudio: `${base}.ls.json`, coco: `${base}.coco.json` };
+    for (const [format, out] of Object.entries(runs)) {
+      const r = cli(input2, '--out', out, '--format', format, ...common, ...loose);
+      expect(r.status, `${format}: ${r.stderr}`).toBe(0);
+    }
+    const recs = records(join(scratch, 'fmt.odvg.records.jsonl'));
+    expect(recs).toHaveLength(4);
+    const byImage = new Map<string, { box: number[]; phrase: string; concept: string; score: number }[]>();
+    for (const rec of recs) byImage.set(rec.image, [...(byImage.get(rec.image) ?? []), ...rec.labels]);
+
+    // ODVG (Open-GroundingDino): one line per image with labels; grounding.regions = [x1, y1, x2, y2] + phrase.
+    const odvg = read(runs.odvg).trim().split('\n').map((l) => JSON.parse(l));
+    expect(odvg.map((o) => o.filename)).toEqual([...byImage.entries()].filter(([, l]) => l.length > 0).map(([image]) => image));
+    for (const o of odvg) {
+      expect(Object.keys(o).sort()).toEqual(['filename', 'grounding', 'height', 'width']);
+      expect([o.width, o.height]).toEqual([96, 72]);
+      expect(typeof o.grounding.caption).toBe('string');
+      expect(o.grounding.regions.map((g: { bbox: number[]; phrase: string }) => [g.bbox, g.phrase])).toEqual(byImage.get(o.filename)!.map((l) => [l.box, l.phrase]));
+    }
+
+    // YOLO: data.yaml (names, nc, train/val), images/ links, labels/<name>.txt "class cx cy w h" normalized.
+    const yaml = spawnSync('python3', ['-c', 'import sys, yaml, json; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))', join(runs.yolo, 'data.yaml')], { encoding: 'utf8' });
+    expect(yaml.status, yaml.stderr).toBe(0);
+    const dataYaml = JSON.parse(yaml.stdout);
+    const concepts = [...new Set([...byImage.values()].flat().map((l) => l.concept))].sort();
+    expect(dataYaml).toMatchObject({ path: runs.yolo, train: 'images', val: 'images', nc: concepts.length, names: concepts });
+    for (const [image, labels] of byImage) {
+      const name = image.replaceAll('/', '__');
+      expect(existsSync(join(runs.yolo, 'images', name))).toBe(true);
+      const rows = read(join(runs.yolo, 'labels', name.replace(/\.[^.]+$/, '.txt'))).split('\n').filter((l) => l.length > 0);
+      expect(rows).toHaveLength(labels.length);
+      rows.forEach((row, k) => {
+        const [cls, cx, cy, w, h] = row.split(' ').map(Number);
+        const [x1, y1, x2, y2] = labels[k].box;
+        expect(concepts[cls]).toBe(labels[k].concept);
+        expect(cx).toBeCloseTo((x1 + x2) / 2 / 96, 5);
+        expect(cy).toBeCloseTo((y1 + y2) / 2 / 72, 5);
+        expect(w).toBeCloseTo((x2 - x1) / 96, 5);
+        expect(h).toBeCloseTo((y2 - y1) / 72, 5);
+        for (const v of [cx, cy, w, h]) expect(v >= 0 && v <= 1).toBe(true);
+      });
+    }
+
+    // Label Studio: tasks with predictions of rectanglelabels in percent of the original size.
+    const tasks = JSON.parse(read(runs.labelstudio));
+    expect(tasks.map((t: { data: { image: string } }) => t.data.image)).toEqual([...byImage.keys()]);
+    for (const task of tasks) {
+      const labels = byImage.get(task.data.image)!;
+      expect(task.predictions).toHaveLength(1);
+      const [prediction] = task.predictions;
+      expect(typeof prediction.model_version).toBe('string');
+      expect(prediction.result).toHaveLength(labels.length);
+      prediction.result.forEach((res: Record<string, any>, k: number) => {
+        const [x1, y1, x2, y2] = labels[k].box;
+        expect(res).toMatchObject({ type: 'rectanglelabels', from_name: 'label', to_name: 'image', original_width: 96, original_height: 72, score: labels[k].score });
+        expect(res.value.rectanglelabels).toEqual([labels[k].concept]);
+        expect(res.value.x).toBeCloseTo((100 * x1) / 96, 5);
+        expect(res.value.y).toBeCloseTo((100 * y1) / 72, 5);
+        expect(res.value.width).toBeCloseTo((100 * (x2 - x1)) / 96, 5);
+        expect(res.value.height).toBeCloseTo((100 * (y2 - y1)) / 72, 5);
+      });
+    }
+
+    // COCO at --out equals the --coco export of the same records.
+    expect(parseCocoDataset(JSON.parse(read(runs.coco)), runs.coco).images).toHaveLength(3);
+  });
+
+  it('a run in which every line failed exits with the first error', () => {
+    const path = join(data, 'all-bad.jsonl');
+    writeFileSync(path, `${JSON.stringify({ image: join(data, 'imgs', 'i0.png'), caption: 'a dog' })}\n${JSON.stringify({ image: 'imgs/nope.png', caption: 'a dog' })}\n`);
+    const r = cli(path, '--out', join(scratch, 'all-bad.jsonl'), ...common);
+    expect(r.status).toBe(EXIT_CODES.invalidInput);
+    expect(r.stderr).toContain('nothing was mined: all 2 line(s) failed');
+    expect(r.stderr).toContain('the absolute path');
+    const missing = join(data, 'all-missing.jsonl');
+    writeFileSync(missing, `${JSON.stringify({ image: 'imgs/nope.png', caption: 'a dog' })}\n`);
+    expect(cli(missing, '--out', join(scratch, 'all-missing.jsonl'), ...common).status).toBe(EXIT_CODES.io);
+  });
+});
+
+describe('regionclip mine: the rules', () => {
+  it('--rule regionclip labels regions with pool concepts (region→phrase, above --thresh); it needs a pool', () => {
+    const pool = join(data, 'pool.txt');
+    writeFileSync(pool, 'circle\nsquare\ntriangle\n');
+    const out = join(scratch, 'regionclip.jsonl');
+    const r = cli(input, '--out', out, '--rule', 'regionclip', '--concepts', pool, '--thresh', '0.4', ...common);
+    expect(r.status, r.stderr).toBe(0);
+    const recs = records(out);
+    const labels = recs.flatMap((o) => o.labels);
+    expect(labels.length).toBeGreaterThan(0);
+    for (const record of recs) expect(record.phrases).toEqual([]);
+    for (const l of labels) {
+      expect(['circle', 'square', 'triangle']).toContain(l.concept);
+      expect(l.direction).toBe('region→phrase');
+      expect(l.score).toBeGreaterThan(0.4);
+    }
+    const none = cli(input, '--out', join(scratch, 'regionclip-none.jsonl'), '--rule', 'regionclip', ...common);
+    expect(none.status).toBe(EXIT_CODES.usage);
+    expect(none.stderr).toContain('Expected a concept pool (--concepts, or a model with one) for the regionclip rule but received none.');
+  });
+
+  it('--help names each deviation from RegionCLIP and the defaults', () => {
+    const help = spawnSync(process.execPath, [bin, 'mine', '--help'], { encoding: 'utf8' }).stdout.replace(/\s+/g, ' ');
+    for (const text of ['--rule', 'not RegionCLIP\'s', 'RegionCLIP\'s CONCEPT_THRES', 'default 0.01, RegionCLIP\'s, not the model\'s own', '--objectness', '--top-k', '--nms', '--vote', '--min-score', '--no-concepts', '--format', 'odvg', 'labelstudio', 'COCO-captions']) {
+      expect(help).toContain(text);
+    }
+  });
 });

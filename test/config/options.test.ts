@@ -6,7 +6,10 @@ import { ConfigError } from '../../src/errors.js';
 describe('options', () => {
   it('has every default in one place', () => {
     expect(CLASSIFY_DEFAULTS).toEqual({ templates: 'single', ensemble: 'normalize-average-normalize', topK: 5, distractors: 'builtin' });
-    expect(MINE_DEFAULTS).toEqual({ threshold: 0.1, proposals: 300, rpnNms: 0.5, templates: 'single', queueSize: 4, distractors: 'none', checkpointLines: 1000, checkpointSeconds: 10 });
+    expect(MINE_DEFAULTS).toEqual({
+      rule: 'caption', temperature: 0.01, threshold: 0.1, objectnessWeight: 0.9, topK: 1, nms: 0.3, vote: 0.2, minScore: 0.05, proposals: 300, rpnNms: 0.5, templates: 'single', queueSize: 4,
+      distractors: 'none', checkpointLines: 1000, checkpointSeconds: 10,
+    });
     expect(QUEUE_DEFAULTS).toEqual({ rangeLines: 1000, concurrency: 1, lockSeconds: 30 });
   });
 

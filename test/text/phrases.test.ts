@@ -49,6 +49,16 @@ describe('extractPhrases', () => {
     ]);
   });
 
+  it('counts a phrase when a number comes right before it (mine\'s per-phrase quota), keeping the larger of repeats', () => {
+    expect(extractPhrases('there are five donuts and 3 cats next to a dog')).toEqual([
+      { phrase: 'donut', concept: 'donut', count: 5 },
+      { phrase: 'cat', concept: 'cat', count: 3 },
+      { phrase: 'dog', concept: 'dog' },
+    ]);
+    expect(extractPhrases('a dog and two dogs')).toEqual([{ phrase: 'dog', concept: 'dog', count: 2 }]);
+    expect(extractPhrases('the first dog, 1.5 apples')).toEqual([{ phrase: 'dog', concept: 'dog' }, { phrase: 'apple', concept: 'apple' }]);
+  });
+
   it('never crashes on odd text', () => {
     for (const t of ['', '   ', '🐶🐱', '猫がソファの上にいる', '\u0000\u0007\ufeff', '!!!???', 'ÇA VA?', 'x'.repeat(2000)]) {
       expect(Array.isArray(extractPhrases(t))).toBe(true);

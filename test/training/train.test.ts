@@ -56,6 +56,7 @@ describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a 
     const manifest = JSON.parse(readFileSync(join(tmp, 'model', 'manifest.json'), 'utf8'));
     expect(manifest.kind).toBe('detector');
     expect(manifest.regionEncoder.mode).toBe('features');
+    expect(manifest.scoring.conceptPool).toBe('concepts.txt'); // regionclip mine's default pool: the world's concept names
     expect(manifest.description).toContain('phase 1 (image tower) 3 steps, phase 2 (text tower) 3, phase 3 (align) 0, RPN 3 steps');
     expect(Object.keys(manifest.graphs).sort()).toEqual(['backbone', 'head', 'rpn', 'text', 'vision']);
     const vocab = JSON.parse(readFileSync(join(tmp, 'model', 'vocab.json'), 'utf8'));
@@ -105,7 +106,7 @@ describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a 
       }
     }
     const files = readdirSync(join(tmp, 'whole', 'model')).sort();
-    expect(files).toHaveLength(9);
+    expect(files).toHaveLength(10); // the 5 graphs, vocab.json, merges.txt, concepts.txt, NOTICE, manifest.json
     expect(readdirSync(join(tmp, 'parts', 'model')).sort()).toEqual(files);
     const sha = (dir: string, f: string) => createHash('sha256').update(readFileSync(join(tmp, dir, 'model', f))).digest('hex');
     for (const f of files) expect(sha('parts', f), f).toBe(sha('whole', f));

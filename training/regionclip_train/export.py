@@ -1,7 +1,8 @@
 """Export (--stage export): the trained checkpoints (clip.pt, rpn.pt in --work) as a regionclip detector folder:
 text_model.onnx, vision_model.onnx, backbone.onnx, head.onnx, rpn.onnx (the signatures and per-graph export
 functions of training/export_tiny_detector.py), vocab.json + merges.txt, NOTICE and a manifest.json with each
-file's sha256 (kind "detector", regionEncoder.mode "features")."""
+file's sha256 (kind "detector", regionEncoder.mode "features"), and concepts.txt, the world's concept names in id
+order (the manifest's scoring.conceptPool: `regionclip mine`'s default pool)."""
 import json
 import os
 
@@ -63,9 +64,18 @@ def manifest(opts, p, graphs, ck, rk):
                 "preNmsTopK": 2000, "postNmsTopK": 1000, "nmsThreshold": 0.7, "minSize": 1.0, "scoreThreshold": 0.0},
         "regionEncoder": {"mode": "features", "input": dict(PIXEL_NORM), "featureOutput": "res4", "spatialScale": 1 / 16,
                           "outputSize": [14, 14], "samplingRatio": 0, "aligned": True},
-        "scoring": {"temperature": round(1 / scale, 6)},
+        "scoring": {"temperature": round(1 / scale, 6), "conceptPool": "concepts.txt"},
         "graphs": graphs,
     }
+
+
+def write_concepts(world, out):
+    """concepts.txt: the world's concept names, one a line, in id order."""
+    with open(os.path.join(world, "concepts.json"), encoding="utf-8") as f:
+        c = json.load(f)
+    names = [x["name"] for x in sorted(c["concepts"] if isinstance(c, dict) else c, key=lambda x: x["id"])]
+    with open(os.path.join(out, "concepts.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(names) + "\n")
 
 
 def export(opts, p, tok, vocab, merges):
@@ -81,7 +91,8 @@ def export(opts, p, tok, vocab, merges):
     man = manifest(opts, p, graphs, ck, rk)
     with open(os.path.join(out, "NOTICE"), "w", encoding="utf-8") as f:
         f.write(NOTICE)
-    files = [g["file"] for g in graphs.values()] + ["vocab.json", "merges.txt"]
+    write_concepts(opts.world, out)
+    files = [g["file"] for g in graphs.values()] + ["vocab.json", "merges.txt", "concepts.txt"]
     man["files"] = {f: {"sha256": sha256(os.path.join(out, f))} for f in files}
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(man, f, indent=2)

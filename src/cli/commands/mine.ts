@@ -1,39 +1,50 @@
 /**
- * `regionclip mine captions.jsonl --out labels.jsonl`: region–phrase pseudo-labels from
- * image–caption pairs, streamed, resumable (`--resume`) and shardable (`--shard i/N`, `--lines`);
- * with `--redis`, enqueued as line ranges for `regionclip worker` processes on many machines.
+ * `regionclip mine captions.jsonl --out labels.jsonl`: region–concept pseudo-labels from image–caption
+ * pairs (JSONL or a COCO-captions document), streamed, resumable (`--resume`) and shardable
+ * (`--shard i/N`, `--lines`), written as JSONL records or as COCO, ODVG, YOLO or Label Studio
+ * (`--format`); with `--redis`, enqueued as line ranges for `regionclip worker` processes on many machines.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule, InferredOptionTypes } from 'yargs';
-import { MINE_DEFAULTS, MINE_SOURCES, QUEUE_DEFAULTS, TEMPLATE_SET_NAMES, modelReference, resolveMineOptions, resolveQueueOptions } from '../../config/options.js';
+import { MINE_DEFAULTS, MINE_RULES, QUEUE_DEFAULTS, TEMPLATE_SET_NAMES, modelReference, resolveMineOptions, resolveQueueOptions } from '../../config/options.js';
 import { UsageError, expectedMessage } from '../../errors.js';
 import { STDIN_INPUT } from '../../io/inputs.js';
+import { MINE_FORMATS, recordsPathFor, type MineFormat } from '../../io/mined.js';
 import { mine, readConcepts, type MineSummary } from '../../pipelines/mine.js';
 import { mineOnQueue } from '../../pipelines/mine-queue.js';
 import { cacheDirFrom, numberOption, quietOption, runtimeOptions, type OptionTable } from '../options.js';
 import { Progress, progressMode, textProgress } from '../progress.js';
 import { BUILTIN_MODEL_NOTE, noticeBuiltinModel, warn } from '../output.js';
 
+const D = MINE_DEFAULTS;
+
 export const mineOptions = {
-  out: { type: 'string', demandOption: true, describe: 'Output JSONL, one record per image (errors go to <out>.errors.jsonl)' },
-  coco: { type: 'string', describe: 'Also write a COCO dataset (categories = concepts, annotations with score)' },
-  root: { type: 'string', describe: 'Folder relative image paths resolve against (default: the JSONL\'s folder)' },
-  thresh: numberOption(`Region→phrase probability threshold (default ${MINE_DEFAULTS.threshold}, as RegionCLIP)`),
-  floor: numberOption('Phrase→region probability floor (default: --thresh)'),
-  concepts: { type: 'string', describe: 'A concept pool, one per line (RegionCLIP\'s mode)' },
-  source: { type: 'string', describe: `Phrases from ${MINE_SOURCES.join(' | ')}: the caption, the pool, or both (default: the pool when given)` },
-  proposals: numberOption(`RPN proposals per image after NMS (default ${MINE_DEFAULTS.proposals})`),
-  'rpn-nms': numberOption(`RPN NMS threshold for mining (default ${MINE_DEFAULTS.rpnNms})`),
-  templates: { type: 'string', describe: `Prompt templates for phrases: ${TEMPLATE_SET_NAMES.join(' | ')} (default ${MINE_DEFAULTS.templates})` },
-  distractors: { type: 'string', describe: `Concepts that compete with the phrases and are never mined: builtin | none | a file, one concept per line (default ${MINE_DEFAULTS.distractors}: RegionCLIP's rule)` },
+  out: { type: 'string', demandOption: true, describe: 'Output in --format: the JSONL records (jsonl), a COCO / ODVG / Label Studio file or a YOLO folder; records other than jsonl go to <out without extension>.records.jsonl (errors: <records>.errors.jsonl)' },
+  format: { type: 'string', describe: `Format of --out: ${MINE_FORMATS.join(' | ')} (default jsonl)` },
+  coco: { type: 'string', describe: 'Also write a COCO dataset here (categories = concepts, annotations with score); the same as --format coco for a second file' },
+  root: { type: 'string', describe: 'Folder relative image paths resolve against (default: the input\'s folder)' },
+  rule: { type: 'string', describe: `${MINE_RULES.join(' | ')} (default ${D.rule}). caption: each caption phrase takes the boxes that best show it (deviates from RegionCLIP: see --objectness, --top-k, --nms, --vote, --min-score); regionclip: RegionCLIP's rule, each region labelled with its best pool concept above --thresh` },
+  concepts: { type: 'string', describe: 'Concept pool, one per line (default: the model\'s own pool when it has one; --no-concepts: none). caption rule: distractors in the softmax, and its names found in captions become phrases (not RegionCLIP\'s); regionclip rule: the labels' },
+  temperature: numberOption(`Softmax temperature: logits = cosine / T (default ${D.temperature}, RegionCLIP's, not the model's own)`),
+  thresh: numberOption(`regionclip rule: a region's best concept is kept above this probability (default ${D.threshold}, RegionCLIP's CONCEPT_THRES; no fallback to every region when none passes, unlike RegionCLIP)`),
+  floor: numberOption('regionclip rule: also each concept\'s best region above this probability (phrase→region; off by default; not RegionCLIP\'s)'),
+  objectness: numberOption(`caption rule: weight w of RPN objectness, score = probability^(1-w) · objectness^w (default ${D.objectnessWeight}; 0: RegionCLIP's probability alone)`),
+  'top-k': numberOption(`caption rule: labels per phrase (default ${D.topK}; a count in the caption, "two dogs", raises it)`),
+  nms: numberOption(`caption rule: a box overlapping a kept box (any phrase) by more than this IoU is dropped (default ${D.nms}; RegionCLIP has no such step)`),
+  vote: numberOption(`caption rule: proposals overlapping a kept box by more than this IoU vote on its coordinates, weighted by score (default ${D.vote}; 1: off; not RegionCLIP's)`),
+  'min-score': numberOption(`caption rule: labels scoring under this are dropped (default ${D.minScore})`),
+  proposals: numberOption(`RPN proposals per image after NMS (default ${D.proposals}, RegionCLIP's)`),
+  'rpn-nms': numberOption(`RPN NMS threshold for mining (default ${D.rpnNms}, RegionCLIP's)`),
+  templates: { type: 'string', describe: `Prompt templates for phrases: ${TEMPLATE_SET_NAMES.join(' | ')} (default ${D.templates})` },
+  distractors: { type: 'string', describe: `Extra concepts that compete with the phrases (beside the pool) and are never mined: builtin | none | a file, one concept per line (default ${D.distractors})` },
   shard: { type: 'string', describe: 'Process lines with index % N == i (i/N; i may name an environment variable holding it, e.g. JOB_COMPLETION_INDEX/N)' },
-  lines: { type: 'string', describe: 'Only these input lines: first:last, 1-based and inclusive (first: to the end)' },
-  'checkpoint-lines': { type: 'number', describe: `Checkpoint (fsync, then <out>.checkpoint.json) every this many lines (default ${MINE_DEFAULTS.checkpointLines})…` },
-  'checkpoint-seconds': { type: 'number', describe: `…or this many seconds, whichever comes first (default ${MINE_DEFAULTS.checkpointSeconds})` },
+  lines: { type: 'string', describe: 'Only these input lines (a COCO-captions document: images): first:last, 1-based and inclusive (first: to the end)' },
+  'checkpoint-lines': numberOption(`Checkpoint (fsync, then <out>.checkpoint.json) every this many lines (default ${D.checkpointLines})…`),
+  'checkpoint-seconds': numberOption(`…or this many seconds, whichever comes first (default ${D.checkpointSeconds})`),
   resume: { type: 'boolean', describe: 'Continue an interrupted run from its checkpoint' },
   overwrite: { type: 'boolean', describe: 'Replace an existing output' },
   strict: { type: 'boolean', describe: 'Stop at the first bad line' },
   model: { type: 'string', describe: 'Detector model folder, or a preset naming one (default: the default preset\'s model) (hf:org/name[@rev]: a Hub repository, pulled into the Hub cache on first use)' },
-  queue: numberOption(`Images decoded ahead of the model (default ${MINE_DEFAULTS.queueSize})`),
+  queue: numberOption(`Images decoded ahead of the model (default ${D.queueSize})`),
   redis: { type: 'string', describe: 'Mine on many machines: enqueue line ranges on this Redis (redis://host:port) for `regionclip worker` processes, follow the run, and merge' },
   'range-lines': { type: 'number', describe: `With --redis: input lines per job (default ${QUEUE_DEFAULTS.rangeLines})` },
   'work-dir': { type: 'string', describe: 'With --redis: a folder every worker reaches, for the ranges\' outputs and checkpoints (default <out>.parts)' },
@@ -43,9 +54,28 @@ export const mineOptions = {
 
 type MineArgs = { input: string } & InferredOptionTypes<typeof mineOptions>;
 
-function summaryLine(summary: MineSummary, seconds: number, out: string): string {
+function summaryLine(summary: MineSummary, seconds: number, records: string): string {
   const rate = (summary.images / Math.max(seconds, 1e-9)).toFixed(2);
-  return `regionclip: mined ${summary.images} image(s) in ${seconds.toFixed(1)} s (${rate} images/s): ${summary.phrases} phrases, ${summary.labels} labels kept, ${summary.errors} error(s)${summary.errors ? ` (see ${out}.errors.jsonl)` : ''}${summary.resumedFrom ? `; resumed at line ${summary.resumedFrom + 1}` : ''}`;
+  return `regionclip: mined ${summary.images} image(s) in ${seconds.toFixed(1)} s (${rate} images/s): ${summary.phrases} phrases, ${summary.labels} labels kept, ${summary.errors} error(s)${summary.errors ? ` (see ${records}.errors.jsonl)` : ''}${summary.resumedFrom ? `; resumed at line ${summary.resumedFrom + 1}` : ''}`;
+}
+
+/** `--format` checked (a usage error, like an unknown choice). */
+function formatOf(value: string | undefined): MineFormat {
+  if (value === undefined) return 'jsonl';
+  if (!(MINE_FORMATS as readonly string[]).includes(value)) throw new UsageError(expectedMessage(`one of ${MINE_FORMATS.join(', ')}`, '--format', JSON.stringify(value)));
+  return value as MineFormat;
+}
+
+/** Where the records go and which exports `--out` / `--format` ask for. */
+function outputsOf(argv: ArgumentsCamelCase<MineArgs>): { output: string; exports: { format: Exclude<MineFormat, 'jsonl'>; path: string }[] } {
+  const format = formatOf(argv.format);
+  return format === 'jsonl' ? { output: argv.out, exports: [] } : { output: recordsPathFor(argv.out), exports: [{ format, path: argv.out }] };
+}
+
+/** `--concepts FILE`, `--no-concepts` (false) or neither (the model's pool). */
+function conceptsOf(value: string | boolean | undefined): string[] | false | undefined {
+  if (value === undefined || value === true) return undefined;
+  return value === false ? false : readConcepts(value);
 }
 
 async function mineCaptions(argv: ArgumentsCamelCase<MineArgs>): Promise<void> {
@@ -58,17 +88,19 @@ async function mineCaptions(argv: ArgumentsCamelCase<MineArgs>): Promise<void> {
   }
   // Validated before anything is read or loaded; mine() checks the same way.
   const settings = resolveMineOptions({
-    threshold: argv.thresh, floor: argv.floor, source: argv.source, proposals: argv.proposals, rpnNms: argv.rpnNms, templates: argv.templates,
+    rule: argv.rule, temperature: argv.temperature, threshold: argv.thresh, floor: argv.floor, objectnessWeight: argv.objectness, topK: argv.topK,
+    nms: argv.nms, vote: argv.vote, minScore: argv.minScore, proposals: argv.proposals, rpnNms: argv.rpnNms, templates: argv.templates,
     shard: argv.shard, lines: argv.lines, queueSize: argv.queue, distractors: argv.distractors, intraOpThreads: argv.threads, maxPixels: argv.maxPixels,
     checkpointLines: argv.checkpointLines, checkpointSeconds: argv.checkpointSeconds,
   });
+  const { output, exports } = outputsOf(argv);
   noticeBuiltinModel(modelReference(argv.model), argv.quiet);
   let bar: Progress | undefined;
   const started = performance.now();
   const summary = await mine(argv.model, {
     ...settings,
-    input: argv.input, output: argv.out, coco: argv.coco, root: argv.root,
-    concepts: argv.concepts === undefined ? undefined : readConcepts(argv.concepts),
+    input: argv.input, output, exports, coco: argv.coco, root: argv.root,
+    concepts: conceptsOf(argv.concepts as string | boolean | undefined),
     resume: argv.resume, overwrite: argv.overwrite, strict: argv.strict, cacheDir: cacheDirFrom(argv), onWarning: warn,
     onTextProgress: textProgress(progressMode(argv)),
     onProgress: ({ done, total, errors }) => {
@@ -77,7 +109,7 @@ async function mineCaptions(argv: ArgumentsCamelCase<MineArgs>): Promise<void> {
     },
   });
   bar?.finish();
-  console.error(summaryLine(summary, (performance.now() - started) / 1000, argv.out));
+  console.error(summaryLine(summary, (performance.now() - started) / 1000, output));
 }
 
 /** Flags of a single-process run that a distributed run's producer refuses, and why. */
@@ -87,15 +119,17 @@ const NOT_WITH_REDIS = [
   ['threads', 'threads', 'each worker takes its own: regionclip worker --threads'],
   ['cacheDir', 'cache-dir', 'each worker takes its own: regionclip worker --cache-dir'],
   ['cache', 'cache', 'each worker takes its own: regionclip worker --no-cache'],
-  ['distractors', 'distractors', 'distributed runs use the default rule (none)'],
+  ['distractors', 'distractors', 'distributed runs compete with the concept pool only'],
 ] as const;
 
 /** `--redis`: the producer of a distributed run; progress and notices on stderr. */
 async function mineOnRedis(argv: ArgumentsCamelCase<MineArgs>, redis: string): Promise<void> {
   const settings = resolveMineOptions({
-    threshold: argv.thresh, floor: argv.floor, source: argv.source, proposals: argv.proposals, rpnNms: argv.rpnNms, templates: argv.templates,
+    rule: argv.rule, temperature: argv.temperature, threshold: argv.thresh, floor: argv.floor, objectnessWeight: argv.objectness, topK: argv.topK,
+    nms: argv.nms, vote: argv.vote, minScore: argv.minScore, proposals: argv.proposals, rpnNms: argv.rpnNms, templates: argv.templates,
     queueSize: argv.queue, maxPixels: argv.maxPixels, checkpointLines: argv.checkpointLines, checkpointSeconds: argv.checkpointSeconds,
   });
+  const { output, exports } = outputsOf(argv);
   resolveQueueOptions({ rangeLines: argv.rangeLines });
   for (const [flag, name, why] of NOT_WITH_REDIS) {
     if (argv[flag] !== undefined) throw new UsageError(expectedMessage(`no --${name} with --redis (${why})`, 'mine', `--${name}`));
@@ -103,9 +137,11 @@ async function mineOnRedis(argv: ArgumentsCamelCase<MineArgs>, redis: string): P
   let bar: Progress | undefined;
   const started = performance.now();
   const summary = await mineOnQueue(argv.model, {
-    threshold: settings.threshold, floor: settings.floor, source: settings.source, proposals: settings.proposals, rpnNms: settings.rpnNms, templates: settings.templates,
-    queueSize: settings.queueSize, maxPixels: settings.maxPixels, checkpointLines: settings.checkpointLines, checkpointSeconds: settings.checkpointSeconds,
-    input: argv.input, output: argv.out, coco: argv.coco, root: argv.root, concepts: argv.concepts === undefined ? undefined : readConcepts(argv.concepts),
+    rule: settings.rule, temperature: settings.temperature, threshold: settings.threshold, floor: settings.floor, objectnessWeight: settings.objectnessWeight,
+    topK: settings.topK, nms: settings.nms, vote: settings.vote, minScore: settings.minScore, proposals: settings.proposals, rpnNms: settings.rpnNms,
+    templates: settings.templates, queueSize: settings.queueSize, maxPixels: settings.maxPixels, checkpointLines: settings.checkpointLines,
+    checkpointSeconds: settings.checkpointSeconds,
+    input: argv.input, output, exports, coco: argv.coco, root: argv.root, concepts: conceptsOf(argv.concepts as string | boolean | undefined),
     resume: argv.resume, overwrite: argv.overwrite, strict: argv.strict, redis, rangeLines: argv.rangeLines, workDir: argv.workDir,
     onProgress: ({ done, total, errors }) => {
       bar ??= new Progress({ label: 'mine', total, mode: progressMode(argv) });
@@ -114,15 +150,15 @@ async function mineOnRedis(argv: ArgumentsCamelCase<MineArgs>, redis: string): P
     onNotice: (message) => console.error(`${process.stderr.isTTY ? '\r\x1b[K' : ''}regionclip: ${message}`),
   });
   bar?.finish();
-  console.error(`${summaryLine(summary, (performance.now() - started) / 1000, argv.out)} (distributed run ${summary.runId})`);
+  console.error(`${summaryLine(summary, (performance.now() - started) / 1000, output)} (distributed run ${summary.runId})`);
 }
 
 export const mineCommand: CommandModule<object, MineArgs> = {
   command: 'mine <input>',
-  describe: 'Mine region–phrase pseudo-labels from image–caption pairs (JSONL)',
+  describe: 'Mine region–concept pseudo-labels (an auto-labeller) from image–caption pairs: JSONL or a COCO-captions document',
   builder: (yargs: Argv) =>
     yargs
-      .positional('input', { type: 'string', demandOption: true, describe: 'JSONL: {"image", "caption", "id"?} (or file_name/image_id) per line' })
+      .positional('input', { type: 'string', demandOption: true, describe: 'JSONL: {"image", "caption", "id"?} (or file_name/image_id) per line; or a COCO-captions JSON document {"images", "annotations"}' })
       .options(mineOptions)
       .epilogue(`Without --model, mine uses ${BUILTIN_MODEL_NOTE}.`),
   handler: mineCaptions,

@@ -163,19 +163,33 @@ describe.skipIf(skip)('regionclip mine --redis with regionclip worker processes 
     expectSameAsSingleProcess(join(scratch, 'killed.jsonl'));
   }, 90_000);
 
-  it('the same with Redis restarted once mid-run (append-only file on)', async () => {
+  it('the same with Redis restarted once mid-run (append-only file on), writing exports (--format labelstudio, --coco) as a single process does', async () => {
     topUp(3);
+    const exports = (name: string) => ['--format', 'labelstudio', '--coco', join(scratch, `${name}.coco.json`)];
+    const single = spawnSync(process.execPath, [bin, 'mine', input, '--out', join(scratch, 'single.ls.json'), ...exports('single'), ...mining, '--no-cache'], { encoding: 'utf8' });
+    expect(single.status, single.stderr).toBe(0);
     let killed: { worker: RunningWorker; first: number; last: number } | undefined;
-    const run = await produce(join(scratch, 'restarted.jsonl'), [], async (out, done) => {
-      killed = await midRange(out, done);
+    const run = await produce(join(scratch, 'restarted.ls.json'), exports('restarted'), async (_out, done) => {
+      killed = await midRange(join(scratch, 'restarted.ls.records.jsonl'), done);
       killed?.worker.child.kill('SIGKILL');
       await redis!.restart();
     });
     expect(run.stderr).toContain('mined 22 image(s)');
     expect(run.status).toBe(0);
     expect(killed).toBeDefined();
-    expectSameAsSingleProcess(join(scratch, 'restarted.jsonl'));
+    expectSameAsSingleProcess(join(scratch, 'restarted.ls.records.jsonl'));
+    expect(read(join(scratch, 'restarted.ls.json'))).toBe(read(join(scratch, 'single.ls.json')));
+    expect(read(join(scratch, 'restarted.coco.json'))).toBe(read(join(scratch, 'single.coco.json')));
+    expect(JSON.parse(read(join(scratch, 'restarted.ls.json')))).toHaveLength(22);
   }, 90_000);
+
+  it('a COCO-captions document is refused with --redis (ranges are lines), before anything is enqueued', async () => {
+    const doc = join(scratch, 'data', 'captions.json');
+    writeFileSync(doc, JSON.stringify({ images: [{ id: 1, file_name: 'imgs/i0.png' }], annotations: [{ image_id: 1, caption: 'a dog' }] }));
+    const r = spawnSync(process.execPath, [bin, 'mine', doc, '--out', join(scratch, 'doc.jsonl'), ...mining, '--redis', redis!.url], { encoding: 'utf8' });
+    expect(r.status).toBe(EXIT_CODES.usage);
+    expect(r.stderr.trim()).toBe(`regionclip: Expected a JSONL input with --redis (ranges are lines) for ${doc} but received a COCO-captions document; mine it without --redis, or write one {"file_name", "image_id", "captions"} line per image.`);
+  });
 
   it('a failed range fails the run with its error and exit code; --resume retries it', async () => {
     topUp(2);

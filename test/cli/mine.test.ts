@@ -223,7 +223,35 @@ describe('regionclip mine: inputs, identity and formats', () => {
       ]);
       expect(out1[0].phrases).toEqual(['blue circle', 'green triangle', 'red square']);
       expect(out1[2].labels).toEqual([]);
+      if (name !== 'pretty') continue;
+      // --lines counts a document's images: 2:3 is the whole run's records 2 and 3, byte for byte.
+      const part = join(scratch, `doc-${name}-2-3.jsonl`);
+      const p = cli(path, '--out', part, '--lines', '2:3', ...common, ...loose);
+      expect(p.status, p.stderr).toBe(0);
+      expect(read(part)).toBe(read(out).split('\n').slice(1).join('\n'));
+      const outside = cli(path, '--out', join(scratch, `doc-${name}-4.jsonl`), '--lines', '4:4', ...common);
+      expect(outside.status).toBe(EXIT_CODES.config);
+      expect(outside.stderr.trim()).toBe(`regionclip: Expected a range inside the document's 3 image(s) (${path}) for mine.lines (--lines) but received 4:4.`);
     }
+  });
+
+  it('--distractors adds concepts that compete with the caption phrases (lower probabilities, never labels); a resume with other distractors is refused', () => {
+    const path = join(data, 'distract.jsonl');
+    writeFileSync(path, `${JSON.stringify({ image: 'imgs/i0.png', caption: 'a blue circle next to a green triangle' })}\n`);
+    const extra = join(scratch, 'extra-distractors.txt');
+    writeFileSync(extra, 'red square\nyellow star\nblue circle\n');
+    const plain = join(scratch, 'distract-none.jsonl'), with_ = join(scratch, 'distract-extra.jsonl');
+    expect(cli(path, '--out', plain, ...common, ...loose, '--objectness', '0').status).toBe(0);
+    const r = cli(path, '--out', with_, ...common, ...loose, '--objectness', '0', '--distractors', extra);
+    expect(r.status, r.stderr).toBe(0);
+    const [a] = records(plain), [b] = records(with_);
+    expect(b.phrases).toEqual(a.phrases);
+    expect(new Set(b.labels.map((l: { concept: string }) => l.concept))).not.toContain('red square');
+    const best = (rec: typeof a, phrase: string) => Math.max(0, ...rec.labels.filter((l: { phrase: string }) => l.phrase === phrase).map((l: { score: number }) => l.score));
+    // "blue circle" is the caption's own phrase: taken out of the distractors; the other two compete.
+    expect(best(b, 'green triangle')).toBeLessThan(best(a, 'green triangle'));
+    const resumed = cli(path, '--out', with_, ...common, ...loose, '--objectness', '0', '--resume');
+    expect(resumed.status).toBe(EXIT_CODES.usage);
   });
 
   it('records carry their input line; --coco keeps numeric ids, keeps string ids as source_id, lists each image once with the labels of all its lines', () => {

@@ -29,6 +29,7 @@ import { describe, invalidInput } from '../errors.js';
 import type { Boxes } from './boxes.js';
 import type { Tensor } from './tensor.js';
 import { checkInteger, checkNumber } from './validate.js';
+import { instantiate, reserve, type WasmKernel } from './wasm/kernel.js';
 import { ROI_ALIGN_WASM } from './wasm/roi-align-wasm.js';
 
 const f32 = Math.fround;
@@ -196,38 +197,17 @@ function axisTerms(start: number, bin: number, grid: number, bins: number, size:
   return at;
 }
 
-/** The part of the WebAssembly JS API used here (TypeScript declares it only with the "dom" lib). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
 type PoolFunction = (hwc: number, cp: number, ys: number, xs: number, oh: number, ow: number, gh: number, gw: number, count: number, samples: number, out: number) => void;
-interface PoolKernel { memory: WasmMemory; pool: PoolFunction }
 
-let kernel: PoolKernel | undefined;
+let kernel: { wasm: WasmKernel; pool: PoolFunction } | undefined;
 
-/** The WebAssembly pooling kernel, instantiated on first use; its memory is reused by later calls. */
-function poolKernel(): PoolKernel {
+/** The WebAssembly pooling kernel (wasm/roi-align.wat), instantiated on first use. */
+function poolKernel(): { wasm: WasmKernel; pool: PoolFunction } {
   if (kernel === undefined) {
-    const api: WasmApi = Reflect.get(globalThis, 'WebAssembly');
-    const bytes = Uint8Array.from(atob(ROI_ALIGN_WASM), (ch) => ch.charCodeAt(0));
-    const { exports } = new api.Instance(new api.Module(bytes), {});
-    kernel = { memory: exports.memory as WasmMemory, pool: exports.pool as PoolFunction };
+    const wasm = instantiate(ROI_ALIGN_WASM);
+    kernel = { wasm, pool: wasm.exports.pool as PoolFunction };
   }
   return kernel;
-}
-
-/** Grows the kernel's memory to at least `bytes` (it is kept for later calls). */
-function reserve(k: PoolKernel, bytes: number, what: string): void {
-  const have = k.memory.buffer.byteLength;
-  if (bytes <= have) return;
-  try {
-    k.memory.grow(Math.ceil((bytes - have) / 65536));
-  } catch (error) {
-    // WebAssembly memory is limited to 4 GiB (less on some platforms).
-    throw invalidInput(`a feature map and RoIs whose working copy fits in RoIAlign's WebAssembly memory (${bytes} bytes needed)`, 'roiAlign', what, { cause: error });
-  }
 }
 
 /** Output bytes pooled per round trip before they are copied out of the kernel's memory. */
@@ -269,8 +249,8 @@ export function roiAlign(input: Tensor | ChannelsLastTensor, rois: Float32Array,
   const ysAt = mapBytes, xsAt = ysAt + 16 * oh * maxGh, samplesAt = xsAt + 16 * ow * maxGw;
   const outAt = samplesAt + 32 * maxGh * maxGw;
   const pk = poolKernel();
-  reserve(pk, outAt + 4 * chunk * roiFloats, `input dims [${input.dims.join(', ')}], largest sample grid ${maxGh}×${maxGw}`);
-  const floats = new Float32Array(pk.memory.buffer), ints = new Int32Array(pk.memory.buffer);
+  reserve(pk.wasm, outAt + 4 * chunk * roiFloats, 'roiAlign', `input dims [${input.dims.join(', ')}], largest sample grid ${maxGh}×${maxGw}`);
+  const floats = new Float32Array(pk.wasm.memory.buffer), ints = new Int32Array(pk.wasm.memory.buffer);
 
   copyMap(input, batch, channels, height * width, floats, cp);
 

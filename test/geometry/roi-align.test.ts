@@ -132,7 +132,7 @@ describe('roiAlign bad input', () => {
     ['a zero output size', () => roiAlign(input, new Float32Array(0), { ...options, outputSize: [0, 2] }), /for outputSize but received \[0, 2\]/],
     ['a non-positive spatial scale', () => roiAlign(input, new Float32Array(0), { ...options, spatialScale: 0 }), /for spatialScale but received 0/],
     ['a fractional sampling ratio', () => roiAlign(input, new Float32Array(0), { ...options, samplingRatio: 1.5 }), /an integer for samplingRatio but received 1.5/],
-    ['an adaptive sampling grid too large to hold', () => roiAlign(input, Float32Array.from([0, 0, 0, 1e9, 1e9]), { ...options, outputSize: [1, 1], samplingRatio: 0 }), /fits in RoIAlign's WebAssembly memory .* for roiAlign but received input dims \[2, 3, 4, 4\], largest sample grid 1000000000×1000000000/],
+    ['an adaptive sampling grid too large to hold', () => roiAlign(input, Float32Array.from([0, 0, 0, 1e9, 1e9]), { ...options, outputSize: [1, 1], samplingRatio: 0 }), /inputs whose working copy fits in WebAssembly memory .* for roiAlign but received input dims \[2, 3, 4, 4\], largest sample grid 1000000000×1000000000/],
   ])('rejects %s with an InvalidInputError', (_name, call, message) => {
     expect(call).toThrow(InvalidInputError);
     expect(call).toThrow(message);

@@ -7,7 +7,9 @@
  * ((1, 1, 1, 1) for the RPN, (10, 10, 5, 5) for the Fast R-CNN head).
  *
  * Decoding runs in WebAssembly (wasm/box-coder.wat), one box per f32x4: the same float32 operations
- * in the same order, with exp computed in float64 to within 2^-50 before its float32 rounding.
+ * in the same order, and exp computed in float64 to within 2^-50 before its float32 rounding — which
+ * gives float32(Math.exp(x)) for every float32 x in [-104.5, 4.2] (checked exhaustively; dw and dh
+ * are clamped to 4.135 first), so results equal a scalar float32 port's bit for bit.
  * `decodeBoxes` checks its arguments; `decodeBoxesUnchecked` is the kernel for callers that checked
  * them at their own edge (filterProposals).
  */

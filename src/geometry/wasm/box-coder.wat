@@ -1,11 +1,11 @@
 ;; Box decoding (src/geometry/box-coder.ts), one box [dx, dy, dw, dh] per f32x4.
 ;;
 ;; Every float32 operation is the one the scalar port does, in its order (WebAssembly f32 arithmetic
-;; is IEEE-754 binary32, round to nearest), so the result equals the scalar port's bit for bit except
-;; for exp: exp(dw) and exp(dh) are computed in float64 (Cody–Waite reduction by ln2/64, a 64-entry
-;; table of 2^(j/64), a degree-5 Taylor polynomial) to within 2^-50 (relative) and then rounded to
-;; float32, the rounding the scalar port applies to Math.exp. The two agree on every float32 argument
-;; in [-104.5, 4.2] (checked exhaustively; dw and dh are clamped to 4.135 first): bit for bit.
+;; is IEEE-754 binary32, round to nearest). exp(dw) and exp(dh) are computed in float64 (Cody–Waite
+;; reduction by ln2/64, a 64-entry table of 2^(j/64), a degree-5 Taylor polynomial) to within 2^-50
+;; (relative), then rounded to float32, as the scalar port rounds Math.exp; on every float32 argument
+;; in [-104.5, 4.2] the two are equal (checked exhaustively by tools/check-wasm-exp.ts; dw and dh are
+;; clamped to 4.135 first). So the result equals the scalar port's bit for bit.
 ;;
 ;; Compiled with wabt 1.0.39 (`npm run build:wasm`) into box-coder-wasm.ts. Layout (byte offsets into
 ;; the exported memory), written by box-coder.ts:

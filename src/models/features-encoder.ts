@@ -55,12 +55,10 @@ export class FeatureRegionEncoder implements RegionEncoder {
     const rois = roisOf(boxes.scale(resized.scaleX, resized.scaleY));
     const D = this.embedDim;
     const { outputSize, spatialScale, samplingRatio, aligned } = this.spec;
-    // Converted to channels last once for all batches, pooled into one reused buffer.
+    // Converted to channels last (roiAlign's working layout) once for all batches.
     const features = channelsLast(featureMap);
-    const perRegion = featureMap.dims[1] * outputSize[0] * outputSize[1];
-    const pooledBuffer = new Float32Array(Math.min(Math.max(1, this.batchSize), boxes.length) * perRegion);
     const out = await embedInBatches(boxes.length, D, this.batchSize, async (start, count) => {
-      const pooled = roiAlign(features, rois.subarray(5 * start, 5 * (start + count)), { outputSize, spatialScale, samplingRatio, aligned }, pooledBuffer.subarray(0, count * perRegion));
+      const pooled = roiAlign(features, rois.subarray(5 * start, 5 * (start + count)), { outputSize, spatialScale, samplingRatio, aligned });
       const result = await this.runHead(pooled, count);
       if (result.deltas !== undefined) boxDeltas?.set(result.deltas, 4 * start);
       return result.embeds;

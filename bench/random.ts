@@ -35,3 +35,18 @@ export function timeMs(fn: () => unknown, runs: number, warmup = 2): number {
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)];
 }
+
+/**
+ * N×4 random box deltas [dx, dy, dw, dh] as an RPN or box head emits them: centre shifts in
+ * [-0.2, 0.2), log-scale changes in [-1, 1).
+ */
+export function randomDeltas(next: () => number, n: number): Float32Array {
+  const deltas = new Float32Array(4 * n);
+  for (let i = 0; i < 4 * n; i += 4) {
+    deltas[i] = (next() - 0.5) * 0.4;
+    deltas[i + 1] = (next() - 0.5) * 0.4;
+    deltas[i + 2] = (next() - 0.5) * 2;
+    deltas[i + 3] = (next() - 0.5) * 2;
+  }
+  return deltas;
+}

@@ -9,19 +9,28 @@
  *   s  spatialScale: feature-map pixels per image pixel (1/16 for a stride-16 map)
  *   gh, gw  bilinear samples per output bin along y and x
  *
- * `input` is N×C×H×W; `rois` is K×5 rows `[batchIndex, x1, y1, x2, y2]` in image coordinates;
- * the output is K×C×oh×ow.
+ * `input` is N×C×H×W (or the same map channels last, from `channelsLast`); `rois` is K×5 rows
+ * `[batchIndex, x1, y1, x2, y2]` in image coordinates; the output is K×C×oh×ow.
  *
  * `aligned: true` shifts the box by half a pixel (-0.5 after scaling) so that a box [0, 1) covers
  * the centre of pixel 0 exactly: the pixel model detectron2's ROIAlignV2 and RegionCLIP use.
  * With `aligned: false` (the legacy model) boxes are also made at least 1×1.
  * `samplingRatio > 0` takes that many samples per bin along each axis; `<= 0` is adaptive:
  * `ceil(roiSize / outputSize)` per axis.
+ *
+ * How it is fast: bilinear sampling is separable, so per RoI only the oh·gh sample rows and ow·gw
+ * sample columns are computed here (the kernel's pre_calc, factored); the pooling loop runs in
+ * WebAssembly (wasm/roi-align.wat) on a channels-last copy of the map, four channels per f32x4
+ * operation, each lane doing the kernel's float32 operations in its order — bit for bit the scalar
+ * result. The module's memory (the map's copy, per-RoI scratch, 1 MiB of pooled output at a time)
+ * is kept between calls; the function itself holds no other state.
  */
 import { describe, invalidInput } from '../errors.js';
 import type { Boxes } from './boxes.js';
 import type { Tensor } from './tensor.js';
 import { checkInteger, checkNumber } from './validate.js';
+import { instantiate, reserve, type WasmKernel } from './wasm/kernel.js';
+import { ROI_ALIGN_WASM } from './wasm/roi-align-wasm.js';
 
 const f32 = Math.fround;
 
@@ -36,6 +45,17 @@ export interface RoiAlignOptions {
   aligned: boolean;
 }
 
+/**
+ * A feature map with the channels of each pixel contiguous: `data` is N×H×W×C, `dims` still
+ * [N, C, H, W]. RoIAlign's working layout: convert once with `channelsLast` when the same map is
+ * pooled in several calls (batches of RoIs). Plain data (transferable to a worker).
+ */
+export interface ChannelsLastTensor {
+  layout: 'nhwc';
+  data: Float32Array;
+  dims: number[];
+}
+
 function checkOptions(options: RoiAlignOptions): void {
   if (options === null || typeof options !== 'object') throw invalidInput('an options object', 'roiAlign options', describe(options));
   const size = options.outputSize;
@@ -47,7 +67,7 @@ function checkOptions(options: RoiAlignOptions): void {
   if (typeof options.aligned !== 'boolean') throw invalidInput('a boolean', 'aligned', describe(options.aligned));
 }
 
-function checkInput(input: Tensor): [number, number, number, number] {
+function checkInput(input: Tensor | ChannelsLastTensor): [number, number, number, number] {
   if (input === null || typeof input !== 'object' || !(input.data instanceof Float32Array) || !Array.isArray(input.dims)) {
     throw invalidInput('a tensor { data: Float32Array, dims: [N, C, H, W] }', 'input', describe(input));
   }
@@ -80,17 +100,44 @@ function checkRois(rois: Float32Array, batchSize: number): number {
   return k;
 }
 
-/** N×C×(H·W) → N×(H·W)×C, so that the channels of one pixel are contiguous. */
-function toChannelsLast(data: Float32Array, batch: number, channels: number, planeSize: number): Float32Array {
-  const out = new Float32Array(data.length);
+/**
+ * N×C×H×W → N×H×W×C (the channels of each pixel contiguous), into `out` with `stride` floats per
+ * pixel (stride >= C; the channels from C to stride are left as they are). Blocked by 16 pixels so
+ * both sides stay in cache.
+ */
+function transposeToChannelsLast(data: Float32Array, batch: number, channels: number, planeSize: number, out: Float32Array, outOffset: number, stride: number): void {
   for (let b = 0; b < batch; b++) {
-    const base = b * channels * planeSize;
-    for (let c = 0; c < channels; c++) {
-      const plane = base + c * planeSize;
-      for (let p = 0; p < planeSize; p++) out[base + p * channels + c] = data[plane + p];
+    const src = b * channels * planeSize, dst = outOffset + b * planeSize * stride;
+    for (let p0 = 0; p0 < planeSize; p0 += 16) {
+      const p1 = Math.min(p0 + 16, planeSize);
+      for (let c = 0; c < channels; c++) {
+        const plane = src + c * planeSize;
+        for (let p = p0; p < p1; p++) out[dst + p * stride + c] = data[plane + p];
+      }
     }
   }
-  return out;
+}
+
+/**
+ * The same feature map with the channels of each pixel contiguous (N×H×W×C): convert once, then
+ * pool any number of RoI batches from it without converting again.
+ * @throws InvalidInputError for a malformed tensor.
+ */
+export function channelsLast(input: Tensor): ChannelsLastTensor {
+  const [batch, channels, height, width] = checkInput(input);
+  const data = new Float32Array(input.data.length);
+  transposeToChannelsLast(input.data, batch, channels, height * width, data, 0, channels);
+  return { layout: 'nhwc', data, dims: [batch, channels, height, width] };
+}
+
+/** The map into the kernel's memory at 0, channels last with `cp` floats per pixel (the padding 0). */
+function copyMap(input: Tensor | ChannelsLastTensor, batch: number, channels: number, planeSize: number, floats: Float32Array, cp: number): void {
+  const nhwc = 'layout' in input && input.layout === 'nhwc';
+  const pixels = batch * planeSize;
+  if (nhwc && cp === channels) floats.set(input.data);
+  else if (nhwc) for (let p = 0; p < pixels; p++) floats.set(input.data.subarray(p * channels, (p + 1) * channels), p * cp);
+  else transposeToChannelsLast(input.data, batch, channels, planeSize, floats, 0, cp);
+  if (cp !== channels) for (let p = 0; p < pixels; p++) floats.fill(0, p * cp + channels, (p + 1) * cp);
 }
 
 /** One RoI in feature-map units: start, bin size, samples per bin (torchvision's per-RoI preamble). */
@@ -116,119 +163,111 @@ function roiGrid(rois: Float32Array, r: number, options: RoiAlignOptions): RoiGr
   return { startW, startH, binW: f32(roiW / ow), binH: f32(roiH / oh), gridH, gridW, count: Math.max(gridH * gridW, 1) };
 }
 
-/** Bilinear taps of every sample, 4 per sample, grouped by output bin (torchvision's pre_calc). */
-class Taps {
-  pos = new Int32Array(0);
-  weights = new Float32Array(0);
-  readonly binStart: Int32Array;
-
-  constructor(private readonly height: number, private readonly width: number, private readonly oh: number, private readonly ow: number) {
-    this.binStart = new Int32Array(oh * ow + 1);
-  }
-
-  fill(g: RoiGrid): void {
-    const needed = this.oh * this.ow * Math.max(g.gridH, 0) * Math.max(g.gridW, 0) * 4;
-    if (this.pos.length < needed) {
-      this.pos = new Int32Array(needed);
-      this.weights = new Float32Array(needed);
-    }
-    let t = 0; // tap cursor (4 taps per sample)
-    for (let ph = 0; ph < this.oh; ph++) {
-      for (let pw = 0; pw < this.ow; pw++) {
-        this.binStart[ph * this.ow + pw] = t;
-        for (let iy = 0; iy < g.gridH; iy++) {
-          const y = f32(f32(g.startH + f32(ph * g.binH)) + f32(f32((iy + 0.5) * g.binH) / g.gridH));
-          for (let ix = 0; ix < g.gridW; ix++) {
-            this.tap(t, y, f32(f32(g.startW + f32(pw * g.binW)) + f32(f32((ix + 0.5) * g.binW) / g.gridW)));
-            t += 4;
-          }
-        }
-      }
-    }
-    this.binStart[this.oh * this.ow] = t;
-  }
-
-  /** The 4 taps of the sample at (y, x), from index t. */
-  private tap(t: number, y: number, x: number): void {
-    const { height, width, pos, weights } = this;
-    if (y < -1 || y > height || x < -1 || x > width) {
-      // Outside the map: contributes 0 but still counts toward `count`.
-      pos[t] = pos[t + 1] = pos[t + 2] = pos[t + 3] = 0;
-      weights[t] = weights[t + 1] = weights[t + 2] = weights[t + 3] = 0;
-      return;
-    }
-    if (y <= 0) y = 0;
-    if (x <= 0) x = 0;
-    let yLow = Math.trunc(y), xLow = Math.trunc(x), yHigh: number, xHigh: number;
-    if (yLow >= height - 1) {
-      yHigh = yLow = height - 1;
-      y = yLow;
-    } else {
-      yHigh = yLow + 1;
-    }
-    if (xLow >= width - 1) {
-      xHigh = xLow = width - 1;
-      x = xLow;
-    } else {
-      xHigh = xLow + 1;
-    }
-    const ly = f32(y - yLow), lx = f32(x - xLow);
-    const hy = f32(1 - ly), hx = f32(1 - lx);
-    pos[t] = yLow * width + xLow;
-    pos[t + 1] = yLow * width + xHigh;
-    pos[t + 2] = yHigh * width + xLow;
-    pos[t + 3] = yHigh * width + xHigh;
-    weights[t] = f32(hy * hx);
-    weights[t + 1] = f32(hy * lx);
-    weights[t + 2] = f32(ly * hx);
-    weights[t + 3] = f32(ly * lx);
-  }
-}
-
 /**
- * Accumulates every channel of each bin at once from the channels-last copy `hwc`: the same
- * per-output order of additions as the kernel (sample by sample), with contiguous loads. Writes
- * RoI r's C×oh×ow block of `output`.
+ * The sample coordinates along one axis of one RoI, `bins × grid` of them, as the kernel computes
+ * them (`start + p·bin + (i + .5)·bin / grid` in float32), each written as 4 words at `at`:
+ * [low·rowStride, high·rowStride, l, h] (int32, int32, float32, float32) — the two taps, the weight
+ * of the high tap and of the low one. A coordinate outside [-1, size] gets low = -1: the kernel's
+ * zero sample. Returns the next free word.
  */
-function poolBins(taps: Taps, hwc: Float32Array, imageBase: number, channels: number, count: number, output: Float32Array, outputBase: number, acc: Float32Array): void {
-  const binCount = taps.binStart.length - 1;
-  const { pos, weights, binStart } = taps;
-  for (let bin = 0; bin < binCount; bin++) {
-    acc.fill(0);
-    for (let q = binStart[bin], end = binStart[bin + 1]; q < end; q += 4) {
-      const w1 = weights[q], w2 = weights[q + 1], w3 = weights[q + 2], w4 = weights[q + 3];
-      const p1 = imageBase + pos[q] * channels, p2 = imageBase + pos[q + 1] * channels;
-      const p3 = imageBase + pos[q + 2] * channels, p4 = imageBase + pos[q + 3] * channels;
-      for (let c = 0; c < channels; c++) {
-        // acc is a Float32Array: each store rounds to float32 like the kernel's float accumulator.
-        acc[c] += f32(f32(f32(f32(w1 * hwc[p1 + c]) + f32(w2 * hwc[p2 + c])) + f32(w3 * hwc[p3 + c])) + f32(w4 * hwc[p4 + c]));
+function axisTerms(start: number, bin: number, grid: number, bins: number, size: number, rowStride: number, ints: Int32Array, floats: Float32Array, at: number): number {
+  for (let p = 0; p < bins; p++) {
+    const base = f32(start + f32(p * bin));
+    for (let i = 0; i < grid; i++, at += 4) {
+      let v = f32(base + f32(f32((i + 0.5) * bin) / grid));
+      if (v < -1 || v > size) {
+        ints[at] = -1;
+        continue;
       }
+      if (v <= 0) v = 0;
+      let low = Math.trunc(v), high: number;
+      if (low >= size - 1) {
+        high = low = size - 1;
+        v = low;
+      } else {
+        high = low + 1;
+      }
+      const l = f32(v - low);
+      ints[at] = low * rowStride;
+      ints[at + 1] = high * rowStride;
+      floats[at + 2] = l;
+      floats[at + 3] = f32(1 - l);
     }
-    for (let c = 0; c < channels; c++) output[outputBase + c * binCount + bin] = acc[c] / count;
   }
+  return at;
 }
+
+type PoolFunction = (hwc: number, cp: number, ys: number, xs: number, oh: number, ow: number, gh: number, gw: number, count: number, samples: number, out: number) => void;
+
+let kernel: { wasm: WasmKernel; pool: PoolFunction } | undefined;
+
+/** The WebAssembly pooling kernel (wasm/roi-align.wat), instantiated on first use. */
+function poolKernel(): { wasm: WasmKernel; pool: PoolFunction } {
+  if (kernel === undefined) {
+    const wasm = instantiate(ROI_ALIGN_WASM);
+    kernel = { wasm, pool: wasm.exports.pool as PoolFunction };
+  }
+  return kernel;
+}
+
+/** Output bytes pooled per round trip before they are copied out of the kernel's memory. */
+const OUTPUT_CHUNK_BYTES = 1 << 20;
 
 /**
  * torchvision.ops.roi_align. Inverted and empty boxes are accepted with torchvision's meaning
- * (an aligned, adaptive RoI with no samples pools to 0).
- * @throws InvalidInputError for a malformed input tensor, rois or options.
+ * (an aligned, adaptive RoI with no samples pools to 0). `output`, when given, receives the
+ * K×C×oh×ow result (exactly that length) and is returned as the tensor's data: a caller pooling
+ * batches of the same size can reuse one buffer.
+ * @throws InvalidInputError for a malformed input tensor, rois, options or output buffer.
  */
-export function roiAlign(input: Tensor, rois: Float32Array, options: RoiAlignOptions): Tensor {
+export function roiAlign(input: Tensor | ChannelsLastTensor, rois: Float32Array, options: RoiAlignOptions, output?: Float32Array): Tensor {
   checkOptions(options);
   const [batch, channels, height, width] = checkInput(input);
   const k = checkRois(rois, batch);
   const [oh, ow] = options.outputSize;
-  const planeSize = height * width;
-  const output = new Float32Array(k * channels * oh * ow);
-  const taps = new Taps(height, width, oh, ow);
-  const acc = new Float32Array(channels);
-  const hwc = k > 0 ? toChannelsLast(input.data, batch, channels, planeSize) : input.data;
-  for (let r = 0; r < k; r++) {
-    const grid = roiGrid(rois, r, options);
-    taps.fill(grid);
-    poolBins(taps, hwc, rois[5 * r] * planeSize * channels, channels, grid.count, output, r * channels * oh * ow, acc);
+  const bins = oh * ow;
+  const size = k * channels * bins;
+  if (output !== undefined && !(output instanceof Float32Array && output.length === size)) {
+    throw invalidInput(`a Float32Array of K·C·oh·ow = ${size}`, 'output', output instanceof Float32Array ? `length ${output.length}` : describe(output));
   }
-  return { data: output, dims: [k, channels, oh, ow] };
+  const out = output ?? new Float32Array(size);
+  if (size === 0) return { data: out, dims: [k, channels, oh, ow] };
+
+  // Per-RoI grids first: the scratch the largest needs is reserved once.
+  const grids = Array.from({ length: k }, (_, r) => roiGrid(rois, r, options));
+  let maxGh = 0, maxGw = 0;
+  for (const g of grids) {
+    maxGh = Math.max(maxGh, g.gridH);
+    maxGw = Math.max(maxGw, g.gridW);
+  }
+  // Kernel memory: the channels-last map (cp floats per pixel), row and column terms, one bin's
+  // samples, and a chunk of pooled RoIs.
+  const cp = (channels + 3) & ~3;
+  const roiFloats = cp * bins;
+  const chunk = Math.max(1, Math.min(k, Math.floor(OUTPUT_CHUNK_BYTES / (4 * roiFloats))));
+  const mapBytes = 4 * batch * height * width * cp;
+  const ysAt = mapBytes, xsAt = ysAt + 16 * oh * maxGh, samplesAt = xsAt + 16 * ow * maxGw;
+  const outAt = samplesAt + 32 * maxGh * maxGw;
+  const pk = poolKernel();
+  reserve(pk.wasm, outAt + 4 * chunk * roiFloats, 'roiAlign', `input dims [${input.dims.join(', ')}], largest sample grid ${maxGh}×${maxGw}`);
+  const floats = new Float32Array(pk.wasm.memory.buffer), ints = new Int32Array(pk.wasm.memory.buffer);
+
+  copyMap(input, batch, channels, height * width, floats, cp);
+
+  for (let r0 = 0; r0 < k; r0 += chunk) {
+    const r1 = Math.min(k, r0 + chunk);
+    for (let r = r0; r < r1; r++) {
+      const g = grids[r];
+      axisTerms(g.startH, g.binH, g.gridH, oh, height, width, ints, floats, ysAt >> 2);
+      axisTerms(g.startW, g.binW, g.gridW, ow, width, 1, ints, floats, xsAt >> 2);
+      const image = 4 * rois[5 * r] * height * width * cp;
+      pk.pool(image, cp, ysAt, xsAt, oh, ow, g.gridH, g.gridW, g.count, samplesAt, outAt + 4 * (r - r0) * roiFloats);
+    }
+    const from = outAt >> 2;
+    if (cp === channels) out.set(floats.subarray(from, from + (r1 - r0) * roiFloats), r0 * channels * bins);
+    else for (let r = r0; r < r1; r++) out.set(floats.subarray(from + (r - r0) * roiFloats, from + (r - r0) * roiFloats + channels * bins), r * channels * bins);
+  }
+  return { data: out, dims: [k, channels, oh, ow] };
 }
 
 /** K×5 RoIs `[batchIndex, x1, y1, x2, y2]` for boxes of one image (the `rois` roiAlign takes). */

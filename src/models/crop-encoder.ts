@@ -7,8 +7,7 @@
  * Glossary: R regions; H×W the original image; S the tower's input size; D embedding size.
  */
 import type { Boxes } from '../geometry/boxes.js';
-import { roiAlign, roisOf } from '../geometry/roi-align.js';
-import type { Tensor } from '../geometry/tensor.js';
+import { channelsLast, roiAlign, roisOf } from '../geometry/roi-align.js';
 import { normalizeToChw, toRgb } from '../image/preprocess.js';
 import type { DecodedImage } from '../image/read.js';
 import type { ClipModel } from './clip.js';
@@ -31,7 +30,8 @@ export class CropRegionEncoder implements RegionEncoder {
     if (boxes.length === 0) return new Float32Array(0);
     const { size, mean, std } = this.clip.manifest.preprocess;
     const pixels = normalizeToChw(toRgb(image), { mean, std });
-    const imageTensor: Tensor = { data: pixels.data, dims: [1, 3, image.height, image.width] };
+    // Channels last once for all batches (roiAlign's working layout).
+    const imageTensor = channelsLast({ data: pixels.data, dims: [1, 3, image.height, image.width] });
     const rois = roisOf(boxes.expand(context.contextScale ?? this.spec.contextScale));
     return embedInBatches(boxes.length, this.clip.embedDim, this.batchSize, async (start, count) => {
       const crops = roiAlign(imageTensor, rois.subarray(5 * start, 5 * (start + count)), { outputSize: [size, size], spatialScale: 1, samplingRatio: this.spec.samplingRatio, aligned: true });

@@ -11,7 +11,7 @@
 import { ModelRunError, expectedMessage } from '../errors.js';
 import type { Boxes } from '../geometry/boxes.js';
 import type { BoxCoderWeights } from '../geometry/box-coder.js';
-import { roiAlign, roisOf } from '../geometry/roi-align.js';
+import { channelsLast, roiAlign, roisOf } from '../geometry/roi-align.js';
 import type { Tensor } from '../geometry/tensor.js';
 import { resizeForDetection, toDetectorTensor, type ResizedForDetection } from '../image/preprocess.js';
 import type { DecodedImage } from '../image/read.js';
@@ -54,9 +54,11 @@ export class FeatureRegionEncoder implements RegionEncoder {
     // Boxes to the resized image, where the feature map's spatialScale applies.
     const rois = roisOf(boxes.scale(resized.scaleX, resized.scaleY));
     const D = this.embedDim;
+    const { outputSize, spatialScale, samplingRatio, aligned } = this.spec;
+    // Converted to channels last (roiAlign's working layout) once for all batches.
+    const features = channelsLast(featureMap);
     const out = await embedInBatches(boxes.length, D, this.batchSize, async (start, count) => {
-      const { outputSize, spatialScale, samplingRatio, aligned } = this.spec;
-      const pooled = roiAlign(featureMap, rois.subarray(5 * start, 5 * (start + count)), { outputSize, spatialScale, samplingRatio, aligned });
+      const pooled = roiAlign(features, rois.subarray(5 * start, 5 * (start + count)), { outputSize, spatialScale, samplingRatio, aligned });
       const result = await this.runHead(pooled, count);
       if (result.deltas !== undefined) boxDeltas?.set(result.deltas, 4 * start);
       return result.embeds;

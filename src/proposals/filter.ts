@@ -19,7 +19,7 @@
  */
 import { invalidInput } from '../errors.js';
 import { Boxes, gatherRows, type MinSizeRule } from '../geometry/boxes.js';
-import { decodeBoxes, type BoxCoderWeights } from '../geometry/box-coder.js';
+import { checkBoxCoderWeights, decodeBoxesUnchecked, type BoxCoderWeights } from '../geometry/box-coder.js';
 import { batchedNms } from '../geometry/nms.js';
 import { checkFraction, checkInteger, checkNumber, checkSizeHW } from '../geometry/validate.js';
 
@@ -113,9 +113,9 @@ function sigmoid(x: number): number {
  * @throws InvalidInputError for options out of range or level outputs of the wrong size.
  */
 export function filterProposals(levels: readonly RpnLevelOutput[], options: ProposalOptions): Proposals {
-  const imageSize = checkProposalOptions(levels, options);
+  const { imageSize, weights } = checkProposalOptions(levels, options);
   const detectron2 = options.style === 'detectron2';
-  const top = topAnchorsPerLevel(levels, options);
+  const top = topAnchorsPerLevel(levels, options, weights);
   const finite: number[] = [];
   for (let i = 0; i < top.logits.length; i++) {
     if (top.boxes.subarray(4 * i, 4 * i + 4).every(Number.isFinite) && (!detectron2 || Number.isFinite(top.logits[i]))) finite.push(i);
@@ -136,8 +136,10 @@ export function filterProposals(levels: readonly RpnLevelOutput[], options: Prop
   };
 }
 
-function checkProposalOptions(levels: readonly RpnLevelOutput[], options: ProposalOptions): [number, number] {
+/** The checks at filterProposals' edge (the anchors it reads are checked as it gathers them). */
+function checkProposalOptions(levels: readonly RpnLevelOutput[], options: ProposalOptions): { imageSize: [number, number]; weights: BoxCoderWeights } {
   const imageSize = checkSizeHW('imageSize', options.imageSize);
+  const weights = checkBoxCoderWeights(options.boxCoderWeights);
   checkInteger('preNmsTopK', options.preNmsTopK, 1);
   checkInteger('postNmsTopK', options.postNmsTopK, 1);
   checkFraction('nmsThreshold', options.nmsThreshold);
@@ -160,18 +162,28 @@ function checkProposalOptions(levels: readonly RpnLevelOutput[], options: Propos
       throw invalidInput(`objectness of ${count} and deltas of ${4 * count} values`, `RPN level ${l}`, `${level.objectnessLogits.length} and ${level.deltas.length}`);
     }
   });
-  return imageSize;
+  return { imageSize, weights };
+}
+
+/** The gathered anchors (rows `offset + top[i]` of all anchors) must be finite: they are decoded. */
+function checkFiniteRows(anchors: Float32Array, top: Int32Array, offset: number): void {
+  for (let i = 0; i < top.length; i++) {
+    if (!(Number.isFinite(anchors[4 * i]) && Number.isFinite(anchors[4 * i + 1]) && Number.isFinite(anchors[4 * i + 2]) && Number.isFinite(anchors[4 * i + 3]))) {
+      throw invalidInput('finite coordinates', `anchors[${offset + top[i]}]`, `[${anchors.subarray(4 * i, 4 * i + 4).join(', ')}]`);
+    }
+  }
 }
 
 /** Step 1: per level, the top-k anchors by logit and their decoded boxes, levels concatenated. */
-function topAnchorsPerLevel(levels: readonly RpnLevelOutput[], options: ProposalOptions): { boxes: Float32Array; logits: number[]; levels: number[] } {
+function topAnchorsPerLevel(levels: readonly RpnLevelOutput[], options: ProposalOptions, weights: BoxCoderWeights): { boxes: Float32Array; logits: number[]; levels: number[] } {
   const decoded: Float32Array[] = [], logits: number[] = [], levelIds: number[] = [];
   let anchorOffset = 0;
   levels.forEach((level, l) => {
     const levelLogits = objectnessToAnchorOrder(level);
     const top = topKIndices(levelLogits, options.preNmsTopK);
     const anchors = gatherRows(options.anchors.subarray(4 * anchorOffset), 4, top);
-    decoded.push(decodeBoxes(gatherRows(deltasToAnchorOrder(level), 4, top), anchors, options.boxCoderWeights));
+    checkFiniteRows(anchors, top, anchorOffset);
+    decoded.push(decodeBoxesUnchecked(gatherRows(deltasToAnchorOrder(level), 4, top), anchors, weights));
     for (const i of top) {
       logits.push(levelLogits[i]);
       levelIds.push(l);

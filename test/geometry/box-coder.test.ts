@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { BBOX_XFORM_CLIP, decodeBoxes, encodeBoxes, InvalidInputError, type BoxCoderWeights } from '../../src/index.js';
+import { checkBoxCoderWeights, decodeBoxesUnchecked } from '../../src/geometry/box-coder.js';
 import { f32, goldenSources, SKIP_NO_SHARED } from '../helpers/golden.js';
 
 interface CoderCase {
@@ -82,5 +83,67 @@ describe('box coder bad input', () => {
   ])('rejects %s with an InvalidInputError', (_name, call, message) => {
     expect(call).toThrow(InvalidInputError);
     expect(call).toThrow(message);
+  });
+});
+
+/** A 32-bit LCG (the benchmarks' generator): reproducible random inputs. */
+function lcg(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296;
+}
+
+/** torchvision's decode_single as a plain float32 port (Math.exp rounded to float32). */
+function referenceDecode(deltas: Float32Array, refs: Float32Array, [wx, wy, ww, wh]: BoxCoderWeights): Float32Array {
+  const f = Math.fround;
+  const n = refs.length / 4, stride = deltas.length / n, out = new Float32Array(deltas.length);
+  for (let i = 0; i < n; i++) {
+    const w = f(refs[4 * i + 2] - refs[4 * i]), h = f(refs[4 * i + 3] - refs[4 * i + 1]);
+    const cx = f(refs[4 * i] + f(0.5 * w)), cy = f(refs[4 * i + 1] + f(0.5 * h));
+    for (let o = i * stride; o < (i + 1) * stride; o += 4) {
+      const pcx = f(f(f(deltas[o] / f(wx)) * w) + cx), pcy = f(f(f(deltas[o + 1] / f(wy)) * h) + cy);
+      const halfW = f(0.5 * f(f(Math.exp(Math.min(f(deltas[o + 2] / f(ww)), BBOX_XFORM_CLIP))) * w));
+      const halfH = f(0.5 * f(f(Math.exp(Math.min(f(deltas[o + 3] / f(wh)), BBOX_XFORM_CLIP))) * h));
+      out.set([pcx - halfW, pcy - halfH, pcx + halfW, pcy + halfH], o);
+    }
+  }
+  return out;
+}
+
+describe('box decoding kernel', () => {
+  it('equals the plain float32 port bit for bit: NaN, ±Infinity, -0, clamped and underflowing deltas, inverted boxes, 1–81 boxes per row', () => {
+    let compared = 0;
+    for (let seed = 0; seed < 40; seed++) {
+      const next = lcg(seed);
+      const n = 1 + Math.floor(next() * 60), k = seed === 0 ? 81 : 1 + Math.floor(next() * 4);
+      const refs = Float32Array.from({ length: 4 * n }, (_, i) => (i % 4 < 2 ? next() * 500 : 0));
+      for (let i = 0; i < n; i++) {
+        refs[4 * i + 2] = refs[4 * i] + (next() - 0.1) * 300; // some inverted, some empty after rounding
+        refs[4 * i + 3] = refs[4 * i + 1] + (next() - 0.1) * 300;
+      }
+      const deltas = Float32Array.from({ length: 4 * n * k }, () => {
+        const u = next();
+        return u < 0.02 ? Number.NaN : u < 0.04 ? Infinity : u < 0.06 ? -Infinity : u < 0.08 ? -0 : u < 0.2 ? (next() - 0.5) * 300 : (next() - 0.5) * 6;
+      });
+      const weights: BoxCoderWeights = [[1, 1, 1, 1], [10, 10, 5, 5], [0.3, 7, 1e-3, 3]][seed % 3] as BoxCoderWeights;
+      const got = decodeBoxes(deltas, refs, weights), want = referenceDecode(deltas, refs, weights);
+      for (let i = 0; i < want.length; i++) {
+        if (!Object.is(got[i], want[i]) && !(Number.isNaN(got[i]) && Number.isNaN(want[i]))) expect(got[i], `seed ${seed}, entry ${i}`).toBe(want[i]);
+      }
+      compared += want.length;
+    }
+    expect(compared).toBeGreaterThan(10000);
+  });
+
+  it('decodeBoxesUnchecked gives decodeBoxes\' result, also across its 1 MiB chunks (1000 × 81 boxes)', () => {
+    const next = lcg(5);
+    const refs = Float32Array.from({ length: 4000 }, (_, i) => (i % 4 < 2 ? next() * 500 : 600 + next() * 300));
+    const deltas = Float32Array.from({ length: 4000 * 81 }, () => (next() - 0.5) * 2);
+    const checked = decodeBoxes(deltas, refs, [10, 10, 5, 5]);
+    const unchecked = decodeBoxesUnchecked(deltas, refs, checkBoxCoderWeights([10, 10, 5, 5]));
+    expect(unchecked.length).toBe(checked.length);
+    expect(unchecked.every((v, i) => Object.is(v, checked[i]))).toBe(true);
+    expect(Array.from(checked.subarray(0, 4 * 81 * 2))).toEqual(Array.from(referenceDecode(deltas.subarray(0, 4 * 81 * 2), refs.subarray(0, 8), [10, 10, 5, 5])));
+    expect(Array.from(checked.subarray(-4 * 81))).toEqual(Array.from(referenceDecode(deltas.subarray(-4 * 81), refs.subarray(-4), [10, 10, 5, 5])));
+    expect(decodeBoxesUnchecked(new Float32Array(0), new Float32Array(0), [1, 1, 1, 1])).toEqual(new Float32Array(0));
   });
 });

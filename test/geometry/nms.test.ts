@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { batchedNms, boxIou, nms, InvalidInputError } from '../../src/index.js';
+import { argsortDescending, batchedNms, boxIou, nms, InvalidInputError } from '../../src/index.js';
 import { f32, goldenSources, SKIP_NO_SHARED } from '../helpers/golden.js';
 
 interface NmsCase { id: string; iou_threshold: number; boxes: number[][]; scores: number[]; keep: number[]; idxs?: number[] }
@@ -122,5 +122,89 @@ describe('maxKeep', () => {
       expect(Array.from(batchedNms(boxes, scores, classes, 0.4, k))).toEqual(Array.from(batchedNms(boxes, scores, classes, 0.4)).slice(0, k));
     }), { numRuns: 200 });
     expect(() => nms(new Float32Array(0), new Float32Array(0), 0.5, -1)).toThrow(/maxKeep/);
+  });
+});
+
+/** A 32-bit LCG (the benchmarks' generator): reproducible random sets without fast-check's shrinking cost. */
+function lcg(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296;
+}
+
+/** torchvision's CPU kernel, written out plainly: comparator sort, forward suppression, float32 IoU. */
+function referenceNms(boxes: Float32Array, scores: Float32Array, threshold: number, classIds?: Int32Array): number[] {
+  const n = scores.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
+  const area = (i: number) => Math.fround(Math.fround(boxes[4 * i + 2] - boxes[4 * i]) * Math.fround(boxes[4 * i + 3] - boxes[4 * i + 1]));
+  const suppressed = new Uint8Array(n);
+  const keep: number[] = [];
+  for (let a = 0; a < n; a++) {
+    const i = order[a];
+    if (suppressed[i]) continue;
+    keep.push(i);
+    for (let b = a + 1; b < n; b++) {
+      const j = order[b];
+      if (suppressed[j] || (classIds !== undefined && classIds[i] !== classIds[j])) continue;
+      const w = Math.max(0, Math.fround(Math.min(boxes[4 * i + 2], boxes[4 * j + 2]) - Math.max(boxes[4 * i], boxes[4 * j])));
+      const h = Math.max(0, Math.fround(Math.min(boxes[4 * i + 3], boxes[4 * j + 3]) - Math.max(boxes[4 * i + 1], boxes[4 * j + 1])));
+      const inter = Math.fround(w * h);
+      if (Math.fround(inter / Math.fround(Math.fround(area(i) + area(j)) - inter)) > threshold) suppressed[j] = 1;
+    }
+  }
+  return keep;
+}
+
+/**
+ * n random boxes of every kind the kernel treats differently: overlapping crowds, zero width or
+ * height, exact duplicates, sides under 2^-40, coordinates past 2^60, boxes much larger than the rest.
+ */
+function randomSet(seed: number, n: number): { boxes: Float32Array; scores: Float32Array; classIds: Int32Array } {
+  const next = lcg(seed);
+  const scale = [100, 1e-3, 1e5][seed % 3];
+  const boxes = new Float32Array(4 * n);
+  for (let i = 0; i < n; i++) {
+    const kind = next();
+    const x = (next() - 0.3) * scale, y = (next() - 0.3) * scale;
+    let w = next() * scale * 0.3, h = next() * scale * 0.3;
+    if (kind < 0.05) w = 0;
+    else if (kind < 0.1) h = 0;
+    else if (kind < 0.13) w = 2 ** -45 * next();
+    else if (kind < 0.15) { boxes.set([-1e30, -1e30, 1e30 * next(), 1e30], 4 * i); continue; }
+    else if (kind < 0.18) { w *= 10; h *= 10; }
+    else if (kind < 0.23 && i > 0) { boxes.copyWithin(4 * i, 4 * (i - 1), 4 * i); continue; }
+    boxes.set([x, y, x + w, y + h], 4 * i);
+  }
+  // Few distinct scores (many ties, -0 and +0 among them) on every other seed.
+  const scores = Float32Array.from({ length: n }, () => (seed % 2 === 0 ? Math.round(next() * 8 - 4) / 4 * (next() < 0.5 ? -1 : 1) : next() * 2 - 1));
+  const classIds = Int32Array.from({ length: n }, () => Math.floor(next() * 4) * (seed % 5 === 0 ? 1 << 20 : 1) - 1);
+  return { boxes, scores, classIds };
+}
+
+describe('nms kernel against a plain reference', () => {
+  it('argsortDescending is a stable sort by decreasing score (-0 ties +0, negatives last)', () => {
+    const scores = Float32Array.from([0.5, -0, 0, -1, 0.5, Infinity, -Infinity, 1e-45, -1e-45, 0.5, 3]);
+    expect(Array.from(argsortDescending(scores))).toEqual([5, 10, 0, 4, 9, 7, 1, 2, 8, 3, 6]);
+    for (let seed = 0; seed < 20; seed++) {
+      const { scores: s } = randomSet(seed, 500);
+      expect(Array.from(argsortDescending(s))).toEqual(Array.from({ length: 500 }, (_, i) => i).sort((a, b) => s[b] - s[a] || a - b));
+    }
+    expect(argsortDescending(new Float32Array(0))).toEqual(new Int32Array(0));
+  });
+
+  it('keeps the same indices as the reference on 24 random sets of 300–700 boxes (grid path), thresholds 0 to 1', () => {
+    let compared = 0;
+    for (let seed = 1; seed <= 24; seed++) {
+      const { boxes, scores, classIds } = randomSet(seed, 300 + ((seed * 97) % 400));
+      for (const threshold of [0, 2 ** -45, 0.3, 0.5, 0.7, 1]) {
+        expect(Array.from(nms(boxes, scores, threshold)), `seed ${seed}, threshold ${threshold}`).toEqual(referenceNms(boxes, scores, threshold));
+        compared++;
+      }
+      const threshold = [0.5, 0.7, 0.9][seed % 3];
+      const batched = Array.from(batchedNms(boxes, scores, classIds, threshold));
+      expect(batched, `batched, seed ${seed}`).toEqual(referenceNms(boxes, scores, threshold, classIds));
+      expect(Array.from(batchedNms(boxes, scores, classIds, threshold, 50))).toEqual(batched.slice(0, 50));
+      compared++;
+    }
+    expect(compared).toBe(24 * 7);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { roiAlign, InvalidInputError, type RoiAlignOptions, type Tensor } from '../../src/index.js';
+import { channelsLast, roiAlign, InvalidInputError, type RoiAlignOptions, type Tensor } from '../../src/index.js';
 import { f32, goldenSources, SKIP_NO_SHARED } from '../helpers/golden.js';
 
 interface RoiRun { aligned: boolean; sampling_ratio: number; spatial_scale: number; output_size: [number, number]; boxes_key: string; output_shape: number[]; output: number[] }
@@ -132,8 +132,137 @@ describe('roiAlign bad input', () => {
     ['a zero output size', () => roiAlign(input, new Float32Array(0), { ...options, outputSize: [0, 2] }), /for outputSize but received \[0, 2\]/],
     ['a non-positive spatial scale', () => roiAlign(input, new Float32Array(0), { ...options, spatialScale: 0 }), /for spatialScale but received 0/],
     ['a fractional sampling ratio', () => roiAlign(input, new Float32Array(0), { ...options, samplingRatio: 1.5 }), /an integer for samplingRatio but received 1.5/],
+    ['an adaptive sampling grid too large to hold', () => roiAlign(input, Float32Array.from([0, 0, 0, 1e9, 1e9]), { ...options, outputSize: [1, 1], samplingRatio: 0 }), /inputs whose working copy fits in WebAssembly memory .* for roiAlign but received input dims \[2, 3, 4, 4\], largest sample grid 1000000000×1000000000/],
   ])('rejects %s with an InvalidInputError', (_name, call, message) => {
     expect(call).toThrow(InvalidInputError);
     expect(call).toThrow(message);
+  });
+});
+
+/** A 32-bit LCG (the benchmarks' generator): reproducible random inputs. */
+function lcg(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296;
+}
+
+/**
+ * torchvision's roi_align_forward_kernel_impl transliterated plainly (channel by channel, sample by
+ * sample, float32 after every operation), the reference for the pooled kernel.
+ */
+function referenceRoiAlign(input: Tensor, rois: Float32Array, o: RoiAlignOptions): Float32Array {
+  const f = Math.fround;
+  const [, C, H, W] = input.dims;
+  const [oh, ow] = o.outputSize;
+  const K = rois.length / 5;
+  const out = new Float32Array(K * C * oh * ow);
+  const offset = o.aligned ? 0.5 : 0;
+  for (let r = 0; r < K; r++) {
+    const b = rois[5 * r];
+    const sw = f(f(rois[5 * r + 1] * f(o.spatialScale)) - offset), sh = f(f(rois[5 * r + 2] * f(o.spatialScale)) - offset);
+    let rw = f(f(f(rois[5 * r + 3] * f(o.spatialScale)) - offset) - sw), rh = f(f(f(rois[5 * r + 4] * f(o.spatialScale)) - offset) - sh);
+    if (!o.aligned) { rw = Math.max(rw, 1); rh = Math.max(rh, 1); }
+    const bw = f(rw / ow), bh = f(rh / oh);
+    const gh = o.samplingRatio > 0 ? o.samplingRatio : Math.ceil(f(rh / oh)), gw = o.samplingRatio > 0 ? o.samplingRatio : Math.ceil(f(rw / ow));
+    const count = Math.max(gh * gw, 1);
+    for (let c = 0; c < C; c++) {
+      const plane = (b * C + c) * H * W;
+      for (let ph = 0; ph < oh; ph++) for (let pw = 0; pw < ow; pw++) {
+        let acc = 0;
+        for (let iy = 0; iy < gh; iy++) for (let ix = 0; ix < gw; ix++) {
+          let y = f(f(sh + f(ph * bh)) + f(f((iy + 0.5) * bh) / gh)), x = f(f(sw + f(pw * bw)) + f(f((ix + 0.5) * bw) / gw));
+          let w1 = 0, w2 = 0, w3 = 0, w4 = 0, p1 = 0, p2 = 0, p3 = 0, p4 = 0;
+          if (!(y < -1 || y > H || x < -1 || x > W)) {
+            y = Math.max(y, 0); x = Math.max(x, 0);
+            let yl = Math.trunc(y), xl = Math.trunc(x), yh = yl + 1, xh = xl + 1;
+            if (yl >= H - 1) { yh = yl = H - 1; y = yl; }
+            if (xl >= W - 1) { xh = xl = W - 1; x = xl; }
+            const ly = f(y - yl), lx = f(x - xl), hy = f(1 - ly), hx = f(1 - lx);
+            [w1, w2, w3, w4] = [f(hy * hx), f(hy * lx), f(ly * hx), f(ly * lx)];
+            [p1, p2, p3, p4] = [yl * W + xl, yl * W + xh, yh * W + xl, yh * W + xh];
+          }
+          const d = input.data;
+          acc = f(acc + f(f(f(f(w1 * d[plane + p1]) + f(w2 * d[plane + p2])) + f(w3 * d[plane + p3])) + f(w4 * d[plane + p4])));
+        }
+        out[((r * C + c) * oh + ph) * ow + pw] = acc / count;
+      }
+    }
+  }
+  return out;
+}
+
+/** Indices where two float arrays differ (NaN equals NaN, -0 differs from +0). */
+function differences(a: Float32Array, b: Float32Array): number {
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) n++;
+  return n;
+}
+
+describe('roiAlign kernel against the plain transliteration', () => {
+  it('is bit-exact on random maps: 1–37 channels, boxes inside, across and outside the map, inverted and empty, every sampling mode', () => {
+    let runs = 0;
+    for (let seed = 1; seed <= 12; seed++) {
+      const next = lcg(seed);
+      const C = [1, 3, 4, 7, 16, 20, 37, 5][seed % 8], H = 3 + Math.floor(next() * 12), W = 3 + Math.floor(next() * 12);
+      const data = Float32Array.from({ length: 2 * C * H * W }, () => (next() - 0.5) * 20);
+      // A NaN on the first pixel of one plane: the kernel's out-of-map samples read it with weight 0.
+      if (seed % 3 === 0) data[C * H * W] = Number.NaN;
+      const input: Tensor = { data, dims: [2, C, H, W] };
+      const K = 12;
+      const rois = new Float32Array(5 * K);
+      for (let r = 0; r < K; r++) {
+        const x = (next() - 0.3) * W * 20, y = (next() - 0.3) * H * 20;
+        const w = (next() - 0.1) * W * 12, h = (next() - 0.1) * H * 12; // about 1 in 10 inverted
+        rois.set([r % 2, x, y, r === 0 ? x : x + w, y + h], 5 * r);
+      }
+      for (const samplingRatio of [-1, 0, 1, 2, 3]) {
+        for (const aligned of [true, false]) {
+          const options: RoiAlignOptions = { outputSize: [1 + (seed % 4), 2 + (seed % 5)], spatialScale: 1 / 16, samplingRatio, aligned };
+          const got = roiAlign(input, rois, options);
+          expect(got.dims).toEqual([K, C, options.outputSize[0], options.outputSize[1]]);
+          expect(differences(got.data, referenceRoiAlign(input, rois, options)), `seed ${seed}, ${JSON.stringify(options)}`).toBe(0);
+          runs++;
+        }
+      }
+    }
+    expect(runs).toBe(12 * 10);
+  });
+});
+
+describe('roiAlign into a caller-provided buffer, and from a channels-last map', () => {
+  const next = lcg(99);
+  const input: Tensor = { data: Float32Array.from({ length: 2 * 5 * 9 * 11 }, () => next() * 4 - 2), dims: [2, 5, 9, 11] };
+  const rois = Float32Array.from([0, 10, 20, 100, 120, 1, 0, 0, 170, 140, 1, 50, 60, 52, 61]);
+  const options: RoiAlignOptions = { outputSize: [7, 7], spatialScale: 1 / 16, samplingRatio: 0, aligned: true };
+  const fresh = roiAlign(input, rois, options);
+
+  it('channelsLast puts the channels of each pixel together and keeps the dims', () => {
+    const tiny = channelsLast({ data: Float32Array.from([1, 2, 3, 4, 10, 20, 30, 40]), dims: [1, 2, 2, 2] });
+    expect(tiny).toEqual({ layout: 'nhwc', data: Float32Array.from([1, 10, 2, 20, 3, 30, 4, 40]), dims: [1, 2, 2, 2] });
+    expect(() => channelsLast({ data: new Float32Array(3), dims: [1, 2, 2, 2] })).toThrow(/length N·C·H·W = 8 for input.data but received length 3/);
+  });
+
+  it('pools a channels-last map to the same bits, and writes into the given buffer', () => {
+    const out = new Float32Array(3 * 5 * 49).fill(Number.NaN);
+    const got = roiAlign(channelsLast(input), rois, options, out);
+    expect(got.data).toBe(out);
+    expect(got.dims).toEqual([3, 5, 7, 7]);
+    expect(differences(out, fresh.data)).toBe(0);
+    // A subarray of a larger buffer (the last, smaller batch of a run).
+    const big = new Float32Array(10 * 5 * 49);
+    roiAlign(input, rois.subarray(0, 10), options, big.subarray(0, 2 * 5 * 49));
+    expect(differences(big.subarray(0, 2 * 5 * 49), fresh.data.subarray(0, 2 * 5 * 49))).toBe(0);
+    expect(big[2 * 5 * 49]).toBe(0);
+  });
+
+  it('rejects a buffer of the wrong length or type', () => {
+    expect(() => roiAlign(input, rois, options, new Float32Array(10))).toThrow(InvalidInputError);
+    expect(() => roiAlign(input, rois, options, new Float32Array(10))).toThrow('Expected a Float32Array of K·C·oh·ow = 735 for output but received length 10.');
+    expect(() => roiAlign(input, rois, options, [] as unknown as Float32Array)).toThrow(/K·C·oh·ow = 735 for output/);
+  });
+
+  it('gives the same result after a larger call reused the working memory', () => {
+    const wide: Tensor = { data: Float32Array.from({ length: 64 * 30 * 30 }, () => next()), dims: [1, 64, 30, 30] };
+    roiAlign(wide, Float32Array.from([0, 0, 0, 400, 400]), { ...options, outputSize: [20, 20] });
+    expect(differences(roiAlign(input, rois, options).data, fresh.data)).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cosineSimilarity, regionPhraseProbs, scoreRegions, softmaxRows, REGIONCLIP_TEMPERATURE } from '../../src/matching/scores.js';
+import { cosineSimilarity, normalizeRows, regionPhraseProbs, scoreRegions, softmaxRows, REGIONCLIP_TEMPERATURE } from '../../src/matching/scores.js';
 import { InvalidInputError } from '../../src/errors.js';
 
 describe('scores', () => {
@@ -77,5 +77,34 @@ describe('scoreRegions (the one scoring stage)', () => {
     const scaled = Float32Array.from(regions, (v) => v * 7);
     const a = scoreRegions(regions, phrases, 3), b = scoreRegions(scaled, phrases, 3);
     for (let i = 0; i < a.length; i++) expect(b[i]).toBeCloseTo(a[i], 6);
+  });
+});
+
+describe('cosineSimilarity as a blocked matrix product', () => {
+  /** A 32-bit LCG (the benchmarks' generator). */
+  const lcg = (seed: number) => {
+    let state = seed >>> 0;
+    return () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296;
+  };
+  it('gives exactly the plain loop over normalized rows, for sizes off the 4×2 blocks and phrases across cache blocks', () => {
+    let entries = 0;
+    for (const [R, P, D] of [[1, 1, 3], [3, 5, 7], [4, 2, 128], [9, 70, 1024], [13, 33, 16], [5, 0, 8], [0, 4, 8]]) {
+      const next = lcg(R * 1000 + P * 10 + D);
+      const regions = Float32Array.from({ length: R * D }, () => next() * 2 - 1);
+      const phrases = Float32Array.from({ length: P * D }, () => (next() < 0.05 ? 0 : next() * 2 - 1));
+      if (P > 1) phrases.fill(0, D, 2 * D); // a zero row: cosine 0
+      const a = normalizeRows(regions, D), b = normalizeRows(phrases, D);
+      const got = cosineSimilarity(regions, phrases, D);
+      expect(got.length).toBe(R * P);
+      for (let r = 0; r < R; r++) {
+        for (let p = 0; p < P; p++) {
+          let dot = 0;
+          for (let i = 0; i < D; i++) dot += a[r * D + i] * b[p * D + i];
+          expect(got[r * P + p], `R=${R} P=${P} D=${D} (${r}, ${p})`).toBe(Math.fround(dot));
+          entries++;
+        }
+      }
+    }
+    expect(entries).toBe(1 + 15 + 8 + 630 + 429);
   });
 });

@@ -63,10 +63,16 @@ for (const mode of ['features', 'crop'] as const) {
 
 it('splits regions into batches without changing the embeddings', async () => {
   const dir = join(repoRoot, 'fixtures', 'models', 'tiny-detector-features');
-  const [one, big] = await Promise.all([DetectorModel.load(dir, { regionBatchSize: 1 }), DetectorModel.load(dir)]);
+  const [one, two, big] = await Promise.all([DetectorModel.load(dir, { regionBatchSize: 1 }), DetectorModel.load(dir, { regionBatchSize: 2 }), DetectorModel.load(dir)]);
   const decoded = await decodeImage(image);
   const boxes = Float32Array.from([0, 0, 40, 30, 10, 5, 60, 50, 20, 20, 30, 31]);
-  const a = await one.embedRegions(decoded, boxes), b = await big.embedRegions(decoded, boxes);
-  for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i], 5);
-  await Promise.all([one.release(), big.release()]);
+  // Batches of 1, of 2 then 1 (a shorter last batch), and one batch of 3, all pooled from one channels-last map.
+  const a = await one.embedRegions(decoded, boxes), c = await two.embedRegions(decoded, boxes), b = await big.embedRegions(decoded, boxes);
+  expect(a.length).toBe(b.length);
+  expect(c.length).toBe(b.length);
+  for (let i = 0; i < a.length; i++) {
+    expect(a[i]).toBeCloseTo(b[i], 5);
+    expect(c[i]).toBeCloseTo(b[i], 5);
+  }
+  await Promise.all([one.release(), two.release(), big.release()]);
 });

@@ -42,4 +42,15 @@ describe('filterProposals semantics', () => {
     expect(() => filterProposals([level], { ...options, anchors: new Float32Array(8) })).toThrow(InvalidInputError);
     expect(() => filterProposals([level], { ...options, nmsThreshold: 2 })).toThrow(/nmsThreshold/);
   });
+  it('checks the box coder weights and the anchors it decodes at its edge, naming the anchor', () => {
+    const level: RpnLevelOutput = { objectnessLogits: Float32Array.from([1, 5, 2]), deltas: new Float32Array(12), anchorsPerLocation: 1, height: 1, width: 3 };
+    const options = { anchors: Float32Array.from([0, 0, 8, 8, 1, Number.NaN, 9, 9, 2, 2, 10, 10]), imageSize: [16, 16] as [number, number], boxCoderWeights: [1, 1, 1, 1] as [number, number, number, number], preNmsTopK: 3, postNmsTopK: 10, nmsThreshold: 0.7, minSize: 0, scoreThreshold: 0 };
+    expect(() => filterProposals([level], options)).toThrow(InvalidInputError);
+    expect(() => filterProposals([level], options)).toThrow('Expected finite coordinates for anchors[1] but received [1, NaN, 9, 9].');
+    // An anchor below the top k is never decoded.
+    expect(filterProposals([level], { ...options, anchors: Float32Array.from([Number.NaN, 0, 8, 8, 1, 1, 9, 9, 2, 2, 10, 10]), preNmsTopK: 2 }).boxes.length).toBe(2);
+    const good = { ...options, anchors: Float32Array.from([0, 0, 8, 8, 1, 1, 9, 9, 2, 2, 10, 10]) };
+    expect(() => filterProposals([level], { ...good, boxCoderWeights: [1, 0, 1, 1] })).toThrow('Expected a finite number > 0 for weights[1] but received 0.');
+    expect(() => filterProposals([], { ...good, anchors: new Float32Array(0), boxCoderWeights: [1, 1, 1] as unknown as [number, number, number, number] })).toThrow(/weights \[wx, wy, ww, wh\] for weights/);
+  });
 });

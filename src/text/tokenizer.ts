@@ -235,6 +235,9 @@ export class ClipTokenizer {
   }
 
   /** Rows of ids from `encode` (SOT … EOT, at most L each) → a zero-padded batch, as `encodeBatch` makes it. */
+  padBatch(rows: readonly (readonly number[])[], options?: EncodeBatchOptions & { dtype?: 'int64' }): TokenBatch<BigInt64Array>;
+  padBatch(rows: readonly (readonly number[])[], options: EncodeBatchOptions & { dtype: 'int32' }): TokenBatch<Int32Array>;
+  padBatch(rows: readonly (readonly number[])[], options?: EncodeBatchOptions): TokenBatch;
   padBatch(rows: readonly (readonly number[])[], options: EncodeBatchOptions = {}): TokenBatch {
     const dtype = options.dtype ?? 'int64';
     if (dtype !== 'int64' && dtype !== 'int32') throw invalidInput('"int64" or "int32"', 'dtype', describeValue(dtype));

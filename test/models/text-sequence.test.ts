@@ -62,6 +62,12 @@ describe('text batches cut after their last EOT', () => {
     const { raw, dims } = await embed(builtin, texts, 64);
     expect(dims).toEqual([[3, 26]]);
     replaced.forEach((row, r) => row.forEach((v, i) => expect(Math.abs(raw[r * 128 + i] - v)).toBeLessThan(1e-5 * Math.max(1, Math.abs(v)))));
+    // embedTokens cuts a 77-position batch the same way.
+    const model = await ClipModel.load(builtin);
+    const tokens = await recordIdsDims(() => model.embedTokens(model.tokenizer.encodeBatch(texts), { normalize: false }));
+    await model.release();
+    expect(tokens.dims).toEqual([[3, 26]]);
+    expect(relativeDiff(tokens.result, raw)).toBeLessThan(1e-6);
   });
 
   it('old folders keep 77 positions: a fixed sequence axis, or no padding rule', async () => {

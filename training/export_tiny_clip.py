@@ -5,11 +5,13 @@ run time).
     /usr/bin/python3 training/export_tiny_clip.py --out fixtures/models/tiny-clip
     /usr/bin/python3 training/export_tiny_clip.py --out /tmp/vitb32 --preset vit-b32 --no-reference
 
-Text tower:   input_ids int64 [B, 77]        -> text_embeds  float32 [B, D]
+Text tower:   input_ids int64 [B, L]         -> text_embeds  float32 [B, D]   (L free, at most 77)
 Vision tower: pixel_values float32 [B, 3, S, S] -> image_embeds float32 [B, D]
-(the names transformers.js' CLIP exports use). The text tower pools at the EOT token, found as the
-argmax of the ids (EOT is the largest id, as in CLIP's vocab). Embeddings are not normalized: the
-runtime normalizes them.
+(the names transformers.js' CLIP exports use). The text tower is causal and pools at the EOT token, found as
+the argmax of the ids (EOT is the largest id, as in CLIP's vocab), so ids cut after a batch's last EOT give
+the same embeddings (manifest tokenizer.padding "longest"). Embeddings are not normalized: the runtime
+normalizes them. (The committed fixtures under fixtures/models/ predate the free axis: their text graphs take
+77 positions, as older folders do.)
 
 The tokenizer is a small byte-level BPE in the Hugging Face CLIP layout (vocab.json + merges.txt):
 256 byte symbols, the same with </w>, merges learned from a fixed word list, then
@@ -123,9 +125,11 @@ class TextTower(nn.Module):
         self.register_buffer("mask", torch.full((context, context), float("-inf")).triu(1))
 
     def forward(self, input_ids):
-        x = self.token_embedding(input_ids) + self.positional_embedding
+        # Any L <= context: causal attention, pooled at EOT, so ids cut after the last EOT give the same output.
+        L = input_ids.shape[1]
+        x = self.token_embedding(input_ids) + self.positional_embedding[:L]
         for block in self.blocks:
-            x = block(x, self.mask)
+            x = block(x, self.mask[:L, :L])
         x = self.ln_final(x)
         eot = input_ids.argmax(dim=-1)
         return x[torch.arange(x.shape[0]), eot] @ self.text_projection
@@ -188,7 +192,8 @@ def write_bpe_files(vocab, merges, out):
 
 
 def export_towers(text, vision, vocab, S, out):
-    """text_model.onnx and vision_model.onnx (opset 14, dynamic batch), traced on SOT/EOT ids and zero pixels."""
+    """text_model.onnx and vision_model.onnx (opset 14, dynamic batch; the text tower's sequence axis is free too),
+    traced on SOT/EOT ids and zero pixels."""
     ids_example = torch.zeros(2, 77, dtype=torch.int64)
     ids_example[:, 0] = vocab["<|startoftext|>"]
     ids_example[:, 1] = vocab["<|endoftext|>"]
@@ -196,7 +201,7 @@ def export_towers(text, vision, vocab, S, out):
     vision_path = os.path.join(out, "vision_model.onnx")
     with torch.no_grad():
         torch.onnx.export(text, (ids_example,), text_path, input_names=["input_ids"], output_names=["text_embeds"],
-                          dynamic_axes={"input_ids": {0: "batch"}, "text_embeds": {0: "batch"}}, opset_version=14)
+                          dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "text_embeds": {0: "batch"}}, opset_version=14)
         torch.onnx.export(vision, (torch.zeros(2, 3, S, S),), vision_path, input_names=["pixel_values"], output_names=["image_embeds"],
                           dynamic_axes={"pixel_values": {0: "batch"}, "image_embeds": {0: "batch"}}, opset_version=14)
 
@@ -212,12 +217,12 @@ def write_manifest(args, p, out):
         "source": "training/export_tiny_clip.py",
         "embedDim": p["embed_dim"],
         "logitScale": 100.0,
-        "tokenizer": {"vocab": "vocab.json", "merges": "merges.txt", "contextLength": 77},
+        "tokenizer": {"vocab": "vocab.json", "merges": "merges.txt", "contextLength": 77, "padding": "longest"},
         "preprocess": {"size": S, "mean": [0.48145466, 0.4578275, 0.40821073], "std": [0.26862954, 0.26130258, 0.27577711],
                        "channelOrder": "RGB", "interpolation": "bicubic", "crop": "center"},
         "graphs": {
             "text": {"file": "text_model.onnx",
-                     "inputs": [{"name": "input_ids", "dtype": "int64", "dims": ["batch", 77]}],
+                     "inputs": [{"name": "input_ids", "dtype": "int64", "dims": ["batch", "sequence"]}],
                      "outputs": [{"name": "text_embeds", "dtype": "float32", "dims": ["batch", p["embed_dim"]]}]},
             "vision": {"file": "vision_model.onnx",
                        "inputs": [{"name": "pixel_values", "dtype": "float32", "dims": ["batch", 3, S, S]}],

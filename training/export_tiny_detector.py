@@ -21,7 +21,7 @@ Graphs (all float32 unless noted; H, W dynamic, padded to image.sizeDivisibility
   head.onnx      roi_features [R,C,14,14] -> region_embeds [R,D]: conv (res5) + CLIP-style attention
                  pool + projection, as RegionCLIP's res5 + attnpool                              (features)
   vision_model.onnx  pixel_values [B,3,S,S] -> image_embeds [B,D]   (crop; export_tiny_clip.VisionTower)
-  text_model.onnx    input_ids int64 [B,77] -> text_embeds [B,D]     (export_tiny_clip.TextTower)
+  text_model.onnx    input_ids int64 [B,L] -> text_embeds [B,D]      (export_tiny_clip.TextTower; L free, <= 77)
 Embeddings are not normalized in the graphs. The crop preset also writes background.bin (D float32 LE),
 the optional background embedding of `scoring`.
 
@@ -359,11 +359,13 @@ DETECTOR_IMAGE = torch.zeros(1, 3, 64, 96)  # trace input of the image graphs (h
 
 
 def export_text(text, ids, out, D):
+    """A causal text tower pooled at EOT (or mean-pooled up to it), with a free sequence axis: the runtime feeds each
+    batch cut after its last EOT (manifest tokenizer.padding "longest")."""
     with torch.no_grad():
         torch.onnx.export(text, (ids,), os.path.join(out, "text_model.onnx"), input_names=["input_ids"],
-                          output_names=["text_embeds"], dynamic_axes={"input_ids": {0: "batch"}, "text_embeds": {0: "batch"}},
+                          output_names=["text_embeds"], dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "text_embeds": {0: "batch"}},
                           opset_version=14)
-    return {"file": "text_model.onnx", "inputs": [spec("input_ids", "int64", ["batch", 77])],
+    return {"file": "text_model.onnx", "inputs": [spec("input_ids", "int64", ["batch", "sequence"])],
             "outputs": [spec("text_embeds", "float32", ["batch", D])]}
 
 
@@ -437,7 +439,7 @@ def build_manifest(preset, seed, graphs, out):
         "source": "training/export_tiny_detector.py",
         "embedDim": p["embed_dim"],
         "logitScale": 100.0,
-        "tokenizer": {"vocab": "vocab.json", "merges": "merges.txt", "contextLength": 77},
+        "tokenizer": {"vocab": "vocab.json", "merges": "merges.txt", "contextLength": 77, "padding": "longest"},
         "preprocess": {"size": p.get("image_size", 224), "mean": CLIP_MEAN, "std": CLIP_STD, "channelOrder": "RGB",
                        "interpolation": "bicubic", "crop": "center"},
         "image": dict(s["image"]),

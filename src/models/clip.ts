@@ -2,10 +2,17 @@
  * CLIP towers behind a manifest: the image tower (pixels → L2-normalized image embeddings) and the
  * text tower (token ids → L2-normalized text embeddings), loaded and checked together.
  *
- * Glossary: B batch; S image size; L context length (77); D embedding size.
+ * The text tower is fed 77 positions per row (the context length), or, when the manifest says
+ * `tokenizer.padding: "longest"` and the graph's sequence axis is free, each batch cut after its last EOT:
+ * prompts are then sorted by token count so that short ones share batches (results stay in input order).
+ * A causal tower pooled at EOT, or mean-pooled up to it, gives the same embeddings either way; prompts
+ * average about 10 tokens, so the cut does a fraction of the work.
+ *
+ * Glossary: B batch; S image size; L positions per token row (the context length, 77, or a batch's
+ * longest row); D embedding size.
  */
 import type { Tensor } from '../geometry/tensor.js';
-import { InvalidInputError, ModelLoadError, ModelRunError, expectedMessage } from '../errors.js';
+import { InvalidInputError, ModelLoadError, ModelRunError, describe as describeValue, expectedMessage, invalidInput } from '../errors.js';
 import { decodeImage, type DecodedImage, type DecodeOptions, type ImageInput } from '../image/read.js';
 import type { PixelImage } from '../image/resample.js';
 import { clipPreprocessPixels } from '../image/preprocess.js';
@@ -13,8 +20,8 @@ import { normalizeRows } from '../matching/scores.js';
 import { CheckedSession, ort, type SessionOptions } from '../runtime/session.js';
 import { openModel, type OpenedModel } from './loader.js';
 import { resolveModel, type ModelSourceOptions } from './model-source.js';
-import { ClipTokenizer, type TokenBatch } from '../text/tokenizer.js';
-import type { LoadedManifest } from './manifest.js';
+import { ClipTokenizer, cutAfterLastEot, type TokenBatch } from '../text/tokenizer.js';
+import { idsInputOf, type LoadedManifest } from './manifest.js';
 
 function outputOf(outputs: Record<string, ort.Tensor>, name: string, rows: number, dim: number, graph: string): Float32Array {
   const tensor = outputs[name];
@@ -32,13 +39,22 @@ export interface ClipLoadOptions extends SessionOptions, ModelSourceOptions {
 }
 
 export class ClipModel {
+  /**
+   * How token rows are padded for the text tower: "longest" (each batch cut after its last EOT) when the
+   * manifest permits it (`tokenizer.padding`) and the graph's sequence axis is free; else "context" (77).
+   */
+  readonly textPadding: 'context' | 'longest';
+
   private constructor(
     readonly loaded: LoadedManifest,
     readonly tokenizer: ClipTokenizer,
     private readonly textSession: CheckedSession,
     private readonly visionSession: CheckedSession | undefined,
     private readonly options: ClipLoadOptions,
-  ) {}
+  ) {
+    const sequence = textSession.inputDims(idsInputOf(textSession.spec).name)?.[1];
+    this.textPadding = loaded.manifest.tokenizer.padding === 'longest' && typeof sequence === 'string' ? 'longest' : 'context';
+  }
 
   get manifest() {
     return this.loaded.manifest;
@@ -125,27 +141,31 @@ export class ClipModel {
    * `normalize: false` (RegionCLIP's ensembling averages raw embeddings).
    */
   async embedTexts(texts: readonly string[], { normalize = true }: { normalize?: boolean } = {}): Promise<Float32Array> {
+    if (!Array.isArray(texts)) throw invalidInput('an array of strings', 'the texts to tokenize', describeValue(texts));
     const D = this.embedDim;
     const batchSize = this.options.textBatchSize ?? 64;
-    const idsInput = this.idsInput();
+    const dtype = idsInputOf(this.textSession.spec).dtype === 'int32' ? 'int32' : 'int64';
+    const rows = texts.map((text) => this.tokenizer.encode(text));
+    // Cut batches: rows in order of length (a stable sort), so prompts of like length share a batch.
+    const order = rows.map((_, i) => i);
+    if (this.textPadding === 'longest') order.sort((a, b) => rows[a].length - rows[b].length);
     const out = new Float32Array(texts.length * D);
-    for (let start = 0; start < texts.length; start += batchSize) {
-      const chunk = texts.slice(start, start + batchSize);
-      const tokens = idsInput.dtype === 'int32' ? this.tokenizer.encodeBatch(chunk, { dtype: 'int32' }) : this.tokenizer.encodeBatch(chunk);
-      out.set(await this.embedTokens(tokens, { normalize }), start * D);
+    for (let start = 0; start < order.length; start += batchSize) {
+      const picked = order.slice(start, start + batchSize);
+      const embeds = await this.embedTokens(this.tokenizer.padBatch(picked.map((i) => rows[i]), { dtype, padding: this.textPadding }), { normalize });
+      picked.forEach((i, k) => out.set(embeds.subarray(k * D, (k + 1) * D), i * D));
     }
     return out;
   }
 
-  private idsInput() {
+  /**
+   * Text tower on one padded batch of token ids → B×D embeddings (L2-normalized unless `normalize: false`).
+   * With `textPadding` "longest", a wider batch is cut after its last EOT first.
+   */
+  async embedTokens(batch: Pick<TokenBatch, 'data' | 'dims' | 'dtype' | 'lengths'>, { normalize = true }: { normalize?: boolean } = {}): Promise<Float32Array> {
     const spec = this.textSession.spec;
-    return spec.inputs.find((t) => t.name === 'input_ids') ?? spec.inputs[0];
-  }
-
-  /** Text tower on one padded batch of token ids → B×D embeddings (L2-normalized unless `normalize: false`). */
-  async embedTokens(tokens: Pick<TokenBatch, 'data' | 'dims' | 'dtype' | 'lengths'>, { normalize = true }: { normalize?: boolean } = {}): Promise<Float32Array> {
-    const spec = this.textSession.spec;
-    const idsInput = this.idsInput();
+    const idsInput = idsInputOf(spec);
+    const tokens = this.textPadding === 'longest' ? cutAfterLastEot(batch) : batch;
     // An optional attention_mask (Hugging Face exports) is fed only to graphs that take it.
     const maskInput = spec.inputs.find((t) => t.name === 'attention_mask' && this.textSession.hasInput(t.name));
     const [rows, length] = tokens.dims;

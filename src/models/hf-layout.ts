@@ -12,6 +12,9 @@
  * first present in the order fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4 is used (so a folder
  * holding one variant uses it, and fp32 wins when several are there).
  *
+ * The text tower is fed each batch cut after its last EOT when config.json's model_type is "clip" and the
+ * graph's sequence axis is free (`tokenizer.padding` "longest"), else 77 positions per row.
+ *
  * The manifest is derived from those files. They carry no recorded hashes, so the files are
  * checked for presence and graph signatures, not for integrity; the cache key uses the folder path.
  * The logit scale is not in config.json (it only records the initial value), so OpenAI's trained
@@ -46,6 +49,16 @@ export function towerFileIn(dir: string, tower: ClipTower): string {
   return DTYPES.map((dtype) => towerFile(tower, dtype)).find((file) => existsSync(join(dir, file))) ?? towerFile(tower, 'fp32');
 }
 
+/**
+ * A Hugging Face CLIP text tower (model_type "clip": CLIPTextTransformer) is causal and pools at the EOT
+ * token, so its embeddings do not depend on positions after a row's EOT: batches may be cut after their
+ * last EOT (where the graph's sequence axis is free, as transformers.js exports have it). For any other
+ * model_type that is not known, so rows keep contextLength positions.
+ */
+function textPadding(config: Record<string, any>): 'longest' | 'context' {
+  return config.model_type === 'clip' ? 'longest' : 'context';
+}
+
 /** OpenAI CLIP's trained logit scale (exp of the learned log-scale, clamped at 100 in training). */
 export const OPENAI_LOGIT_SCALE = 100;
 
@@ -66,7 +79,7 @@ export async function readHuggingFaceClip(dir: string): Promise<LoadedManifest> 
     source: dir,
     embedDim,
     logitScale: OPENAI_LOGIT_SCALE,
-    tokenizer: hasVocab ? { vocab: 'vocab.json', merges: 'merges.txt', contextLength: 77 } : { tokenizerJson: 'tokenizer.json', contextLength: 77 },
+    tokenizer: { ...(hasVocab ? { vocab: 'vocab.json', merges: 'merges.txt' } : { tokenizerJson: 'tokenizer.json' }), contextLength: 77, padding: textPadding(config) },
     preprocess: {
       size,
       mean: pre.image_mean ?? [0.48145466, 0.4578275, 0.40821073],

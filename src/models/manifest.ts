@@ -38,6 +38,14 @@ const tokenizerSpec = z.strictObject({
   merges: z.string().min(1).optional(),
   tokenizerJson: z.string().min(1).optional(),
   contextLength: z.number().int().positive().default(77),
+  /**
+   * How a batch of token rows is padded for the text tower: "context" pads every row to contextLength;
+   * "longest" pads to the batch's longest row, i.e. feeds the batch cut after its last EOT. "longest" is only
+   * for towers whose outputs depend on nothing after each row's EOT (causal attention, pooled at EOT or
+   * mean-pooled up to it: CLIP's text transformer, the built-in model's) and takes effect only when the
+   * graph's sequence axis is free (a graph with a fixed axis is fed contextLength positions).
+   */
+  padding: z.enum(['context', 'longest']).default('context'),
 }).refine((t) => (t.vocab !== undefined && t.merges !== undefined) || t.tokenizerJson !== undefined, 'needs vocab + merges, or tokenizerJson');
 
 const commonFields = {
@@ -131,11 +139,25 @@ const regionEncoderSpec = z.discriminatedUnion('mode', [
 ]);
 export type RegionEncoderSpec = z.infer<typeof regionEncoderSpec>;
 
+/** The text graph's token-id input: "input_ids", else its first input. */
+export function idsInputOf(text: GraphSpec): TensorSpec {
+  return text.inputs.find((t) => t.name === 'input_ids') ?? text.inputs[0];
+}
+
+/** tokenizer.padding "longest" with a fixed sequence size declared for the ids: the manifest contradicts itself. */
+function checkTextPadding(m: { tokenizer: { padding: string }; graphs: { text: GraphSpec } }, ctx: z.RefinementCtx): void {
+  const ids = idsInputOf(m.graphs.text);
+  if (m.tokenizer.padding === 'longest' && typeof ids.dims?.[1] === 'number') {
+    const dims = `[${ids.dims.map((d) => (typeof d === 'string' ? `"${d}"` : d)).join(', ')}]`;
+    ctx.addIssue({ code: 'custom', path: ['tokenizer', 'padding'], message: `"longest" needs a free sequence axis, but graphs.text input "${ids.name}" declares dims ${dims} (name the axis, e.g. ["batch", "sequence"])` });
+  }
+}
+
 const clipManifestSchema = z.strictObject({
   kind: z.literal('clip'),
   ...commonFields,
   graphs: z.strictObject({ text: graphSpec, vision: graphSpec }),
-});
+}).superRefine(checkTextPadding);
 
 const detectorManifestSchema = z.strictObject({
   kind: z.literal('detector'),
@@ -165,6 +187,7 @@ const detectorManifestSchema = z.strictObject({
     head: graphSpec.optional(),
   }),
 }).superRefine((m, ctx) => {
+  checkTextPadding(m, ctx);
   if (m.regionEncoder.mode === 'features') {
     for (const g of ['backbone', 'head'] as const) {
       if (m.graphs[g] === undefined) ctx.addIssue({ code: 'custom', path: ['graphs', g], message: `required when regionEncoder.mode is "features"` });

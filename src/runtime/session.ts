@@ -1,7 +1,9 @@
 /**
  * onnxruntime-node sessions, checked against their manifest entry when they load: every declared
- * input and output must exist with the declared dtype and fixed dims (an input declared `optional`
- * may be absent), and every input the graph needs must be declared. `CheckedSession.open` returns
+ * input and output must exist with the declared dtype and dims (an input declared `optional` may be
+ * absent), and every input the graph needs must be declared. A dim declared as a number must be that
+ * size or free in the graph; one declared by name (e.g. a text tower's "sequence") must be free in
+ * the graph, since the runtime feeds it sizes of its choosing. `CheckedSession.open` returns
  * every mismatch, so the loader (models/loader.ts) reports the problems of all graphs in one
  * ModelLoadError. The graph-spec schema (what a manifest's `graphs.*` entries hold)
  * lives here, so models/ imports runtime/ and never the other way round.
@@ -63,7 +65,10 @@ export function compareWithSpec(session: Pick<ort.InferenceSession, 'inputNames'
         const shape = meta.shape;
         const mismatch = shape.length !== tensor.dims.length ||
           tensor.dims.some((d, i) => typeof d === 'number' && typeof shape[i] === 'number' && shape[i] !== d);
-        if (mismatch) problems.push(`${graphName}: ${kind} "${tensor.name}" has dims ${describeDims(shape)}, manifest says ${describeDims(tensor.dims)}`);
+        // onnxruntime reports a free dim as its name, or "" when it has none.
+        const fixedWhereFree = mismatch ? -1 : tensor.dims.findIndex((d, i) => typeof d === 'string' && typeof shape[i] === 'number');
+        const why = fixedWhereFree >= 0 ? ` (dim ${fixedWhereFree} is fixed at ${shape[fixedWhereFree]} in the graph, free in the manifest)` : '';
+        if (mismatch || fixedWhereFree >= 0) problems.push(`${graphName}: ${kind} "${tensor.name}" has dims ${describeDims(shape)}, manifest says ${describeDims(tensor.dims)}${why}`);
       }
     }
   };
@@ -108,6 +113,11 @@ export class CheckedSession {
   /** Whether the graph takes this input (an `optional` input may be absent). */
   hasInput(name: string): boolean {
     return this.session.inputNames.includes(name);
+  }
+
+  /** The input's dims as the graph declares them (numbers fixed, names free, "" free and unnamed); undefined when it has no such input or says nothing. */
+  inputDims(name: string): ReadonlyArray<number | string> | undefined {
+    return metadataOf(this.session.inputMetadata).get(name)?.shape;
   }
 
   /** Runs the graph; failures become ModelRunError naming the graph. */

@@ -79,9 +79,14 @@ export interface ClipTokenizerOptions {
 export interface EncodeBatchOptions {
   /** `int64` (default; a `BigInt64Array`, what CLIP ONNX text towers take) or `int32`. */
   dtype?: 'int64' | 'int32';
+  /**
+   * `context` (default): every row padded to the context length L; `longest`: to the batch's longest row
+   * (SOT … its last EOT), for a text tower with a free sequence axis whose outputs ignore what follows EOT.
+   */
+  padding?: 'context' | 'longest';
 }
 
-/** A padded batch of token ids, row-major [B, L], ready for an onnxruntime tensor. */
+/** A padded batch of token ids, row-major [B, L] (L: the context length, or the longest row), ready for an onnxruntime tensor. */
 export interface TokenBatch<T extends BigInt64Array | Int32Array = BigInt64Array | Int32Array> {
   data: T;
   dims: [number, number];
@@ -90,6 +95,23 @@ export interface TokenBatch<T extends BigInt64Array | Int32Array = BigInt64Array
   lengths: Int32Array;
   /** Index of each row's final EOT (= length − 1): the position CLIP pools its text features at. */
   eotIndices: Int32Array;
+}
+
+/**
+ * The batch cut after its last EOT: [B, max(lengths)] (the batch itself when it is no wider). For text towers
+ * with a free sequence axis whose outputs ignore what follows each row's EOT (EncodeBatchOptions.padding).
+ */
+export function cutAfterLastEot(tokens: Pick<TokenBatch, 'data' | 'dims' | 'dtype' | 'lengths'>): Pick<TokenBatch, 'data' | 'dims' | 'dtype' | 'lengths'> {
+  const [B, L] = tokens.dims;
+  const width = Math.min(L, tokens.lengths.reduce((m, n) => Math.max(m, n), 0));
+  if (B === 0 || width === 0 || width === L) return tokens;
+  const data = tokens.data instanceof BigInt64Array ? new BigInt64Array(B * width) : new Int32Array(B * width);
+  for (let b = 0; b < B; b++) {
+    const row = tokens.data.subarray(b * L, b * L + width);
+    if (data instanceof BigInt64Array && row instanceof BigInt64Array) data.set(row, b * width);
+    else if (data instanceof Int32Array && row instanceof Int32Array) data.set(row, b * width);
+  }
+  return { data, dims: [B, width], dtype: tokens.dtype, lengths: tokens.lengths };
 }
 
 export interface ClipTokenizerData {
@@ -204,18 +226,29 @@ export class ClipTokenizer {
     return ids;
   }
 
-  /** B texts → a zero-padded [B, L] id tensor (int64 by default). */
+  /** B texts → a zero-padded [B, L] id tensor (int64 by default; L the context length, or the longest row with `padding: 'longest'`). */
   encodeBatch(texts: readonly string[], options?: EncodeBatchOptions & { dtype?: 'int64' }): TokenBatch<BigInt64Array>;
   encodeBatch(texts: readonly string[], options: EncodeBatchOptions & { dtype: 'int32' }): TokenBatch<Int32Array>;
   encodeBatch(texts: readonly string[], options: EncodeBatchOptions = {}): TokenBatch {
     if (!Array.isArray(texts)) throw invalidInput('an array of strings', 'the texts to tokenize', describeValue(texts));
+    return this.padBatch(texts.map((text) => this.encode(text)), options);
+  }
+
+  /** Rows of ids from `encode` (SOT … EOT, at most L each) → a zero-padded batch, as `encodeBatch` makes it. */
+  padBatch(rows: readonly (readonly number[])[], options?: EncodeBatchOptions & { dtype?: 'int64' }): TokenBatch<BigInt64Array>;
+  padBatch(rows: readonly (readonly number[])[], options: EncodeBatchOptions & { dtype: 'int32' }): TokenBatch<Int32Array>;
+  padBatch(rows: readonly (readonly number[])[], options?: EncodeBatchOptions): TokenBatch;
+  padBatch(rows: readonly (readonly number[])[], options: EncodeBatchOptions = {}): TokenBatch {
     const dtype = options.dtype ?? 'int64';
     if (dtype !== 'int64' && dtype !== 'int32') throw invalidInput('"int64" or "int32"', 'dtype', describeValue(dtype));
-    const L = this.contextLength;
-    const B = texts.length;
+    const padding = options.padding ?? 'context';
+    if (padding !== 'context' && padding !== 'longest') throw invalidInput('"context" or "longest"', 'padding', describeValue(padding));
+    const B = rows.length;
+    const longest = rows.reduce((m, ids) => Math.max(m, ids.length), 0);
+    if (longest > this.contextLength) throw invalidInput(`rows of at most ${this.contextLength} ids`, 'padBatch', `a row of ${longest}`);
+    const L = padding === 'longest' ? longest : this.contextLength;
     const lengths = new Int32Array(B);
     const eotIndices = new Int32Array(B);
-    const rows = texts.map((text) => this.encode(text));
     const data = dtype === 'int64' ? new BigInt64Array(B * L) : new Int32Array(B * L);
     rows.forEach((ids, b) => {
       lengths[b] = ids.length;

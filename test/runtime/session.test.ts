@@ -46,6 +46,27 @@ describe('CheckedSession.open (the one way a graph is opened)', () => {
     ]);
   });
 
+  it('accepts a free axis declared by name, and refuses a name where the graph fixes the size', async () => {
+    // The built-in text graph's sequence axis is free; the tiny fixture's is fixed at 77.
+    const free = join(repoRoot, 'models', 'world-rn-small', 'text_model.onnx');
+    const named: GraphSpec = { ...good, inputs: [{ name: 'input_ids', dtype: 'int64', dims: ['batch', 'sequence'] }], outputs: [{ name: 'text_embeds', dtype: 'float32', dims: ['batch', 128] }] };
+    const opened = await CheckedSession.open(free, named, names);
+    expect(opened.problems).toEqual([]);
+    expect(opened.session?.inputDims('input_ids')).toEqual(['batch', 'sequence']);
+    await opened.session?.release();
+    const fixed = await CheckedSession.open(graph, { ...good, inputs: named.inputs }, names);
+    expect(fixed.session).toBeUndefined();
+    expect(fixed.problems).toEqual([
+      'graphs.text (text_model.onnx): input "input_ids" has dims ["batch", 77], manifest says ["batch", "sequence"] (dim 1 is fixed at 77 in the graph, free in the manifest)',
+    ]);
+    // A fixed size the manifest declares may be free in the graph (the graph takes it).
+    const sized = await CheckedSession.open(free, { ...named, inputs: [{ name: 'input_ids', dtype: 'int64', dims: ['batch', 77] }] }, names);
+    expect(sized.problems).toEqual([]);
+    expect(sized.session?.inputDims('input_ids')).toEqual(['batch', 'sequence']);
+    expect(sized.session?.inputDims('attention_mask')).toBeUndefined();
+    await sized.session?.release();
+  });
+
   it('reports a file that is not an ONNX graph as a problem', async () => {
     const opened = await CheckedSession.open(join(repoRoot, 'fixtures', 'models', 'tiny-clip', 'vocab.json'), { ...good, file: 'vocab.json' }, names);
     expect(opened.session).toBeUndefined();

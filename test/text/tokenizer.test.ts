@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { join } from 'node:path';
 import { ClipTokenizer, bytesToUnicode, InvalidInputError, IoError } from '../../src/index.js';
 import { clipClean, fixText, htmlUnescape, whitespaceClean } from '../../src/text/clean.js';
+import { cutAfterLastEot } from '../../src/text/tokenizer.js';
 import { repoRoot, sharedGolden, sharedGoldenDir, SKIP_NO_SHARED } from '../helpers/golden.js';
 
 const FIX = join(repoRoot, 'fixtures', 'tokenizer');
@@ -62,6 +63,26 @@ describe('tiny fixture vocabulary (hand-computed ids, see fixtures/tokenizer/REA
     expect(b32.data).toBeInstanceOf(Int32Array);
     expect(Array.from(b32.data.subarray(0, 4))).toEqual([518, 320, 513, 519]);
     expect(tok.encodeBatch([]).dims).toEqual([0, 77]);
+  });
+
+  it('pads a batch to its longest row (cut after the last EOT), from texts or from id rows', () => {
+    const batch = tok.encodeBatch(['a cat', 'dogs'], { padding: 'longest' });
+    expect(batch.dims).toEqual([2, 5]);
+    expect(Array.from(batch.data, Number)).toEqual([518, 320, 513, 519, 0, 518, 514, 70, 338, 519]);
+    expect(Array.from(batch.lengths)).toEqual([4, 5]);
+    expect(Array.from(batch.eotIndices)).toEqual([3, 4]);
+    const rows = tok.padBatch([[518, 320, 513, 519], [518, 519]], { dtype: 'int32', padding: 'longest' });
+    expect(rows.dims).toEqual([2, 4]);
+    expect(Array.from(rows.data)).toEqual([518, 320, 513, 519, 518, 519, 0, 0]);
+    expect(tok.padBatch([[518, 519]]).dims).toEqual([1, 77]);
+    expect(tok.encodeBatch([], { padding: 'longest' }).dims).toEqual([0, 0]);
+    // cutAfterLastEot: a 77-wide batch cut to its longest row, the same values; an already cut batch as it is.
+    const cut = cutAfterLastEot(tok.encodeBatch(['a cat', 'dogs']));
+    expect(cut.dims).toEqual([2, 5]);
+    expect(Array.from(cut.data, Number)).toEqual(Array.from(batch.data, Number));
+    expect(cutAfterLastEot(batch)).toBe(batch);
+    expect(() => tok.padBatch([new Array(78).fill(320)])).toThrow('Expected rows of at most 77 ids for padBatch but received a row of 78');
+    expect(() => tok.encodeBatch(['a'], { padding: 'max' as 'longest' })).toThrow('Expected "context" or "longest" for padding but received "max"');
   });
 
   it('loads the same model from tokenizer.json and from a folder', () => {

@@ -5,7 +5,8 @@
  * onnxruntime-node (text_embeds, image_embeds, res4, region_embeds, box_deltas, each RPN level); a ResNet tower's
  * vision(x) equals head(RoIAlign(backbone(x), full box)); the folders load in the runtime and run; bad checkpoints
  * are refused with a message naming the key. The detectron2 / RegionCLIP manifest fields (rpn.anchorStyle, levels'
- * strides, sizeDivisibility per branch, minSizeRule, boxDeltas) load as the converters write them.
+ * strides, sizeDivisibility per branch, minSizeRule, boxDeltas) load as the converters write them. Text towers are
+ * exported with a free sequence axis: batches cut after their last EOT give the 77-position embeddings.
  * Skips, saying so, when Debian's /usr/bin/python3 cannot import torch (apt-get install -y python3-torch python3-torchvision).
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -16,8 +17,10 @@ import { decodeImage } from '../../src/image/read.js';
 import { ClipModel } from '../../src/models/clip.js';
 import { DetectorModel } from '../../src/models/detector.js';
 import { Detector } from '../../src/pipelines/detect.js';
+import { buildPrompts } from '../../src/text/prompts.js';
 import { parityAgainstReference, readReference, splitIdentity } from '../helpers/convert-parity.js';
 import { hasTorch, NO_TORCH, ok, py } from '../helpers/python.js';
+import { copyWithManifest, expectedCutWidths, recordIdsDims, relativeDiff } from '../helpers/text-feeds.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const tinyTokenizer = join(root, 'fixtures', 'models', 'tiny-clip');
@@ -119,6 +122,33 @@ print(sd['visual.conv1.weight'].dtype, int(sd['input_resolution']), int(sd['cont
     const result = (await detector.detect(image, { vocab: 'square,circle' })).toJSON();
     expect(result.phrases).toEqual(['square', 'circle']);
     await detector.release();
+  }, 120_000);
+
+  it('exports text towers with a free sequence axis: batches cut after their last EOT give the 77-position embeddings', async () => {
+    ok(['export_openai_clip.py', '--checkpoint', at('ViT.pt'), '--tokenizer-dir', tinyTokenizer, '--out', at('oai-vit-hf'), '--layout', 'transformers.js']);
+    const texts = [...buildPrompts('traffic light', 'ensemble'), ...buildPrompts('cat', 'ensemble').slice(0, 20)];
+    const embed = async (dir: string) => {
+      const model = await ClipModel.load(dir, { textBatchSize: 32 });
+      try {
+        const { result, dims } = await recordIdsDims(() => model.embedTexts(texts, { normalize: false }));
+        return { raw: result, widths: dims.map((d) => d[1]), lengths: texts.map((t) => model.tokenizer.encode(t).length) };
+      } finally {
+        await model.release();
+      }
+    };
+    // Our manifests (OpenAI ResNet, a RegionCLIP detector's text tower, OpenAI ViT) and the transformers.js layout of the ViT.
+    for (const [dir, same] of [['oai-rn', 'oai-rn'], ['rc-fine', 'rc-fine'], ['oai-vit', 'oai-vit'], ['oai-vit-hf', 'oai-vit']]) {
+      if (dir !== 'oai-vit-hf') {
+        const manifest = JSON.parse(readFileSync(at(dir, 'manifest.json'), 'utf8'));
+        expect([manifest.tokenizer.padding, manifest.graphs.text.inputs[0].dims], dir).toEqual(['longest', ['batch', 'sequence']]);
+      }
+      const full = await embed(copyWithManifest(at(same), (m) => { m.tokenizer.padding = 'context'; }));
+      expect(full.widths.every((w) => w === 77), dir).toBe(true);
+      const cut = await embed(at(dir));
+      expect(cut.widths, dir).toEqual(expectedCutWidths(cut.lengths, 32));
+      expect(Math.max(...cut.widths), dir).toBeLessThan(77);
+      expect(relativeDiff(cut.raw, full.raw), dir).toBeLessThan(1e-5);
+    }
   }, 120_000);
 
   it('composes a crop-mode detector from a transformers.js CLIP folder and a converted RPN, files checked by sha256', async () => {

@@ -59,6 +59,8 @@ describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a 
     expect(manifest.scoring.conceptPool).toBe('concepts.txt'); // regionclip mine's default pool: the world's concept names
     expect(manifest.description).toContain('phase 1 (image tower) 3 steps, phase 2 (text tower) 3, phase 3 (align) 0, RPN 3 steps');
     expect(Object.keys(manifest.graphs).sort()).toEqual(['backbone', 'head', 'rpn', 'text', 'vision']);
+    // The text tower (causal, mean-pooled up to EOT) is exported with a free sequence axis: batches are fed cut after their last EOT.
+    expect([manifest.tokenizer.padding, manifest.graphs.text.inputs[0].dims]).toEqual(['longest', ['batch', 'sequence']]);
     const vocab = JSON.parse(readFileSync(join(tmp, 'model', 'vocab.json'), 'utf8'));
     const ids = Object.values(vocab) as number[];
     // Hugging Face CLIP layout: <|startoftext|>, <|endoftext|> are the last two ids.

@@ -70,7 +70,10 @@ describe.skipIf(!hasTorch)('zero-shot pipeline parity with PyTorch on converted 
   it('writes the transformers.js layout that compose_detector.py and hf-layout read', () => {
     const config = JSON.parse(readFileSync(at('hf-vit', 'config.json'), 'utf8'));
     expect([config.model_type, config.projection_dim, config.vision_config.image_size]).toEqual(['clip', 64, 32]);
-    expect(JSON.parse(readFileSync(at('vit-rpn', 'manifest.json'), 'utf8')).regionEncoder.mode).toBe('crop');
+    const composed = JSON.parse(readFileSync(at('vit-rpn', 'manifest.json'), 'utf8'));
+    expect(composed.regionEncoder.mode).toBe('crop');
+    // model_type "clip": a causal tower pooled at EOT, fed batches cut after their last EOT (hf-layout.ts derives the same).
+    expect(composed.tokenizer.padding).toBe('longest');
   });
 
   const sourceArgs = (args: string[]) => args.map((a) => (a.endsWith('.pt') || a.endsWith('.pth') ? at(a) : a));

@@ -155,9 +155,11 @@ class TextTransformer(nn.Module):
         self.text_projection = nn.Parameter(torch.randn(width, embed_dim) * width ** -0.5)
 
     def encode_text(self, input_ids):
-        L = self.positional_embedding.shape[0]
-        causal_mask = torch.full((L, L), float("-inf")).triu(1)  # not state: OpenAI keeps it as a plain attribute
-        x = self.token_embedding(input_ids) + self.positional_embedding
+        """Any length L <= context_length: causal attention pooled at EOT, so ids cut after the last EOT of a batch
+        give the same embeddings (the exported graph's sequence axis is free: both slices follow the ids' shape)."""
+        context, L = self.positional_embedding.shape[0], input_ids.shape[1]
+        causal_mask = torch.full((context, context), float("-inf")).triu(1)[:L, :L]  # not state: OpenAI keeps it as a plain attribute
+        x = self.token_embedding(input_ids) + self.positional_embedding[:L]
         x = self.ln_final(self.transformer(x, causal_mask))
         return x[torch.arange(x.shape[0]), input_ids.argmax(dim=-1)] @ self.text_projection
 

@@ -110,7 +110,8 @@ def huggingface_clip(src, out):
         "name": config.get("_name_or_path") or os.path.basename(os.path.normpath(src)), "kind": "clip",
         "description": f"Hugging Face CLIP folder {os.path.basename(os.path.normpath(src))}", "license": "see the model card",
         "source": src, "embedDim": D, "logitScale": 100.0,
-        "tokenizer": {"vocab": "vocab.json", "merges": "merges.txt", "contextLength": 77} if has_vocab else {"tokenizerJson": "tokenizer.json", "contextLength": 77},
+        "tokenizer": {**({"vocab": "vocab.json", "merges": "merges.txt"} if has_vocab else {"tokenizerJson": "tokenizer.json"}),
+                      "contextLength": 77, **({"padding": "longest"} if config.get("model_type") == "clip" else {})},
         "preprocess": preprocess,
         "graphs": {
             "text": {"file": files["text_model"], "inputs": [{"name": "input_ids", "dtype": "int64"}, {"name": "attention_mask", "dtype": "int64", "optional": True}],

@@ -2,7 +2,8 @@
 its manifest graph entry (the contracts of src/models/manifest.ts, as training/export_tiny_detector.py writes
 them for the tiny fixtures; opset 14, dynamic batch / regions / image size):
 
-  text_model.onnx    input_ids int64 [B, L] -> text_embeds [B, E]                      (CLIP text tower)
+  text_model.onnx    input_ids int64 [B, L] -> text_embeds [B, E]   (CLIP text tower; L free, <= 77: causal and
+                     pooled at EOT, so the runtime feeds each batch cut after its last EOT, tokenizer.padding "longest")
   vision_model.onnx  pixel_values [B, 3, S, S] -> image_embeds [B, E]                  (whole CLIP image tower)
   backbone.onnx      images [1, 3, H, W] -> res4 [1, 16W, H/16, W/16]                  (ModifiedResNet stem..layer3)
   head.onnx          roi_features [R, 16W, S/16, S/16] -> region_embeds [R, E] (+ box_deltas [R, 4]: RegionCLIP's
@@ -66,8 +67,8 @@ def export_text(text, out, dtype="fp32"):
     ids = torch.zeros(2, ctx, dtype=torch.int64)
     ids[:, 0], ids[:, 1] = vocab - 2, vocab - 1
     _export(_Call(text, "encode_text"), (ids,), os.path.join(out, "text_model.onnx"), ["input_ids"], ["text_embeds"],
-            {"input_ids": {0: "batch"}, "text_embeds": {0: "batch"}}, dtype)
-    return {"file": "text_model.onnx", "inputs": [spec("input_ids", "int64", ["batch", ctx])], "outputs": [spec("text_embeds", "float32", ["batch", D])]}
+            {"input_ids": {0: "batch", 1: "sequence"}, "text_embeds": {0: "batch"}}, dtype)
+    return {"file": "text_model.onnx", "inputs": [spec("input_ids", "int64", ["batch", "sequence"])], "outputs": [spec("text_embeds", "float32", ["batch", D])]}
 
 
 def export_vision(visual, out, S, D, dtype="fp32"):

@@ -1,7 +1,7 @@
 """A converted CLIP in the transformers.js / Hugging Face ONNX layout (export_openai_clip.py --layout transformers.js),
 the layout src/models/hf-layout.ts reads and compose_detector.py --clip takes:
 
-  onnx/text_model.onnx       input_ids [B, 77] -> text_embeds [B, D]
+  onnx/text_model.onnx       input_ids [B, L] -> text_embeds [B, D]   (L free, <= 77, as Hugging Face exports it)
   onnx/vision_model.onnx     pixel_values [B, 3, S, S] -> image_embeds [B, D]
   config.json                model_type "clip", projection_dim D, text_config / vision_config sizes
   preprocessor_config.json   CLIPImageProcessor: shortest edge S (bicubic, resample 3), centre crop S x S, CLIP mean / std

@@ -28,7 +28,8 @@ def clip_preprocess(S):
 
 
 def tokenizer_block():
-    return {"vocab": "vocab.json", "merges": "merges.txt", "contextLength": 77}
+    """CLIP's BPE files, 77 positions; batches padded to their longest row (graphs.export_text: a free sequence axis)."""
+    return {"vocab": "vocab.json", "merges": "merges.txt", "contextLength": 77, "padding": "longest"}
 
 
 def rpn_block(style, num_anchors, zero_shot):

@@ -56,7 +56,7 @@ def manifest(opts, p, graphs, ck, rk):
         "source": "training/train_world.py (regionclip); training data: training/world (see NOTICE)",
         "embedDim": D,
         "logitScale": round(scale, 4),
-        "tokenizer": {"vocab": "vocab.json", "merges": "merges.txt", "contextLength": 77},
+        "tokenizer": {"vocab": "vocab.json", "merges": "merges.txt", "contextLength": 77, "padding": "longest"},
         "preprocess": {"size": CLIP_SIZE, "mean": CLIP_MEAN, "std": CLIP_STD, "channelOrder": "RGB",
                        "interpolation": "bicubic", "crop": "center"},
         "image": dict(DETECT),

@@ -10,6 +10,7 @@ the built-in model was made, one --init command per run): run 1 uses the recipe'
 --region-from or --init describes one run (clip_continue is then not used), as before recipes existed.
 """
 import difflib
+import hashlib
 import json
 import os
 from collections import namedtuple
@@ -147,7 +148,7 @@ PHASE_KEYS = {
     "clip-text": TEXT_KEYS,
     "clip-align": TEXT_KEYS + ("align_steps", "align_lr", "align_variants"),
     "rpn": COMMON_KEYS + ("rpn_steps", "rpn_batch", "rpn_lr"),
-    # (B) and (C) start from files named on the command line (their paths are compared like --init's)
+    # (B) and (C) start from files named on the command line (compared by content, FILE_KEYS)
     "pretrain": COMMON_KEYS + ("teacher", "labels", "concepts", "prompt_templates", "pretrain_steps", "pretrain_lr",
                                "pretrain_scenes", "pretrain_regions", "pretrain_random_boxes", "pretrain_batch",
                                "pretrain_temperature", "pretrain_concept_weight", "pretrain_distill_weight",
@@ -268,6 +269,25 @@ def clip_runs(opts):
     return [base] + [{**base, **run} for run in continue_runs]
 
 
+FILE_KEYS = ("teacher", "labels", "concepts", "transfer_from")  # compared by content: the same files elsewhere resume
+
+
+def file_identity(path):
+    """"sha256:<hex>" of a file's bytes; None for no path or a missing file (the stage then fails on it)."""
+    if not path or not os.path.isfile(path):
+        return None
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return "sha256:" + h.hexdigest()
+
+
 def recipe(opts, phase):
-    """The values a phase's state file is made with (compared by --resume)."""
-    return {k: clip_runs(opts) if k == "runs" else getattr(opts, k) for k in PHASE_KEYS[phase]}
+    """The values a phase's state file is made with (compared by --resume); the (B) and (C) stages' input
+    files by their contents."""
+    def value(k):
+        if k == "runs":
+            return clip_runs(opts)
+        return file_identity(getattr(opts, k)) if k in FILE_KEYS else getattr(opts, k)
+    return {k: value(k) for k in PHASE_KEYS[phase]}

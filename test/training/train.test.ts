@@ -240,7 +240,8 @@ describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a 
   it('(C) exports a background embedding and box deltas that the runtime loads and applies', async () => {
     const dir = join(tmp, 'model-c');
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-    expect(manifest.scoring).toEqual({ temperature: 0.01, backgroundEmbed: 'background.bin', conceptPool: 'concepts.txt' });
+    expect(manifest.scoring).toEqual({ temperature: manifest.scoring.temperature, backgroundEmbed: 'background.bin', conceptPool: 'concepts.txt' });
+    expect(manifest.scoring.temperature).toBeCloseTo(1 / manifest.logitScale, 3); // the towers' own (transfer_temperature null)
     expect(statSync(join(dir, 'background.bin')).size).toBe(4 * manifest.embedDim);
     expect(manifest.files['background.bin'].sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(manifest.regionEncoder.boxDeltas).toEqual({ output: 'box_deltas', weights: [10, 10, 5, 5] });

@@ -113,8 +113,9 @@ OPTIONS = {
     "pretrain_random_boxes": _opt("int", "(B) random boxes per scene and step, distilled only (RegionCLIP's "
                                   "RANDOM regions)", lo=0),
     "pretrain_batch": _opt("int", "(B) single-object images per step for the image-text loss (0: off)", lo=0),
-    "pretrain_temperature": _opt("float", "(B) temperature of every (B) softmax, the teacher's too (RegionCLIP's "
-                                 "CLSS_TEMP 0.01)", lo=1e-6),
+    "pretrain_temperature": _opt("float", "(B) temperature of every (B) softmax, the teacher's too (null: 1 / the "
+                                 "teacher's logit scale, as RegionCLIP's CLSS_TEMP 0.01 is CLIP RN50's 1/100)",
+                                 lo=1e-6, nullable=True),
     "pretrain_concept_weight": _opt("float", "(B) weight of the region-concept loss on the pseudo-labels", lo=0.0),
     "pretrain_distill_weight": _opt("float", "(B) weight of the KL distillation from the teacher", lo=0.0),
     "pretrain_image_weight": _opt("float", "(B) weight of the image-text loss", lo=0.0),
@@ -126,8 +127,9 @@ OPTIONS = {
                                  **FRACTION),
     "transfer_proposals": _opt("int", "(C) proposals of the frozen RPN per scene", lo=0),
     "transfer_jitter": _opt("int", "(C) jittered copies of each base box added to the proposals", lo=0),
-    "transfer_temperature": _opt("float", "(C) temperature of the classifier (RegionCLIP's CLSS_TEMP 0.01; the "
-                                 "exported scoring.temperature)", lo=1e-6),
+    "transfer_temperature": _opt("float", "(C) temperature of the classifier and the exported scoring.temperature "
+                                 "(null: 1 / the starting checkpoint's logit scale, as RegionCLIP's CLSS_TEMP 0.01 is "
+                                 "CLIP RN50's 1/100)", lo=1e-6, nullable=True),
     "transfer_bg_weight": _opt("float", "(C) cross-entropy weight of the background class (RegionCLIP's "
                                "BG_CLS_LOSS_WEIGHT 0.2)", lo=0.0),
     "transfer_box_weight": _opt("float", "(C) weight of the box regression loss", lo=0.0),

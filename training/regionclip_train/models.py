@@ -175,7 +175,8 @@ class BoxHead(nn.Module):
         self.box_pred = nn.Linear(D, 4)
         nn.init.normal_(self.box_pred.weight, std=0.001)
         nn.init.zeros_(self.box_pred.bias)
-        self.background = nn.Parameter(torch.randn(D) / D ** 0.5)
+        # small (norm 0.01): only its direction is scored, and Adam's steps turn a short vector quickly
+        self.background = nn.Parameter(torch.randn(D) * 0.01 / D ** 0.5)
 
 
 class HeadWithDeltas(nn.Module):

@@ -9,7 +9,8 @@ file and its state file (checkpoint.py) for an exact --resume, and seeds its own
                pseudo_labels.py) and --pretrain-random-boxes random boxes: region-concept cross-entropy of the
                labelled boxes over the concept pool's frozen text embeddings, KL distillation of the teacher's
                region-concept distribution on every box, and the image-text loss on --pretrain-batch singles
-               (losses.region_concept, losses.image_text; temperature 0.01). No human box enters (B).
+               (losses.region_concept, losses.image_text; temperature: the towers' own, RegionCLIP's 0.01 being
+               CLIP RN50's). No human box enters (B).
                Writes pretrain.pt (clip.pt's layout: the text tower is (A)'s).
   (C) transfer --stage transfer (CLIPFastRCNN + CLIPRes5ROIHeads + FastRCNNOutputLayers with clip_cls_emb):
                initialised from --transfer-from (default <work>/pretrain.pt), fine-tuned on the world's base
@@ -71,6 +72,14 @@ def embed_names(text, tok, names, templates, which):
     with torch.no_grad():
         raw = torch.cat([text.forward_trimmed(tok(prompts[i:i + 512])) for i in range(0, len(prompts), 512)])
     return F.normalize(F.normalize(raw, dim=-1).reshape(len(names), per_name, -1).mean(dim=1), dim=-1)
+
+
+def temperature(value, ck, flag):
+    """The recipe's temperature, or (null) 1 / the checkpoint's logit scale: the towers' own, as RegionCLIP's
+    0.01 is CLIP RN50's (logit scale 100)."""
+    T = value if value is not None else 1 / float(ck["logit_scale"])
+    log(f"{flag}: {T:.6g}" + ("" if value is not None else f" (1 / the logit scale {float(ck['logit_scale']):.4g})"))
+    return T
 
 
 def frozen_text(p, tok, ck):
@@ -136,7 +145,7 @@ def train_pretrain(opts, p, world, tok, templates):
     student = tower(p, ck, trainable=True)
     params = list(student["vision"].parameters())
     opt = torch.optim.AdamW(params, lr=opts.pretrain_lr, weight_decay=0.05)
-    steps, T = opts.pretrain_steps, opts.pretrain_temperature
+    steps, T = opts.pretrain_steps, temperature(opts.pretrain_temperature, ck, "--pretrain-temperature")
     sched = cosine_schedule(opt, steps)
     S = DETECT["shortEdge"]
     scale = S / world.size
@@ -254,7 +263,7 @@ def train_transfer(opts, p, world, tok, templates):
     params = [q for q in student["vision"].parameters() if q.requires_grad] + list(extra.box_pred.parameters())
     opt = torch.optim.AdamW([{"params": params}, {"params": [extra.background], "weight_decay": 0.0}],
                             lr=opts.transfer_lr, weight_decay=0.05)
-    steps, T = opts.transfer_steps, opts.transfer_temperature
+    steps, T = opts.transfer_steps, temperature(opts.transfer_temperature, ck, "--transfer-temperature")
     sched = cosine_schedule(opt, steps)
     scenes = world.load_scenes(S)
     boxed = sorted(gt)

@@ -19,6 +19,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../src/image/read.js';
 import { DetectorModel } from '../../src/models/detector.js';
@@ -142,6 +143,43 @@ describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a 
     expect(cli.status, cli.stderr).toBe(0);
     const out = JSON.parse(cli.stdout);
     expect(out[0].labels).toHaveLength(3);
+  });
+
+  it('recovers a work folder from an exported model (training/recover_weights.py): its export computes the same, graph for graph', async () => {
+    const recover = spawnSync(python, [join(root, 'training', 'recover_weights.py'), join(tmp, 'model'), '--work', join(tmp, 'recovered'), '--preset', 'tiny'],
+      { encoding: 'utf8', timeout: 60_000 });
+    expect(recover.status, recover.stderr).toBe(0);
+    const exported = spawnSync(python, [join(root, 'training', 'train_world.py'), '--config', 'tiny', '--world', join(tmp, 'world'),
+      '--work', join(tmp, 'recovered'), '--stage', 'export', '--out', join(tmp, 'recovered-model')], { encoding: 'utf8', timeout: 120_000 });
+    expect(exported.status, exported.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(tmp, 'model', 'manifest.json'), 'utf8'));
+    // the step counts come back from the description
+    expect(JSON.parse(readFileSync(join(tmp, 'recovered-model', 'manifest.json'), 'utf8')).description).toContain(
+      'phase 1 (image tower) 3 steps, phase 2 (text tower) 3, phase 3 (align) 0, RPN 3 steps');
+    const wave = (n: number, f: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f) * 2);
+    const C4 = manifest.graphs.head.inputs[0].dims[1];
+    const vocabSize = Object.keys(JSON.parse(readFileSync(join(tmp, 'model', 'vocab.json'), 'utf8'))).length;
+    const ids = new BigInt64Array(2 * 77);
+    [vocabSize - 2, 5, 9, vocabSize - 1].forEach((v, i) => { ids[i] = BigInt(v); ids[77 + i] = BigInt(i === 1 ? 7 : v); });
+    const feeds: Record<string, Record<string, ort.Tensor>> = {
+      'backbone.onnx': { images: new ort.Tensor('float32', wave(3 * 96 * 128, 0.37), [1, 3, 96, 128]) },
+      'rpn.onnx': { images: new ort.Tensor('float32', wave(3 * 96 * 128, 0.37), [1, 3, 96, 128]) },
+      'head.onnx': { roi_features: new ort.Tensor('float32', wave(2 * C4 * 196, 0.11).map(Math.abs), [2, C4, 14, 14]) },
+      'vision_model.onnx': { pixel_values: new ort.Tensor('float32', wave(2 * 3 * 80 * 80, 0.05), [2, 3, 80, 80]) },
+      'text_model.onnx': { input_ids: new ort.Tensor('int64', ids, [2, 77]) },
+    };
+    for (const [file, feed] of Object.entries(feeds)) {
+      const [a, b] = await Promise.all([join(tmp, 'model', file), join(tmp, 'recovered-model', file)].map((f) => ort.InferenceSession.create(f)));
+      const [ra, rb] = [await a.run(feed), await b.run(feed)];
+      for (const name of Object.keys(ra)) {
+        const x = ra[name].data as Float32Array;
+        const y = rb[name].data as Float32Array;
+        expect(y.length, `${file} ${name}`).toBe(x.length);
+        const diff = x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
+        const scale = x.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        expect(diff, `${file} ${name}`).toBeLessThanOrEqual(1e-5 * Math.max(1, scale));
+      }
+    }
   });
 
   // ---- RegionCLIP's learning half (issue 14): (A) is the model above; (B) and (C) continue it.

@@ -391,20 +391,23 @@ def export_rpn(rpn, out, A):
     return {"file": "rpn.onnx", "inputs": [spec("images", "float32", [1, 3, "height", "width"])], "outputs": specs}
 
 
-def export_features(backbone, head, out, C, D):
-    """The features-mode pair: backbone (images -> res4, stride 16) and head (14x14 RoI features -> embeddings)."""
+def export_features(backbone, head, out, C, D, box_deltas=False):
+    """The features-mode pair: backbone (images -> res4, stride 16) and head (14x14 RoI features -> embeddings,
+    and with box_deltas a second output, box_deltas [R, 4]: the head returns both)."""
+    heads = [("region_embeds", D)] + ([("box_deltas", 4)] if box_deltas else [])
     with torch.no_grad():
         torch.onnx.export(backbone, (DETECTOR_IMAGE,), os.path.join(out, "backbone.onnx"), input_names=["images"],
                           output_names=["res4"], dynamic_axes={"images": {2: "height", 3: "width"}, "res4": {2: "height_16", 3: "width_16"}},
                           opset_version=14)
         torch.onnx.export(head, (torch.zeros(2, C, 14, 14),), os.path.join(out, "head.onnx"), input_names=["roi_features"],
-                          output_names=["region_embeds"], dynamic_axes={"roi_features": {0: "regions"}, "region_embeds": {0: "regions"}},
+                          output_names=[n for n, _ in heads],
+                          dynamic_axes={"roi_features": {0: "regions"}, **{n: {0: "regions"} for n, _ in heads}},
                           opset_version=14)
     return {
         "backbone": {"file": "backbone.onnx", "inputs": [spec("images", "float32", [1, 3, "height", "width"])],
                      "outputs": [spec("res4", "float32", [1, C, "height_16", "width_16"])]},
         "head": {"file": "head.onnx", "inputs": [spec("roi_features", "float32", ["regions", C, 14, 14])],
-                 "outputs": [spec("region_embeds", "float32", ["regions", D])]},
+                 "outputs": [spec(n, "float32", ["regions", d]) for n, d in heads]},
     }
 
 

@@ -5,18 +5,25 @@
  * tiny recipe (training/configs/tiny.json) stopped five times (--stop-after) and resumed (--resume) equals
  * it run without a stop: every exported file byte for byte, every checkpoint and training state tensor
  * for tensor (test/training/compare_checkpoints.py).
+ * Then RegionCLIP's learning half (issue 14) on the same world and work folder: `regionclip mine --rule
+ * regionclip` with the exported model writes the pseudo-labels the (B) stage reads, (B) pretrain and (C)
+ * transfer each train a few steps and resume exactly, and the (C) export (background embedding, head box
+ * deltas) loads in the runtime, whose detect applies both.
  * Skips, saying so, when Debian's /usr/bin/python3 cannot import torch and torchvision
  * (`apt-get install -y python3-torch python3-torchvision`; .ci/run does) or when training/world's
  * node_modules is missing (`npm ci --prefix training/world`).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Detector } from '../../src/pipelines/detect.js';
+import { decodeImage } from '../../src/image/read.js';
+import { DetectorModel } from '../../src/models/detector.js';
+import { Detector, competingPool, regressProposals } from '../../src/pipelines/detect.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const worldDir = join(root, 'training', 'world');
@@ -138,5 +145,178 @@ describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a 
     expect(cli.status, cli.stderr).toBe(0);
     const out = JSON.parse(cli.stdout);
     expect(out[0].labels).toHaveLength(3);
+  });
+
+  it('recovers a work folder from an exported model (training/recover_weights.py): its export computes the same, graph for graph', async () => {
+    const recover = spawnSync(python, [join(root, 'training', 'recover_weights.py'), join(tmp, 'model'), '--work', join(tmp, 'recovered'), '--preset', 'tiny'],
+      { encoding: 'utf8', timeout: 60_000 });
+    expect(recover.status, recover.stderr).toBe(0);
+    const exported = spawnSync(python, [join(root, 'training', 'train_world.py'), '--config', 'tiny', '--world', join(tmp, 'world'),
+      '--work', join(tmp, 'recovered'), '--stage', 'export', '--out', join(tmp, 'recovered-model')], { encoding: 'utf8', timeout: 120_000 });
+    expect(exported.status, exported.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(tmp, 'model', 'manifest.json'), 'utf8'));
+    // the step counts come back from the description
+    expect(JSON.parse(readFileSync(join(tmp, 'recovered-model', 'manifest.json'), 'utf8')).description).toContain(
+      'phase 1 (image tower) 3 steps, phase 2 (text tower) 3, phase 3 (align) 0, RPN 3 steps');
+    const wave = (n: number, f: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f) * 2);
+    const C4 = manifest.graphs.head.inputs[0].dims[1];
+    const vocabSize = Object.keys(JSON.parse(readFileSync(join(tmp, 'model', 'vocab.json'), 'utf8'))).length;
+    const ids = new BigInt64Array(2 * 77);
+    [vocabSize - 2, 5, 9, vocabSize - 1].forEach((v, i) => { ids[i] = BigInt(v); ids[77 + i] = BigInt(i === 1 ? 7 : v); });
+    const feeds: Record<string, Record<string, ort.Tensor>> = {
+      'backbone.onnx': { images: new ort.Tensor('float32', wave(3 * 96 * 128, 0.37), [1, 3, 96, 128]) },
+      'rpn.onnx': { images: new ort.Tensor('float32', wave(3 * 96 * 128, 0.37), [1, 3, 96, 128]) },
+      'head.onnx': { roi_features: new ort.Tensor('float32', wave(2 * C4 * 196, 0.11).map(Math.abs), [2, C4, 14, 14]) },
+      'vision_model.onnx': { pixel_values: new ort.Tensor('float32', wave(2 * 3 * 80 * 80, 0.05), [2, 3, 80, 80]) },
+      'text_model.onnx': { input_ids: new ort.Tensor('int64', ids, [2, 77]) },
+    };
+    for (const [file, feed] of Object.entries(feeds)) {
+      const [a, b] = await Promise.all([join(tmp, 'model', file), join(tmp, 'recovered-model', file)].map((f) => ort.InferenceSession.create(f)));
+      const [ra, rb] = [await a.run(feed), await b.run(feed)];
+      for (const name of Object.keys(ra)) {
+        const x = ra[name].data as Float32Array;
+        const y = rb[name].data as Float32Array;
+        expect(y.length, `${file} ${name}`).toBe(x.length);
+        const diff = x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
+        const scale = x.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        expect(diff, `${file} ${name}`).toBeLessThanOrEqual(1e-5 * Math.max(1, scale));
+      }
+    }
+  });
+
+  // ---- RegionCLIP's learning half (issue 14): (A) is the model above; (B) and (C) continue it.
+  const trainStage = (work: string, ...extra: string[]) => spawnSync(python, [
+    join(root, 'training', 'train_world.py'), '--config', 'tiny', '--world', join(tmp, 'world'), '--work', work, ...extra,
+  ], { encoding: 'utf8', timeout: 120_000 });
+  const cliRun = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), ...args],
+    { encoding: 'utf8', cwd: root, timeout: 120_000 });
+  let labelCount = 0;
+
+  it('(B) reads the pseudo-labels of a real `regionclip mine --rule regionclip` run', () => {
+    // the pool: the scenes' concepts and the singles' (the image-text loss needs the singles' concepts in it)
+    const names = new Set<string>();
+    for (const line of readFileSync(join(tmp, 'world', 'scenes.jsonl'), 'utf8').trim().split('\n')) {
+      for (const o of JSON.parse(line).objects) names.add(o.name);
+    }
+    for (const line of readFileSync(join(tmp, 'world', 'singles.jsonl'), 'utf8').trim().split('\n')) names.add(JSON.parse(line).label);
+    writeFileSync(join(tmp, 'pool.txt'), [...names].join('\n') + '\n');
+    const mine = cliRun('mine', join(tmp, 'world', 'captions.jsonl'), '--rule', 'regionclip', '--concepts', join(tmp, 'pool.txt'),
+      '--model', join(tmp, 'model'), '--out', join(tmp, 'labels.jsonl'), '--proposals', '20', '--no-cache', '--quiet');
+    expect(mine.status, mine.stderr).toBe(0);
+    const records = readFileSync(join(tmp, 'labels.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(records).toHaveLength(10);
+    const perImage: Record<string, number> = {};
+    for (const r of records) if (r.labels.length > 0) perImage[r.image] = r.labels.length;
+    labelCount = records.reduce((n, r) => n + r.labels.length, 0);
+    expect(labelCount).toBeGreaterThan(0);
+    const read = spawnSync(python, ['-c', [
+      'import json, sys',
+      `sys.path.insert(0, ${JSON.stringify(join(root, 'training'))})`,
+      'from regionclip_train.data import World',
+      'from regionclip_train.pseudo_labels import read_pool, read_pseudo_labels',
+      'w = World(sys.argv[1]); pool = read_pool(sys.argv[2]); labels, skipped = read_pseudo_labels(sys.argv[3], w, pool)',
+      's = labels.scenes[0]',
+      'print(json.dumps({"count": labels.count, "skipped": skipped, "perImage": {w.captions[i]["image"]: len(labels.boxes[i]) for i in labels.scenes},',
+      '  "first": {"image": w.captions[s]["image"], "box": labels.boxes[s][0].tolist(), "concept": pool[int(labels.concepts[s][0])], "score": float(labels.scores[s][0])}}))',
+    ].join('\n'), join(tmp, 'world'), join(tmp, 'pool.txt'), join(tmp, 'labels.jsonl')], { encoding: 'utf8', timeout: 60_000 });
+    expect(read.status, read.stderr).toBe(0);
+    const got = JSON.parse(read.stdout);
+    expect(got.count).toBe(labelCount);
+    expect(got.skipped).toBe(0);
+    expect(got.perImage).toEqual(perImage);
+    const first = records.find((r) => r.image === got.first.image).labels[0]; // the world's scenes are 128 px, as mined: no scaling
+    got.first.box.forEach((v: number, i: number) => expect(v).toBeCloseTo(first.box[i], 4));
+    expect(got.first.concept).toBe(first.concept);
+    expect(got.first.score).toBeCloseTo(first.score, 5);
+  });
+
+  it('(B) pretrain and (C) transfer train a few steps and resume exactly; a resume with other values is refused', () => {
+    const works = { whole: join(tmp, 'rc', 'whole'), parts: join(tmp, 'rc', 'parts') };
+    for (const w of Object.values(works)) {
+      mkdirSync(w, { recursive: true });
+      for (const f of ['clip.pt', 'rpn.pt', 'tokenizer.json']) copyFileSync(join(tmp, 'work', f), join(w, f));
+    }
+    const pretrain = ['--stage', 'pretrain', '--labels', join(tmp, 'labels.jsonl'), '--concepts', join(tmp, 'pool.txt')];
+    const b = trainStage(works.whole, ...pretrain);
+    expect(b.status, b.stderr).toBe(0);
+    expect(b.stdout).toContain(`pseudo-labels: ${labelCount} boxes`);
+    expect(b.stdout).toMatch(/pretrain step 3\/3 loss [\d.]+ \(concept [\d.]+ distill -?[\d.]+ image-text [\d.]+\) 8 labelled \+ 2 random boxes/);
+    const c = trainStage(works.whole, '--stage', 'transfer');
+    expect(c.status, c.stderr).toBe(0);
+    // the classifier: every base concept of the world; the RoIs' GT: the world's base boxes (novel ones never enter)
+    const concepts = JSON.parse(readFileSync(join(tmp, 'world', 'concepts.json'), 'utf8')).concepts as { id: number; split: string }[];
+    const base = new Set(concepts.filter((x) => x.split === 'base').map((x) => x.id));
+    const gt = JSON.parse(readFileSync(join(tmp, 'world', 'gt.json'), 'utf8'));
+    const baseBoxes = gt.annotations.filter((a: { category_id: number; bbox: number[] }) => base.has(a.category_id) && a.bbox[2] >= 2 && a.bbox[3] >= 2).length;
+    expect(c.stdout).toContain(`transfer: ${base.size} base classes, ${baseBoxes} base boxes`);
+    expect(c.stdout).toMatch(/transfer step 3\/3 loss [\d.]+ \(cls [\d.]+ box [\d.]+\) 16 RoIs/);
+
+    const stops: [string[], RegExp][] = [
+      [[...pretrain, '--stop-after', '2'], /pretrain: stopped after step 2 of 3 /],
+      [[...pretrain, '--resume'], /\(B\) pretrain resumes \S+ at step 2[\s\S]*pretrain step 3\/3/],
+      [['--stage', 'transfer', '--stop-after', '1'], /transfer: stopped after step 1 of 3 /],
+      [['--stage', 'transfer', '--resume'], /\(C\) transfer resumes \S+ at step 1[\s\S]*transfer step 3\/3/],
+    ];
+    for (const [i, [extra, expected]] of stops.entries()) {
+      const run = trainStage(works.parts, ...extra);
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(expected);
+      if (i === 2) {
+        const other = trainStage(works.parts, '--stage', 'transfer', '--resume', '--transfer-rois', '8');
+        expect(other.status).not.toBe(0);
+        expect(other.stderr).toMatch(/Expected the recipe that made \S+transfer-state\.pt for --resume but received other values: transfer_rois 16 -> 8\./);
+      }
+    }
+    const checkpoints = ['pretrain.pt', 'pretrain-state.pt', 'transfer.pt', 'transfer-state.pt'];
+    const compare = spawnSync(python, [join(root, 'test', 'training', 'compare_checkpoints.py'), works.whole, works.parts, ...checkpoints],
+      { encoding: 'utf8', timeout: 60_000 });
+    expect(compare.status, compare.stdout + compare.stderr).toBe(0);
+    expect(compare.stdout.trim().split('\n').map((line) => line.replace(/ over \d+ tensors$/, ''))).toEqual(
+      checkpoints.map((f) => `${f}: max abs diff 0`));
+    const exported = trainStage(works.whole, '--stage', 'export', '--export-from', 'transfer', '--out', join(tmp, 'model-c'));
+    expect(exported.status, exported.stderr).toBe(0);
+  }, 300_000);
+
+  it('(C) exports a background embedding and box deltas that the runtime loads and applies', async () => {
+    const dir = join(tmp, 'model-c');
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    expect(manifest.scoring).toEqual({ temperature: manifest.scoring.temperature, backgroundEmbed: 'background.bin', conceptPool: 'concepts.txt' });
+    expect(manifest.scoring.temperature).toBeCloseTo(1 / manifest.logitScale, 3); // the towers' own (transfer_temperature null)
+    expect(statSync(join(dir, 'background.bin')).size).toBe(4 * manifest.embedDim);
+    expect(manifest.files['background.bin'].sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(manifest.regionEncoder.boxDeltas).toEqual({ output: 'box_deltas', weights: [10, 10, 5, 5] });
+    expect(manifest.graphs.head.outputs.map((o: { name: string; dims: unknown[] }) => [o.name, o.dims])).toEqual(
+      [['region_embeds', ['regions', manifest.embedDim]], ['box_deltas', ['regions', 4]]]);
+    expect(manifest.description).toMatch(/region-text pretraining \(B\) .* 3 steps; then RegionCLIP's transfer \(C\) .* 3 steps\./);
+
+    const detector = await Detector.load(dir, { cacheDir: false, settings: { detect: { scoreThreshold: 0, distractors: 'none' } } });
+    try {
+      const model = detector.model;
+      const background = model.backgroundEmbed!;
+      expect(background).toHaveLength(manifest.embedDim);
+      expect(Math.hypot(...background)).toBeCloseTo(1, 5); // the normalized trained direction
+      expect(competingPool(model, 'builtin')).toEqual([]); // a trained background stands in for the built-in distractors
+      const image = join(tmp, 'world', 'images', '000000.jpg');
+      const result = (await detector.detect(image, { vocab: 'sandwich,frisbee' })).toJSON();
+      expect(result.detections.length).toBeGreaterThan(0);
+      // detect's boxes are the proposals decoded with the head's deltas, not the proposals themselves
+      const decoded = await decodeImage(image);
+      const { proposals, resized } = await model.propose(decoded, detector.settings.proposals);
+      const regions = await model.encodeRegions(decoded, DetectorModel.toOriginal(proposals.boxes, resized), { resized });
+      expect(regions.boxDeltas).toHaveLength(4 * proposals.boxes.length);
+      expect(regions.boxDeltas!.some((v) => v !== 0)).toBe(true);
+      const refined = regressProposals(proposals.boxes, regions.boxDeltas!, [10, 10, 5, 5], resized);
+      const raw = DetectorModel.toOriginal(proposals.boxes, resized);
+      const rows = (b: typeof raw) => Array.from({ length: b.length }, (_, i) => JSON.stringify(b.row(i)));
+      const refinedRows = new Set(rows(refined));
+      const rawRows = new Set(rows(raw));
+      for (const d of result.detections) expect(refinedRows.has(JSON.stringify(d.box)), JSON.stringify(d.box)).toBe(true);
+      expect(result.detections.filter((d) => !rawRows.has(JSON.stringify(d.box))).length).toBeGreaterThan(0);
+    } finally {
+      await detector.release();
+    }
+    const cli = cliRun('detect', join(tmp, 'world', 'images', '000001.jpg'), '--model', dir, '--vocab', 'sandwich,giraffe', '--no-cache', '--json', '-');
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(JSON.parse(cli.stdout).phrases).toEqual(['sandwich', 'giraffe']);
   });
 });

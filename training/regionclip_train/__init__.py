@@ -10,6 +10,8 @@ Debian's python3-torch 1.13 / torchvision 0.14 / Pillow; never imported at run t
   losses.py      each phase's loss
   loop.py        the training loop, update and schedule every phase shares
   phases.py      phase 1 (image tower), phase 2 (text tower), phase 3 (optional align), RPN
+  region_phases.py  RegionCLIP's learning half (issue 14): (B) pretrain on mined pseudo-labels, (C) transfer
+  pseudo_labels.py  (B)'s inputs: the concept pool and `regionclip mine`'s JSONL, read once into tensors
   checkpoint.py  model files and training states (optimizer, scheduler, random streams) for an exact --resume
   export.py      ONNX graphs, tokenizer files and manifest.json (training/export_tiny_detector.py's graph exporters)
   main.py        the command line

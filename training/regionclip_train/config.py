@@ -10,6 +10,7 @@ the built-in model was made, one --init command per run): run 1 uses the recipe'
 --region-from or --init describes one run (clip_continue is then not used), as before recipes existed.
 """
 import difflib
+import hashlib
 import json
 import os
 from collections import namedtuple
@@ -101,6 +102,37 @@ OPTIONS = {
     "rpn_steps": _opt("int", "RPN training steps", lo=1),
     "rpn_batch": _opt("int", "scenes per RPN step", lo=1),
     "rpn_lr": _opt("float", "RPN learning rate", lo=0.0),
+    "prompt_templates": _opt("str", "templates of the concept pool's and the base classes' text embeddings in "
+                             "pretrain and transfer (single: \"a photo of a {}.\"; ensemble: the 81, normalized, "
+                             "averaged and renormalized as the default preset does)", choices=("single", "ensemble")),
+    "pretrain_steps": _opt("int", "(B) pretrain: RegionCLIP's region-text pretraining steps", lo=1),
+    "pretrain_lr": _opt("float", "(B) learning rate", lo=0.0),
+    "pretrain_scenes": _opt("int", "(B) pseudo-labelled scenes per step", lo=1),
+    "pretrain_regions": _opt("int", "(B) pseudo-labelled boxes per scene and step at most (a random sample; "
+                             "RegionCLIP samples 100 of its 300 proposals)", lo=1),
+    "pretrain_random_boxes": _opt("int", "(B) random boxes per scene and step, distilled only (RegionCLIP's "
+                                  "RANDOM regions)", lo=0),
+    "pretrain_batch": _opt("int", "(B) single-object images per step for the image-text loss (0: off)", lo=0),
+    "pretrain_temperature": _opt("float", "(B) temperature of every (B) softmax, the teacher's too (null: 1 / the "
+                                 "teacher's logit scale, as RegionCLIP's CLSS_TEMP 0.01 is CLIP RN50's 1/100)",
+                                 lo=1e-6, nullable=True),
+    "pretrain_concept_weight": _opt("float", "(B) weight of the region-concept loss on the pseudo-labels", lo=0.0),
+    "pretrain_distill_weight": _opt("float", "(B) weight of the KL distillation from the teacher", lo=0.0),
+    "pretrain_image_weight": _opt("float", "(B) weight of the image-text loss", lo=0.0),
+    "transfer_steps": _opt("int", "(C) transfer: detection fine-tuning steps on base boxes", lo=1),
+    "transfer_lr": _opt("float", "(C) learning rate", lo=0.0),
+    "transfer_scenes": _opt("int", "(C) scenes (with base boxes) per step", lo=1),
+    "transfer_rois": _opt("int", "(C) RoIs sampled per scene (detectron2's BATCH_SIZE_PER_IMAGE)", lo=1),
+    "transfer_fg_fraction": _opt("float", "(C) share of foreground RoIs at most (detectron2's POSITIVE_FRACTION)",
+                                 **FRACTION),
+    "transfer_proposals": _opt("int", "(C) proposals of the frozen RPN per scene", lo=0),
+    "transfer_jitter": _opt("int", "(C) jittered copies of each base box added to the proposals", lo=0),
+    "transfer_temperature": _opt("float", "(C) temperature of the classifier and the exported scoring.temperature "
+                                 "(null: 1 / the starting checkpoint's logit scale, as RegionCLIP's CLSS_TEMP 0.01 is "
+                                 "CLIP RN50's 1/100)", lo=1e-6, nullable=True),
+    "transfer_bg_weight": _opt("float", "(C) cross-entropy weight of the background class (RegionCLIP's "
+                               "BG_CLS_LOSS_WEIGHT 0.2)", lo=0.0),
+    "transfer_box_weight": _opt("float", "(C) weight of the box regression loss", lo=0.0),
 }
 RECIPE_ONLY = {"clip_continue"}  # recipe keys without a flag (checked by _check_runs)
 META = {"description", "extends"}  # read, not used by training
@@ -118,6 +150,14 @@ PHASE_KEYS = {
     "clip-text": TEXT_KEYS,
     "clip-align": TEXT_KEYS + ("align_steps", "align_lr", "align_variants"),
     "rpn": COMMON_KEYS + ("rpn_steps", "rpn_batch", "rpn_lr"),
+    # (B) and (C) start from files named on the command line (compared by content, FILE_KEYS)
+    "pretrain": COMMON_KEYS + ("teacher", "labels", "concepts", "prompt_templates", "pretrain_steps", "pretrain_lr",
+                               "pretrain_scenes", "pretrain_regions", "pretrain_random_boxes", "pretrain_batch",
+                               "pretrain_temperature", "pretrain_concept_weight", "pretrain_distill_weight",
+                               "pretrain_image_weight"),
+    "transfer": COMMON_KEYS + ("transfer_from", "prompt_templates", "transfer_steps", "transfer_lr", "transfer_scenes",
+                               "transfer_rois", "transfer_fg_fraction", "transfer_proposals", "transfer_jitter",
+                               "transfer_temperature", "transfer_bg_weight", "transfer_box_weight"),
 }
 
 
@@ -231,6 +271,25 @@ def clip_runs(opts):
     return [base] + [{**base, **run} for run in continue_runs]
 
 
+FILE_KEYS = ("teacher", "labels", "concepts", "transfer_from")  # compared by content: the same files elsewhere resume
+
+
+def file_identity(path):
+    """"sha256:<hex>" of a file's bytes; None for no path or a missing file (the stage then fails on it)."""
+    if not path or not os.path.isfile(path):
+        return None
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return "sha256:" + h.hexdigest()
+
+
 def recipe(opts, phase):
-    """The values a phase's state file is made with (compared by --resume)."""
-    return {k: clip_runs(opts) if k == "runs" else getattr(opts, k) for k in PHASE_KEYS[phase]}
+    """The values a phase's state file is made with (compared by --resume); the (B) and (C) stages' input
+    files by their contents."""
+    def value(k):
+        if k == "runs":
+            return clip_runs(opts)
+        return file_identity(getattr(opts, k)) if k in FILE_KEYS else getattr(opts, k)
+    return {k: value(k) for k in PHASE_KEYS[phase]}

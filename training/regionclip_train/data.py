@@ -187,3 +187,30 @@ def text_prompts(world, cids, templates, rng, template_mix, synonym_mix):
 def canonical_prompts(world, concept_ids, templates):
     """Each concept's name in the first single template: "a photo of a {name}." (articles fixed)."""
     return [fill_template(templates.single[0], world.words(c)[0]) for c in concept_ids]
+
+
+def name_prompts(names, templates, which):
+    """The prompts of each name, name-major: "a photo of a {name}." (which "single") or the 81 ensemble
+    templates (which "ensemble"), filled as the runtime fills them (articles fixed)."""
+    chosen = templates.single[:1] if which == "single" else templates.ensemble
+    return [fill_template(t, name) for name in names for t in chosen], len(chosen)
+
+
+def random_boxes(n, size, gen):
+    """n random boxes [n, 4] XYXY inside a size x size image, sides 10-100% of it (RegionCLIP's RANDOM regions,
+    without its 8-pixel grid)."""
+    wh = size * (0.1 + 0.9 * torch.rand(n, 2, generator=gen))
+    xy = (size - wh) * torch.rand(n, 2, generator=gen)
+    return torch.cat([xy, xy + wh], dim=1)
+
+
+def jitter_boxes(boxes, copies, size, gen, amount=0.15):
+    """copies jittered versions of each box [G, 4] (each side moved by up to `amount` of the box's width or
+    height), clipped to the image; boxes narrower or lower than 1 px after clipping are dropped."""
+    if copies == 0 or len(boxes) == 0:
+        return boxes.new_zeros((0, 4))
+    b = boxes.repeat(copies, 1)
+    wh = (b[:, 2:] - b[:, :2]).repeat(1, 2)
+    out = (b + (torch.rand(b.shape, generator=gen) * 2 - 1) * amount * wh).clamp(0, size)
+    keep = ((out[:, 2] - out[:, 0]) >= 1) & ((out[:, 3] - out[:, 1]) >= 1)
+    return out[keep]

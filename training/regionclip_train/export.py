@@ -1,10 +1,17 @@
-"""Export (--stage export): the trained checkpoints (clip.pt, rpn.pt in --work) as a regionclip detector folder:
-text_model.onnx, vision_model.onnx, backbone.onnx, head.onnx, rpn.onnx (the signatures and per-graph export
-functions of training/export_tiny_detector.py), vocab.json + merges.txt, NOTICE and a manifest.json with each
-file's sha256 (kind "detector", regionEncoder.mode "features"), and concepts.txt, the world's concept names in id
-order (the manifest's scoring.conceptPool: `regionclip mine`'s default pool)."""
+"""Export (--stage export): the trained checkpoints in --work as a regionclip detector folder: text_model.onnx,
+vision_model.onnx, backbone.onnx, head.onnx, rpn.onnx (the signatures and per-graph export functions of
+training/export_tiny_detector.py), vocab.json + merges.txt, NOTICE and a manifest.json with each file's sha256
+(kind "detector", regionEncoder.mode "features"), and concepts.txt, the world's concept names in id order (the
+manifest's scoring.conceptPool: `regionclip mine`'s default pool).
+
+--export-from names the towers' checkpoint: clip (clip.pt, phases 1-3: the built-in model and (A)), pretrain
+(pretrain.pt, (B)) or transfer (transfer.pt, (C)). A (C) model adds what RegionCLIP's transfer learns: the head
+graph's second output box_deltas (regionEncoder.boxDeltas, weights 10, 10, 5, 5), background.bin (the
+background embedding, D little-endian float32: scoring.backgroundEmbed) and its classifier's temperature
+(scoring.temperature). The RPN is rpn.pt's in every case."""
 import json
 import os
+import struct
 
 import torch
 
@@ -12,20 +19,34 @@ from export_tiny_clip import write_bpe_files
 from export_tiny_detector import CLIP_MEAN, CLIP_STD, export_features, export_rpn, export_text, export_vision, sha256
 
 from .data import CLIP_SIZE, DETECT, PIXEL_NORM, log
-from .models import ANCHORS, ANCHORS_PER_LOCATION, RpnGraph, build, build_rpn, build_text
+from .config import expected
+from .models import ANCHORS, ANCHORS_PER_LOCATION, BoxHead, HeadWithDeltas, RpnGraph, build, build_rpn, build_text
+from .region_phases import BOX_WEIGHTS
+
+CHECKPOINTS = {"clip": "clip.pt", "pretrain": "pretrain.pt", "transfer": "transfer.pt"}  # --export-from
+BACKGROUND_FILE = "background.bin"
 
 NOTICE = ("regionclip built-in model (MIT). Weights were trained by training/train_world.py on images rendered from\n"
           "the icon sets and word lists listed in training/world/NOTICE (with their licences); the held-out\n"
           "twemoji style was not used for training.\n")
 
 
-def load_trained(work, p, vocab_size):
-    """(vision modules, text tower, RPN graph, clip.pt, rpn.pt), in eval mode."""
-    ck = torch.load(os.path.join(work, "clip.pt"))
-    rk = torch.load(os.path.join(work, "rpn.pt"))
+def load_trained(work, p, vocab_size, source="clip"):
+    """(vision modules, text tower, RPN graph, the towers' checkpoint (--export-from), rpn.pt), in eval mode;
+    a transfer checkpoint's head graph (m["head_graph"]) also returns the box deltas."""
+    paths = [os.path.join(work, CHECKPOINTS[source]), os.path.join(work, "rpn.pt")]
+    for path in paths:
+        if not os.path.exists(path):
+            raise expected(f"a trained {os.path.basename(path)} to export (--export-from {source})", "--work", f"no {path}")
+    ck, rk = torch.load(paths[0]), torch.load(paths[1])
     m = build(p)
     m["backbone"].load_state_dict(ck["backbone"])
     m["head"].load_state_dict(ck["head"])
+    m["head_graph"] = m["head"]
+    if source == "transfer":
+        extra = BoxHead(p["embed_dim"])
+        extra.box_pred.load_state_dict(ck["box_pred"])
+        m["head_graph"] = HeadWithDeltas(m["head"], extra.box_pred).eval()
     text = build_text(p, vocab_size)
     text.load_state_dict(ck["text"])
     trunk, rpn = build_rpn(p)
@@ -37,10 +58,30 @@ def load_trained(work, p, vocab_size):
     return m, text, rpn_graph, ck, rk
 
 
+def _stages(ck):
+    """The (B) and (C) stages a checkpoint went through, for the manifest's description."""
+    steps = ck["steps"]
+    out = ""
+    if "pretrain" in steps:
+        out += (f"; then RegionCLIP's region-text pretraining (B) on `regionclip mine` pseudo-labels, teacher the "
+                f"frozen towers, {steps['pretrain']} steps")
+    if "transfer" in steps:
+        out += (f"; then RegionCLIP's transfer (C) on base boxes only (frozen text embeddings of the base names, "
+                f"a learned background embedding, class-agnostic box regression), {steps['transfer']} steps")
+    return out
+
+
 def manifest(opts, p, graphs, ck, rk):
     """manifest.json's contents (before "files")."""
     D = p["embed_dim"]
     scale = float(ck["logit_scale"])
+    transfer = opts.export_from == "transfer"
+    region = {"mode": "features", "input": dict(PIXEL_NORM), "featureOutput": "res4", "spatialScale": 1 / 16,
+              "outputSize": [14, 14], "samplingRatio": 0, "aligned": True}
+    scoring = {"temperature": round(1 / scale, 6), "conceptPool": "concepts.txt"}
+    if transfer:
+        region["boxDeltas"] = {"output": "box_deltas", "weights": list(BOX_WEIGHTS)}
+        scoring = {"temperature": float(ck["temperature"]), "backgroundEmbed": BACKGROUND_FILE, "conceptPool": "concepts.txt"}
     levels = [{"objectness": f"objectness_{i}", "deltas": f"deltas_{i}", "anchorSizes": list(ANCHORS["sizes"][i]),
                "aspectRatios": list(ANCHORS["ratios"][i])} for i in range(2)]
     return {
@@ -51,7 +92,7 @@ def manifest(opts, p, graphs, ck, rk):
                         f"class-agnostic RPN trained on base boxes only, trained on the synthetic world ({opts.world_desc}); "
                         f"made by training/train_world.py --preset {opts.preset} --seed {opts.seed}: phase 1 (image tower) "
                         f"{ck['steps']['image']} steps, phase 2 (text tower) {ck['steps']['text']}, phase 3 (align) "
-                        f"{ck['steps'].get('align', 0)}, RPN {rk['steps']} steps. Training images: see NOTICE."),
+                        f"{ck['steps'].get('align', 0)}, RPN {rk['steps']} steps{_stages(ck)}. Training images: see NOTICE."),
         "license": "MIT",
         "source": "training/train_world.py (regionclip); training data: training/world (see NOTICE)",
         "embedDim": D,
@@ -62,9 +103,8 @@ def manifest(opts, p, graphs, ck, rk):
         "image": dict(DETECT),
         "rpn": {"input": dict(PIXEL_NORM), "levels": levels, "boxCoderWeights": [1.0, 1.0, 1.0, 1.0],
                 "preNmsTopK": 2000, "postNmsTopK": 1000, "nmsThreshold": 0.7, "minSize": 1.0, "scoreThreshold": 0.0},
-        "regionEncoder": {"mode": "features", "input": dict(PIXEL_NORM), "featureOutput": "res4", "spatialScale": 1 / 16,
-                          "outputSize": [14, 14], "samplingRatio": 0, "aligned": True},
-        "scoring": {"temperature": round(1 / scale, 6), "conceptPool": "concepts.txt"},
+        "regionEncoder": region,
+        "scoring": scoring,
         "graphs": graphs,
     }
 
@@ -82,17 +122,23 @@ def export(opts, p, tok, vocab, merges):
     """Writes the model folder --out and logs each file's size."""
     out = opts.out
     os.makedirs(out, exist_ok=True)
-    m, text, rpn_graph, ck, rk = load_trained(opts.work, p, len(vocab))
+    m, text, rpn_graph, ck, rk = load_trained(opts.work, p, len(vocab), opts.export_from)
     write_bpe_files(vocab, merges, out)
     D, C4 = p["embed_dim"], p["widths"][3]
+    transfer = opts.export_from == "transfer"
     graphs = {"text": export_text(text, tok(["a photo of a dog.", "a bicycle"]), out, D),
               "vision": export_vision(m["vision"], out, CLIP_SIZE, D), "rpn": export_rpn(rpn_graph, out, ANCHORS_PER_LOCATION),
-              **export_features(m["backbone"], m["head"], out, C4, D)}
+              **export_features(m["backbone"], m["head_graph"], out, C4, D, box_deltas=transfer)}
     man = manifest(opts, p, graphs, ck, rk)
     with open(os.path.join(out, "NOTICE"), "w", encoding="utf-8") as f:
         f.write(NOTICE)
     write_concepts(opts.world, out)
     files = [g["file"] for g in graphs.values()] + ["vocab.json", "merges.txt", "concepts.txt"]
+    if transfer:
+        background = ck["background"].tolist()
+        with open(os.path.join(out, BACKGROUND_FILE), "wb") as f:
+            f.write(struct.pack(f"<{len(background)}f", *background))
+        files.append(BACKGROUND_FILE)
     man["files"] = {f: {"sha256": sha256(os.path.join(out, f))} for f in files}
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(man, f, indent=2)

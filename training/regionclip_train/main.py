@@ -17,8 +17,11 @@ from .data import World, load_templates, log, tokenizer_words
 from .export import export
 from .loop import Stopped
 from .phases import train_align, train_image, train_rpn, train_text
+from .region_phases import train_pretrain, train_transfer
 
-STAGES = ["all", "clip", "clip-image", "clip-text", "clip-align", "rpn", "export"]
+STAGES = ["all", "clip", "clip-image", "clip-text", "clip-align", "rpn", "pretrain", "transfer", "export"]
+TOKENIZER_READERS = ("export", "clip-text", "clip-align", "pretrain", "transfer")  # read tokenizer.json, never learn it
+REGION_STAGES = ("pretrain", "transfer")  # issue 14's (B) and (C): a tokenizer.json in --work is required
 
 
 def _show(value):
@@ -36,7 +39,25 @@ def build_parser(cfg, config_name):
     ap.add_argument("--out", help="model folder to export to")
     ap.add_argument("--name", help="manifest name (default: the --out folder's name)")
     ap.add_argument("--stage", default="all", choices=STAGES,
-                    help="clip: the CLIP phases (1, 2 and, with --align-steps, 3); all: everything in turn, then export")
+                    help="clip: the CLIP phases (1, 2 and, with --align-steps, 3); all: everything in turn, then export "
+                    "(the built-in model's recipe); pretrain: RegionCLIP's (B) region-text pretraining on mined "
+                    "pseudo-labels (--labels); transfer: RegionCLIP's (C) transfer on base boxes (then --stage export "
+                    "--export-from transfer)")
+    region = ap.add_argument_group(
+        "RegionCLIP's learning half (issue 14; README \"Built-in model\")",
+        "(A) is the CLIP phases with --config world_clip_baseline; (B) --stage pretrain and (C) --stage transfer "
+        "train in the same --work (its tokenizer.json, clip.pt and rpn.pt).")
+    region.add_argument("--labels", help="(B) the pseudo-labels: the JSONL of `regionclip mine <world>/captions.jsonl "
+                        "--rule regionclip --concepts POOL --model <(A) exported>`")
+    region.add_argument("--concepts", help="(B) the concept pool the labels were mined with, one name a line "
+                        "(default: the world's concept names, the exported model's concepts.txt)")
+    region.add_argument("--teacher", help="(B) the frozen teacher and the student's start: a checkpoint of both "
+                        "towers (default: <work>/clip.pt, (A))")
+    region.add_argument("--transfer-from", help="(C) the checkpoint it starts from (default: <work>/pretrain.pt, "
+                        "(B); <work>/clip.pt transfers (A) directly)")
+    region.add_argument("--export-from", default="clip", choices=["clip", "pretrain", "transfer"],
+                        help="the towers --stage export writes: clip.pt (phases 1-3), pretrain.pt ((B)) or "
+                        "transfer.pt ((C): adds the head's box deltas and the background embedding) (default clip)")
     ap.add_argument("--extra-singles", nargs="*", default=[], help="more generated worlds whose single-object images join the CLIP training")
     ap.add_argument("--init", help="phase 1 is one run continuing this clip-image.pt (a new schedule over --clip-steps more steps)")
     ap.add_argument("--resume", action="store_true", help="continue each phase from its state file in --work "
@@ -58,6 +79,8 @@ def build_parser(cfg, config_name):
             kw["choices"] = model_presets()
         elif key == "text_targets":
             kw["choices"] = ["centroids", "prototypes"]
+        elif key == "prompt_templates":
+            kw["choices"] = ["single", "ensemble"]
         group.add_argument(flag, **kw)
     return ap
 
@@ -85,10 +108,22 @@ def parse_args(argv=None):
         ap.error("--out is needed to export")
     if args.stop_after is not None and args.stop_after < 1:
         ap.error(f"Expected a positive integer for --stop-after but received {args.stop_after}.")
+    if args.stage == "pretrain" and not args.labels:
+        ap.error("--labels is needed by --stage pretrain (the JSONL of `regionclip mine --rule regionclip`)")
+    for flag, stages in (("labels", ("pretrain",)), ("concepts", ("pretrain",)), ("teacher", ("pretrain",)),
+                         ("transfer_from", ("transfer",))):
+        if getattr(args, flag) and args.stage not in stages:
+            ap.error(f"--{flag.replace('_', '-')} is used by --stage {' and '.join(stages)} only")
+    if args.export_from != "clip" and args.stage != "export":
+        ap.error("--export-from is used by --stage export only")
     run = {k: v for k, v in vars(args).items() if k not in OPTIONS}
     run["world"] = os.path.abspath(args.world)
     run["extra_singles"] = [os.path.abspath(r) for r in args.extra_singles]
     run["init"] = args.init and os.path.abspath(args.init)
+    for flag in ("labels", "concepts"):
+        run[flag] = getattr(args, flag) and os.path.abspath(getattr(args, flag))
+    run["teacher"] = os.path.abspath(args.teacher or os.path.join(args.work, "clip.pt"))
+    run["transfer_from"] = os.path.abspath(args.transfer_from or os.path.join(args.work, "pretrain.pt"))
     return argparse.Namespace(**values, **run, given=given)
 
 
@@ -96,7 +131,10 @@ def tokenizer(opts, p, world, templates):
     """(tokenizer, vocab, merges): learned from the world (tokenizer.json in --work), or read from there by later
     stages, by phase 1 continuing a checkpoint (--init) and by --resume."""
     tok_path = os.path.join(opts.work, "tokenizer.json")
-    if (opts.stage in ("export", "clip-text", "clip-align") or opts.init or opts.resume) and os.path.exists(tok_path):
+    if opts.stage in REGION_STAGES and not os.path.exists(tok_path):
+        raise ConfigError(f"Expected the tokenizer of the CLIP phases ((A)) for --stage {opts.stage} but received "
+                          f"--work {opts.work} without tokenizer.json (train (A) in this --work first).")
+    if (opts.stage in TOKENIZER_READERS or opts.init or opts.resume) and os.path.exists(tok_path):
         with open(tok_path, encoding="utf-8") as f:
             t = json.load(f)
         vocab, merges = t["vocab"], [tuple(m) for m in t["merges"]]
@@ -129,6 +167,10 @@ def run_stages(opts):
         train_align(opts, p, world, tok, templates)
     if stage in ("all", "rpn"):
         train_rpn(opts, p, world)
+    if stage == "pretrain":
+        train_pretrain(opts, p, world, tok, templates)
+    if stage == "transfer":
+        train_transfer(opts, p, world, tok, templates)
     if stage in ("all", "export"):
         export(opts, p, tok, vocab, merges)
 

@@ -163,6 +163,34 @@ class RpnGraph(nn.Module):
         return logits[0], deltas[0], logits[1], deltas[1]
 
 
+class BoxHead(nn.Module):
+    """(C)'s additions to the region head (RegionCLIP's FastRCNNOutputLayers with clip_cls_emb and
+    CLS_AGNOSTIC_BBOX_REG): box_pred, a linear map of the head's output before L2 normalization to 4
+    class-agnostic deltas (RegionCLIP's bbox_pred on the attention pool's output; normal(std 0.001) weights,
+    zero bias), and the background embedding [D] (scored by its direction, like the runtime's
+    scoring.backgroundEmbed)."""
+
+    def __init__(self, D):
+        super().__init__()
+        self.box_pred = nn.Linear(D, 4)
+        nn.init.normal_(self.box_pred.weight, std=0.001)
+        nn.init.zeros_(self.box_pred.bias)
+        # small (norm 0.01): only its direction is scored, and Adam's steps turn a short vector quickly
+        self.background = nn.Parameter(torch.randn(D) * 0.01 / D ** 0.5)
+
+
+class HeadWithDeltas(nn.Module):
+    """The exported `head` graph of a (C) model: roi_features -> region_embeds [R, D], box_deltas [R, 4]."""
+
+    def __init__(self, head, box_pred):
+        super().__init__()
+        self.head, self.box_pred = head, box_pred
+
+    def forward(self, roi_features):
+        embeds = self.head(roi_features)
+        return embeds, self.box_pred(embeds)
+
+
 def build(p):
     """The image tower: backbone and head, and the `vision` module that chains them for whole images."""
     backbone, head = Backbone(p), Head(p)

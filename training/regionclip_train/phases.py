@@ -75,7 +75,7 @@ def _image_tower(opts, p, world, init=None, init_label=None):
     return m, concept_ids, prototypes, logit_scale, done_before
 
 
-def _resume(opts, stage, label):
+def resume_state(opts, stage, label):
     """The stage's recipe and, with --resume, its saved state; finished is True (and logged) when that
     state is a completed run."""
     rec = recipe(opts, stage)
@@ -192,7 +192,7 @@ def _clip_loop(opts, world, m, concept_ids, parts, concepts_fn, phase, save, sta
 def train_align(opts, p, world, tok, templates):
     """Phase 3 (--stage clip-align, --align-steps): phase 1's loss against a frozen bank of --align-variants
     text embeddings per concept ("a photo of a {name}." and template/synonym variants; one drawn per step)."""
-    rec, state, finished = _resume(opts, "clip-align", "phase 3")
+    rec, state, finished = resume_state(opts, "clip-align", "phase 3")
     if finished:
         return
     seed_all(opts.seed + 3)
@@ -268,7 +268,7 @@ def train_text(opts, p, world, tok, templates):
     """Phase 2 (--stage clip-text, --text-steps): per step --text-batch concepts, one prompt each (names,
     synonyms, the 81 templates), trained onto their targets (losses.text_to_targets) with --text-images
     embedded singles per concept against the batch's prompts (the classification the model is used for)."""
-    rec, state, finished = _resume(opts, "clip-text", "phase 2")
+    rec, state, finished = resume_state(opts, "clip-text", "phase 2")
     if finished:
         return
     seed_all(opts.seed + 2)
@@ -325,7 +325,7 @@ def train_text(opts, p, world, tok, templates):
 def train_rpn(opts, p, world):
     """The RPN (--stage rpn, --rpn-steps): --rpn-batch scenes per step at the detector's short edge, mirrored
     half the time, against their base boxes."""
-    rec, state, finished = _resume(opts, "rpn", "rpn")
+    rec, state, finished = resume_state(opts, "rpn", "rpn")
     if finished:
         return
     seed_all(opts.seed + 1)

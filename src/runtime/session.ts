@@ -31,9 +31,17 @@ export const graphSpecSchema = z.strictObject({
 export type GraphSpec = z.infer<typeof graphSpecSchema>;
 
 export interface SessionOptions {
-  /** Threads for one operator (onnxruntime intra-op); default: onnxruntime's choice. */
+  /** Threads for one operator (onnxruntime intra-op); default: onnxruntime's choice (one per physical core). Spinning is always off. */
   intraOpThreads?: number;
 }
+
+/**
+ * onnxruntime's intra-op threads spin (busy-wait) after each run by default. Our runs alternate
+ * with JavaScript work on the main thread (RoIAlign between head batches, NMS, scoring), which a
+ * spinning thread slows down by taking the other core: on 2 cores, --threads 2 with spinning made
+ * RoIAlign between head batches twice as slow (README "Benchmarks").
+ */
+const NO_SPINNING = { session: { intra_op: { allow_spinning: '0' } } };
 
 interface ValueMetadata { name: string; type?: string; shape?: ReadonlyArray<number | string> }
 
@@ -98,6 +106,7 @@ export class CheckedSession {
       session = await ort.InferenceSession.create(path, {
         graphOptimizationLevel: 'all',
         ...(options.intraOpThreads !== undefined ? { intraOpNumThreads: options.intraOpThreads } : {}),
+        extra: NO_SPINNING,
       });
     } catch (error) {
       return { session: undefined, problems: [`${spec.file}: not a loadable ONNX graph (${(error as Error).message?.split('\n')[0] ?? String(error)})`] };

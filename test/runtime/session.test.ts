@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { CheckedSession, type GraphSpec } from '../../src/runtime/session.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CheckedSession, ort, type GraphSpec } from '../../src/runtime/session.js';
 import { repoRoot } from '../helpers/golden.js';
 
 const graph = join(repoRoot, 'fixtures', 'models', 'tiny-clip', 'text_model.onnx');
@@ -72,5 +72,24 @@ describe('CheckedSession.open (the one way a graph is opened)', () => {
     expect(opened.session).toBeUndefined();
     expect(opened.problems).toHaveLength(1);
     expect(opened.problems[0]).toMatch(/^vocab\.json: not a loadable ONNX graph \(/);
+  });
+});
+
+describe('CheckedSession.open: session options', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  // onnxruntime's intra-op threads spin after each run by default; between head batches the main
+  // thread pools RoIs and the spinning thread takes the other core (README "Benchmarks": RoIAlign
+  // took 2x as long at --threads 2 with spinning on).
+  it('turns intra-op spinning off, with or without a thread count, and passes the thread count', async () => {
+    const create = vi.spyOn(ort.InferenceSession, 'create');
+    for (const options of [{}, { intraOpThreads: 2 }]) {
+      const opened = await CheckedSession.open(graph, good, names, options);
+      await opened.session?.release();
+    }
+    expect(create).toHaveBeenCalledTimes(2);
+    const [first, second] = create.mock.calls.map((call) => call[1] as ort.InferenceSession.SessionOptions);
+    expect(first).toEqual({ graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' } } } });
+    expect(second).toEqual({ graphOptimizationLevel: 'all', intraOpNumThreads: 2, extra: { session: { intra_op: { allow_spinning: '0' } } } });
   });
 });

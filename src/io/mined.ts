@@ -10,7 +10,7 @@
  * box format inside; each export's own box convention (COCO [x, y, w, h]; YOLO normalized centre and
  * size; Label Studio percent of the image) is made here and nowhere else.
  */
-import { createReadStream, lstatSync, mkdirSync, symlinkSync, unlinkSync } from 'node:fs';
+import { createReadStream, lstatSync, mkdirSync, readdirSync, symlinkSync, unlinkSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { InvalidInputError, IoError, expectedMessage } from '../errors.js';
@@ -139,24 +139,44 @@ function yoloRow(classId: number, [x1, y1, x2, y2]: MinedLabel['box'], width: nu
  * `labels/<name>.txt` its rows (`class cx cy w h`, normalized; an image without labels has an empty
  * file, a background image to YOLO), and `data.yaml` (`path`, `train`/`val`: images, `nc`, `names`).
  * `<name>` is the image path relative to `root` with `/` written `__`, so ultralytics' images/ →
- * labels/ rule finds each label file. Label files and links are replaced; nothing else in `dir` is
- * touched (a file in the way of a link, not a link itself, is an IoError).
+ * labels/ rule finds each label file; records of several ids on one image file share its label file.
+ * Label files and links are replaced, and those an earlier export left that this one did not write are
+ * removed (label `.txt` files and links only); nothing else in `dir` is touched (a file in the way of a
+ * link, not a link itself, is an IoError).
  */
 export function writeMinedYolo(dir: string, images: MinedImage[], root: string): void {
   const names = conceptNames(images);
   const classIds = new Map(names.map((n, i) => [n, i]));
   const out = resolve(dir);
   for (const sub of ['images', 'labels']) mkdirSync(join(out, sub), { recursive: true });
+  // One link and one label file per image path: images of several ids that share a file pool their rows.
+  const byName = new Map<string, { image: string; rows: string[] }>();
   for (const image of images) {
     const name = image.image.split(/[\\/]+/).filter((p) => p.length > 0 && p !== '.').join('__');
+    const entry = byName.get(name) ?? { image: image.image, rows: [] };
+    entry.rows.push(...image.labels.map((l) => `${yoloRow(classIds.get(l.concept)!, l.box, image.width, image.height)}\n`));
+    byName.set(name, entry);
+  }
+  const labelFiles = new Set<string>();
+  for (const [name, { image, rows }] of byName) {
     const link = join(out, 'images', name);
     try {
       if (lstatSync(link, { throwIfNoEntry: false })?.isSymbolicLink()) unlinkSync(link);
-      symlinkSync(relative(dirname(link), resolve(root, image.image)), link);
+      symlinkSync(relative(dirname(link), resolve(root, image)), link);
     } catch (error) {
       throw new IoError(expectedMessage('a new link (or a link regionclip made) to the image', link, (error as NodeJS.ErrnoException).code ?? String(error)), { cause: error });
     }
-    writeTextFile(join(out, 'labels', `${basename(name, extname(name))}.txt`), image.labels.map((l) => `${yoloRow(classIds.get(l.concept)!, l.box, image.width, image.height)}\n`).join(''));
+    const labelFile = `${basename(name, extname(name))}.txt`;
+    labelFiles.add(labelFile);
+    writeTextFile(join(out, 'labels', labelFile), rows.join(''));
+  }
+  // An earlier export into this folder (--overwrite) leaves no stale entry: its label files and image links
+  // (links only: a file the user put there is never removed) that this run did not write go.
+  for (const entry of readdirSync(join(out, 'labels'), { withFileTypes: true })) {
+    if (entry.isFile() && entry.name.endsWith('.txt') && !labelFiles.has(entry.name)) unlinkSync(join(out, 'labels', entry.name));
+  }
+  for (const entry of readdirSync(join(out, 'images'), { withFileTypes: true })) {
+    if (entry.isSymbolicLink() && !byName.has(entry.name)) unlinkSync(join(out, 'images', entry.name));
   }
   writeTextFile(join(out, 'data.yaml'), [
     '# regionclip mine: YOLO labels (class cx cy w h, normalized); images/ links to the mined images',

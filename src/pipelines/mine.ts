@@ -297,7 +297,9 @@ export async function mine(model: DetectorModel | string | undefined, given: Min
     run.errors.close();
   }
   const { images, phrases, labels, errors, skipped } = run.state.counts;
-  if (images === 0 && errors > 0) throw nothingMined(options.output, errors);
+  // Only a run over the whole input: a range or a shard of bad lines is part of a run that may mine (the
+  // distributed producer and the merge check the whole, mine-queue.ts).
+  if (images === 0 && errors > 0 && options.lines === undefined && options.shard === undefined) throw nothingMined(options.output, errors);
   for (const e of exports) await writeMinedExport(e.format, e.path, options.output, { root, modelVersion: minedModelVersion(model.loaded.dir, options.rule) });
   return { images, phrases, labels, errors, skipped, resumedFrom: run.resumedFrom };
 }
@@ -323,7 +325,8 @@ export function nothingMined(output: string, errors: number): RegionClipError {
   const errorsPath = `${output}.errors.jsonl`;
   const first = JSON.parse(readFileSync(errorsPath, 'utf8').split('\n')[0]) as { line: number; error: string; reason: string };
   const Kind = ERROR_CLASSES[first.error] ?? InvalidInputError;
-  return new Kind(`nothing was mined: all ${errors} line(s) failed (see ${errorsPath}); the first, line ${first.line}: ${first.reason}`);
+  const reason = first.reason.startsWith(`line ${first.line}: `) ? first.reason : `line ${first.line}: ${first.reason}`;
+  return new Kind(`nothing was mined: all ${errors} line(s) failed (see ${errorsPath}); the first, ${reason}`);
 }
 
 /** Validates one line and decodes its image; a bad line becomes an error item naming the line. */

@@ -360,6 +360,22 @@ describe('regionclip mine: inputs, identity and formats', () => {
     const missing = join(data, 'all-missing.jsonl');
     writeFileSync(missing, `${JSON.stringify({ image: 'imgs/nope.png', caption: 'a dog' })}\n`);
     expect(cli(missing, '--out', join(scratch, 'all-missing.jsonl'), ...common).status).toBe(EXIT_CODES.io);
+    // A range (a distributed run's job, or --lines) or a shard of bad lines is part of a larger run: its errors
+    // are counted, not fatal.
+    const mixed = join(data, 'mixed.jsonl');
+    writeFileSync(mixed, `${JSON.stringify({ image: 'imgs/nope.png', caption: 'a dog' })}\n${JSON.stringify({ image: 'imgs/i0.png', caption: 'a dog' })}\n`);
+    const range = cli(mixed, '--out', join(scratch, 'mixed-1.jsonl'), '--lines', '1:1', ...common);
+    expect(range.status, range.stderr).toBe(0);
+    expect(range.stderr).toMatch(/mined 0 image\(s\) .* 1 error\(s\)/);
+  });
+
+  it('flag mistakes: --concepts with --no-concepts is a usage error (2); an unknown --format is a configuration error (4), as for every choice', () => {
+    const both = cli(input, '--out', join(scratch, 'unused.jsonl'), '--no-concepts', '--concepts', join(data, 'pool.txt'), ...common);
+    expect(both.status).toBe(EXIT_CODES.usage);
+    expect(both.stderr.trim()).toBe(`regionclip: Expected either --concepts FILE or --no-concepts, once for --concepts but received --no-concepts and --concepts ${join(data, 'pool.txt')}.`);
+    const format = cli(input, '--out', join(scratch, 'unused.csv'), '--format', 'csv', ...common);
+    expect(format.status).toBe(EXIT_CODES.config);
+    expect(format.stderr.trim()).toBe('regionclip: Expected one of jsonl, coco, odvg, yolo, labelstudio for mine.format (--format) but received "csv".');
   });
 });
 

@@ -2,7 +2,7 @@
  * The mined records' exports, on hand-made records: merging per image, and each format's box
  * convention computed on paper (a 200×100 image, the box [20, 10, 120, 60]).
  */
-import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -66,6 +66,20 @@ describe('mined exports', () => {
     writeFileSync(join(dir, 'images', 'c.jpg'), 'a real image');
     expect(() => writeMinedYolo(dir, [{ image: 'c.jpg', width: 1, height: 1, captions: [], labels: [] }], '/data/root')).toThrow(IoError);
     expect(readFileSync(join(dir, 'images', 'c.jpg'), 'utf8')).toBe('a real image');
+  });
+
+  it('YOLO: ids sharing one image file share its label file; an export over an earlier one leaves no stale label file or link (user files stay)', () => {
+    const dir = join(scratch, 'yolo-again');
+    const img = (image: string, id: number, concept: string) => ({ id, image, width: 200, height: 100, captions: [], labels: [label([0, 0, 100, 50], concept, 0.5)] });
+    writeMinedYolo(dir, [img('p.jpg', 1, 'dog'), img('q.jpg', 2, 'cat'), img('r.jpg', 3, 'emu')], '/data/root');
+    writeFileSync(join(dir, 'labels', 'notes.md'), 'mine');
+    writeFileSync(join(dir, 'images', 'user.jpg'), 'a real image');
+    // Two ids on one file (p.jpg), and q.jpg / r.jpg no longer in the run.
+    writeMinedYolo(dir, [img('p.jpg', 1, 'dog'), img('p.jpg', 9, 'cat')], '/data/root');
+    expect(readFileSync(join(dir, 'labels', 'p.txt'), 'utf8')).toBe('1 0.25 0.25 0.5 0.5\n0 0.25 0.25 0.5 0.5\n');
+    expect(readdirSync(join(dir, 'labels')).sort()).toEqual(['notes.md', 'p.txt']);
+    expect(readdirSync(join(dir, 'images')).sort()).toEqual(['p.jpg', 'user.jpg']);
+    expect(readFileSync(join(dir, 'data.yaml'), 'utf8')).toContain('nc: 2\nnames: ["cat","dog"]\n');
   });
 
   it('Label Studio: rectanglelabels in percent of the original size, with scores', async () => {

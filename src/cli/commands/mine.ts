@@ -6,7 +6,7 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule, InferredOptionTypes } from 'yargs';
 import { MINE_DEFAULTS, MINE_RULES, QUEUE_DEFAULTS, TEMPLATE_SET_NAMES, modelReference, resolveMineOptions, resolveQueueOptions } from '../../config/options.js';
-import { UsageError, expectedMessage } from '../../errors.js';
+import { ConfigError, UsageError, expectedMessage } from '../../errors.js';
 import { STDIN_INPUT } from '../../io/inputs.js';
 import { MINE_FORMATS, recordsPathFor, type MineFormat } from '../../io/mined.js';
 import { mine, readConcepts, type MineSummary } from '../../pipelines/mine.js';
@@ -62,7 +62,7 @@ function summaryLine(summary: MineSummary, seconds: number, records: string): st
 /** `--format` checked (a usage error, like an unknown choice). */
 function formatOf(value: string | undefined): MineFormat {
   if (value === undefined) return 'jsonl';
-  if (!(MINE_FORMATS as readonly string[]).includes(value)) throw new UsageError(expectedMessage(`one of ${MINE_FORMATS.join(', ')}`, '--format', JSON.stringify(value)));
+  if (!(MINE_FORMATS as readonly string[]).includes(value)) throw new ConfigError(expectedMessage(`one of ${MINE_FORMATS.join(', ')}`, 'mine.format (--format)', JSON.stringify(value)));
   return value as MineFormat;
 }
 
@@ -73,7 +73,8 @@ function outputsOf(argv: ArgumentsCamelCase<MineArgs>): { output: string; export
 }
 
 /** `--concepts FILE`, `--no-concepts` (false) or neither (the model's pool). */
-function conceptsOf(value: string | boolean | undefined): string[] | false | undefined {
+function conceptsOf(value: string | boolean | (string | boolean)[] | undefined): string[] | false | undefined {
+  if (Array.isArray(value)) throw new UsageError(expectedMessage('either --concepts FILE or --no-concepts, once', '--concepts', value.map((v) => (v === false ? '--no-concepts' : `--concepts ${String(v)}`)).join(' and ')));
   if (value === undefined || value === true) return undefined;
   return value === false ? false : readConcepts(value);
 }
@@ -100,7 +101,7 @@ async function mineCaptions(argv: ArgumentsCamelCase<MineArgs>): Promise<void> {
   const summary = await mine(argv.model, {
     ...settings,
     input: argv.input, output, exports, coco: argv.coco, root: argv.root,
-    concepts: conceptsOf(argv.concepts as string | boolean | undefined),
+    concepts: conceptsOf(argv.concepts as string | boolean | (string | boolean)[] | undefined),
     resume: argv.resume, overwrite: argv.overwrite, strict: argv.strict, cacheDir: cacheDirFrom(argv), onWarning: warn,
     onTextProgress: textProgress(progressMode(argv)),
     onProgress: ({ done, total, errors }) => {
@@ -141,7 +142,7 @@ async function mineOnRedis(argv: ArgumentsCamelCase<MineArgs>, redis: string): P
     topK: settings.topK, nms: settings.nms, vote: settings.vote, minScore: settings.minScore, proposals: settings.proposals, rpnNms: settings.rpnNms,
     templates: settings.templates, queueSize: settings.queueSize, maxPixels: settings.maxPixels, checkpointLines: settings.checkpointLines,
     checkpointSeconds: settings.checkpointSeconds,
-    input: argv.input, output, exports, coco: argv.coco, root: argv.root, concepts: conceptsOf(argv.concepts as string | boolean | undefined),
+    input: argv.input, output, exports, coco: argv.coco, root: argv.root, concepts: conceptsOf(argv.concepts as string | boolean | (string | boolean)[] | undefined),
     resume: argv.resume, overwrite: argv.overwrite, strict: argv.strict, redis, rangeLines: argv.rangeLines, workDir: argv.workDir,
     onProgress: ({ done, total, errors }) => {
       bar ??= new Progress({ label: 'mine', total, mode: progressMode(argv) });

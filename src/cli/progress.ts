@@ -6,7 +6,8 @@
 export interface ProgressOptions {
   label: string;
   total: number;
-  stream?: NodeJS.WriteStream;
+  /** Where the bar goes (default stderr): anything with `write`, and `isTTY` for a terminal. */
+  stream?: Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean };
   /** Force plain lines even on a TTY, or disable output entirely. */
   mode?: 'auto' | 'lines' | 'off';
   /** What is counted: items (default), or bytes (shown as kB/MB/GB). */
@@ -60,9 +61,11 @@ export class Progress {
   private done = 0;
   private failed = 0;
   private readonly start = performance.now();
+  /** Where the rate is measured from: the start, or the first update when work was already done then (a resumed run, cached phrases). */
+  private base: { done: number; at: number } | undefined;
   private lastDraw = 0;
   private lastDecile = -1;
-  private readonly stream: NodeJS.WriteStream;
+  private readonly stream: NonNullable<ProgressOptions['stream']>;
   private readonly tty: boolean;
 
   constructor(private readonly options: ProgressOptions) {
@@ -72,6 +75,7 @@ export class Progress {
 
   /** Sets the absolute count (e.g. when work resumes part-way). */
   update(done: number, failed = this.failed): void {
+    this.base ??= { done: done > 0 ? done : 0, at: done > 0 ? performance.now() : this.start };
     this.done = done;
     this.failed = failed;
     this.draw(false);
@@ -84,16 +88,19 @@ export class Progress {
   }
 
   private line(): string {
-    const elapsed = (performance.now() - this.start) / 1000;
-    const rate = this.done / Math.max(elapsed, 1e-9);
+    // Only work timed by this bar counts: items already done when it first heard of them have no time.
+    const base = this.base ?? { done: 0, at: this.start };
+    const elapsed = (performance.now() - base.at) / 1000;
+    const timed = this.done - base.done;
+    const rate = timed > 0 && elapsed > 0 ? timed / elapsed : Number.NaN;
     const eta = (this.options.total - this.done) / rate;
     const fraction = this.options.total > 0 ? this.done / this.options.total : 1;
     const width = 24;
     const bar = '█'.repeat(Math.round(fraction * width)).padEnd(width, '░');
     const failed = this.failed > 0 ? ` ${this.failed} failed` : '';
     const counts = this.options.unit === 'bytes'
-      ? `${formatBytes(this.done)}/${formatBytes(this.options.total)}${failed} ${formatBytes(rate)}/s`
-      : `${this.done}/${this.options.total}${failed} ${rate.toFixed(1)}/s`;
+      ? `${formatBytes(this.done)}/${formatBytes(this.options.total)}${failed} ${Number.isNaN(rate) ? '--' : formatBytes(Math.round(rate))}/s`
+      : `${this.done}/${this.options.total}${failed} ${Number.isNaN(rate) ? '--' : rate.toFixed(1)}/s`;
     return `${this.options.label} ${bar} ${counts} ETA ${formatDuration(eta)}`;
   }
 

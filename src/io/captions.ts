@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ConfigError, InvalidInputError, describe, expectedMessage } from '../errors.js';
-import { parseJsonText, readTextFile } from './files.js';
+import { readTextFile } from './files.js';
 import { formatLineRange, readLines, scanRange, type LineRange, type ScannedRange } from './input-lines.js';
 
 export type CaptionInputKind = 'jsonl' | 'coco-captions';
@@ -32,46 +32,55 @@ async function firstLine(path: string): Promise<string> {
   return '';
 }
 
+type CaptionsDocument = Json & { images: unknown[]; annotations: unknown[] };
+/** The input's kind, with the document itself when it is one (read once: a document is parsed whole). */
+type CaptionInput = { kind: 'jsonl' } | { kind: 'coco-captions'; doc: CaptionsDocument };
+
 /**
  * What the input is: a COCO-captions document when its first line is one (minified) or when the first
  * line is not a JSON object but the whole file is a document (pretty-printed); JSONL otherwise (its bad
  * lines are then errors of their own).
  * @throws InvalidInputError for a whole-file JSON value that is neither (an array, a detection dataset without captions).
  */
-export async function captionInputKind(path: string): Promise<CaptionInputKind> {
+async function readCaptionInput(path: string): Promise<CaptionInput> {
   const first = (await firstLine(path)).trim();
   let value: unknown;
   try {
     value = JSON.parse(first);
   } catch {
-    if (!first.startsWith('{') && !first.startsWith('[')) return 'jsonl';
+    if (!first.startsWith('{') && !first.startsWith('[')) return { kind: 'jsonl' };
     try {
       value = JSON.parse(readTextFile(path, 'captions'));
     } catch {
-      return 'jsonl';
+      return { kind: 'jsonl' };
     }
     if (!isCaptionsDocument(value)) {
       throw new InvalidInputError(expectedMessage('JSONL (one {"image", "caption"} object a line) or a COCO-captions document ({"images", "annotations"})', path, `a JSON ${Array.isArray(value) ? 'array' : 'object without "images" and "annotations" arrays'}`));
     }
-    return 'coco-captions';
+    return { kind: 'coco-captions', doc: value };
   }
-  return isCaptionsDocument(value) ? 'coco-captions' : 'jsonl';
+  return isCaptionsDocument(value) ? { kind: 'coco-captions', doc: value } : { kind: 'jsonl' };
+}
+
+/** What the input is (see readCaptionInput). */
+export async function captionInputKind(path: string): Promise<CaptionInputKind> {
+  return (await readCaptionInput(path)).kind;
 }
 
 /**
- * A COCO-captions document's units: per image, `{"file_name", "image_id", "captions"}` with its
- * annotations' captions in file order. The image entries themselves are checked unit by unit.
+ * A COCO-captions document's units (`path` names it in errors): per image, `{"file_name", "image_id",
+ * "captions"}` with its annotations' captions in file order. The image entries themselves are checked unit by unit.
  * @throws InvalidInputError for an annotation that is not an object with a caption string, or whose image_id names no image.
  */
-export function captionsDocumentUnits(path: string): CaptionUnit[] {
-  const doc = parseJsonText(readTextFile(path, 'COCO captions'), path, 'COCO captions');
-  if (!isCaptionsDocument(doc)) throw new InvalidInputError(expectedMessage('a COCO-captions document with "images" and "annotations" arrays', path, describe(doc)));
+function documentUnits(doc: CaptionsDocument, path: string): CaptionUnit[] {
   const ids = new Set(doc.images.map((image) => (isObject(image) ? image.id : undefined)));
   const captions = new Map<unknown, string[]>();
   doc.annotations.forEach((a, i) => {
     if (!isObject(a) || typeof a.caption !== 'string') throw new InvalidInputError(expectedMessage('an object with a "caption" string', `annotations[${i}] in ${path}`, isObject(a) ? describe(a.caption) : describe(a)));
     if (!ids.has(a.image_id)) throw new InvalidInputError(expectedMessage('the id of an image in "images"', `annotations[${i}].image_id in ${path}`, describe(a.image_id)));
-    captions.set(a.image_id, [...(captions.get(a.image_id) ?? []), a.caption]);
+    const list = captions.get(a.image_id);
+    if (list === undefined) captions.set(a.image_id, [a.caption]);
+    else list.push(a.caption);
   });
   return doc.images.map((image, index) => ({
     index,
@@ -93,11 +102,12 @@ export interface CaptionSource {
  * scanRange: sha256 of the lines' bytes); a document's is its images, 1-based like lines, identified by the
  * sha256 of the units' texts (each followed by "\n"), so a moved or reformatted document with the same images
  * and captions is the same input. `forWhat` names the range in errors (e.g. "mine.lines (--lines)").
- * @throws ConfigError when the range is not inside the input; InvalidInputError for a bad document (see captionInputKind, captionsDocumentUnits).
+ * @throws ConfigError when the range is not inside the input; InvalidInputError for a bad document (see captionInputKind, documentUnits).
  */
 export async function openCaptionSource(path: string, range: LineRange | undefined, forWhat = 'the line range'): Promise<CaptionSource> {
-  const kind = await captionInputKind(path);
-  if (kind === 'jsonl') {
+  const input = await readCaptionInput(path);
+  const { kind } = input;
+  if (input.kind === 'jsonl') {
     const scanned = await scanRange(path, range, forWhat);
     return {
       kind, range: scanned,
@@ -109,7 +119,7 @@ export async function openCaptionSource(path: string, range: LineRange | undefin
       },
     };
   }
-  const all = captionsDocumentUnits(path);
+  const all = documentUnits(input.doc, path);
   const lo = range === undefined ? 0 : range.first - 1;
   const hi = range?.last ?? all.length;
   if (range !== undefined && (lo >= all.length || hi > all.length)) {

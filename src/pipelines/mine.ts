@@ -374,10 +374,13 @@ class RegionLabeller {
   private poolEmbeds: Promise<Float32Array> | undefined;
   /** The extra distractors (`distractors`), before a query's own names are taken out. */
   private readonly distractors: readonly string[];
+  /** The pool's names, lower-cased (an extra distractor already in the pool competes once). */
+  private readonly poolNames: ReadonlySet<string>;
 
   constructor(private readonly model: DetectorModel, private readonly encoder: ClipTextEncoder, private readonly options: ResolvedMineOptions, private readonly pool: readonly string[]) {
     this.index = pool.length > 0 ? new ConceptIndex(pool) : undefined;
     this.distractors = distractorPool(options.distractors);
+    this.poolNames = new Set(pool.map((name) => name.toLowerCase()));
   }
 
   async record(parsed: ParsedLine, line: number, decoded: DecodedImage): Promise<MinedRecord> {
@@ -426,8 +429,7 @@ class RegionLabeller {
     // Caption rule: the phrases, then the pool's other concepts and the extra distractors, in one softmax.
     const named = new Set(phrases.flatMap((p) => [p.phrase.toLowerCase(), p.concept.toLowerCase()]));
     const fromPool = this.pool.flatMap((name, i) => (named.has(name.toLowerCase()) ? [] : [i]));
-    const poolNames = new Set(this.pool.map((name) => name.toLowerCase()));
-    const extra = distractorsFor(this.distractors, phrases.map((p) => p.phrase)).filter((name) => !poolNames.has(name.toLowerCase()));
+    const extra = distractorsFor(this.distractors, phrases.map((p) => p.phrase)).filter((name) => !this.poolNames.has(name.toLowerCase()));
     const candidates = new Float32Array((phrases.length + fromPool.length + extra.length) * D);
     candidates.set(await this.encoder.embedPhrases(phrases.map((p) => p.phrase), { templates: options.templates }));
     fromPool.forEach((i, k) => candidates.set(poolEmbeds.subarray(i * D, (i + 1) * D), (phrases.length + k) * D));

@@ -38,7 +38,7 @@ export const mineOptions = {
   distractors: { type: 'string', describe: `Extra concepts that compete with the phrases (beside the pool) and are never mined: builtin | none | a file, one concept per line (default ${D.distractors})` },
   shard: { type: 'string', describe: 'Process lines with index % N == i (i/N; i may name an environment variable holding it, e.g. JOB_COMPLETION_INDEX/N)' },
   lines: { type: 'string', describe: 'Only these input lines (a COCO-captions document: images): first:last, 1-based and inclusive (first: to the end)' },
-  'checkpoint-lines': numberOption(`Checkpoint (fsync, then <out>.checkpoint.json) every this many lines (default ${D.checkpointLines})…`),
+  'checkpoint-lines': numberOption(`Checkpoint (fsync, then <records>.checkpoint.json: beside --out, or beside the records for another --format) every this many lines (default ${D.checkpointLines})…`),
   'checkpoint-seconds': numberOption(`…or this many seconds, whichever comes first (default ${D.checkpointSeconds})`),
   resume: { type: 'boolean', describe: 'Continue an interrupted run from its checkpoint' },
   overwrite: { type: 'boolean', describe: 'Replace an existing output' },

@@ -13,6 +13,9 @@ import { ConfigError, describe, expectedMessage } from '../errors.js';
 import type { HubSettings } from '../hub/env.js';
 import { DEFAULT_REVISION, isHubModel } from '../hub/repo.js';
 import { DTYPES } from '../hub/select.js';
+import { MODEL_DTYPES } from '../runtime/dtypes.js';
+
+export { MODEL_DTYPES };
 import {
   applyOverrides, checkModelOrPresetName, DETECT_FLAGS, ENSEMBLE_RULES, mergeSettings, MODELS_DIR, parseSettings, PIPELINES_DIR, readPreset, resolveModelPath,
   TEMPLATE_SET_NAMES, type DetectSettings,
@@ -83,8 +86,10 @@ const runtimeShape = {
   phraseBatchSize: positiveInteger().optional(),
   /** Phrase embeddings kept in memory. */
   memoryEntries: positiveInteger().optional(),
+  /** Weight precision of the graphs (default fp32): each graph's `variants.<dtype>` file where the manifest has one. */
+  dtype: oneOf(MODEL_DTYPES).optional(),
 };
-const RUNTIME_FLAGS = { intraOpThreads: 'threads', maxPixels: 'max-pixels' } as const;
+const RUNTIME_FLAGS = { intraOpThreads: 'threads', maxPixels: 'max-pixels', dtype: 'dtype' } as const;
 const runtimeSchema = z.object(runtimeShape);
 export type RuntimeOptions = z.output<typeof runtimeSchema>;
 

@@ -17,8 +17,8 @@ import { decodeImage, type DecodedImage, type DecodeOptions, type ImageInput } f
 import type { PixelImage } from '../image/resample.js';
 import { clipPreprocessPixels } from '../image/preprocess.js';
 import { normalizeRows } from '../matching/scores.js';
-import { CheckedSession, ort, type SessionOptions } from '../runtime/session.js';
-import { openModel, type OpenedModel } from './loader.js';
+import { CheckedSession, ort } from '../runtime/session.js';
+import { openModel, type LoadOptions, type OpenedModel } from './loader.js';
 import { resolveModel, type ModelSourceOptions } from './model-source.js';
 import { ClipTokenizer, cutAfterLastEot, type TokenBatch } from '../text/tokenizer.js';
 import { idsInputOf, type LoadedManifest } from './manifest.js';
@@ -31,7 +31,7 @@ function outputOf(outputs: Record<string, ort.Tensor>, name: string, rows: numbe
   return tensor.data;
 }
 
-export interface ClipLoadOptions extends SessionOptions, ModelSourceOptions {
+export interface ClipLoadOptions extends LoadOptions, ModelSourceOptions {
   /** Images per image-tower run (default 16). */
   imageBatchSize?: number;
   /** Prompts per text-tower run (default 64). */

@@ -13,11 +13,11 @@ import { Boxes } from '../geometry/boxes.js';
 import type { DecodedImage } from '../image/read.js';
 import { resizeForDetection, type ResizedForDetection } from '../image/preprocess.js';
 import type { Proposals } from '../proposals/filter.js';
-import type { CheckedSession, SessionOptions } from '../runtime/session.js';
+import type { CheckedSession } from '../runtime/session.js';
 import { ClipModel } from './clip.js';
 import { CropRegionEncoder } from './crop-encoder.js';
 import { FeatureRegionEncoder } from './features-encoder.js';
-import { openModel, type OpenedModel } from './loader.js';
+import { openModel, type LoadOptions, type OpenedModel } from './loader.js';
 import { resolveModel, type ModelSourceOptions } from './model-source.js';
 import { encoderSizeDivisibility, rpnSizeDivisibility, type DetectorManifest, type LoadedManifest } from './manifest.js';
 import type { RegionContext, RegionEncoder, RegionOutputs } from './region-encoder.js';
@@ -25,7 +25,7 @@ import { Rpn, type ProposalOverrides } from './rpn.js';
 
 export type { ProposalOverrides } from './rpn.js';
 
-export interface DetectorLoadOptions extends SessionOptions, ModelSourceOptions {
+export interface DetectorLoadOptions extends LoadOptions, ModelSourceOptions {
   /** Regions per region-encoder run (default 64). */
   regionBatchSize?: number;
 }

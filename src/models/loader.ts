@@ -6,10 +6,10 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { IoError, ModelLoadError, expectedMessage } from '../errors.js';
-import { CheckedSession, type GraphSpec, type SessionOptions } from '../runtime/session.js';
+import { CheckedSession, type ModelDtype, type SessionOptions } from '../runtime/session.js';
 import { ClipTokenizer } from '../text/tokenizer.js';
 import { readHuggingFaceClip } from './hf-layout.js';
-import { checkFiles, readManifest, type LoadedManifest } from './manifest.js';
+import { checkFiles, graphsOf, readManifest, selectPrecision, type LoadedManifest } from './manifest.js';
 
 export interface OpenedModel {
   loaded: LoadedManifest;
@@ -30,14 +30,23 @@ export async function locateManifest(pathOrDir: string): Promise<LoadedManifest>
   throw new ModelLoadError(expectedMessage(what, dir, 'a folder with neither'));
 }
 
-export async function openModel(pathOrDir: string, options: SessionOptions = {}): Promise<OpenedModel> {
-  const loaded = await locateManifest(pathOrDir);
+export interface LoadOptions extends SessionOptions {
+  /**
+   * Weight precision (default fp32): graphs with a `variants.<dtype>` file in the manifest run it, the others
+   * their fp32 file (manifest.ts `selectPrecision`). @throws ConfigError when no graph has that variant.
+   */
+  dtype?: ModelDtype;
+}
+
+export async function openModel(pathOrDir: string, options: LoadOptions = {}): Promise<OpenedModel> {
+  const loaded = selectPrecision(await locateManifest(pathOrDir), options.dtype);
   const { manifest } = loaded;
   const problems = await checkFiles(loaded);
   const sessions: Record<string, CheckedSession> = {};
-  for (const [role, spec] of Object.entries(manifest.graphs as Record<string, GraphSpec | undefined>)) {
-    if (spec === undefined || problems.some((p) => p.startsWith(`${spec.file}:`))) continue;
-    const opened = await CheckedSession.open(resolve(loaded.dir, spec.file), spec, { run: `${manifest.name}/${role}`, check: `graphs.${role} (${spec.file})` }, options);
+  for (const [role, spec] of graphsOf(manifest)) {
+    const file = loaded.graphFiles[role];
+    if (problems.some((p) => p.startsWith(`${file}:`))) continue;
+    const opened = await CheckedSession.open(resolve(loaded.dir, file), spec, { run: `${manifest.name}/${role}`, check: `graphs.${role} (${file})`, file }, options);
     if (opened.session !== undefined) sessions[role] = opened.session;
     problems.push(...opened.problems);
   }

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, expectedMessage } from '../errors.js';
-import { graphSpecSchema as graphSpec, type GraphSpec, type TensorSpec } from '../runtime/session.js';
+import { graphSpecSchema as graphSpec, type GraphSpec, type ModelDtype, type TensorSpec } from '../runtime/session.js';
 import { REGIONCLIP_TEMPERATURE } from '../matching/scores.js';
 import { knownKeysAt } from '../util/schema-keys.js';
 import { closestMatch } from '../util/suggest.js';
@@ -224,8 +224,17 @@ export interface LoadedManifest {
   dir: string;
   /** Path of the manifest file (or of the folder, for a derived manifest). */
   path: string;
-  /** A digest identifying the model's weights (sha256 over the file hashes), for cache keys. */
+  /**
+   * A digest identifying the model's weights as they run (sha256 over the file hashes, and the precision
+   * and files chosen when not fp32), for checkpoints and cache keys.
+   */
   modelHash: string;
+  /** The digest text-embedding caches are keyed by: `modelHash` of the fp32 files unless the text graph itself runs a variant. */
+  textHash: string;
+  /** The weight precision chosen (`selectPrecision`; fp32 unless asked). */
+  dtype: ModelDtype;
+  /** The file each graph runs from: `graphs.<role>.file`, or its `variants.<dtype>` when one was chosen. */
+  graphFiles: Record<string, string>;
   /** Derived from a Hugging Face folder: files carry no recorded hashes. */
   derived: boolean;
 }
@@ -254,9 +263,17 @@ export function parseManifest(value: unknown, source: string): Manifest {
   throw new ConfigError(expectedMessage('a valid model manifest', source, `${problems.length} problem(s): ${problems.join('; ')}`));
 }
 
-/** Every file the manifest names (graphs and tokenizer), relative to its folder. */
-export function referencedFiles(manifest: Manifest): string[] {
-  const graphs = Object.values(manifest.graphs as Record<string, GraphSpec | undefined>).map((g) => g?.file);
+/** The graphs a manifest names, by role (text, vision, rpn, backbone, head). */
+export function graphsOf(manifest: Manifest): [string, GraphSpec][] {
+  return Object.entries(manifest.graphs as Record<string, GraphSpec | undefined>).filter((e): e is [string, GraphSpec] => e[1] !== undefined);
+}
+
+/**
+ * Every file the manifest names that a run with these graph files reads (the graphs, tokenizer, background
+ * and concept pool), relative to its folder. Variants not chosen are not read, so not checked.
+ */
+export function referencedFiles(manifest: Manifest, graphFiles: Record<string, string> = fp32Files(manifest)): string[] {
+  const graphs = Object.values(graphFiles);
   const extra = manifest.kind === 'detector' ? [manifest.scoring.backgroundEmbed, manifest.scoring.conceptPool] : [];
   const files = [...graphs, manifest.tokenizer.vocab, manifest.tokenizer.merges, manifest.tokenizer.tokenizerJson, ...extra];
   return [...new Set(files.filter((f): f is string => f !== undefined))];
@@ -266,10 +283,10 @@ export function referencedFiles(manifest: Manifest): string[] {
  * Checks that every referenced file exists inside the model folder and matches its recorded sha256.
  * Returns the problems (empty when all is well); the caller reports them together.
  */
-export async function checkFiles(loaded: Pick<LoadedManifest, 'manifest' | 'dir' | 'derived'>): Promise<string[]> {
+export async function checkFiles(loaded: Pick<LoadedManifest, 'manifest' | 'dir' | 'derived' | 'graphFiles'>): Promise<string[]> {
   const problems: string[] = [];
   const { manifest, dir } = loaded;
-  for (const file of referencedFiles(manifest)) {
+  for (const file of referencedFiles(manifest, loaded.graphFiles)) {
     const path = resolve(dir, file);
     if (isAbsolute(file) || relative(dir, path).startsWith('..')) {
       problems.push(`${file}: path leaves the model folder`);
@@ -291,22 +308,69 @@ export async function checkFiles(loaded: Pick<LoadedManifest, 'manifest' | 'dir'
   return problems;
 }
 
-function modelHashOf(manifest: Manifest, fallback: string): string {
-  const entries = Object.entries(manifest.files).sort(([a], [b]) => a.localeCompare(b));
+/** sha256 over the recorded hashes of the files a run reads: every file but the precision variants not chosen. */
+function modelHashOf(manifest: Manifest, fallback: string, graphFiles: Record<string, string> = fp32Files(manifest)): string {
+  const chosen = new Set(Object.values(graphFiles));
+  const unused = new Set(graphsOf(manifest).flatMap(([, spec]) => Object.values(spec.variants ?? {})).filter((f) => !chosen.has(f)));
+  const entries = Object.entries(manifest.files).filter(([file]) => !unused.has(file)).sort(([a], [b]) => a.localeCompare(b));
   const hash = createHash('sha256');
   if (entries.length === 0) hash.update(`unverified:${fallback}`);
   for (const [file, { sha256 }] of entries) hash.update(`${file}:${sha256}\n`);
   return hash.digest('hex');
 }
 
+function fp32Files(manifest: Manifest): Record<string, string> {
+  return Object.fromEntries(graphsOf(manifest).map(([role, spec]) => [role, spec.file]));
+}
+
+function loadedAs(manifest: Manifest, dir: string, path: string, hashFallback: string, derived: boolean): LoadedManifest {
+  const modelHash = modelHashOf(manifest, hashFallback);
+  return { manifest, dir, path, modelHash, textHash: modelHash, dtype: 'fp32', graphFiles: fp32Files(manifest), derived };
+}
+
 /** Reads and validates `manifest.json` (a path to the file or its folder). Files are not hashed here. */
 export async function readManifest(pathOrDir: string): Promise<LoadedManifest> {
   const path = pathOrDir.endsWith('.json') ? pathOrDir : join(pathOrDir, 'manifest.json');
   const manifest = parseManifest(readJsonFile(path, 'manifest', 'config'), path);
-  return { manifest, dir: dirname(path), path, modelHash: modelHashOf(manifest, path), derived: false };
+  return loadedAs(manifest, dirname(path), path, path, false);
 }
 
 /** A manifest built in code (e.g. derived from a Hugging Face folder). */
 export function derivedManifest(manifest: Manifest, dir: string): LoadedManifest {
-  return { manifest: parseManifest(manifest, dir), dir, path: dir, modelHash: modelHashOf(manifest, resolve(dir)), derived: true };
+  return loadedAs(parseManifest(manifest, dir), dir, dir, resolve(dir), true);
+}
+
+/**
+ * The model run in weight precision `dtype`: every graph with a `variants.<dtype>` file runs that file, the
+ * others their fp32 `file` (int8 variants cover the region graphs; the text tower usually stays fp32). The
+ * hashes change with the files chosen, so checkpoints and caches never mix precisions; the text cache is
+ * shared with fp32 while the text graph is the same file.
+ * @throws ConfigError when `dtype` is not fp32 and no graph has that variant (the message says how to make one).
+ */
+export function selectPrecision(loaded: LoadedManifest, dtype: ModelDtype = 'fp32'): LoadedManifest {
+  if (dtype === loaded.dtype) return loaded;
+  const base = readManifestHashes(loaded);
+  if (dtype === 'fp32') return { ...loaded, ...base, dtype, graphFiles: fp32Files(loaded.manifest) };
+  const graphs = graphsOf(loaded.manifest);
+  const chosen = graphs.filter(([, spec]) => spec.variants?.[dtype] !== undefined).map(([role]) => role);
+  if (chosen.length === 0) {
+    const how = loaded.derived
+      ? 'a Hugging Face folder\'s precision is chosen when it is fetched: regionclip pull --dtype'
+      : 'int8 files are made with training/convert/quantize.py, docs/models.md "int8"';
+    throw new ConfigError(expectedMessage(`a model with ${dtype} graphs (graphs.<role>.variants.${dtype} in its manifest)`,
+      `--dtype ${dtype} (${loaded.path})`, `graphs with fp32 files only (${graphs.map(([role]) => role).join(', ')}); ${how}`));
+  }
+  const graphFiles = Object.fromEntries(graphs.map(([role, spec]) => [role, spec.variants?.[dtype] ?? spec.file]));
+  const modelHash = modelHashOf(loaded.manifest, hashFallback(loaded), graphFiles);
+  const textHash = chosen.includes('text') ? modelHash : base.modelHash;
+  return { ...loaded, dtype, graphFiles, modelHash, textHash };
+}
+
+function hashFallback(loaded: LoadedManifest): string {
+  return loaded.derived ? resolve(loaded.dir) : loaded.path;
+}
+
+function readManifestHashes(loaded: LoadedManifest): { modelHash: string; textHash: string } {
+  const modelHash = modelHashOf(loaded.manifest, hashFallback(loaded));
+  return { modelHash, textHash: modelHash };
 }

@@ -53,7 +53,7 @@ export class ClipTextEncoder {
     const dir = this.options.cacheDir ?? defaultCacheDir();
     if (dir === false || this.diskCacheOff) return undefined;
     const templateId = `${templateName}:${createHash('sha256').update(JSON.stringify([templates, articlesKey(fill)])).digest('hex').slice(0, 16)}`;
-    return new TextEmbeddingCache(dir, { modelHash: this.model.loaded.modelHash, templates: templateId, ensemble: rule, dim: this.model.embedDim });
+    return new TextEmbeddingCache(dir, { modelHash: this.model.loaded.textHash, templates: templateId, ensemble: rule, dim: this.model.embedDim });
   }
 
   /**

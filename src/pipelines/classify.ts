@@ -43,7 +43,7 @@ export interface ClassifyResult {
 /** Every ClassifyOptions key (checked complete by the compiler); those outside classify's schema are checked here. */
 const OPTION_KEYS = {
   labels: true, topK: true, distractors: true, templates: true, ensemble: true, fill: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onWarning: true,
-  maxPixels: true, intraOpThreads: true, imageBatchSize: true, textBatchSize: true, onImage: true, onTextProgress: true, hub: true,
+  maxPixels: true, intraOpThreads: true, dtype: true, imageBatchSize: true, textBatchSize: true, onImage: true, onTextProgress: true, hub: true,
 } satisfies Record<keyof ClassifyOptions, true>;
 const OTHER_OPTIONS = Object.keys(OPTION_KEYS);
 

@@ -255,7 +255,7 @@ export interface DetectorOptions extends DetectorLoadOptions, TextEncoderOptions
 const DETECT_OPTION_KEYS = {
   vocab: true, caption: true, phrases: true, settings: true, boxes: true, onTextProgress: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onWarning: true, maxPixels: true,
 } satisfies Record<keyof DetectOptions, true>;
-const DETECTOR_OPTION_KEYS = { settings: true, set: true, hub: true, regionBatchSize: true, intraOpThreads: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onWarning: true, maxPixels: true } satisfies Record<keyof DetectorOptions, true>;
+const DETECTOR_OPTION_KEYS = { settings: true, set: true, hub: true, regionBatchSize: true, intraOpThreads: true, cacheDir: true, phraseBatchSize: true, memoryEntries: true, onWarning: true, maxPixels: true, dtype: true } satisfies Record<keyof DetectorOptions, true>;
 const OTHER_OPTIONS = [...new Set([...Object.keys(DETECT_OPTION_KEYS), ...Object.keys(DETECTOR_OPTION_KEYS)])];
 
 /**

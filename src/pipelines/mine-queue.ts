@@ -28,7 +28,7 @@ import { FlowProducer, Job, Queue, QueueEvents, type ConnectionOptions, type Job
 import {
   ConfigError, HubError, InvalidInputError, IoError, ModelLoadError, ModelRunError, QueueError, RegionClipError, UsageError, expectedMessage,
 } from '../errors.js';
-import { MINE_DEFAULTS, modelReference, parseRedisUrl, resolveQueueOptions, type RedisAddress } from '../config/options.js';
+import { MINE_DEFAULTS, modelReference, parseRedisUrl, parseRuntimeOptions, resolveQueueOptions, type RedisAddress } from '../config/options.js';
 import { isHubModel } from '../hub/repo.js';
 import { captionInputKind } from '../io/captions.js';
 import { checkpointPath, errorsPath, readCheckpoint } from '../io/checkpoint.js';
@@ -37,6 +37,7 @@ import type { CommittedRange } from '../io/mine-parts.js';
 import type { MineFormat } from '../io/mined.js';
 import { modelConceptPool } from '../models/detector.js';
 import { locateManifest } from '../models/loader.js';
+import { selectPrecision } from '../models/manifest.js';
 import { exportsOf, mineSettingsHash, minedModelVersion, nothingMined, type MineOptions, type MineSummary } from './mine.js';
 import { resolveModelFolder } from '../models/model-source.js';
 
@@ -54,7 +55,7 @@ const KEEP_SECONDS = 7 * 24 * 3600;
 /** The mining settings a range job carries: mine()'s options, paths absolute as the producer sees them. */
 export type RangeSettings = Pick<MineOptions,
   'input' | 'root' | 'rule' | 'temperature' | 'threshold' | 'floor' | 'objectnessWeight' | 'topK' | 'nms' | 'vote' | 'minScore' | 'proposals' | 'rpnNms' |
-  'concepts' | 'templates' | 'strict' | 'queueSize' | 'maxPixels' | 'checkpointLines' | 'checkpointSeconds'>;
+  'concepts' | 'templates' | 'strict' | 'queueSize' | 'maxPixels' | 'checkpointLines' | 'checkpointSeconds' | 'dtype'>;
 
 export interface RangeJobData {
   runId: string;
@@ -178,7 +179,7 @@ export interface QueueMineOptions extends RangeSettings {
 
 const QUEUE_MINE_KEYS = [
   'input', 'root', 'rule', 'temperature', 'threshold', 'floor', 'objectnessWeight', 'topK', 'nms', 'vote', 'minScore', 'proposals', 'rpnNms', 'concepts',
-  'templates', 'strict', 'queueSize', 'maxPixels', 'checkpointLines', 'checkpointSeconds', 'output', 'exports', 'coco', 'resume', 'overwrite', 'hub', 'redis', 'rangeLines', 'workDir', 'onProgress', 'onNotice',
+  'templates', 'strict', 'queueSize', 'maxPixels', 'checkpointLines', 'checkpointSeconds', 'dtype', 'output', 'exports', 'coco', 'resume', 'overwrite', 'hub', 'redis', 'rangeLines', 'workDir', 'onProgress', 'onNotice',
 ] as const satisfies readonly (keyof QueueMineOptions)[];
 
 /** The run a producer's options describe: its id, folders, ranges and jobs. */
@@ -210,12 +211,13 @@ async function planRun(model: string | undefined, given: QueueMineOptions, range
     input, root, rule: given.rule, temperature: given.temperature, threshold: given.threshold, floor: given.floor, objectnessWeight: given.objectnessWeight,
     topK: given.topK, nms: given.nms, vote: given.vote, minScore: given.minScore, proposals: given.proposals, rpnNms: given.rpnNms,
     concepts: given.concepts, templates: given.templates, strict: given.strict, queueSize: given.queueSize, maxPixels: given.maxPixels,
-    checkpointLines: given.checkpointLines, checkpointSeconds: given.checkpointSeconds,
+    checkpointLines: given.checkpointLines, checkpointSeconds: given.checkpointSeconds, dtype: given.dtype,
   };
   const exports = exportsOf(given).map((e) => ({ ...e, path: resolve(e.path) }));
   const reference = modelReference(model);
   const modelForWorkers = isHubModel(reference) ? reference : resolve(reference);
-  const loaded = await locateManifest(await resolveModelFolder(reference, given.hub));
+  // Workers load the same precision (the range's settings carry it); the hashes name it.
+  const loaded = selectPrecision(await locateManifest(await resolveModelFolder(reference, given.hub)), parseRuntimeOptions({ dtype: given.dtype }).dtype);
   const split = await splitInput(input, rangeLines);
   // Validates the mining options as mine() does (same errors), and names the whole run's settings.
   const settingsHash = mineSettingsHash(loaded.modelHash, modelConceptPool(loaded), { ...settings, output, exports }, split.sha256);

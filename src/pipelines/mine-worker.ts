@@ -17,6 +17,7 @@ import { dirname, relative } from 'node:path';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { RegionClipError } from '../errors.js';
 import { parseRedisUrl, resolveQueueOptions, type HubOptions } from '../config/options.js';
+import type { ModelDtype } from '../runtime/dtypes.js';
 import { readCheckpoint } from '../io/checkpoint.js';
 import { formatLineRange } from '../io/input-lines.js';
 import { writeMinedExport } from '../io/mined.js';
@@ -62,7 +63,7 @@ export async function runMineWorker(options: MineWorkerOptions): Promise<{ range
   const name = `${hostname()}-${process.pid}`;
   const notice = options.onNotice ?? (() => undefined);
   const models = new ModelShelf(options);
-  const loadModel = (reference: string) => models.load(reference);
+  const loadModel = (reference: string, dtype: ModelDtype | undefined) => models.load(reference, dtype);
   const done = { ranges: 0, merges: 0 };
   let stopping = false;
   const lockMs = lockSeconds * 1000;
@@ -124,21 +125,22 @@ function watch(worker: Worker, notice: (message: string) => void): void {
   });
 }
 
-/** The models a worker has loaded, one per model reference, kept for its next ranges. */
+/** The models a worker has loaded, one per model reference and precision, kept for its next ranges. */
 class ModelShelf {
   private readonly models = new Map<string, Promise<LoadedModel>>();
 
   constructor(private readonly options: Pick<MineWorkerOptions, 'hub' | 'intraOpThreads' | 'regionBatchSize' | 'cacheDir'>) {}
 
-  load(reference: string): Promise<LoadedModel> {
-    let loaded = this.models.get(reference);
+  load(reference: string, dtype: ModelDtype = 'fp32'): Promise<LoadedModel> {
+    const key = `${dtype}:${reference}`;
+    let loaded = this.models.get(key);
     if (loaded === undefined) {
       const { hub, intraOpThreads, regionBatchSize, cacheDir } = this.options;
       loaded = resolveModelFolder(reference, hub)
-        .then((dir) => DetectorModel.load(dir, { intraOpThreads, regionBatchSize }))
+        .then((dir) => DetectorModel.load(dir, { intraOpThreads, regionBatchSize, dtype }))
         .then((model) => ({ model, textEncoder: new ClipTextEncoder(model.clip, { cacheDir }) }));
-      this.models.set(reference, loaded);
-      loaded.catch(() => this.models.delete(reference));
+      this.models.set(key, loaded);
+      loaded.catch(() => this.models.delete(key));
     }
     return loaded;
   }
@@ -159,14 +161,14 @@ interface RangeContext {
   name: string;
   signal: AbortSignal | undefined;
   cacheDir: string | false | undefined;
-  loadModel: (reference: string) => Promise<LoadedModel>;
+  loadModel: (reference: string, dtype: ModelDtype | undefined) => Promise<LoadedModel>;
   notice: (message: string) => void;
 }
 
 /** Mines one range in a new attempt folder, resuming from the range's best checkpoint; returns what the merge needs. */
 async function mineRange(job: Job<RangeJobData>, context: RangeContext): Promise<CommittedRange> {
   const { runDir, range, settings } = job.data;
-  const { model, textEncoder } = await context.loadModel(job.data.model);
+  const { model, textEncoder } = await context.loadModel(job.data.model, settings.dtype);
   const attempt = startAttempt(rangeFolder(runDir, range), `${Date.now()}-${context.name}`);
   const label = `run ${job.data.runId} lines ${formatLineRange(range)}`;
   context.notice(`${label}: ${attempt.resumesAt === undefined ? 'starting' : `resuming at line ${attempt.resumesAt + 1}`} in ${attempt.dir}`);

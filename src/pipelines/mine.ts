@@ -108,7 +108,7 @@ export interface MineOptions extends TextEncoderOptions, DetectorLoadOptions {
 const OPTION_KEYS = {
   input: true, output: true, root: true, rule: true, temperature: true, threshold: true, floor: true, objectnessWeight: true, topK: true, nms: true,
   vote: true, minScore: true, proposals: true, rpnNms: true, concepts: true, templates: true, distractors: true, shard: true, lines: true,
-  resume: true, overwrite: true, strict: true, queueSize: true, exports: true, coco: true, maxPixels: true, intraOpThreads: true, regionBatchSize: true,
+  resume: true, overwrite: true, strict: true, queueSize: true, exports: true, coco: true, maxPixels: true, intraOpThreads: true, dtype: true, regionBatchSize: true,
   cacheDir: true, phraseBatchSize: true, memoryEntries: true, onWarning: true, onProgress: true, onTextProgress: true, hub: true,
   checkpointLines: true, checkpointSeconds: true, signal: true, textEncoder: true,
 } satisfies Record<keyof MineOptions, true>;

@@ -11,6 +11,7 @@
 import ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { ModelRunError, expectedMessage } from '../errors.js';
+export { MODEL_DTYPES, type ModelDtype } from './dtypes.js';
 
 const dim = z.union([z.number().int().nonnegative(), z.string().min(1)]);
 export const tensorSpecSchema = z.strictObject({
@@ -27,6 +28,11 @@ export const graphSpecSchema = z.strictObject({
   file: z.string().min(1),
   inputs: z.array(tensorSpecSchema).min(1),
   outputs: z.array(tensorSpecSchema).min(1),
+  /**
+   * The same graph in other weight precisions, same inputs and outputs (float32 I/O): int8 QDQ files from
+   * training/convert/quantize.py, chosen with `--dtype` (`LoadOptions.dtype`). Each file is hashed in `files`.
+   */
+  variants: z.strictObject({ fp16: z.string().min(1).optional(), int8: z.string().min(1).optional() }).optional(),
 });
 export type GraphSpec = z.infer<typeof graphSpecSchema>;
 
@@ -100,7 +106,7 @@ export class CheckedSession {
    * session, or every problem found (the session is then released), so a loader can report the
    * problems of all its graphs together.
    */
-  static async open(path: string, spec: GraphSpec, names: { run: string; check: string }, options: SessionOptions = {}): Promise<{ session: CheckedSession; problems: [] } | { session: undefined; problems: string[] }> {
+  static async open(path: string, spec: GraphSpec, names: { run: string; check: string; file?: string }, options: SessionOptions = {}): Promise<{ session: CheckedSession; problems: [] } | { session: undefined; problems: string[] }> {
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(path, {
@@ -109,7 +115,7 @@ export class CheckedSession {
         extra: NO_SPINNING,
       });
     } catch (error) {
-      return { session: undefined, problems: [`${spec.file}: not a loadable ONNX graph (${(error as Error).message?.split('\n')[0] ?? String(error)})`] };
+      return { session: undefined, problems: [`${names.file ?? spec.file}: not a loadable ONNX graph (${(error as Error).message?.split('\n')[0] ?? String(error)})`] };
     }
     const problems = compareWithSpec(session, spec, names.check);
     if (problems.length > 0) {

@@ -39,7 +39,7 @@ function printResult(result: ClassifyResult): void {
 async function classify(argv: ArgumentsCamelCase<ClassifyArgs>): Promise<void> {
   // Validated before anything is read or loaded (classifyImages checks the same way), and the output path before any image.
   const settings = resolveClassifyOptions({
-    templates: argv.templates, ensemble: argv.ensemble, topK: argv.topK, distractors: argv.distractors, intraOpThreads: argv.threads, maxPixels: argv.maxPixels,
+    templates: argv.templates, ensemble: argv.ensemble, topK: argv.topK, distractors: argv.distractors, intraOpThreads: argv.threads, maxPixels: argv.maxPixels, dtype: argv.dtype,
   });
   const { paths, skipped } = await expandImageInputs(argv.images);
   reportSkipped(skipped);

@@ -139,7 +139,7 @@ async function detect(argv: ArgumentsCamelCase<DetectArgs>): Promise<void> {
   const phrases = phrasesFrom(argv);
   // Settings and limits are validated before any image is read; Detector.load checks the same way.
   const settings = resolveDetectSettings(argv.pipeline, { settings: settingsFromFlags(argv), set: argv.set });
-  const runtime = parseRuntimeOptions({ intraOpThreads: argv.threads, maxPixels: argv.maxPixels });
+  const runtime = parseRuntimeOptions({ intraOpThreads: argv.threads, maxPixels: argv.maxPixels, dtype: argv.dtype });
   const run = await prepareRun(argv, phrases);
   const images = await withStdinImage(run.images.paths);
   noticeBuiltinModel(settings.model!, argv.quiet);

@@ -91,7 +91,7 @@ async function mineCaptions(argv: ArgumentsCamelCase<MineArgs>): Promise<void> {
   const settings = resolveMineOptions({
     rule: argv.rule, temperature: argv.temperature, threshold: argv.thresh, floor: argv.floor, objectnessWeight: argv.objectness, topK: argv.topK,
     nms: argv.nms, vote: argv.vote, minScore: argv.minScore, proposals: argv.proposals, rpnNms: argv.rpnNms, templates: argv.templates,
-    shard: argv.shard, lines: argv.lines, queueSize: argv.queue, distractors: argv.distractors, intraOpThreads: argv.threads, maxPixels: argv.maxPixels,
+    shard: argv.shard, lines: argv.lines, queueSize: argv.queue, distractors: argv.distractors, intraOpThreads: argv.threads, maxPixels: argv.maxPixels, dtype: argv.dtype,
     checkpointLines: argv.checkpointLines, checkpointSeconds: argv.checkpointSeconds,
   });
   const { output, exports } = outputsOf(argv);
@@ -128,7 +128,7 @@ async function mineOnRedis(argv: ArgumentsCamelCase<MineArgs>, redis: string): P
   const settings = resolveMineOptions({
     rule: argv.rule, temperature: argv.temperature, threshold: argv.thresh, floor: argv.floor, objectnessWeight: argv.objectness, topK: argv.topK,
     nms: argv.nms, vote: argv.vote, minScore: argv.minScore, proposals: argv.proposals, rpnNms: argv.rpnNms, templates: argv.templates,
-    queueSize: argv.queue, maxPixels: argv.maxPixels, checkpointLines: argv.checkpointLines, checkpointSeconds: argv.checkpointSeconds,
+    queueSize: argv.queue, maxPixels: argv.maxPixels, checkpointLines: argv.checkpointLines, checkpointSeconds: argv.checkpointSeconds, dtype: argv.dtype,
   });
   const { output, exports } = outputsOf(argv);
   resolveQueueOptions({ rangeLines: argv.rangeLines });
@@ -141,7 +141,7 @@ async function mineOnRedis(argv: ArgumentsCamelCase<MineArgs>, redis: string): P
     rule: settings.rule, temperature: settings.temperature, threshold: settings.threshold, floor: settings.floor, objectnessWeight: settings.objectnessWeight,
     topK: settings.topK, nms: settings.nms, vote: settings.vote, minScore: settings.minScore, proposals: settings.proposals, rpnNms: settings.rpnNms,
     templates: settings.templates, queueSize: settings.queueSize, maxPixels: settings.maxPixels, checkpointLines: settings.checkpointLines,
-    checkpointSeconds: settings.checkpointSeconds,
+    checkpointSeconds: settings.checkpointSeconds, dtype: settings.dtype,
     input: argv.input, output, exports, coco: argv.coco, root: argv.root, concepts: conceptsOf(argv.concepts as string | boolean | (string | boolean)[] | undefined),
     resume: argv.resume, overwrite: argv.overwrite, strict: argv.strict, redis, rangeLines: argv.rangeLines, workDir: argv.workDir,
     onProgress: ({ done, total, errors }) => {

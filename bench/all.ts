@@ -223,7 +223,7 @@ STAGES.forEach((stage, s) => {
 console.log('');
 for (const dir of models) {
   const cell = cells.get(key(dir, threadCounts[0]))!;
-  const kept = cell.afterRpn === undefined ? '' : `ours' RPN kept ${cell.afterRpn} proposals (${cell.afterRpn < R ? 'topped up with random boxes' : 'cut'} to ${R})`;
+  const kept = cell.afterRpn === undefined ? '' : `ours' RPN kept ${cell.afterRpn} proposals (${cell.afterRpn < R ? `topped up with random boxes to ${R}` : cell.afterRpn > R ? `the first ${R} used` : 'all used'})`;
   const torch = cell.torchAfterRpn === undefined ? '' : `; PyTorch's RPN (random weights) kept ${cell.torchAfterRpn} and embeds ours' ${R} regions`;
   console.log(`${basename(dir)} (${dir}): ${kept}${torch}.`);
 }

@@ -16,20 +16,27 @@ install. For the big models run with fewer proposals / phrases (--proposals 100 
 the region / text stages linearly (they are per-region / per-prompt batched work).
 
 One image (generated: 640x480 shapes on noise, or --image), 1000 proposals, a 100-phrase vocabulary
-(100 words of export_tiny_clip.WORDS) x 1 template. The models are rebuilt from the manifest's preset
-and seed (export_tiny_detector.build_models; speed does not depend on the weight values).
+(100 words of export_tiny_clip.WORDS, or --phrases-file: one phrase a line) x 1 template. The models are
+rebuilt from the manifest's preset and seed (export_tiny_detector.build_models), or for the built-in model
+(made by training/train_world.py) from training/configs/models/<preset>.json (regionclip_train.models), with
+random weights: speed does not depend on the weight values.
 
 Proposal count: the benchmark manifests use preNmsTopK 6000 / level, nmsThreshold 0.9, postNmsTopK 1000,
 so ~1000 survive NMS; if fewer do, the list is PADDED to exactly --proposals with the highest-scoring
 pre-NMS boxes not already in it (printed as "padded"). The tiny models keep their manifest settings
-(postNmsTopK 40), so for them the proposals are padded the same way to --proposals.
+(postNmsTopK 40), so for them the proposals are padded the same way to --proposals. --boxes FILE (a JSON
+array of 4 x --proposals numbers, XYXY in original-image pixels; bench/all.ts passes the boxes our side
+used) replaces the padded proposals for the region and scoring stages, so both sides embed the same boxes
+(RoIAlign's adaptive sampling makes its cost depend on box sizes); the RPN and proposal stages still run.
 
 Stages: preprocess (decode, resize, normalize + pad; features: also the backbone input; crop: the
 original image normalized), rpn (the RPN graph), proposals (anchors, decode, top-k, clip, NMS: torchvision
 RegionProposalNetwork), region (features: backbone + roi_align + head; crop: roi_align crops + vision tower;
---batch regions at a time), text (tokenize + text tower, --batch prompts at a time), scoring (normalize,
-cosine, softmax, geometric fusion, threshold, batched NMS by phrase). Milliseconds, median of --runs after
-one warm-up pass with 8 proposals and 4 phrases.
+--batch regions at a time), text (tokenize + text tower, --text-batch prompts at a time (default --batch);
+a manifest with tokenizer.padding "longest" has each batch cut after its last EOT, as the runtime does;
+else 77 positions), scoring (normalize, cosine, softmax, geometric fusion, threshold, batched NMS by
+phrase). Milliseconds, median of --runs after one warm-up pass with 8 proposals and 4 phrases; --json
+prints one JSON line instead (every run's stages, the counts, the versions) for bench/all.ts.
 """
 import argparse
 import json
@@ -74,6 +81,21 @@ def bench_image(path):
     img.save(path)
 
 
+def build_world_models(model_dir, preset, seed):
+    """The built-in model's modules (training/train_world.py: regionclip_train.models with the sizes of
+    training/configs/models/<preset>.json), random weights: backbone, head, RPN graph and text tower."""
+    from regionclip_train import models as world
+    with open(os.path.join(ROOT, "training", "configs", "models", f"{preset}.json")) as f:
+        p = json.load(f)
+    with open(os.path.join(model_dir, "vocab.json"), encoding="utf-8") as f:
+        vocab_size = len(json.load(f))
+    torch.manual_seed(seed)
+    built = world.build(p)
+    trunk, rpn = world.build_rpn(p)
+    return {"backbone": built["backbone"].eval(), "head": built["head"].eval(), "rpn": world.RpnGraph(trunk, rpn.head).eval(),
+            "text": world.build_text(p, vocab_size).eval()}
+
+
 class Pipeline:
     """One model folder's modules (rebuilt from its manifest's preset and seed), tokenizer and background."""
 
@@ -82,8 +104,10 @@ class Pipeline:
             self.m = json.load(f)
         preset = re.search(r"--preset (\S+)", self.m["description"]).group(1)
         seed = int(re.search(r"--seed (\d+)", self.m["description"]).group(1))
-        self.models = etd.build_models(preset, seed, calibrate=False)
+        self.models = build_world_models(model_dir, preset, seed) if "train_world.py" in self.m["description"] \
+            else etd.build_models(preset, seed, calibrate=False)
         self.tok = SimpleTokenizer(model_dir)
+        self.trim_text = self.m["tokenizer"].get("padding") == "longest"
         self.dir = model_dir
         self.bg = None
         if self.m["scoring"].get("backgroundEmbed"):
@@ -155,9 +179,16 @@ class Pipeline:
         return region / region.norm(dim=1, keepdim=True)
 
     def embed_text(self, phrases, batch):
-        """L2-normalized embeddings of the single template ("a photo of a {phrase}."), batch prompts at a time."""
+        """L2-normalized embeddings of the single template ("a photo of a {phrase}."), batch prompts at a time
+        (cut after the batch's last EOT when the manifest's tokenizer.padding is "longest", as the runtime does)."""
         prompts = [fill_template(load_templates().single[0], p) for p in phrases]
-        text = torch.cat([self.models["text"](self.tok(prompts[i:i + batch])) for i in range(0, len(prompts), batch)])
+        out = []
+        for i in range(0, len(prompts), batch):
+            ids = self.tok(prompts[i:i + batch])
+            if self.trim_text:
+                ids = ids[:, :int(ids.argmax(dim=-1).max()) + 1]
+            out.append(self.models["text"](ids))
+        text = torch.cat(out)
         return text / text.norm(dim=1, keepdim=True)
 
     def score(self, x, region, text, props, kept_scores):
@@ -173,8 +204,9 @@ class Pipeline:
         return len(keep), len(r_idx)
 
     @torch.no_grad()
-    def run(self, image_path, phrases, n_props, batch):
-        """One timed pass; returns ({stage: ms}, {afterRpn, detections, candidates})."""
+    def run(self, image_path, phrases, n_props, batch, text_batch=None, boxes=None):
+        """One timed pass; returns ({stage: ms}, {afterRpn, detections, candidates}). boxes: n_props x 4 in
+        original-image pixels that replace the proposals for the region and scoring stages."""
         t, out = {}, {}
         t0 = time.perf_counter()
         x = self.preprocess(image_path)
@@ -182,10 +214,12 @@ class Pipeline:
         o0, d0, o1, d1 = self.models["rpn"](x.rpn_in)
         t2 = time.perf_counter()
         props, kept_scores, out["afterRpn"] = self.propose(x, [o0, o1], [d0, d1], n_props)
+        if boxes is not None:
+            props = boxes * torch.tensor([x.neww / x.w, x.newh / x.h, x.neww / x.w, x.newh / x.h])
         t3 = time.perf_counter()
         region = self.embed_regions(x, props, batch)
         t4 = time.perf_counter()
-        text = self.embed_text(phrases, batch)
+        text = self.embed_text(phrases, text_batch or batch)
         t5 = time.perf_counter()
         out["detections"], out["candidates"] = self.score(x, region, text, props, kept_scores)
         t6 = time.perf_counter()
@@ -202,7 +236,11 @@ def main():
     ap.add_argument("--phrases", type=int, default=100)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--text-batch", type=int, help="prompts per text-tower run (default: --batch)")
+    ap.add_argument("--phrases-file", help="the vocabulary, one phrase a line (the first --phrases)")
+    ap.add_argument("--boxes", help="JSON array of 4 x --proposals numbers: the regions (original-image pixels)")
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (default: torch's choice)")
+    ap.add_argument("--json", action="store_true", help="print one JSON line (every run's stages, counts, versions)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -210,17 +248,38 @@ def main():
     if not args.image and not os.path.exists(image):
         os.makedirs(os.path.dirname(image), exist_ok=True)
         bench_image(image)
-    words = list(dict.fromkeys(WORDS))
-    phrases = (words * (args.phrases // len(words) + 1))[:args.phrases]
+    if args.phrases_file:
+        with open(args.phrases_file, encoding="utf-8") as f:
+            phrases = [line.strip() for line in f if line.strip()][:args.phrases]
+        if len(phrases) < args.phrases:
+            sys.exit(f"{args.phrases_file}: {len(phrases)} phrases, --phrases asks for {args.phrases}")
+    else:
+        words = list(dict.fromkeys(WORDS))
+        phrases = (words * (args.phrases // len(words) + 1))[:args.phrases]
+    boxes = None
+    if args.boxes:
+        with open(args.boxes) as f:
+            flat = json.load(f)
+        if len(flat) != 4 * args.proposals:
+            sys.exit(f"{args.boxes}: {len(flat)} numbers, expected 4 x --proposals = {4 * args.proposals}")
+        boxes = torch.tensor(flat, dtype=torch.float32).view(-1, 4)
     t0 = time.perf_counter()
     pipe = Pipeline(args.model)
-    print(f"{pipe.m['name']} ({pipe.m['regionEncoder']['mode']}), built in {time.perf_counter() - t0:.1f} s; torch {torch.__version__}, "
+    built_s = time.perf_counter() - t0
+    if args.json:
+        pipe.run(image, phrases[:4], 8, args.batch, args.text_batch)  # warm-up
+        runs = [pipe.run(image, phrases, args.proposals, args.batch, args.text_batch, boxes) for _ in range(args.runs)]
+        print(json.dumps({"model": pipe.m["name"], "torch": torch.__version__, "torchvision": torchvision.__version__,
+                          "threads": torch.get_num_threads(), "buildSeconds": round(built_s, 2),
+                          "runs": [r[0] for r in runs], **runs[-1][1]}))
+        return
+    print(f"{pipe.m['name']} ({pipe.m['regionEncoder']['mode']}), built in {built_s:.1f} s; torch {torch.__version__}, "
           f"torchvision {torchvision.__version__}, {torch.get_num_threads()} thread(s); image {image}; "
           f"{args.proposals} proposals, {args.phrases} phrases, batch {args.batch}")
-    pipe.run(image, phrases[:4], 8, args.batch)  # warm-up
+    pipe.run(image, phrases[:4], 8, args.batch, args.text_batch)  # warm-up
     runs = []
     for _ in range(args.runs):
-        times, out = pipe.run(image, phrases, args.proposals, args.batch)
+        times, out = pipe.run(image, phrases, args.proposals, args.batch, args.text_batch, boxes)
         runs.append(times)
     med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     padded = f", padded to {args.proposals}" if out["afterRpn"] < args.proposals else ""

@@ -18,23 +18,8 @@ import time
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "training"))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-from detect_torch import Pipeline  # noqa: E402
-from regionclip_train import models as world  # noqa: E402
-from regionclip_train.models import RpnGraph  # noqa: E402
-
-
-class WorldPipeline(Pipeline):
-    def __init__(self, model_dir):
-        with open(os.path.join(model_dir, "manifest.json")) as f:
-            self.m = json.load(f)
-        with open(os.path.join(ROOT, "training", "configs", "models", "small.json")) as f:
-            p = json.load(f)
-        built = world.build(p)
-        trunk, rpn = world.build_rpn(p)
-        self.models = {"backbone": built["backbone"].eval(), "head": built["head"].eval(), "rpn": RpnGraph(trunk, rpn.head).eval()}
-        self.bg = None
+from detect_torch import Pipeline  # noqa: E402  (builds the built-in model's modules: detect_torch.build_world_models)
 
 
 def main():
@@ -47,7 +32,7 @@ def main():
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    pipe = WorldPipeline(args.model)
+    pipe = Pipeline(args.model)
     text = torch.nn.functional.normalize(torch.randn(args.labels, pipe.m["embedDim"]), dim=1)
     files = sorted(os.path.join(args.images, f) for f in os.listdir(args.images))
     stages = dict(preprocess=0.0, rpn=0.0, proposals=0.0, region=0.0, scoring=0.0)

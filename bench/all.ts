@@ -20,7 +20,7 @@
  * --quick: 50 proposals, 10 phrases, 1 repeat (flags given explicitly win).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -42,6 +42,7 @@ const { values: flags, positionals } = parseArgs({
     python: { type: 'string', default: '/usr/bin/python3' },
     cache: { type: 'string', default: join(tmpdir(), 'regionclip-bench') },
     'require-torch': { type: 'boolean', default: false },
+    'no-int8': { type: 'boolean', default: false },
   },
 });
 const positiveInt = (name: string, text: string): number => {
@@ -101,6 +102,34 @@ const models = positionals.length > 0
   : [join(root, 'models', 'world-rn-small'), rn50Model()].filter((d): d is string => d !== undefined);
 for (const dir of models) if (!existsSync(join(dir, 'manifest.json'))) throw new Error(`${dir}: not a model folder (no manifest.json)`);
 
+/** Whether a model has int8 graphs; the cached RN50 gets them here (docs/models.md "int8", calibrated on the bench image). */
+function int8Ready(dir: string, calibImage: string): boolean {
+  const manifest = readJsonFile(join(dir, 'manifest.json'), 'manifest') as { graphs: Record<string, { variants?: { int8?: string } }> };
+  if (Object.values(manifest.graphs).some((g) => g.variants?.int8 !== undefined)) return true;
+  if (resolve(dir) !== join(cache, 'rn50-features')) {
+    notes.push(`${basename(dir)}: no int8 graphs (docs/models.md "int8" makes them); int8 not timed.`);
+    return false;
+  }
+  const probe = join(cache, 'rn50-probe');
+  const calib = join(cache, 'rn50-calib');
+  mkdirSync(calib, { recursive: true });
+  writeFileSync(join(calib, basename(calibImage)), readFileSync(calibImage));
+  const steps: [string, string[], string][] = [
+    [python, ['-m', 'convert.quantize', 'probe', '--model', dir, '--out', probe], join(root, 'training')],
+    [process.execPath, ['--import', 'tsx', join(root, 'tools', 'calibrate-int8.ts'), '--model', dir, '--probe', probe, '--images', calib, '--proposals', '300', '--out', join(probe, 'ranges.json')], root],
+    [python, ['-m', 'convert.quantize', 'apply', '--model', dir, '--ranges', join(probe, 'ranges.json')], join(root, 'training')],
+  ];
+  log(`bench: making int8 graphs of ${dir} (random weights: calibrated on the bench image; speed only)`);
+  for (const [command, args, cwd] of steps) {
+    const run = spawnSync(command, args, { encoding: 'utf8', cwd, maxBuffer: 1 << 24 });
+    if (run.status !== 0) {
+      notes.push(`${basename(dir)}: int8 not timed: ${basename(args[args[0] === '--import' ? 2 : 1])} exited with ${run.status}: ${run.stderr.trim().split('\n').pop()}`);
+      return false;
+    }
+  }
+  return true;
+}
+
 /** The 640×480 benchmark image: a gradient, a square, a disc and a triangle, seeded noise (as bench/detect_torch.py draws it). */
 async function benchImage(path: string): Promise<void> {
   const [w, h] = [640, 480];
@@ -126,6 +155,7 @@ if (flags.image === undefined && !existsSync(image)) {
   await benchImage(image);
 }
 
+const withInt8 = new Set(flags['no-int8'] ? [] : models.filter((dir) => int8Ready(dir, image)));
 const work = mkdtempSync(join(cache, 'run-'));
 const concepts = readTextFile(join(root, 'models', 'world-rn-small', 'concepts.txt'), 'concept pool').split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
 if (P > concepts.length) throw new Error(`--phrases takes at most ${concepts.length} (the built-in model's concepts), got ${P}`);
@@ -152,7 +182,7 @@ function lastJsonLine(command: string, args: string[], what: string): Record<str
   return JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 }
 
-interface Cell { ours: number[][]; torch: number[][]; afterRpn?: number; torchAfterRpn?: number }
+interface Cell { ours: number[][]; int8: number[][]; torch: number[][]; afterRpn?: number; torchAfterRpn?: number }
 const cells = new Map<string, Cell>();
 const key = (dir: string, threads: number) => `${dir}\u0000${threads}`;
 const boxesFile = (i: number) => join(work, `boxes-${i}.json`);
@@ -162,7 +192,7 @@ try {
   for (let r = 0; r < repeats; r++) {
     models.forEach((dir, i) => {
       for (const threads of threadCounts) {
-        const cell = cells.get(key(dir, threads)) ?? { ours: [], torch: [] };
+        const cell = cells.get(key(dir, threads)) ?? { ours: [], int8: [], torch: [] };
         cells.set(key(dir, threads), cell);
         const label = `${basename(dir)}, ${threads} thread${threads === 1 ? '' : 's'}`;
         const runOurs = () => {
@@ -170,6 +200,10 @@ try {
           const out = lastJsonLine(process.execPath, ['--import', 'tsx', join(root, 'bench', 'detect.ts'), '--json', '--threads', String(threads), ...common, ...boxesOut, dir], `ours (${label})`);
           cell.ours.push(ourStages(out.stages as Stages));
           cell.afterRpn = out.afterRpn as number;
+          if (withInt8.has(dir)) {
+            const q = lastJsonLine(process.execPath, ['--import', 'tsx', join(root, 'bench', 'detect.ts'), '--json', '--threads', String(threads), '--dtype', 'int8', ...common, dir], `ours int8 (${label})`);
+            cell.int8.push(ourStages(q.stages as Stages));
+          }
         };
         const runTorch = () => {
           const out = lastJsonLine(python, [join(root, 'bench', 'detect_torch.py'), '--model', dir, '--json', '--runs', '1', '--threads', String(threads),
@@ -207,16 +241,18 @@ console.log('');
 const columns = models.flatMap((dir) => threadCounts.map((threads) => ({ dir, threads, cell: cells.get(key(dir, threads))! })));
 const head = columns.flatMap(({ dir, threads }) => {
   const name = `${basename(dir)}, ${threads} thread${threads === 1 ? '' : 's'}`;
-  return [`${name}: ours ms`, 'torch ms', 'ours/torch'];
+  return [`${name}: ours ms`, 'torch ms', 'ours/torch', ...(withInt8.has(dir) ? ['ours int8 ms', 'int8/torch'] : [])];
 });
 console.log(`| stage | ${head.join(' | ')} |`);
 console.log(`| --- | ${head.map(() => '---:').join(' | ')} |`);
 STAGES.forEach((stage, s) => {
-  const row = columns.flatMap(({ cell }) => {
+  const row = columns.flatMap(({ dir, cell }) => {
     const ours = cell.ours.map((run) => run[s]);
-    if (cell.torch.length === 0) return [summary(ours, ms), '—', '—'];
+    const int8 = cell.int8.map((run) => run[s]);
     const torch = cell.torch.map((run) => run[s]);
-    return [summary(ours, ms), summary(torch, ms), summary(ours.map((v, k) => v / torch[k]), ratio)];
+    const q = withInt8.has(dir) ? [summary(int8, ms), torch.length === 0 ? '—' : summary(int8.map((v, k) => v / torch[k]), ratio)] : [];
+    if (torch.length === 0) return [summary(ours, ms), '—', '—', ...q];
+    return [summary(ours, ms), summary(torch, ms), summary(ours.map((v, k) => v / torch[k]), ratio), ...q];
   });
   console.log(`| ${stage} | ${row.join(' | ')} |`);
 });

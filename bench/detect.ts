@@ -7,7 +7,7 @@
  * decoding, NMS), regions (the region encoder, its own input normalization included), text (a fresh
  * encoder, no cache), scoring+nms (softmax with background, geometric fusion with objectness, threshold
  * 0.05, NMS 0.5 per phrase, 100 detections).
- * Run: npm run bench:detect -- [--image photo.png] [--threads N] [--proposals R] [--phrases P]
+ * Run: npm run bench:detect -- [--image photo.png] [--threads N] [--dtype fp32|int8] [--proposals R] [--phrases P]
  *        [--phrases-file FILE] [--json] [--boxes-out FILE] [model folders…]   (default: the tiny fixture models)
  * --json prints one JSON line per model (bench/all.ts reads it); --boxes-out writes the R regions
  * (JSON, XYXY original-image pixels) for bench/detect_torch.py --boxes.
@@ -18,6 +18,7 @@ import { decodeImage } from '../src/image/read.js';
 import { resizeForDetection } from '../src/image/preprocess.js';
 import { scoreRegions } from '../src/matching/scores.js';
 import { selectDetections } from '../src/matching/detections.js';
+import { parseRuntimeOptions } from '../src/config/options.js';
 import { DetectorModel } from '../src/models/detector.js';
 import { ClipTextEncoder } from '../src/models/text-encoder.js';
 import { readTextFile, writeTextFile } from '../src/io/files.js';
@@ -29,6 +30,7 @@ const { values: flags, positionals } = parseArgs({
   options: {
     image: { type: 'string' },
     threads: { type: 'string' },
+    dtype: { type: 'string' },
     proposals: { type: 'string', default: '1000' },
     phrases: { type: 'string', default: '100' },
     'phrases-file': { type: 'string' },
@@ -54,7 +56,8 @@ if (flags['boxes-out'] !== undefined && models.length !== 1) throw new Error('--
 if (!flags.json) console.log(`regionclip detect benchmark — node ${process.version}; ${R} regions, ${vocab.length} phrases, image ${image}, threads ${threads ?? "onnxruntime's choice"}`);
 
 for (const dir of models) {
-  const model = await DetectorModel.load(dir, threads === undefined ? {} : { intraOpThreads: threads });
+  const dtype = flags.dtype === undefined ? undefined : parseRuntimeOptions({ dtype: flags.dtype }).dtype;
+  const model = await DetectorModel.load(dir, { ...(threads === undefined ? {} : { intraOpThreads: threads }), ...(dtype === undefined ? {} : { dtype }) });
   const m = model.manifest;
   const pass = async (regionCount: number, phrases: readonly string[]) => {
     const times: Record<string, number> = {};

@@ -17,6 +17,7 @@
  * R×(P+1) with a background column, last).
  */
 import { invalidInput } from '../errors.js';
+import { dotRows } from './dot-rows.js';
 
 /** RegionCLIP's zero-shot temperature: logits = cosine / 0.01 (CLIP's trained logit scale of 100). */
 export const REGIONCLIP_TEMPERATURE = 0.01;
@@ -40,59 +41,11 @@ export function normalizeRows(x: Float32Array, dim: number): Float32Array {
   return out;
 }
 
-/** R×P cosine similarities of L2-normalized rows. */
+/** R×P cosine similarities of L2-normalized rows (the products: `dotRows`, WebAssembly SIMD, float64 sums). */
 export function cosineSimilarity(regionEmbeds: Float32Array, phraseEmbeds: Float32Array, dim: number): Float32Array {
   const R = rowsOf('regionEmbeds', regionEmbeds, dim);
   const P = rowsOf('phraseEmbeds', phraseEmbeds, dim);
   return dotRows(normalizeRows(regionEmbeds, dim), R, normalizeRows(phraseEmbeds, dim), P, dim);
-}
-
-/** Phrases per block of `dotRows`: a block of rows stays in cache while every region passes by. */
-const PHRASE_BLOCK_BYTES = 1 << 17;
-
-/**
- * The R×P matrix of dot products a_r · b_p of the rows of `a` (R×D) and `b` (P×D): a matrix product
- * blocked 4 rows of `a` by 2 rows of `b` (8 sums per pass over D, each row loaded once for several
- * sums) and by cache-sized blocks of `b`. Every sum is still accumulated in float64 in order of i, so
- * each entry equals the plain loop's `Σ a[r][i]·b[p][i]`. Unchecked.
- */
-function dotRows(a: Float32Array, R: number, b: Float32Array, P: number, dim: number): Float32Array {
-  const out = new Float32Array(R * P);
-  const block = Math.max(2, Math.floor(PHRASE_BLOCK_BYTES / (4 * dim)) & ~1);
-  for (let p0 = 0; p0 < P; p0 += block) {
-    const p1 = Math.min(P, p0 + block);
-    let r = 0;
-    for (; r + 4 <= R; r += 4) {
-      const a0 = r * dim, a1 = a0 + dim, a2 = a1 + dim, a3 = a2 + dim;
-      let p = p0;
-      for (; p + 2 <= p1; p += 2) {
-        const b0 = p * dim, b1 = b0 + dim;
-        let s00 = 0, s01 = 0, s10 = 0, s11 = 0, s20 = 0, s21 = 0, s30 = 0, s31 = 0;
-        for (let i = 0; i < dim; i++) {
-          const x0 = b[b0 + i], x1 = b[b1 + i];
-          const y0 = a[a0 + i], y1 = a[a1 + i], y2 = a[a2 + i], y3 = a[a3 + i];
-          s00 += y0 * x0; s01 += y0 * x1;
-          s10 += y1 * x0; s11 += y1 * x1;
-          s20 += y2 * x0; s21 += y2 * x1;
-          s30 += y3 * x0; s31 += y3 * x1;
-        }
-        out[r * P + p] = s00; out[r * P + p + 1] = s01;
-        out[(r + 1) * P + p] = s10; out[(r + 1) * P + p + 1] = s11;
-        out[(r + 2) * P + p] = s20; out[(r + 2) * P + p + 1] = s21;
-        out[(r + 3) * P + p] = s30; out[(r + 3) * P + p + 1] = s31;
-      }
-      for (; p < p1; p++) for (let k = 0; k < 4; k++) out[(r + k) * P + p] = dot(a, (r + k) * dim, b, p * dim, dim);
-    }
-    for (; r < R; r++) for (let p = p0; p < p1; p++) out[r * P + p] = dot(a, r * dim, b, p * dim, dim);
-  }
-  return out;
-}
-
-/** Σ a[ao + i]·b[bo + i] over i < dim, in float64 in order of i. */
-function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, dim: number): number {
-  let sum = 0;
-  for (let i = 0; i < dim; i++) sum += a[ao + i] * b[bo + i];
-  return sum;
 }
 
 /** Row-wise softmax of an R×C matrix (max-subtracted), as a new array. */

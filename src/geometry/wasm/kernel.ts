@@ -1,8 +1,8 @@
 /**
- * Instantiating the geometry's WebAssembly kernels (roi-align.wat, box-coder.wat, assembled into
- * base64 modules by tools/build-wasm.mjs). Each kernel is one module instance with its own memory,
- * created on first use and grown as inputs require; it is kept for later calls (the kernels hold no
- * other state between calls).
+ * Instantiating the WebAssembly kernels (geometry's roi-align.wat and box-coder.wat, matching's
+ * dot-rows.wat; assembled into base64 modules by tools/build-wasm.mjs). Each kernel is one module
+ * instance with its own memory, created on first use and grown as inputs require; it is kept for later
+ * calls (the kernels hold no other state between calls).
  */
 import { invalidInput } from '../../errors.js';
 

@@ -77,7 +77,7 @@ export class ClipModel {
    * @throws ConfigError for a name that is no preset or model (with a did-you-mean), or a reference that is not a string.
    */
   static async load(model?: string, options: ClipLoadOptions = {}): Promise<ClipModel> {
-    return ClipModel.fromOpened(await openModel(await resolveModel(model, options.hub), options), options);
+    return ClipModel.fromOpened(await openModel(await resolveModel(model, options.hub), options, ['text', 'vision']), options);
   }
 
   /** A CLIP model over sessions that are already open (a detector shares its towers). */

@@ -38,8 +38,9 @@ export interface LoadOptions extends SessionOptions {
   dtype?: ModelDtype;
 }
 
-export async function openModel(pathOrDir: string, options: LoadOptions = {}): Promise<OpenedModel> {
-  const loaded = selectPrecision(await locateManifest(pathOrDir), options.dtype);
+/** `uses`: the graph roles the caller runs (default all), for `LoadOptions.dtype` (manifest.ts `selectPrecision`). */
+export async function openModel(pathOrDir: string, options: LoadOptions = {}, uses?: readonly string[]): Promise<OpenedModel> {
+  const loaded = selectPrecision(await locateManifest(pathOrDir), options.dtype, uses);
   const { manifest } = loaded;
   const problems = await checkFiles(loaded);
   const sessions: Record<string, CheckedSession> = {};

@@ -344,21 +344,23 @@ export function derivedManifest(manifest: Manifest, dir: string): LoadedManifest
  * The model run in weight precision `dtype`: every graph with a `variants.<dtype>` file runs that file, the
  * others their fp32 `file` (int8 variants cover the region graphs; the text tower usually stays fp32). The
  * hashes change with the files chosen, so checkpoints and caches never mix precisions; the text cache is
- * shared with fp32 while the text graph is the same file.
- * @throws ConfigError when `dtype` is not fp32 and no graph has that variant (the message says how to make one).
+ * shared with fp32 while the text graph is the same file. `uses`: the roles the caller runs (default all); at
+ * least one of them must have the variant, so a CLIP-only run of a detector with int8 region graphs is refused.
+ * @throws ConfigError when `dtype` is not fp32 and no graph used has that variant (the message says how to make one).
  */
-export function selectPrecision(loaded: LoadedManifest, dtype: ModelDtype = 'fp32'): LoadedManifest {
+export function selectPrecision(loaded: LoadedManifest, dtype: ModelDtype = 'fp32', uses?: readonly string[]): LoadedManifest {
   if (dtype === loaded.dtype) return loaded;
   const base = readManifestHashes(loaded);
   if (dtype === 'fp32') return { ...loaded, ...base, dtype, graphFiles: fp32Files(loaded.manifest) };
   const graphs = graphsOf(loaded.manifest);
   const chosen = graphs.filter(([, spec]) => spec.variants?.[dtype] !== undefined).map(([role]) => role);
-  if (chosen.length === 0) {
+  const used = uses === undefined ? graphs : graphs.filter(([role]) => uses.includes(role));
+  if (!used.some(([role]) => chosen.includes(role))) {
     const how = loaded.derived
       ? 'a Hugging Face folder\'s precision is chosen when it is fetched: regionclip pull --dtype'
       : 'int8 files are made with training/convert/quantize.py, docs/models.md "int8"';
     throw new ConfigError(expectedMessage(`a model with ${dtype} graphs (graphs.<role>.variants.${dtype} in its manifest)`,
-      `--dtype ${dtype} (${loaded.path})`, `graphs with fp32 files only (${graphs.map(([role]) => role).join(', ')}); ${how}`));
+      `--dtype ${dtype} (${loaded.path})`, `fp32 files only for ${uses === undefined ? 'its graphs' : 'the graphs this command runs'} (${used.map(([role]) => role).join(', ')}); ${how}`));
   }
   const graphFiles = Object.fromEntries(graphs.map(([role, spec]) => [role, spec.variants?.[dtype] ?? spec.file]));
   const modelHash = modelHashOf(loaded.manifest, hashFallback(loaded), graphFiles);

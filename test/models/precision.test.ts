@@ -46,7 +46,7 @@ describe('selectPrecision', () => {
   it('a model without the variant is a ConfigError naming the manifest key and how to make one', async () => {
     const loaded = await readManifest(tiny);
     expect(() => selectPrecision(loaded, 'int8')).toThrow(ConfigError);
-    expect(() => selectPrecision(loaded, 'int8')).toThrow(/graphs\.<role>\.variants\.int8.*fp32 files only \(text, rpn, backbone, head\).*quantize\.py/);
+    expect(() => selectPrecision(loaded, 'int8')).toThrow(/graphs\.<role>\.variants\.int8.*fp32 files only for its graphs \(text, rpn, backbone, head\).*quantize\.py/);
     expect(() => selectPrecision(loaded, 'fp16')).toThrow(/variants\.fp16/);
   });
 
@@ -124,6 +124,10 @@ describe('--dtype on the command line', () => {
     const lacking = cli('detect', worldImages[0], '--vocab', 'cat', '--model', tiny, '--dtype', 'int8', '--quiet');
     expect(lacking.status).toBe(EXIT_CODES.config);
     expect(lacking.stderr).toMatch(/graphs\.<role>\.variants\.int8/);
+    // classify runs the text and vision towers: the built-in model's int8 region graphs do not make it int8.
+    const clip = cli('classify', worldImages[0], '--labels', 'cat,dog', '--dtype', 'int8', '--quiet');
+    expect(clip.status).toBe(EXIT_CODES.config);
+    expect(clip.stderr).toContain('fp32 files only for the graphs this command runs (text, vision)');
   });
 
   it('detect --dtype int8 writes the same labels as fp32 on the built-in model', () => {

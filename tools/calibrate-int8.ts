@@ -6,7 +6,7 @@
 //   npx tsx tools/calibrate-int8.ts --model DIR --probe PROBE_DIR --images DIR [--limit 32] [--proposals 300] --out ranges.json
 //
 // Calibrate on images like the ones the model will see, never on the images it is evaluated on.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
@@ -17,19 +17,38 @@ import { decodeImage } from '../src/image/read.js';
 import { DetectorModel } from '../src/models/detector.js';
 import { encoderSizeDivisibility, rpnSizeDivisibility } from '../src/models/manifest.js';
 
-const { values } = parseArgs({
-  options: {
-    model: { type: 'string' }, probe: { type: 'string' }, images: { type: 'string' }, out: { type: 'string' },
-    limit: { type: 'string', default: '32' }, proposals: { type: 'string', default: '300' }, batch: { type: 'string', default: '100' },
-  },
-});
-for (const flag of ['model', 'probe', 'images', 'out'] as const) {
-  if (values[flag] === undefined) {
-    console.error(`error: --${flag} is required (usage at the top of tools/calibrate-int8.ts)`);
-    process.exit(2);
-  }
+const USAGE = 'usage: npx tsx tools/calibrate-int8.ts --model DIR --probe PROBE_DIR --images DIR --out ranges.json [--limit 32] [--proposals 300] [--batch 100]';
+const fail = (message: string, code: number): never => {
+  console.error(`error: ${message}`);
+  process.exit(code);
+};
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      model: { type: 'string' }, probe: { type: 'string' }, images: { type: 'string' }, out: { type: 'string' },
+      limit: { type: 'string', default: '32' }, proposals: { type: 'string', default: '300' }, batch: { type: 'string', default: '100' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+} catch (error) {
+  fail(`${(error as Error).message}\n${USAGE}`, 2);
 }
-const limit = Number(values.limit), proposals = Number(values.proposals), batch = Number(values.batch);
+const { values } = parsed!;
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+for (const flag of ['model', 'probe', 'images', 'out'] as const) if (values[flag] === undefined) fail(`--${flag} is required\n${USAGE}`, 2);
+const positive = (flag: 'limit' | 'proposals' | 'batch'): number => {
+  const n = Number(values[flag]);
+  return Number.isInteger(n) && n >= 1 ? n : fail(`--${flag} takes an integer >= 1, got ${JSON.stringify(values[flag])}`, 2);
+};
+const limit = positive('limit'), proposals = positive('proposals'), batch = positive('batch');
+for (const flag of ['probe', 'images'] as const) {
+  if (!existsSync(values[flag]!) || !statSync(values[flag]!).isDirectory()) fail(`--${flag} ${values[flag]} is not a folder`, 7);
+}
+if (!existsSync(join(values.probe!, 'probe.json'))) fail(`no probe.json in ${values.probe} (python -m convert.quantize probe writes it)`, 7);
 interface ProbeEntry { file: string; source: string; sha256: string; tensors: string[] }
 const probe = JSON.parse(readFileSync(join(values.probe!, 'probe.json'), 'utf8')) as Record<string, ProbeEntry>;
 const model = await DetectorModel.load(values.model!);

@@ -160,7 +160,7 @@ export function openResumable(output: string, settingsHash: string, options: { r
   const previous = readCheckpoint(output);
   if (options.resume && previous !== undefined) {
     if (previous.settingsHash !== settingsHash) {
-      throw new UsageError(expectedMessage('the settings the interrupted run used (model, thresholds, proposals, concepts, shard, lines, input content)', '--resume', 'different settings; rerun with the original ones or start over with --overwrite'));
+      throw new UsageError(expectedMessage('the settings the interrupted run used (model and its --dtype, thresholds, proposals, concepts, shard, lines, input content)', '--resume', 'different settings; rerun with the original ones or start over with --overwrite'));
     }
     state = previous;
   } else if (!options.overwrite && !options.resume && (existsSync(output) || previous !== undefined)) {

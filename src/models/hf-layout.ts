@@ -49,6 +49,24 @@ export function towerFileIn(dir: string, tower: ClipTower): string {
   return DTYPES.map((dtype) => towerFile(tower, dtype)).find((file) => existsSync(join(dir, file))) ?? towerFile(tower, 'fp32');
 }
 
+/** The tower's fp16 and int8 files present in `dir`, as a manifest's `variants` (what `--dtype fp16|int8` runs). */
+function towerVariantsIn(dir: string, tower: ClipTower): { fp16?: string; int8?: string } | undefined {
+  const variants = Object.fromEntries((['fp16', 'int8'] as const).map((d) => [d, towerFile(tower, d)]).filter(([, file]) => existsSync(join(dir, file))));
+  return Object.keys(variants).length > 0 ? variants : undefined;
+}
+
+/**
+ * The towers of a derived Hugging Face manifest that do not run their fp32 file (onnx/<tower>.onnx is absent, so
+ * `file` is the first variant present): `--dtype fp32` names them instead of running them.
+ */
+export function nonFp32Towers(loaded: LoadedManifest, uses?: readonly string[]): string[] {
+  if (!loaded.derived) return [];
+  return (['text_model', 'vision_model'] as const)
+    .filter((tower) => uses === undefined || uses.includes(tower === 'text_model' ? 'text' : 'vision'))
+    .map((tower) => loaded.manifest.graphs[tower === 'text_model' ? 'text' : 'vision']?.file)
+    .filter((file): file is string => file !== undefined && !(['text_model', 'vision_model'] as const).some((t) => file === towerFile(t, 'fp32')));
+}
+
 /**
  * A Hugging Face CLIP text tower (model_type "clip": CLIPTextTransformer) is causal and pools at the EOT
  * token, so its embeddings do not depend on positions after a row's EOT: batches may be cut after their
@@ -89,8 +107,8 @@ export async function readHuggingFaceClip(dir: string): Promise<LoadedManifest> 
       crop: pre.do_center_crop === false ? 'none' : 'center',
     },
     graphs: {
-      text: { file: towerFileIn(dir, 'text_model'), inputs: [{ name: 'input_ids', dtype: 'int64' }, { name: 'attention_mask', dtype: 'int64', optional: true }], outputs: [{ name: 'text_embeds', dtype: 'float32', dims: ['batch', embedDim] }] },
-      vision: { file: towerFileIn(dir, 'vision_model'), inputs: [{ name: 'pixel_values', dtype: 'float32' }], outputs: [{ name: 'image_embeds', dtype: 'float32', dims: ['batch', embedDim] }] },
+      text: { file: towerFileIn(dir, 'text_model'), variants: towerVariantsIn(dir, 'text_model'), inputs: [{ name: 'input_ids', dtype: 'int64' }, { name: 'attention_mask', dtype: 'int64', optional: true }], outputs: [{ name: 'text_embeds', dtype: 'float32', dims: ['batch', embedDim] }] },
+      vision: { file: towerFileIn(dir, 'vision_model'), variants: towerVariantsIn(dir, 'vision_model'), inputs: [{ name: 'pixel_values', dtype: 'float32' }], outputs: [{ name: 'image_embeds', dtype: 'float32', dims: ['batch', embedDim] }] },
     },
     files: {},
   };

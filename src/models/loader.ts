@@ -5,10 +5,11 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { IoError, ModelLoadError, expectedMessage } from '../errors.js';
+import { ConfigError, IoError, ModelLoadError, expectedMessage } from '../errors.js';
+import { parseRuntimeOptions } from '../config/options.js';
 import { CheckedSession, type ModelDtype, type SessionOptions } from '../runtime/session.js';
 import { ClipTokenizer } from '../text/tokenizer.js';
-import { readHuggingFaceClip } from './hf-layout.js';
+import { nonFp32Towers, readHuggingFaceClip } from './hf-layout.js';
 import { checkFiles, graphsOf, readManifest, selectPrecision, type LoadedManifest } from './manifest.js';
 
 export interface OpenedModel {
@@ -40,7 +41,14 @@ export interface LoadOptions extends SessionOptions {
 
 /** `uses`: the graph roles the caller runs (default all), for `LoadOptions.dtype` (manifest.ts `selectPrecision`). */
 export async function openModel(pathOrDir: string, options: LoadOptions = {}, uses?: readonly string[]): Promise<OpenedModel> {
-  const loaded = selectPrecision(await locateManifest(pathOrDir), options.dtype, uses);
+  const dtype = options.dtype === undefined ? undefined : parseRuntimeOptions({ dtype: options.dtype }).dtype;
+  const located = await locateManifest(pathOrDir);
+  const notFp32 = dtype === 'fp32' ? nonFp32Towers(located, uses) : [];
+  if (notFp32.length > 0) {
+    throw new ConfigError(expectedMessage('fp32 towers (onnx/text_model.onnx, onnx/vision_model.onnx)', `--dtype fp32 (${located.dir})`,
+      `${notFp32.join(', ')} instead; leave --dtype out to run them, pass their precision, or fetch the fp32 files with regionclip pull`));
+  }
+  const loaded = selectPrecision(located, dtype, uses);
   const { manifest } = loaded;
   const problems = await checkFiles(loaded);
   const sessions: Record<string, CheckedSession> = {};

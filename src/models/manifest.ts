@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, expectedMessage } from '../errors.js';
-import { graphSpecSchema as graphSpec, type GraphSpec, type ModelDtype, type TensorSpec } from '../runtime/session.js';
+import { graphSpecSchema as graphSpec, MODEL_DTYPES, type GraphSpec, type ModelDtype, type TensorSpec } from '../runtime/session.js';
 import { REGIONCLIP_TEMPERATURE } from '../matching/scores.js';
 import { knownKeysAt } from '../util/schema-keys.js';
 import { closestMatch } from '../util/suggest.js';
@@ -349,20 +349,31 @@ export function derivedManifest(manifest: Manifest, dir: string): LoadedManifest
  * @throws ConfigError when `dtype` is not fp32 and no graph used has that variant (the message says how to make one).
  */
 export function selectPrecision(loaded: LoadedManifest, dtype: ModelDtype = 'fp32', uses?: readonly string[]): LoadedManifest {
+  if (!(MODEL_DTYPES as readonly string[]).includes(dtype)) {
+    throw new ConfigError(expectedMessage(`one of ${MODEL_DTYPES.join(', ')}`, 'dtype (--dtype)', JSON.stringify(dtype)));
+  }
   if (dtype === loaded.dtype) return loaded;
   const base = readManifestHashes(loaded);
   if (dtype === 'fp32') return { ...loaded, ...base, dtype, graphFiles: fp32Files(loaded.manifest) };
   const graphs = graphsOf(loaded.manifest);
-  const chosen = graphs.filter(([, spec]) => spec.variants?.[dtype] !== undefined).map(([role]) => role);
+  const variantOf = (spec: GraphSpec, d: Exclude<ModelDtype, 'fp32'>) => (spec.variants !== undefined && Object.hasOwn(spec.variants, d) ? spec.variants[d] : undefined);
+  const chosen = graphs.filter(([, spec]) => variantOf(spec, dtype) !== undefined).map(([role]) => role);
   const used = uses === undefined ? graphs : graphs.filter(([role]) => uses.includes(role));
   if (!used.some(([role]) => chosen.includes(role))) {
+    const has = (['fp16', 'int8'] as const).map((d) => [d, graphs.filter(([, spec]) => variantOf(spec, d) !== undefined).map(([role]) => role)] as const)
+      .filter(([, roles]) => roles.length > 0).map(([d, roles]) => `${d} files for ${roles.join(', ')}`);
+    const scope = uses === undefined ? 'its graphs' : `the graphs this command runs (${used.map(([role]) => role).join(', ')})`;
     const how = loaded.derived
-      ? 'a Hugging Face folder\'s precision is chosen when it is fetched: regionclip pull --dtype'
-      : 'int8 files are made with training/convert/quantize.py, docs/models.md "int8"';
+      ? 'a Hugging Face folder\'s towers come in the precisions fetched: regionclip pull --dtype'
+      : dtype === 'int8' && loaded.manifest.kind === 'detector' && loaded.manifest.regionEncoder.mode === 'features' && !used.some(([role]) => role === 'text' || role === 'vision')
+        ? 'training/convert/quantize.py makes int8 region graphs (docs/models.md "int8")'
+        : dtype === 'int8'
+          ? 'training/convert/quantize.py makes int8 files for the region graphs of features-mode detectors only (docs/models.md "int8")'
+          : 'no tool here writes fp16 variants; the converters write whole fp16 models with --dtype fp16';
     throw new ConfigError(expectedMessage(`a model with ${dtype} graphs (graphs.<role>.variants.${dtype} in its manifest)`,
-      `--dtype ${dtype} (${loaded.path})`, `fp32 files only for ${uses === undefined ? 'its graphs' : 'the graphs this command runs'} (${used.map(([role]) => role).join(', ')}); ${how}`));
+      `--dtype ${dtype} (${loaded.path})`, `no ${dtype} file for ${scope}${has.length > 0 ? `; it has ${has.join('; ')}` : '; it has fp32 files only'}; ${how}`));
   }
-  const graphFiles = Object.fromEntries(graphs.map(([role, spec]) => [role, spec.variants?.[dtype] ?? spec.file]));
+  const graphFiles = Object.fromEntries(graphs.map(([role, spec]) => [role, variantOf(spec, dtype) ?? spec.file]));
   const modelHash = modelHashOf(loaded.manifest, hashFallback(loaded), graphFiles);
   const textHash = chosen.includes('text') ? modelHash : base.modelHash;
   return { ...loaded, dtype, graphFiles, modelHash, textHash };

@@ -222,7 +222,7 @@ async function planRun(model: string | undefined, given: QueueMineOptions, range
   // Validates the mining options as mine() does (same errors), and names the whole run's settings.
   const settingsHash = mineSettingsHash(loaded.modelHash, modelConceptPool(loaded), { ...settings, output, exports }, split.sha256);
   const rule = settings.rule ?? MINE_DEFAULTS.rule;
-  const exportContext = { root, modelVersion: minedModelVersion(loaded.dir, rule) };
+  const exportContext = { root, modelVersion: minedModelVersion(loaded.dir, rule, loaded.dtype) };
   const runId = createHash('sha256').update(JSON.stringify({ settingsHash, rangeLines, output })).digest('hex').slice(0, 20);
   const runDir = join(resolve(given.workDir ?? `${output}.parts`), runId);
   const ownerKey = `${QUEUE_PREFIX}:${QUEUE_NAME}:output:${createHash('sha256').update(output).digest('hex').slice(0, 32)}`;

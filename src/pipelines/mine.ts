@@ -14,6 +14,7 @@
  * mine-queue.ts); the checkpoint identifies the input by the sha256 of the units mined, not by path.
  * At the end the records are exported (COCO, ODVG, YOLO, Label Studio: io/mined.ts).
  */
+import type { ModelDtype } from '../runtime/dtypes.js';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
@@ -223,8 +224,8 @@ function checkWritableExport(e: { format: Exclude<MineFormat, 'jsonl'>; path: st
 }
 
 /** How exports name the labeller (Label Studio's model_version): the model folder's name and the rule. */
-export function minedModelVersion(modelDir: string, rule: MineSettings['rule']): string {
-  return `regionclip mine ${basename(modelDir)} (${rule})`;
+export function minedModelVersion(modelDir: string, rule: MineSettings['rule'], dtype: ModelDtype = 'fp32'): string {
+  return `regionclip mine ${basename(modelDir)}${dtype === 'fp32' ? '' : ` ${dtype}`} (${rule})`;
 }
 
 /** A box with coordinates rounded to 0.01 px, as mined records store them. */
@@ -300,7 +301,7 @@ export async function mine(model: DetectorModel | string | undefined, given: Min
   // Only a run over the whole input: a range or a shard of bad lines is part of a run that may mine (the
   // distributed producer and the merge check the whole, mine-queue.ts).
   if (images === 0 && errors > 0 && options.lines === undefined && options.shard === undefined) throw nothingMined(options.output, errors);
-  for (const e of exports) await writeMinedExport(e.format, e.path, options.output, { root, modelVersion: minedModelVersion(model.loaded.dir, options.rule) });
+  for (const e of exports) await writeMinedExport(e.format, e.path, options.output, { root, modelVersion: minedModelVersion(model.loaded.dir, options.rule, model.loaded.dtype) });
   return { images, phrases, labels, errors, skipped, resumedFrom: run.resumedFrom };
 }
 

@@ -4,7 +4,7 @@
  * graphs (training/convert/quantize.py, static QDQ) against its fp32 ones on committed held-out world images.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,8 @@ import { DetectorModel } from '../../src/models/detector.js';
 import { readManifest, selectPrecision } from '../../src/models/manifest.js';
 import { Detector } from '../../src/pipelines/detect.js';
 import { repoRoot } from '../helpers/golden.js';
+import { fixtureRepo } from '../hub/fake-hub.js';
+import { ClipModel } from '../../src/models/clip.js';
 
 const builtin = join(repoRoot, 'models', 'world-rn-small');
 const tiny = join(repoRoot, 'fixtures', 'models', 'tiny-detector-features');
@@ -46,8 +48,13 @@ describe('selectPrecision', () => {
   it('a model without the variant is a ConfigError naming the manifest key and how to make one', async () => {
     const loaded = await readManifest(tiny);
     expect(() => selectPrecision(loaded, 'int8')).toThrow(ConfigError);
-    expect(() => selectPrecision(loaded, 'int8')).toThrow(/graphs\.<role>\.variants\.int8.*fp32 files only for its graphs \(text, rpn, backbone, head\).*quantize\.py/);
-    expect(() => selectPrecision(loaded, 'fp16')).toThrow(/variants\.fp16/);
+    expect(() => selectPrecision(loaded, 'int8')).toThrow(/graphs\.<role>\.variants\.int8.*no int8 file for its graphs; it has fp32 files only; training\/convert\/quantize\.py makes int8 files for the region graphs of features-mode detectors only/);
+    expect(() => selectPrecision(loaded, 'fp16')).toThrow(/variants\.fp16.*no tool here writes fp16 variants/);
+    // Names outside the list (a library call with a typo, an Object prototype key) are the option's ConfigError.
+    for (const bad of ['INT8', 'toString', 'constructor']) {
+      expect(() => selectPrecision(loaded, bad as 'int8')).toThrow(`Expected one of fp32, fp16, int8 for dtype (--dtype) but received "${bad}".`);
+    }
+    await expect(DetectorModel.load(tiny, { dtype: 'toString' as 'int8' })).rejects.toThrow(ConfigError);
   });
 
   it('only the chosen files are checked: a bad int8 file does not stop fp32, and int8 reports it', async () => {
@@ -62,6 +69,39 @@ describe('selectPrecision', () => {
     await fp32.release();
     await expect(DetectorModel.load(dir, { dtype: 'int8' })).rejects.toThrow(ModelLoadError);
     await expect(DetectorModel.load(dir, { dtype: 'int8' })).rejects.toThrow(/head\.int8\.onnx: sha256 is [0-9a-f]{64}, manifest records 0{64}/);
+  });
+});
+
+describe('a Hugging Face folder\'s towers', () => {
+  /** The fake Hub's tiny-clip repository on disk, with only the towers named. */
+  const folder = (name: string, towers: Record<string, string>) => {
+    const dir = join(scratch, name);
+    for (const [path, data] of fixtureRepo()) {
+      if (path.startsWith('onnx/')) continue;
+      mkdirSync(join(dir, path, '..'), { recursive: true });
+      writeFileSync(join(dir, path), data);
+    }
+    mkdirSync(join(dir, 'onnx'), { recursive: true });
+    for (const [to, from] of Object.entries(towers)) writeFileSync(join(dir, 'onnx', to), fixtureRepo().get(`onnx/${from}`)!);
+    return dir;
+  };
+
+  it('--dtype int8 runs onnx/*_int8.onnx; fp32 runs onnx/*.onnx, and is refused where only int8 towers were fetched', async () => {
+    const both = folder('hf-both', { 'text_model.onnx': 'text_model.onnx', 'vision_model.onnx': 'vision_model.onnx', 'text_model_int8.onnx': 'text_model.onnx', 'vision_model_int8.onnx': 'vision_model.onnx' });
+    const int8 = await ClipModel.load(both, { dtype: 'int8' });
+    expect(int8.loaded.graphFiles).toEqual({ text: 'onnx/text_model_int8.onnx', vision: 'onnx/vision_model_int8.onnx' });
+    await int8.release();
+    const fp32 = await ClipModel.load(both, { dtype: 'fp32' });
+    expect(fp32.loaded.graphFiles).toEqual({ text: 'onnx/text_model.onnx', vision: 'onnx/vision_model.onnx' });
+    await fp32.release();
+
+    const only = folder('hf-int8', { 'text_model_int8.onnx': 'text_model.onnx', 'vision_model_int8.onnx': 'vision_model.onnx' });
+    const plain = await ClipModel.load(only); // no --dtype: the tower present (README "Real weights"), as before
+    expect(plain.loaded.graphFiles).toEqual({ text: 'onnx/text_model_int8.onnx', vision: 'onnx/vision_model_int8.onnx' });
+    await plain.release();
+    await expect(ClipModel.load(only, { dtype: 'fp32' })).rejects.toThrow(
+      `Expected fp32 towers (onnx/text_model.onnx, onnx/vision_model.onnx) for --dtype fp32 (${only}) but received onnx/text_model_int8.onnx, onnx/vision_model_int8.onnx instead`);
+    await expect(ClipModel.load(only, { dtype: 'fp16' })).rejects.toThrow(/no fp16 file for the graphs this command runs \(text, vision\); it has int8 files for text, vision; a Hugging Face folder's towers come in the precisions fetched: regionclip pull --dtype/);
   });
 });
 
@@ -127,7 +167,7 @@ describe('--dtype on the command line', () => {
     // classify runs the text and vision towers: the built-in model's int8 region graphs do not make it int8.
     const clip = cli('classify', worldImages[0], '--labels', 'cat,dog', '--dtype', 'int8', '--quiet');
     expect(clip.status).toBe(EXIT_CODES.config);
-    expect(clip.stderr).toContain('fp32 files only for the graphs this command runs (text, vision)');
+    expect(clip.stderr).toContain('no int8 file for the graphs this command runs (text, vision); it has int8 files for rpn, backbone, head');
   });
 
   it('detect --dtype int8 writes the same labels as fp32 on the built-in model', () => {
@@ -153,5 +193,11 @@ describe('--dtype on the command line', () => {
     expect(again.status, again.stderr).toBe(0);
     const other = cli('mine', input, '--out', out, '--quiet', '--no-cache', '--resume');
     expect(other.status).toBe(EXIT_CODES.usage);
+    expect(other.stderr).toContain('the settings the interrupted run used (model and its --dtype,');
+    // Label Studio's model_version names the precision the labels came from.
+    const studio = join(dir, 'tasks.json');
+    const exported = cli('mine', input, '--out', studio, '--format', 'labelstudio', '--dtype', 'int8', '--quiet', '--no-cache');
+    expect(exported.status, exported.stderr).toBe(0);
+    expect((JSON.parse(readFileSync(studio, 'utf8')) as { predictions: { model_version: string }[] }[])[0].predictions[0].model_version).toBe('regionclip mine world-rn-small int8 (caption)');
   });
 });

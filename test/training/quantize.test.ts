@@ -115,5 +115,15 @@ print(c["QuantizeLinear"], c["DequantizeLinear"], c["Conv"], c["MatMul"], c["Gem
     const m = quantize('apply', '--model', model, '--ranges', join(scratch, 'partial.json'));
     expect(m.status).toBe(5);
     expect(m.stderr).toContain(`no calibrated range for tensor '${first}'`);
+
+    const missing = quantize('apply', '--model', model, '--ranges', join(scratch, 'nope.json'));
+    expect(missing.status).toBe(7);
+    expect(missing.stderr).toBe(`error: cannot read the ranges file ${join(scratch, 'nope.json')}: No such file or directory\n`);
+    const crop = quantize('probe', '--model', join(repoRoot, 'fixtures', 'models', 'tiny-detector-crop'), '--out', join(scratch, 'crop-probe'));
+    expect(crop.status).toBe(5);
+    expect(crop.stderr).toContain("is a 'crop'-mode detector: the int8 recipe covers features mode");
+    const calib = spawnSync(tsx, [join(repoRoot, 'tools', 'calibrate-int8.ts'), '--model', model, '--probe', probe, '--images', join(repoRoot, 'fixtures', 'world', 'images'), '--out', ranges, '--proposals', 'x'], { encoding: 'utf8', cwd: repoRoot });
+    expect(calib.status).toBe(2);
+    expect(calib.stderr).toContain('error: --proposals takes an integer >= 1, got "x"');
   });
 });

@@ -183,14 +183,36 @@ def _sha256(path):
     return h.hexdigest()
 
 
+EXIT_IO = 7  # the CLI's exit code for a file that cannot be read
+
+
+class ReadError(QuantizeError):
+    pass
+
+
+def _read_json(path, what):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except OSError as error:
+        raise ReadError(f"cannot read {what} {path}: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise QuantizeError(f"{what} {path} is not JSON: {error}") from None
+
+
 def _manifest(model_dir):
+    """(path, manifest) of a features-mode detector folder (or its manifest.json)."""
+    if os.path.basename(model_dir) == "manifest.json":
+        model_dir = os.path.dirname(model_dir) or "."
     path = os.path.join(model_dir, "manifest.json")
     if not os.path.exists(path):
-        raise QuantizeError(f"no manifest.json in {model_dir} (int8 variants are written for our manifest folders)")
-    with open(path) as f:
-        m = json.load(f)
+        raise ReadError(f"no manifest.json in {model_dir} (int8 variants are written for our manifest folders)")
+    m = _read_json(path, "the manifest")
     if m.get("kind") != "detector":
         raise QuantizeError(f"{path} is not a detector manifest (kind {m.get('kind')!r})")
+    if m.get("regionEncoder", {}).get("mode") != "features":
+        raise QuantizeError(f"{path} is a {m.get('regionEncoder', {}).get('mode')!r}-mode detector: the int8 recipe covers features mode "
+                            "(backbone, rpn, head); a crop-mode vision tower is not quantized yet")
     return path, m
 
 
@@ -205,7 +227,8 @@ def _roles(m, wanted):
 
 
 def cmd_probe(args):
-    _, m = _manifest(args.model)
+    path, m = _manifest(args.model)
+    args.model = os.path.dirname(path)
     os.makedirs(args.out, exist_ok=True)
     listing = {}
     for role in _roles(m, args.graphs):
@@ -224,8 +247,8 @@ def cmd_probe(args):
 def cmd_apply(args):
     """Every graph is checked and rewritten in memory first; files and manifest are written only when all succeed."""
     path, m = _manifest(args.model)
-    with open(args.ranges) as f:
-        ranges = json.load(f)
+    args.model = os.path.dirname(path)
+    ranges = _read_json(args.ranges, "the ranges file")
     rewritten = []
     for role, entry in ranges.get("graphs", {}).items():
         spec = m["graphs"].get(role)
@@ -263,7 +286,7 @@ def main(argv=None):
         (cmd_probe if args.cmd == "probe" else cmd_apply)(args)
     except QuantizeError as error:
         print(f"error: {error}", file=sys.stderr)
-        sys.exit(5)
+        sys.exit(EXIT_IO if isinstance(error, ReadError) else 5)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@
  * Without Python + torch the table has our columns only, with a note (exit 1 only with --require-torch).
  *
  * Run: npm run bench -- [--repeats 3] [--threads 1,2] [--proposals 1000] [--phrases 100] [--quick]
- *        [--image FILE] [--python /usr/bin/python3] [--cache DIR] [--require-torch] [model folders…]
+ *        [--image FILE] [--python /usr/bin/python3] [--cache DIR] [--require-torch] [--no-int8] [model folders…]
+ * Models with int8 graphs (manifest variants) also get `ours int8` and `int8/torch` columns.
  * --quick: 50 proposals, 10 phrases, 1 repeat (flags given explicitly win).
  */
 import { spawnSync } from 'node:child_process';
@@ -268,6 +269,10 @@ console.log('rpn + proposals = RPN graph, anchors, decoding, top-k, NMS; region 
 console.log('vision tower), 64 regions a batch;');
 console.log('text = tokenize + text tower, 32 prompts a batch, cut after the last EOT where the manifest allows; scoring + NMS = softmax');
 console.log('with background, geometric fusion with objectness, threshold 0.05, NMS 0.5 per phrase, 100 detections; end to end = their sum.');
+if (withInt8.size > 0) {
+  console.log('int8 columns: ours with --dtype int8 (the int8 files the manifest lists; regions from its own int8 RPN, topped up alike) against');
+  console.log("PyTorch's fp32; the RN50-shaped detector's int8 graphs were calibrated on the bench image (random weights: its speed only means anything).");
+}
 if (noTorch !== undefined) console.log(`PyTorch: not timed: ${noTorch}.`);
 for (const note of notes) console.log(note);
 console.log(`wall time ${((performance.now() - started) / 1000).toFixed(0)} s`);

@@ -20,7 +20,7 @@ What is quantized (onnxruntime's `quantize_static(QuantFormat.QDQ, per_channel=T
 
 Why static: dynamic quantization (`quantize_dynamic`: DynamicQuantizeLinear + ConvInteger) was measured 3x SLOWER
 than fp32 on the built-in model's head (onnxruntime 1.30, this CPU: ConvInteger has no fast kernel and takes only
-a per-tensor weight zero point); QDQ ran it 2.3x faster (README "Benchmarks").
+a per-tensor weight zero point); QDQ ran it 2.3x faster (docs/models.md "int8"; end to end and AP50 in README "Benchmarks").
 
 Graph inputs and outputs stay float32, so the manifest's I/O entries hold for both files.
 """

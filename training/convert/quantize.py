@@ -176,6 +176,7 @@ def to_qdq(model, ranges):
 
 
 def _sha256(path):
+    """Hex sha256 of a file. export_tiny_clip.sha256 is the same, but importing it loads torch: this tool needs onnx only."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

@@ -31,6 +31,8 @@ export const EXIT_CODES = {
   hub: 8,
   /** The job queue of a distributed run failed: Redis unreachable or refusing, or a run's job failed for a reason of no other kind. */
   queue: 9,
+  /** Stopped by SIGINT (Ctrl-C) or SIGTERM after saving what it had: `mine` writes its checkpoint first (128 + SIGINT, the shell's convention). */
+  interrupted: 130,
 } as const;
 
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
@@ -100,6 +102,11 @@ export class HubError extends RegionClipError {
 /** The job queue (Redis, through BullMQ) of a distributed `mine` failed: unreachable, refusing, or a job failed for a reason of no other kind. */
 export class QueueError extends RegionClipError {
   override readonly exitCode = EXIT_CODES.queue;
+}
+
+/** A run stopped by SIGINT / SIGTERM after it saved its progress (`mine`: a checkpoint that `--resume` continues from). */
+export class InterruptedError extends RegionClipError {
+  override readonly exitCode = EXIT_CODES.interrupted;
 }
 
 /** The one message format: "Expected X for Y but received Z." */

@@ -10,6 +10,7 @@ export {
   IoError,
   HubError,
   QueueError,
+  InterruptedError,
   EXIT_CODES,
   type ExitCode,
 } from './errors.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exitCodeFor, formatError } from '../../src/cli/errors.js';
-import { ConfigError, EXIT_CODES, HubError, InvalidInputError, IoError, ModelLoadError, ModelRunError, QueueError, RegionClipError, UsageError } from '../../src/index.js';
+import { ConfigError, EXIT_CODES, HubError, InterruptedError, InvalidInputError, IoError, ModelLoadError, ModelRunError, QueueError, RegionClipError, UsageError } from '../../src/index.js';
 import { Detector } from '../../src/pipelines/detect.js';
 import { repoRoot } from '../helpers/golden.js';
 
@@ -44,10 +44,10 @@ describe('error reporting', () => {
   it('maps each error kind to its own exit code', () => {
     const codes = [
       new RegionClipError('x'), new UsageError('x'), new InvalidInputError('x'), new ConfigError('x'),
-      new ModelLoadError('x'), new ModelRunError('x'), new IoError('x'), new HubError('x'), new QueueError('x'), new Error('x'),
+      new ModelLoadError('x'), new ModelRunError('x'), new IoError('x'), new HubError('x'), new QueueError('x'), new InterruptedError('x'), new Error('x'),
     ].map(exitCodeFor);
-    expect(codes).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 1]);
-    expect(new Set(codes.slice(1, 9)).size).toBe(8);
+    expect(codes).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 130, 1]);
+    expect(new Set(codes.slice(1, 10)).size).toBe(9);
   });
   it('prints one line, or the stack and every cause with --verbose', () => {
     const root = new Error('ENOENT: no such file');

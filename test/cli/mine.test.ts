@@ -191,6 +191,38 @@ describe('regionclip mine', () => {
     expect(read(`${out}.errors.jsonl`)).toBe(read(`${reference}.errors.jsonl`));
     expect(existsSync(`${out}.checkpoint.json`)).toBe(true);
   }, 120_000);
+
+  it('SIGINT stops after the line in hand, writes the checkpoint (none was due), exits 130; --resume ends with the uninterrupted records', async () => {
+    const out = join(scratch, 'interrupted.jsonl');
+    // No periodic checkpoint would be written before the end: only the signal's.
+    const args = [bin, 'mine', input, '--out', out, ...common, '--checkpoint-lines', '1000', '--checkpoint-seconds', '3600'];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let signalledAt: number | undefined;
+    const code = await new Promise<number | null>((resolveExit) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        const counts = [...stderr.matchAll(/ (\d+)\/\d+/g)];
+        const done = counts.length > 0 ? Number(counts[counts.length - 1][1]) : 0;
+        if (signalledAt === undefined && done >= 3) {
+          signalledAt = done;
+          child.kill('SIGINT');
+        }
+      });
+      child.on('exit', (c) => resolveExit(c));
+    });
+    expect(signalledAt, stderr).toBeDefined();
+    expect(code, stderr).toBe(EXIT_CODES.interrupted);
+    expect(stderr).toContain('regionclip mine: stopping after the line in hand; its checkpoint is written, and the same command with --resume continues (SIGINT again to quit at once)');
+    expect(stderr).toContain(`regionclip: Expected the run to finish for mine but received SIGINT; the checkpoint ${out}.checkpoint.json records the lines done: rerun with --resume to continue.`);
+    const checkpoint = JSON.parse(read(`${out}.checkpoint.json`));
+    expect(checkpoint.nextLine).toBeGreaterThanOrEqual(signalledAt!);
+    expect(checkpoint.nextLine).toBeLessThan(N + 6);
+    const resumed = cli(input, '--out', out, '--resume', ...common);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(read(out)).toBe(read(reference));
+    expect(read(`${out}.errors.jsonl`)).toBe(read(`${reference}.errors.jsonl`));
+  }, 120_000);
 });
 
 describe('regionclip mine: inputs, identity and formats', () => {

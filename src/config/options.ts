@@ -47,7 +47,7 @@ export function distractorPool(setting: DistractorsSetting): readonly string[] {
   const name = setting.trim();
   if (name === 'builtin') return BUILTIN_DISTRACTORS;
   if (name === 'none') return [];
-  return readConcepts(setting);
+  return readConcepts(setting, 'distractors (--distractors)');
 }
 
 type Json = Record<string, unknown>;

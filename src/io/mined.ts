@@ -215,8 +215,8 @@ export async function writeMinedExport(format: Exclude<MineFormat, 'jsonl'>, pat
 }
 
 /** A concept pool (`--concepts`): one per line, trimmed, blank lines and repeats dropped. */
-export function readConcepts(path: string): string[] {
-  const text = readTextFile(path, 'concepts');
+export function readConcepts(path: string, what = 'concepts'): string[] {
+  const text = readTextFile(path, what);
   const concepts = [...new Set(text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0))];
   if (concepts.length === 0) throw new InvalidInputError(expectedMessage('at least one concept (one per line)', path, 'an empty file'));
   return concepts;

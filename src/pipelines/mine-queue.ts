@@ -22,7 +22,7 @@
  *   files, fsync before checkpoint, truncate on resume) holds per range.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { FlowProducer, Job, Queue, QueueEvents, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import {
@@ -207,6 +207,9 @@ async function planRun(model: string | undefined, given: QueueMineOptions, range
   }
   const output = resolve(given.output);
   const root = resolve(given.root ?? dirname(input));
+  if (!(existsSync(root) && statSync(root).isDirectory())) {
+    throw new IoError(expectedMessage('an existing folder (the images\' paths are relative to it)', 'mine.root (--root)', `${given.root ?? root}, ${existsSync(root) ? 'a file' : 'a path that does not exist'}`));
+  }
   const settings: RangeSettings = {
     input, root, rule: given.rule, temperature: given.temperature, threshold: given.threshold, floor: given.floor, objectnessWeight: given.objectnessWeight,
     topK: given.topK, nms: given.nms, vote: given.vote, minScore: given.minScore, proposals: given.proposals, rpnNms: given.rpnNms,

@@ -252,6 +252,9 @@ export async function mine(model: DetectorModel | string | undefined, given: Min
   const options: ResolvedMineOptions = { ...given, ...settings, shard: settings.shard, lines: settings.lines };
   const exports = exportsOf(options);
   if (!existsSync(options.input)) throw new IoError(expectedMessage('an existing JSONL or COCO-captions file', options.input, 'a path that does not exist'));
+  if (options.root !== undefined && !(existsSync(options.root) && statSync(options.root).isDirectory())) {
+    throw new IoError(expectedMessage('an existing folder (the images\' paths are relative to it)', 'mine.root (--root)', `${options.root}, ${existsSync(options.root) ? 'a file' : 'a path that does not exist'}`));
+  }
   await checkHasLines(options.input);
   // Outputs are checked before the model loads, so a run never ends unable to write (exports are written last).
   checkWritableFile(options.output, 'output (--out)');

@@ -240,6 +240,23 @@ describe('regionclip mine: inputs, identity and formats', () => {
   };
   const loose = ['--min-score', '0'];
 
+  it('a --root that is not a folder, and a missing --concepts or --distractors file, are exit 7 naming the flag, before any line is mined', () => {
+    const out = join(scratch, 'root-check.jsonl');
+    const root = cli(input, '--out', out, ...common, '--root', join(scratch, 'no-such-root'));
+    expect(root.status).toBe(EXIT_CODES.io);
+    expect(root.stderr).toContain(`Expected an existing folder (the images' paths are relative to it) for mine.root (--root) but received ${join(scratch, 'no-such-root')}, a path that does not exist.`);
+    const file = cli(input, '--out', out, ...common, '--root', input);
+    expect(file.status).toBe(EXIT_CODES.io);
+    expect(file.stderr).toContain(`${input}, a file.`);
+    expect(existsSync(`${out}.errors.jsonl`)).toBe(false);
+    const distractors = cli(input, '--out', out, ...common, '--distractors', join(scratch, 'none.txt'));
+    expect(distractors.status).toBe(EXIT_CODES.io);
+    expect(distractors.stderr).toContain(`Expected a readable distractors (--distractors) file for ${join(scratch, 'none.txt')}`);
+    const concepts = cli(input, '--out', out, ...common, '--concepts', join(scratch, 'none.txt'));
+    expect(concepts.status).toBe(EXIT_CODES.io);
+    expect(concepts.stderr).toContain(`Expected a readable concepts (--concepts) file for ${join(scratch, 'none.txt')}`);
+  });
+
   it('reads a COCO-captions JSON document (pretty or minified) as such: one record per image, its captions merged, ids kept', () => {
     for (const [name, text] of [['pretty', JSON.stringify(doc, null, 2)], ['minified', JSON.stringify(doc)]]) {
       const path = join(data, `captions-${name}.json`);

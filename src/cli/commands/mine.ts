@@ -77,7 +77,7 @@ function outputsOf(argv: ArgumentsCamelCase<MineArgs>): { output: string; export
 function conceptsOf(value: string | boolean | (string | boolean)[] | undefined): string[] | false | undefined {
   if (Array.isArray(value)) throw new UsageError(expectedMessage('either --concepts FILE or --no-concepts, once', '--concepts', value.map((v) => (v === false ? '--no-concepts' : `--concepts ${String(v)}`)).join(' and ')));
   if (value === undefined || value === true) return undefined;
-  return value === false ? false : readConcepts(value);
+  return value === false ? false : readConcepts(value, 'concepts (--concepts)');
 }
 
 async function mineCaptions(argv: ArgumentsCamelCase<MineArgs>): Promise<void> {

@@ -314,7 +314,12 @@ function modelHashOf(manifest: Manifest, fallback: string, graphFiles: Record<st
   const unused = new Set(graphsOf(manifest).flatMap(([, spec]) => Object.values(spec.variants ?? {})).filter((f) => !chosen.has(f)));
   const entries = Object.entries(manifest.files).filter(([file]) => !unused.has(file)).sort(([a], [b]) => a.localeCompare(b));
   const hash = createHash('sha256');
-  if (entries.length === 0) hash.update(`unverified:${fallback}`);
+  if (entries.length === 0) {
+    // No recorded hashes (a Hugging Face folder): the folder, and the files chosen when they are not the default ones.
+    hash.update(`unverified:${fallback}`);
+    const defaults = fp32Files(manifest);
+    if (Object.entries(graphFiles).some(([role, file]) => defaults[role] !== file)) hash.update(`\n${JSON.stringify(graphFiles)}`);
+  }
   for (const [file, { sha256 }] of entries) hash.update(`${file}:${sha256}\n`);
   return hash.digest('hex');
 }

@@ -94,6 +94,11 @@ describe('a Hugging Face folder\'s towers', () => {
     const fp32 = await ClipModel.load(both, { dtype: 'fp32' });
     expect(fp32.loaded.graphFiles).toEqual({ text: 'onnx/text_model.onnx', vision: 'onnx/vision_model.onnx' });
     await fp32.release();
+    // The folder records no hashes: the text cache still tells the int8 tower from the fp32 one.
+    expect(int8.loaded.textHash).not.toBe(fp32.loaded.textHash);
+    const plainBoth = await ClipModel.load(both);
+    expect(plainBoth.loaded.textHash).toBe(fp32.loaded.textHash);
+    await plainBoth.release();
 
     const only = folder('hf-int8', { 'text_model_int8.onnx': 'text_model.onnx', 'vision_model_int8.onnx': 'vision_model.onnx' });
     const plain = await ClipModel.load(only); // no --dtype: the tower present (README "Real weights"), as before

@@ -198,6 +198,9 @@ async function planRun(model: string | undefined, given: QueueMineOptions, range
   for (const key of ['shard', 'lines']) {
     if (entries.some(([k]) => k === key)) throw new UsageError(expectedMessage(`no --${key} with --redis (the producer splits the input into ranges itself)`, 'mine', `--${key}`));
   }
+  if (given.resume === true && given.overwrite === true) {
+    throw new UsageError(expectedMessage('either --resume (attach to the run) or --overwrite (start it over)', 'mine', 'both'));
+  }
   const unknown = entries.map(([k]) => k).filter((k) => !(QUEUE_MINE_KEYS as readonly string[]).includes(k));
   if (unknown.length > 0) throw new ConfigError(expectedMessage('known options of a distributed mine', 'the given options', unknown.join(', ')));
   const input = resolve(given.input);

@@ -251,6 +251,9 @@ export async function mine(model: DetectorModel | string | undefined, given: Min
   const settings = resolveMineOptions(given, OTHER_OPTIONS);
   const options: ResolvedMineOptions = { ...given, ...settings, shard: settings.shard, lines: settings.lines };
   const exports = exportsOf(options);
+  if (options.resume === true && options.overwrite === true) {
+    throw new UsageError(expectedMessage('either --resume (continue the run) or --overwrite (start it over)', 'mine', 'both'));
+  }
   if (!existsSync(options.input)) throw new IoError(expectedMessage('an existing JSONL or COCO-captions file', options.input, 'a path that does not exist'));
   if (options.root !== undefined && !(existsSync(options.root) && statSync(options.root).isDirectory())) {
     throw new IoError(expectedMessage('an existing folder (the images\' paths are relative to it)', 'mine.root (--root)', `${options.root}, ${existsSync(options.root) ? 'a file' : 'a path that does not exist'}`));

@@ -240,7 +240,7 @@ describe('regionclip mine: inputs, identity and formats', () => {
   };
   const loose = ['--min-score', '0'];
 
-  it('a --root that is not a folder, and a missing --concepts or --distractors file, are exit 7 naming the flag, before any line is mined', () => {
+  it('a --root that is not a folder, and a missing --concepts or --distractors file, are exit 7 naming the flag, before any line is mined; --resume with --overwrite is a usage error', () => {
     const out = join(scratch, 'root-check.jsonl');
     const root = cli(input, '--out', out, ...common, '--root', join(scratch, 'no-such-root'));
     expect(root.status).toBe(EXIT_CODES.io);
@@ -252,6 +252,9 @@ describe('regionclip mine: inputs, identity and formats', () => {
     const distractors = cli(input, '--out', out, ...common, '--distractors', join(scratch, 'none.txt'));
     expect(distractors.status).toBe(EXIT_CODES.io);
     expect(distractors.stderr).toContain(`Expected a readable distractors (--distractors) file for ${join(scratch, 'none.txt')}`);
+    const both = cli(input, '--out', out, ...common, '--resume', '--overwrite');
+    expect(both.status).toBe(EXIT_CODES.usage);
+    expect(both.stderr).toContain('Expected either --resume (continue the run) or --overwrite (start it over) for mine but received both.');
     const concepts = cli(input, '--out', out, ...common, '--concepts', join(scratch, 'none.txt'));
     expect(concepts.status).toBe(EXIT_CODES.io);
     expect(concepts.stderr).toContain(`Expected a readable concepts (--concepts) file for ${join(scratch, 'none.txt')}`);

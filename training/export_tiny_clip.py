@@ -18,12 +18,12 @@ The tokenizer is a small byte-level BPE in the Hugging Face CLIP layout (vocab.j
 <|startoftext|> and <|endoftext|>.
 """
 import argparse
-import hashlib
 import json
 import os
 import random
 from collections import Counter
 
+from file_hash import sha256  # noqa: F401  (re-exported: export_tiny_detector, convert.manifests)
 import torch
 from torch import nn
 
@@ -162,15 +162,6 @@ PRESETS = {
     # vit-b32: ViT-B/32-sized towers (random weights) for benchmarks only; never committed
     "vit-b32": dict(image_size=224, patch=32, v_width=768, v_layers=12, v_heads=12, t_width=512, t_layers=12, t_heads=8, embed_dim=512, merges=200),
 }
-
-
-def sha256(path):
-    """Hex sha256 of a file, read in 1 MiB chunks (export_tiny_detector and regionclip_train use this one)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def parse_args():

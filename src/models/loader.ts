@@ -6,7 +6,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, IoError, ModelLoadError, expectedMessage } from '../errors.js';
-import { parseRuntimeOptions } from '../config/options.js';
 import { CheckedSession, type ModelDtype, type SessionOptions } from '../runtime/session.js';
 import { ClipTokenizer } from '../text/tokenizer.js';
 import { nonFp32Towers, readHuggingFaceClip } from './hf-layout.js';
@@ -41,14 +40,13 @@ export interface LoadOptions extends SessionOptions {
 
 /** `uses`: the graph roles the caller runs (default all), for `LoadOptions.dtype` (manifest.ts `selectPrecision`). */
 export async function openModel(pathOrDir: string, options: LoadOptions = {}, uses?: readonly string[]): Promise<OpenedModel> {
-  const dtype = options.dtype === undefined ? undefined : parseRuntimeOptions({ dtype: options.dtype }).dtype;
   const located = await locateManifest(pathOrDir);
-  const notFp32 = dtype === 'fp32' ? nonFp32Towers(located, uses) : [];
+  const notFp32 = options.dtype === 'fp32' ? nonFp32Towers(located, uses) : [];
   if (notFp32.length > 0) {
     throw new ConfigError(expectedMessage('fp32 towers (onnx/text_model.onnx, onnx/vision_model.onnx)', `--dtype fp32 (${located.dir})`,
       `${notFp32.join(', ')} instead; leave --dtype out to run them, pass their precision, or fetch the fp32 files with regionclip pull`));
   }
-  const loaded = selectPrecision(located, dtype, uses);
+  const loaded = selectPrecision(located, options.dtype, uses); // checks the value, as the --dtype flag is checked
   const { manifest } = loaded;
   const problems = await checkFiles(loaded);
   const sessions: Record<string, CheckedSession> = {};

@@ -28,7 +28,7 @@ import { FlowProducer, Job, Queue, QueueEvents, type ConnectionOptions, type Job
 import {
   ConfigError, HubError, InvalidInputError, IoError, ModelLoadError, ModelRunError, QueueError, RegionClipError, UsageError, expectedMessage,
 } from '../errors.js';
-import { MINE_DEFAULTS, modelReference, parseRedisUrl, parseRuntimeOptions, resolveQueueOptions, type RedisAddress } from '../config/options.js';
+import { MINE_DEFAULTS, modelReference, parseRedisUrl, resolveQueueOptions, type RedisAddress } from '../config/options.js';
 import { isHubModel } from '../hub/repo.js';
 import { captionInputKind } from '../io/captions.js';
 import { checkpointPath, errorsPath, readCheckpoint } from '../io/checkpoint.js';
@@ -223,7 +223,7 @@ async function planRun(model: string | undefined, given: QueueMineOptions, range
   const reference = modelReference(model);
   const modelForWorkers = isHubModel(reference) ? reference : resolve(reference);
   // Workers load the same precision (the range's settings carry it); the hashes name it.
-  const loaded = selectPrecision(await locateManifest(await resolveModelFolder(reference, given.hub)), parseRuntimeOptions({ dtype: given.dtype }).dtype);
+  const loaded = selectPrecision(await locateManifest(await resolveModelFolder(reference, given.hub)), given.dtype);
   const split = await splitInput(input, rangeLines);
   // Validates the mining options as mine() does (same errors), and names the whole run's settings.
   const settingsHash = mineSettingsHash(loaded.modelHash, modelConceptPool(loaded), { ...settings, output, exports }, split.sha256);

@@ -25,7 +25,6 @@ a per-tensor weight zero point); QDQ ran it 2.3x faster (docs/models.md "int8"; 
 Graph inputs and outputs stay float32, so the manifest's I/O entries hold for both files.
 """
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -33,6 +32,8 @@ import sys
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+from file_hash import sha256
 
 ROLES = ("backbone", "rpn", "head")
 QUANTIZED_OPS = ("Conv", "MatMul", "Gemm")
@@ -175,15 +176,6 @@ def to_qdq(model, ranges):
     return model
 
 
-def _sha256(path):
-    """Hex sha256 of a file. export_tiny_clip.sha256 is the same, but importing it loads torch: this tool needs onnx only."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 EXIT_IO = 7  # the CLI's exit code for a file that cannot be read
 
 
@@ -265,7 +257,7 @@ def cmd_apply(args):
         out = os.path.join(args.model, file)
         onnx.save(model, out)
         spec.setdefault("variants", {})["int8"] = file
-        m["files"][file] = {"sha256": _sha256(out)}
+        m["files"][file] = {"sha256": sha256(out)}
         print(f"{role}: {file} ({os.path.getsize(out) / 1e6:.2f} MB, from {os.path.getsize(os.path.join(args.model, spec['file'])) / 1e6:.2f} MB)", file=sys.stderr)
     with open(path, "w") as f:
         json.dump(m, f, indent=2)

@@ -6,7 +6,7 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule, InferredOptionTypes } from 'yargs';
 import { MINE_DEFAULTS, MINE_RULES, QUEUE_DEFAULTS, TEMPLATE_SET_NAMES, modelReference, resolveMineOptions, resolveQueueOptions } from '../../config/options.js';
-import { ConfigError, EXIT_CODES, InterruptedError, UsageError, expectedMessage } from '../../errors.js';
+import { ConfigError, InterruptedError, UsageError, expectedMessage } from '../../errors.js';
 import { checkpointPath } from '../../io/checkpoint.js';
 import { STDIN_INPUT } from '../../io/inputs.js';
 import { MINE_FORMATS, recordsPathFor, type MineFormat } from '../../io/mined.js';
@@ -14,6 +14,7 @@ import { mine, readConcepts, type MineSummary } from '../../pipelines/mine.js';
 import { mineOnQueue } from '../../pipelines/mine-queue.js';
 import { cacheDirFrom, numberOption, quietOption, runtimeOptions, type OptionTable } from '../options.js';
 import { Progress, progressMode, textProgress } from '../progress.js';
+import { stopOnSignals } from '../signals.js';
 import { BUILTIN_MODEL_NOTE, noticeBuiltinModel, warn } from '../output.js';
 
 const D = MINE_DEFAULTS;
@@ -100,15 +101,10 @@ async function mineCaptions(argv: ArgumentsCamelCase<MineArgs>): Promise<void> {
   let bar: Progress | undefined;
   const started = performance.now();
   // Ctrl-C / SIGTERM: finish the line in hand, write the checkpoint, exit 130; a second signal quits at once.
-  const stop = new AbortController();
-  let signals = 0;
-  const onSignal = (name: NodeJS.Signals) => {
-    if (++signals > 1) process.exit(EXIT_CODES.interrupted);
-    console.error(`\nregionclip mine: stopping after the line in hand; its checkpoint is written, and the same command with --resume continues (${name} again to quit at once)`);
-    stop.abort(new InterruptedError(expectedMessage('the run to finish', 'mine', `${name}; the checkpoint ${checkpointPath(output)} records the lines done: rerun with --resume to continue`)));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stop = stopOnSignals(
+    (name) => `\nregionclip mine: stopping after the line in hand; its checkpoint is written, and the same command with --resume continues (${name} again to quit at once)`,
+    (name) => new InterruptedError(expectedMessage('the run to finish', 'mine', `${name}; the checkpoint ${checkpointPath(output)} records the lines done: rerun with --resume to continue`)),
+  );
   const summary = await mine(argv.model, {
     ...settings, signal: stop.signal,
     input: argv.input, output, exports, coco: argv.coco, root: argv.root,
@@ -119,10 +115,7 @@ async function mineCaptions(argv: ArgumentsCamelCase<MineArgs>): Promise<void> {
       bar ??= new Progress({ label: 'mine', total, mode: progressMode(argv) });
       bar.update(done, errors);
     },
-  }).finally(() => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  });
+  }).finally(stop.dispose);
   bar?.finish();
   console.error(summaryLine(summary, (performance.now() - started) / 1000, output));
 }

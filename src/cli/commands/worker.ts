@@ -7,6 +7,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule, InferredOptionTypes } fro
 import { QUEUE_DEFAULTS, parseRuntimeOptions, resolveQueueOptions } from '../../config/options.js';
 import { runMineWorker } from '../../pipelines/mine-worker.js';
 import { cacheDirFrom, runtimeOptions, type OptionTable } from '../options.js';
+import { stopOnSignals } from '../signals.js';
 
 export const workerOptions = {
   redis: { type: 'string', demandOption: true, describe: 'The Redis that `regionclip mine --redis` fills (redis://host:port)' },
@@ -21,16 +22,7 @@ type WorkerArgs = InferredOptionTypes<typeof workerOptions>;
 
 async function work(argv: ArgumentsCamelCase<WorkerArgs>): Promise<void> {
   resolveQueueOptions({ concurrency: argv.concurrency, lockSeconds: argv.lockSeconds });
-  const stop = new AbortController();
-  let signals = 0;
-  const onSignal = () => {
-    signals++;
-    if (signals > 1) process.exit(130);
-    console.error('regionclip worker: stopping; ranges in progress write a checkpoint and go back to the queue (signal again to quit at once)');
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stop = stopOnSignals(() => 'regionclip worker: stopping; ranges in progress write a checkpoint and go back to the queue (signal again to quit at once)');
   try {
     const done = await runMineWorker({
       redis: argv.redis, concurrency: argv.concurrency, lockSeconds: argv.lockSeconds, intraOpThreads: parseRuntimeOptions({ intraOpThreads: argv.threads }).intraOpThreads, cacheDir: cacheDirFrom(argv),
@@ -38,8 +30,7 @@ async function work(argv: ArgumentsCamelCase<WorkerArgs>): Promise<void> {
     });
     console.error(`regionclip worker: stopped after ${done.ranges} range(s) and ${done.merges} merge(s)`);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
   }
 }
 

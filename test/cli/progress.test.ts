@@ -14,7 +14,8 @@ describe('Progress', () => {
     const { progress, lines } = bar(24);
     progress.update(16);
     expect(lines()).toEqual(['mine ████████████████░░░░░░░░ 16/24 --/s ETA --']);
-    await new Promise((r) => setTimeout(r, 50));
+    // Twice the time the bound needs: a timer may fire a fraction of a millisecond early (a 50 ms wait once read 20.1/s).
+    await new Promise((r) => setTimeout(r, 100));
     progress.update(24);
     progress.finish();
     const last = lines().at(-1)!;
@@ -26,7 +27,8 @@ describe('Progress', () => {
 
   it('a bar that starts from 0 times from its creation', async () => {
     const { progress, lines } = bar(2);
-    await new Promise((r) => setTimeout(r, 50));
+    // Twice the time the bound needs: a timer may fire a fraction of a millisecond early (a 50 ms wait once read 20.1/s).
+    await new Promise((r) => setTimeout(r, 100));
     progress.tick();
     const rate = Number(/ 1\/2 ([\d.]+)\/s /.exec(lines()[0])?.[1]);
     expect(rate).toBeGreaterThan(0);

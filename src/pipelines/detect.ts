@@ -16,6 +16,7 @@ import { categoryNameKey } from '../eval/category-names.js';
 import { selectDetections } from '../matching/detections.js';
 import { scoreRegions } from '../matching/scores.js';
 import { DetectorModel, type DetectorLoadOptions } from '../models/detector.js';
+import type { ModelDtype } from '../runtime/dtypes.js';
 import { ClipTextEncoder, type PhraseEmbeddingOptions, type TextEncoderOptions } from '../models/text-encoder.js';
 import { parseSettings, type DetectSettings, type DetectSettingsInput } from '../config/preset.js';
 import { DEFAULT_PRESET, distractorPool, parseRuntimeOptions, resolveDetectSettings, type DistractorsSetting, type HubOptions } from '../config/options.js';
@@ -31,8 +32,18 @@ export interface Detection {
   box: [number, number, number, number];
 }
 
+/** The model a result came from: its manifest name, the digest of the files it ran and their precision. */
+export interface DetectionModelInfo {
+  name: string;
+  /** `modelHash` (models/manifest.ts): sha256 over the recorded hashes of the files this run read. */
+  hash: string;
+  /** The weight precision the region graphs ran in (`--dtype`). */
+  dtype: ModelDtype;
+}
+
 export interface DetectionResultData {
   image: { path: string; width: number; height: number };
+  model: DetectionModelInfo;
   /** The phrases the image was searched for, in order (detections' labels come from here). */
   phrases: string[];
   detections: Detection[];
@@ -44,13 +55,14 @@ export interface DetectionResultData {
 export class DetectionResult implements DetectionResultData {
   constructor(
     readonly image: DetectionResultData['image'],
+    readonly model: DetectionModelInfo,
     readonly phrases: string[],
     readonly detections: Detection[],
     readonly timings: Record<string, number>,
   ) {}
 
   toJSON(): DetectionResultData {
-    return { image: this.image, phrases: this.phrases, detections: this.detections, timings: this.timings };
+    return { image: this.image, model: this.model, phrases: this.phrases, detections: this.detections, timings: this.timings };
   }
 }
 
@@ -239,7 +251,8 @@ async function runDetection(
   });
   lap('scoring');
   const detections: Detection[] = Array.from(selected.scores, (score, k) => ({ label: phrases[selected.classIds[k]], score, box: selected.boxes.row(k) }));
-  return new DetectionResult({ path: decoded.source, width: decoded.width, height: decoded.height }, phrases, detections, timings);
+  const model = { name: detector.manifest.name, hash: detector.loaded.modelHash, dtype: detector.loaded.dtype };
+  return new DetectionResult({ path: decoded.source, width: decoded.width, height: decoded.height }, model, phrases, detections, timings);
 }
 
 export interface DetectorOptions extends DetectorLoadOptions, TextEncoderOptions, DecodeOptions {

@@ -175,15 +175,19 @@ describe('--dtype on the command line', () => {
     expect(clip.stderr).toContain('no int8 file for the graphs this command runs (text, vision); it has int8 files for rpn, backbone, head');
   });
 
-  it('detect --dtype int8 writes the same labels as fp32 on the built-in model', () => {
-    const out = (dtype: string) => {
+  it('detect --dtype int8 writes the same labels as fp32 on the built-in model, and each result names the precision and hash it ran', async () => {
+    const loaded = await readManifest(builtin);
+    const run = (dtype: string) => {
       const r = cli('detect', worldImages[1], '--vocab', 'bicycle,sled', '--dtype', dtype, '--json', '-', '--quiet', '--no-cache');
       expect(r.status, r.stderr).toBe(0);
-      return (JSON.parse(r.stdout) as { detections: { label: string }[] }).detections.map((d) => d.label);
+      return JSON.parse(r.stdout) as { model: { name: string; hash: string; dtype: string }; detections: { label: string }[] };
     };
-    const fp32 = out('fp32');
-    expect(fp32.length).toBeGreaterThan(0);
-    expect(out('int8')).toEqual(fp32);
+    const fp32 = run('fp32');
+    const int8 = run('int8');
+    expect(fp32.detections.length).toBeGreaterThan(0);
+    expect(int8.detections.map((d) => d.label)).toEqual(fp32.detections.map((d) => d.label));
+    expect(fp32.model).toEqual({ name: loaded.manifest.name, hash: loaded.modelHash, dtype: 'fp32' });
+    expect(int8.model).toEqual({ name: loaded.manifest.name, hash: selectPrecision(loaded, 'int8').modelHash, dtype: 'int8' });
   });
 
   it('a mine checkpoint names its precision: resuming with another --dtype is refused', () => {

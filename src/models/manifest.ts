@@ -48,6 +48,8 @@ const tokenizerSpec = z.strictObject({
   padding: z.enum(['context', 'longest']).default('context'),
 }).refine((t) => (t.vocab !== undefined && t.merges !== undefined) || t.tokenizerJson !== undefined, 'needs vocab + merges, or tokenizerJson');
 
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex sha256');
+
 const commonFields = {
   name: z.string().min(1),
   description: z.string().optional(),
@@ -59,7 +61,11 @@ const commonFields = {
   tokenizer: tokenizerSpec,
   /** The CLIP image tower's preprocessing (also used for `crop`-mode region crops). */
   preprocess: preprocessSpec,
-  files: z.record(z.string(), z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex sha256') })),
+  files: z.record(z.string(), z.strictObject({
+    sha256: sha256Hex,
+    /** A file made from another of the folder's files (an int8 variant from its fp32 graph): that file and its sha256 then. */
+    derivedFrom: z.strictObject({ file: z.string().min(1), sha256: sha256Hex }).optional(),
+  })),
 };
 
 /** Normalization of a detector input in pixel units (0–255), detectron2 style: (pixel - mean) / std. */
@@ -304,6 +310,12 @@ export async function checkFiles(loaded: Pick<LoadedManifest, 'manifest' | 'dir'
     }
     const actual = await hashFile(path, 'sha256');
     if (actual !== recorded) problems.push(`${file}: sha256 is ${actual}, manifest records ${recorded}`);
+    // A variant made from an fp32 graph that has since changed runs the old weights: stale, whatever its own hash.
+    const source = manifest.files[file]?.derivedFrom;
+    const now = source === undefined ? undefined : manifest.files[source.file]?.sha256;
+    if (source !== undefined && now !== source.sha256) {
+      problems.push(`${file}: made from ${source.file} with sha256 ${source.sha256}, but the manifest records ${now === undefined ? `no ${source.file}` : `${source.file} as ${now}`} (made again by training/convert/quantize.py apply, docs/models.md "int8")`);
+    }
   }
   return problems;
 }

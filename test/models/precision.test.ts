@@ -70,6 +70,29 @@ describe('selectPrecision', () => {
     await expect(DetectorModel.load(dir, { dtype: 'int8' })).rejects.toThrow(ModelLoadError);
     await expect(DetectorModel.load(dir, { dtype: 'int8' })).rejects.toThrow(/head\.int8\.onnx: sha256 is [0-9a-f]{64}, manifest records 0{64}/);
   });
+
+  it('an int8 file made from another fp32 graph is refused (derivedFrom), and the error names only that file', async () => {
+    const dir = join(scratch, 'stale-variant');
+    cpSync(builtin, dir, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    // Every shipped variant records the fp32 file it was made from, as the manifest records that file now.
+    for (const role of ['rpn', 'backbone', 'head']) {
+      const { file, variants } = manifest.graphs[role];
+      expect(manifest.files[variants.int8].derivedFrom).toEqual({ file, sha256: manifest.files[file].sha256 });
+    }
+    // head.onnx "re-exported" (as a converter would: a new graph, its new hash in the manifest), head.int8.onnx kept.
+    const head = readFileSync(join(dir, 'head.onnx'));
+    writeFileSync(join(dir, 'head.onnx'), Buffer.concat([head, Buffer.from([0])]));
+    const { createHash } = await import('node:crypto');
+    const now = createHash('sha256').update(Buffer.concat([head, Buffer.from([0])])).digest('hex');
+    const was = manifest.files['head.onnx'].sha256;
+    manifest.files['head.onnx'].sha256 = now;
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    const err = await DetectorModel.load(dir, { dtype: 'int8' }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelLoadError);
+    expect(String((err as Error).message)).toContain(`head.int8.onnx: made from head.onnx with sha256 ${was}, but the manifest records head.onnx as ${now}`);
+    expect(String((err as Error).message)).not.toMatch(/rpn\.int8|backbone\.int8/);
+  });
 });
 
 describe('a Hugging Face folder\'s towers', () => {

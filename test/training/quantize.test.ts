@@ -59,7 +59,11 @@ describe.skipIf(!hasOnnx)('int8 recipe: probe, calibrate, apply', () => {
     const a = quantize('apply', '--model', model, '--ranges', ranges);
     expect(a.status, a.stderr).toBe(0);
     const after = JSON.parse(readFileSync(join(model, 'manifest.json'), 'utf8'));
-    for (const role of ['rpn', 'backbone', 'head']) expect(after.graphs[role].variants).toEqual({ int8: `${role}.int8.onnx` });
+    for (const role of ['rpn', 'backbone', 'head']) {
+      expect(after.graphs[role].variants).toEqual({ int8: `${role}.int8.onnx` });
+      // Each int8 file records the fp32 graph it was made from, so a later re-export of that graph makes it stale.
+      expect(after.files[`${role}.int8.onnx`].derivedFrom).toEqual({ file: `${role}.onnx`, sha256: after.files[`${role}.onnx`].sha256 });
+    }
     expect(after.graphs.text.variants).toBeUndefined();
     // The structure onnxruntime fuses into QLinearConv / QLinearMatMul: int8 weights dequantized per output channel.
     const ops = spawnSync(python, ['-c', `import onnx, collections, sys

@@ -257,7 +257,7 @@ def cmd_apply(args):
         out = os.path.join(args.model, file)
         onnx.save(model, out)
         spec.setdefault("variants", {})["int8"] = file
-        m["files"][file] = {"sha256": sha256(out)}
+        m["files"][file] = {"sha256": sha256(out), "derivedFrom": {"file": spec["file"], "sha256": m["files"][spec["file"]]["sha256"]}}
         print(f"{role}: {file} ({os.path.getsize(out) / 1e6:.2f} MB, from {os.path.getsize(os.path.join(args.model, spec['file'])) / 1e6:.2f} MB)", file=sys.stderr)
     with open(path, "w") as f:
         json.dump(m, f, indent=2)

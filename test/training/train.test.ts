@@ -214,20 +214,56 @@ describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a 
       `sys.path.insert(0, ${JSON.stringify(join(root, 'training'))})`,
       'from regionclip_train.data import World',
       'from regionclip_train.pseudo_labels import read_pool, read_pseudo_labels',
-      'w = World(sys.argv[1]); pool = read_pool(sys.argv[2]); labels, skipped = read_pseudo_labels(sys.argv[3], w, pool)',
+      'w = World(sys.argv[1]); pool = read_pool(sys.argv[2]); labels, skipped, outside = read_pseudo_labels(sys.argv[3], w, pool)',
       's = labels.scenes[0]',
-      'print(json.dumps({"count": labels.count, "skipped": skipped, "perImage": {w.captions[i]["image"]: len(labels.boxes[i]) for i in labels.scenes},',
+      'print(json.dumps({"count": labels.count, "skipped": skipped, "outside": outside, "perImage": {w.captions[i]["image"]: len(labels.boxes[i]) for i in labels.scenes},',
       '  "first": {"image": w.captions[s]["image"], "box": labels.boxes[s][0].tolist(), "concept": pool[int(labels.concepts[s][0])], "score": float(labels.scores[s][0])}}))',
     ].join('\n'), join(tmp, 'world'), join(tmp, 'pool.txt'), join(tmp, 'labels.jsonl')], { encoding: 'utf8', timeout: 60_000 });
     expect(read.status, read.stderr).toBe(0);
     const got = JSON.parse(read.stdout);
     expect(got.count).toBe(labelCount);
     expect(got.skipped).toBe(0);
+    expect(got.outside).toBe(0);
     expect(got.perImage).toEqual(perImage);
     const first = records.find((r) => r.image === got.first.image).labels[0]; // the world's scenes are 128 px, as mined: no scaling
     got.first.box.forEach((v: number, i: number) => expect(v).toBeCloseTo(first.box[i], 4));
     expect(got.first.concept).toBe(first.concept);
     expect(got.first.score).toBeCloseTo(first.score, 5);
+  });
+
+  it('(B) reads the default caption rule\'s labels: a concept outside the pool is an error, or left out and counted with --pretrain-outside-pool skip', () => {
+    const mine = cliRun('mine', join(tmp, 'world', 'captions.jsonl'), '--concepts', join(tmp, 'pool.txt'),
+      '--model', join(tmp, 'model'), '--out', join(tmp, 'caption-labels.jsonl'), '--proposals', '20', '--no-cache', '--quiet');
+    expect(mine.status, mine.stderr).toBe(0);
+    const labels = readFileSync(join(tmp, 'caption-labels.jsonl'), 'utf8').trim().split('\n').flatMap((l) => JSON.parse(l).labels as { concept: string }[]);
+    expect(labels.length).toBeGreaterThan(1);
+    // A pool without the first label's concept stands for a phrase outside the pool (on the full world, the
+    // backdrop's "blue sky" labelled "sky"); the tiny world's captions name pool concepts only.
+    const pool = new Set(readFileSync(join(tmp, 'pool.txt'), 'utf8').trim().split('\n'));
+    pool.delete(labels[0].concept);
+    writeFileSync(join(tmp, 'pool-less.txt'), [...pool].join('\n') + '\n');
+    const inPool = labels.filter((l) => pool.has(l.concept)).length;
+    expect(inPool).toBeGreaterThan(0);
+    expect(labels.length - inPool).toBeGreaterThan(0);
+    const read = (outside: string) => spawnSync(python, ['-c', [
+      'import json, sys',
+      `sys.path.insert(0, ${JSON.stringify(join(root, 'training'))})`,
+      'from regionclip_train.data import World',
+      'from regionclip_train.pseudo_labels import read_pool, read_pseudo_labels',
+      'from regionclip_train.config import ConfigError',
+      'w = World(sys.argv[1]); pool = read_pool(sys.argv[2])',
+      'try:',
+      '    labels, skipped, outside = read_pseudo_labels(sys.argv[3], w, pool, outside_pool=sys.argv[4])',
+      '    print(json.dumps({"count": labels.count, "outside": outside}))',
+      'except ConfigError as e:',
+      '    print(json.dumps({"error": str(e)}))',
+    ].join('\n'), join(tmp, 'world'), join(tmp, 'pool-less.txt'), join(tmp, 'caption-labels.jsonl'), outside], { encoding: 'utf8', timeout: 60_000 });
+    const refused = read('error');
+    expect(refused.status, refused.stderr).toBe(0);
+    expect(JSON.parse(refused.stdout).error).toMatch(/a concept of the pool .*--pretrain-outside-pool skip.* but received "/);
+    const skipped = read('skip');
+    expect(skipped.status, skipped.stderr).toBe(0);
+    expect(JSON.parse(skipped.stdout)).toEqual({ count: inPool, outside: labels.length - inPool });
   });
 
   it('(B) pretrain and (C) transfer train a few steps and resume exactly; a resume with other values is refused', () => {

@@ -116,6 +116,9 @@ OPTIONS = {
     "pretrain_temperature": _opt("float", "(B) temperature of every (B) softmax, the teacher's too (null: 1 / the "
                                  "teacher's logit scale, as RegionCLIP's CLSS_TEMP 0.01 is CLIP RN50's 1/100)",
                                  lo=1e-6, nullable=True),
+    "pretrain_outside_pool": _opt("str", "(B) pseudo-labels whose concept is not in the pool: error, or skip (left out, "
+                                  "counted in the log: the default caption rule labels a phrase outside the pool, such as "
+                                  "the backdrop's \"blue sky\", with its head noun)", choices=("error", "skip")),
     "pretrain_concept_weight": _opt("float", "(B) weight of the region-concept loss on the pseudo-labels", lo=0.0),
     "pretrain_distill_weight": _opt("float", "(B) weight of the KL distillation from the teacher", lo=0.0),
     "pretrain_image_weight": _opt("float", "(B) weight of the image-text loss", lo=0.0),
@@ -153,7 +156,7 @@ PHASE_KEYS = {
     # (B) and (C) start from files named on the command line (compared by content, FILE_KEYS)
     "pretrain": COMMON_KEYS + ("teacher", "labels", "concepts", "prompt_templates", "pretrain_steps", "pretrain_lr",
                                "pretrain_scenes", "pretrain_regions", "pretrain_random_boxes", "pretrain_batch",
-                               "pretrain_temperature", "pretrain_concept_weight", "pretrain_distill_weight",
+                               "pretrain_temperature", "pretrain_outside_pool", "pretrain_concept_weight", "pretrain_distill_weight",
                                "pretrain_image_weight"),
     "transfer": COMMON_KEYS + ("transfer_from", "prompt_templates", "transfer_steps", "transfer_lr", "transfer_scenes",
                                "transfer_rois", "transfer_fg_fraction", "transfer_proposals", "transfer_jitter",

@@ -38,15 +38,17 @@ def world_pool(world):
     return [world.concepts[cid]["name"] for cid in sorted(world.concepts)]
 
 
-def read_pseudo_labels(path, world, pool, skip_unknown=False):
+def read_pseudo_labels(path, world, pool, skip_unknown=False, outside_pool="error"):
     """The labels of `path` (a `regionclip mine` JSONL) on the world's scenes, matched by image path, boxes
-    scaled from each record's width/height to the world's scene size. Every label's concept must be in `pool`
-    (the --concepts the labels were mined with). A record of an image that is not one of the world's scenes is
-    an error, or skipped when skip_unknown (the world is limited by --limit-scenes)."""
+    scaled from each record's width/height to the world's scene size. A label whose concept is not in `pool`
+    (the --concepts the labels were mined with) is an error, or left out and counted when outside_pool is
+    "skip" (the caption rule's labels of phrases outside the pool). A record of an image that is not one of the
+    world's scenes is an error, or skipped when skip_unknown (the world is limited by --limit-scenes).
+    Returns (PseudoLabels, records skipped, labels outside the pool left out)."""
     index = {name: i for i, name in enumerate(pool)}
     scene_of = {os.path.normpath(c["image"]): i for i, c in enumerate(world.captions)}
     boxes, concepts, scores = {}, {}, {}
-    skipped = count = 0
+    skipped = count = outside = 0
     try:
         f = open(path, encoding="utf-8")
     except OSError as e:
@@ -76,8 +78,12 @@ def read_pseudo_labels(path, world, pool, skip_unknown=False):
                     raise expected('a label {"box", "concept", "score", ...}', f"labels[{k}] on {where}",
                                    f"{type(e).__name__}: {e}") from e
                 if concept not in index:
-                    raise expected("a concept of the pool (--concepts: mine's pool)", f"labels[{k}] on {where}",
-                                   json.dumps(concept))
+                    if outside_pool == "skip":
+                        outside += 1
+                        continue
+                    raise expected("a concept of the pool (--concepts: mine's pool; --pretrain-outside-pool skip "
+                                   "leaves such labels out, e.g. the caption rule's backdrop phrases)",
+                                   f"labels[{k}] on {where}", json.dumps(concept))
                 sx, sy = world.size / width, world.size / height
                 rows.append([box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy])
                 cids.append(index[concept])
@@ -90,5 +96,6 @@ def read_pseudo_labels(path, world, pool, skip_unknown=False):
                 scores[scene] = torch.tensor(scs, dtype=torch.float32)
                 count += len(rows)
     if count == 0:
-        raise ConfigError(f"Expected at least one pseudo-label for --labels but received none in {path}.")
-    return PseudoLabels(boxes, concepts, scores, sorted(boxes), count), skipped
+        raise ConfigError(f"Expected at least one pseudo-label for --labels but received none in {path}"
+                          + (f" ({outside} outside the pool left out)." if outside else "."))
+    return PseudoLabels(boxes, concepts, scores, sorted(boxes), count), skipped, outside

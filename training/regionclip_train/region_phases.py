@@ -133,11 +133,13 @@ def train_pretrain(opts, p, world, tok, templates):
     seed_all(opts.seed + 5)
     ck = load_clip(opts.teacher, "--teacher")
     pool = read_pool(opts.concepts) if opts.concepts else world_pool(world)
-    labels, skipped = read_pseudo_labels(opts.labels, world, pool, skip_unknown=opts.limit_scenes is not None)
+    labels, skipped, outside = read_pseudo_labels(opts.labels, world, pool, skip_unknown=opts.limit_scenes is not None,
+                                                  outside_pool=opts.pretrain_outside_pool)
     n_concepts = len(torch.unique(torch.cat(list(labels.concepts.values()))))
     log(f"pseudo-labels: {labels.count} boxes of {n_concepts} concepts on {len(labels.scenes)} of "
         f"{len(world.captions)} scenes, from {opts.labels}"
-        + (f" ({skipped} records of scenes past --limit-scenes skipped)" if skipped else ""))
+        + (f" ({skipped} records of scenes past --limit-scenes skipped)" if skipped else "")
+        + (f" ({outside} labels of concepts outside the pool left out, --pretrain-outside-pool skip)" if outside else ""))
     t0 = time.time()
     pool_embeds = embed_names(frozen_text(p, tok, ck), tok, pool, templates, opts.prompt_templates)
     log(f"concept pool: {len(pool)} concepts ({opts.prompt_templates} prompts) embedded in {time.time() - t0:.0f}s")

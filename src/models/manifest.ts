@@ -224,6 +224,21 @@ export type ClipManifest = z.infer<typeof clipManifestSchema>;
 export type DetectorManifest = z.infer<typeof detectorManifestSchema>;
 export type Manifest = ClipManifest | DetectorManifest;
 
+/** The model a result came from, as detect and classify results name it. */
+export interface ModelInfo {
+  /** The manifest's `name`. */
+  name: string;
+  /** `LoadedManifest.modelHash`: sha256 over the recorded hashes of the files the run read (differs per precision). */
+  hash: string;
+  /** The weight precision the run chose (`--dtype`). */
+  dtype: ModelDtype;
+}
+
+/** `{ name, hash, dtype }` of a loaded model. */
+export function modelInfo(loaded: Pick<LoadedManifest, 'manifest' | 'modelHash' | 'dtype'>): ModelInfo {
+  return { name: loaded.manifest.name, hash: loaded.modelHash, dtype: loaded.dtype };
+}
+
 export interface LoadedManifest {
   manifest: Manifest;
   /** Folder the manifest's paths are relative to. */

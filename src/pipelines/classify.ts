@@ -8,6 +8,7 @@ import { RegionClipError } from '../errors.js';
 import { decodeImage, sourceName, type DecodeOptions, type ImageInput } from '../image/read.js';
 import { scoreRegions } from '../matching/scores.js';
 import { ClipModel, type ClipLoadOptions } from '../models/clip.js';
+import { modelInfo, type ModelInfo } from '../models/manifest.js';
 import { ClipTextEncoder, type PhraseEmbeddingOptions, type TextEncoderOptions } from '../models/text-encoder.js';
 import { distractorsFor } from '../text/distractors.js';
 import { parseVocab } from '../text/phrases.js';
@@ -34,6 +35,8 @@ export interface ClassifyOptions extends Omit<PhraseEmbeddingOptions, 'onProgres
 
 export interface ClassifyResult {
   image: { path: string; width?: number; height?: number };
+  /** The model that ran: manifest name, the digest of the files read, the precision. */
+  model: ModelInfo;
   /** Top-k labels, best first; empty when the image failed. */
   labels: { label: string; score: number }[];
   /** Set when the image could not be classified. */
@@ -69,6 +72,7 @@ export async function classifyImages(model: ClipModel | string | undefined, imag
   const { phraseEmbeds, distractorEmbeds } = await encoder.embedWithDistractors(labels, distractorsFor(pool, labels), textOptions);
   const topK = Math.max(1, Math.min(options.topK, labels.length));
   const results: ClassifyResult[] = [];
+  const info = modelInfo(model.loaded);
   for (const input of images) {
     const path = sourceName(input);
     let result: ClassifyResult;
@@ -77,10 +81,10 @@ export async function classifyImages(model: ClipModel | string | undefined, imag
       const imageEmbeds = await model.embedPixels(model.preprocess(decoded));
       const probs = scoreRegions(imageEmbeds, phraseEmbeds, model.embedDim, { temperature: 1 / model.logitScale, distractorEmbeds });
       const ranked = labels.map((label, i) => ({ label, score: probs[i] })).sort((a, b) => b.score - a.score).slice(0, topK);
-      result = { image: { path, width: decoded.width, height: decoded.height }, labels: ranked };
+      result = { image: { path, width: decoded.width, height: decoded.height }, model: info, labels: ranked };
     } catch (error) {
       if (!(error instanceof RegionClipError)) throw error;
-      result = { image: { path }, labels: [], error };
+      result = { image: { path }, model: info, labels: [], error };
     }
     results.push(result);
     options.onImage?.(result);

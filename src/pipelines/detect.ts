@@ -16,7 +16,7 @@ import { categoryNameKey } from '../eval/category-names.js';
 import { selectDetections } from '../matching/detections.js';
 import { scoreRegions } from '../matching/scores.js';
 import { DetectorModel, type DetectorLoadOptions } from '../models/detector.js';
-import type { ModelDtype } from '../runtime/dtypes.js';
+import { modelInfo, type ModelInfo } from '../models/manifest.js';
 import { ClipTextEncoder, type PhraseEmbeddingOptions, type TextEncoderOptions } from '../models/text-encoder.js';
 import { parseSettings, type DetectSettings, type DetectSettingsInput } from '../config/preset.js';
 import { DEFAULT_PRESET, distractorPool, parseRuntimeOptions, resolveDetectSettings, type DistractorsSetting, type HubOptions } from '../config/options.js';
@@ -32,18 +32,10 @@ export interface Detection {
   box: [number, number, number, number];
 }
 
-/** The model a result came from: its manifest name, the digest of the files it ran and their precision. */
-export interface DetectionModelInfo {
-  name: string;
-  /** `modelHash` (models/manifest.ts): sha256 over the recorded hashes of the files this run read. */
-  hash: string;
-  /** The weight precision the region graphs ran in (`--dtype`). */
-  dtype: ModelDtype;
-}
-
 export interface DetectionResultData {
   image: { path: string; width: number; height: number };
-  model: DetectionModelInfo;
+  /** The model that ran: manifest name, the digest of the files read, the precision. */
+  model: ModelInfo;
   /** The phrases the image was searched for, in order (detections' labels come from here). */
   phrases: string[];
   detections: Detection[];
@@ -55,7 +47,7 @@ export interface DetectionResultData {
 export class DetectionResult implements DetectionResultData {
   constructor(
     readonly image: DetectionResultData['image'],
-    readonly model: DetectionModelInfo,
+    readonly model: ModelInfo,
     readonly phrases: string[],
     readonly detections: Detection[],
     readonly timings: Record<string, number>,
@@ -251,8 +243,7 @@ async function runDetection(
   });
   lap('scoring');
   const detections: Detection[] = Array.from(selected.scores, (score, k) => ({ label: phrases[selected.classIds[k]], score, box: selected.boxes.row(k) }));
-  const model = { name: detector.manifest.name, hash: detector.loaded.modelHash, dtype: detector.loaded.dtype };
-  return new DetectionResult({ path: decoded.source, width: decoded.width, height: decoded.height }, model, phrases, detections, timings);
+  return new DetectionResult({ path: decoded.source, width: decoded.width, height: decoded.height }, modelInfo(detector.loaded), phrases, detections, timings);
 }
 
 export interface DetectorOptions extends DetectorLoadOptions, TextEncoderOptions, DecodeOptions {

@@ -86,6 +86,11 @@ describe('regionclip classify', () => {
     const fromFile = JSON.parse(cli('classify', join(scratch, 'red.png'), ...args).stdout)[0];
     expect(result.labels).toEqual(fromFile.labels);
     expect(result.labels).toHaveLength(2);
+    // --json names the model that ran, as detect's does
+    expect(Object.keys(result)).toEqual(['image', 'model', 'labels']);
+    expect(result.model).toEqual(fromFile.model);
+    expect(result.model).toMatchObject({ dtype: 'fp32' });
+    expect(result.model.hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('shows text-embedding progress for many labels, and --quiet hides every progress line', () => {

@@ -19,6 +19,9 @@ describe('classifyImages', () => {
     // distractors none: the softmax over the labels alone (CLIP's zero-shot classification)
     const [ok, bad] = await classifyImages(model, [image, Buffer.from('not an image')], { labels, topK: 4, cacheDir: false, distractors: 'none' });
     expect(ok.image).toEqual({ path: '<buffer>', width: 40, height: 30 });
+    // the model that ran: its manifest name, the digest of its files, fp32
+    expect(ok.model).toEqual({ name: model.loaded.manifest.name, hash: model.loaded.modelHash, dtype: 'fp32' });
+    expect(ok.model.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(ok.labels.map((l) => l.label).sort()).toEqual([...labels].sort());
     expect(ok.labels.reduce((s, l) => s + l.score, 0)).toBeCloseTo(1, 5);
     for (let i = 1; i < 4; i++) expect(ok.labels[i - 1].score).toBeGreaterThanOrEqual(ok.labels[i].score);

@@ -27,7 +27,7 @@ type ClassifyArgs = { images: string[] } & InferredOptionTypes<typeof classifyOp
 
 function toJson(result: ClassifyResult) {
   return result.error === undefined
-    ? { image: result.image, labels: result.labels }
+    ? { image: result.image, model: result.model, labels: result.labels }
     : { image: result.image, labels: [], error: { name: result.error.name, message: result.error.message } };
 }
 

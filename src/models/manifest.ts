@@ -228,15 +228,28 @@ export type Manifest = ClipManifest | DetectorManifest;
 export interface ModelInfo {
   /** The manifest's `name`. */
   name: string;
-  /** `LoadedManifest.modelHash`: sha256 over the recorded hashes of the files the run read (differs per precision). */
+  /**
+   * `LoadedManifest.modelHash`: sha256 over the sha256s the manifest records for the model's files (the precision
+   * variants not run left out), so it changes with the weights and the precision; a Hugging Face folder records
+   * none, and its digest names the folder's path and the towers chosen instead.
+   */
   hash: string;
-  /** The weight precision the run chose (`--dtype`). */
-  dtype: ModelDtype;
+  /**
+   * The precision of the graph files that ran: fp32, fp16 or int8 (a graph without that variant runs fp32, e.g. a
+   * detector's text tower under int8); two joined with "+" when a Hugging Face folder's towers were fetched in two.
+   */
+  dtype: string;
 }
 
-/** `{ name, hash, dtype }` of a loaded model. */
-export function modelInfo(loaded: Pick<LoadedManifest, 'manifest' | 'modelHash' | 'dtype'>): ModelInfo {
-  return { name: loaded.manifest.name, hash: loaded.modelHash, dtype: loaded.dtype };
+/** `{ name, hash, dtype }` of a loaded model; `dtype` from the files chosen, not only the precision asked. */
+export function modelInfo(loaded: Pick<LoadedManifest, 'manifest' | 'modelHash' | 'graphFiles'>): ModelInfo {
+  const ran = new Set<string>();
+  for (const [role, spec] of graphsOf(loaded.manifest)) {
+    const file = loaded.graphFiles[role] ?? spec.file;
+    const variant = Object.entries(spec.variants ?? {}).find(([, f]) => f === file);
+    if (variant !== undefined) ran.add(variant[0]);
+  }
+  return { name: loaded.manifest.name, hash: loaded.modelHash, dtype: ran.size === 0 ? 'fp32' : [...ran].sort().join('+') };
 }
 
 export interface LoadedManifest {
@@ -329,7 +342,7 @@ export async function checkFiles(loaded: Pick<LoadedManifest, 'manifest' | 'dir'
     const source = manifest.files[file]?.derivedFrom;
     const now = source === undefined ? undefined : manifest.files[source.file]?.sha256;
     if (source !== undefined && now !== source.sha256) {
-      problems.push(`${file}: made from ${source.file} with sha256 ${source.sha256}, but the manifest records ${now === undefined ? `no ${source.file}` : `${source.file} as ${now}`} (made again by training/convert/quantize.py apply, docs/models.md "int8")`);
+      problems.push(`${file}: made from ${source.file} with sha256 ${source.sha256}, but the manifest records ${now === undefined ? `no ${source.file}` : `${source.file} as ${now}`} (an int8 file is made again from the graph now recorded: probe, calibrate, apply, docs/models.md "int8")`);
     }
   }
   return problems;

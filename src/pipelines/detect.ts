@@ -47,10 +47,10 @@ export interface DetectionResultData {
 export class DetectionResult implements DetectionResultData {
   constructor(
     readonly image: DetectionResultData['image'],
-    readonly model: ModelInfo,
     readonly phrases: string[],
     readonly detections: Detection[],
     readonly timings: Record<string, number>,
+    readonly model: ModelInfo,
   ) {}
 
   toJSON(): DetectionResultData {
@@ -243,7 +243,7 @@ async function runDetection(
   });
   lap('scoring');
   const detections: Detection[] = Array.from(selected.scores, (score, k) => ({ label: phrases[selected.classIds[k]], score, box: selected.boxes.row(k) }));
-  return new DetectionResult({ path: decoded.source, width: decoded.width, height: decoded.height }, modelInfo(detector.loaded), phrases, detections, timings);
+  return new DetectionResult({ path: decoded.source, width: decoded.width, height: decoded.height }, phrases, detections, timings, modelInfo(detector.loaded));
 }
 
 export interface DetectorOptions extends DetectorLoadOptions, TextEncoderOptions, DecodeOptions {

@@ -12,7 +12,7 @@ import { ConfigError, EXIT_CODES, ModelLoadError } from '../../src/errors.js';
 import { boxIou } from '../../src/geometry/iou.js';
 import { decodeImage } from '../../src/image/read.js';
 import { DetectorModel } from '../../src/models/detector.js';
-import { readManifest, selectPrecision } from '../../src/models/manifest.js';
+import { modelInfo, readManifest, selectPrecision } from '../../src/models/manifest.js';
 import { Detector } from '../../src/pipelines/detect.js';
 import { repoRoot } from '../helpers/golden.js';
 import { fixtureRepo } from '../hub/fake-hub.js';
@@ -126,6 +126,14 @@ describe('a Hugging Face folder\'s towers', () => {
     const only = folder('hf-int8', { 'text_model_int8.onnx': 'text_model.onnx', 'vision_model_int8.onnx': 'vision_model.onnx' });
     const plain = await ClipModel.load(only); // no --dtype: the tower present (README "Real weights"), as before
     expect(plain.loaded.graphFiles).toEqual({ text: 'onnx/text_model_int8.onnx', vision: 'onnx/vision_model_int8.onnx' });
+    // results name the precision that ran, not the one asked (none)
+    expect(modelInfo(plain.loaded).dtype).toBe('int8');
+    expect(modelInfo(plainBoth.loaded).dtype).toBe('fp32');
+    expect(modelInfo(int8.loaded).dtype).toBe('int8');
+    const mixed = folder('hf-mixed', { 'text_model_int8.onnx': 'text_model.onnx', 'vision_model_fp16.onnx': 'vision_model.onnx' });
+    const mixedModel = await ClipModel.load(mixed);
+    expect(modelInfo(mixedModel.loaded).dtype).toBe('fp16+int8');
+    await mixedModel.release();
     await plain.release();
     await expect(ClipModel.load(only, { dtype: 'fp32' })).rejects.toThrow(
       `Expected fp32 towers (onnx/text_model.onnx, onnx/vision_model.onnx) for --dtype fp32 (${only}) but received onnx/text_model_int8.onnx, onnx/vision_model_int8.onnx instead`);

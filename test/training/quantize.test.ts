@@ -120,6 +120,15 @@ print(c["QuantizeLinear"], c["DequantizeLinear"], c["Conv"], c["MatMul"], c["Gem
     expect(m.status).toBe(5);
     expect(m.stderr).toContain(`no calibrated range for tensor '${first}'`);
 
+    // an fp32 graph changed on disk behind its manifest: its variant would record the wrong source
+    const head = readFileSync(join(model, 'head.onnx'));
+    writeFileSync(join(model, 'head.onnx'), Buffer.concat([head, Buffer.from([0])]));
+    const changed = quantize('apply', '--model', model, '--ranges', ranges);
+    writeFileSync(join(model, 'head.onnx'), head);
+    expect(changed.status).toBe(5);
+    expect(changed.stderr).toMatch(/^error: head\.onnx is not the file the manifest records \(sha256 [0-9a-f]{64}, the manifest records [0-9a-f]{64}\)/);
+    expect(readFileSync(join(model, 'manifest.json'), 'utf8')).toBe(before);
+
     const missing = quantize('apply', '--model', model, '--ranges', join(scratch, 'nope.json'));
     expect(missing.status).toBe(7);
     expect(missing.stderr).toBe(`error: cannot read the ranges file ${join(scratch, 'nope.json')}: No such file or directory\n`);

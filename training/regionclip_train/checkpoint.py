@@ -18,7 +18,7 @@ import random
 import torch
 from torch import nn
 
-from .config import ConfigError
+from .config import RECIPE_DEFAULTS, ConfigError
 from .data import log
 
 
@@ -89,7 +89,8 @@ def resumable(opts, phase, recipe):
         log(f"--resume: no {path}; {phase} starts from step 0")
         return None
     state = torch.load(path)
-    saved = state.get("recipe", {})
+    # a key added to the recipe after the state was saved counts as its value from before (RECIPE_DEFAULTS)
+    saved = {**{k: v for k, v in RECIPE_DEFAULTS.items() if k in recipe}, **state.get("recipe", {})}
     diff = [f"{k} {saved.get(k)!r} -> {recipe.get(k)!r}" for k in sorted(set(saved) | set(recipe)) if saved.get(k) != recipe.get(k)]
     if state.get("phase") != phase or diff:
         raise ConfigError(f"Expected the recipe that made {path} for --resume but received other values: "

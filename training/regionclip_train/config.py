@@ -59,11 +59,11 @@ def _is_number(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-Option = namedtuple("Option", "kind check help")
+Option = namedtuple("Option", "kind check help choices")
 
 
 def _opt(kind, help, **check):
-    return Option(kind, _check(kind, **check), help)
+    return Option(kind, _check(kind, **check), help, check.get("choices"))
 
 
 FRACTION = dict(lo=0.0, hi=1.0)
@@ -137,6 +137,9 @@ OPTIONS = {
                                "BG_CLS_LOSS_WEIGHT 0.2)", lo=0.0),
     "transfer_box_weight": _opt("float", "(C) weight of the box regression loss", lo=0.0),
 }
+# Recipe keys added after training states were first saved, with the value that gives the behaviour from before
+# they existed: --resume reads a state without the key as made with this value.
+RECIPE_DEFAULTS = {"pretrain_outside_pool": "error"}
 RECIPE_ONLY = {"clip_continue"}  # recipe keys without a flag (checked by _check_runs)
 META = {"description", "extends"}  # read, not used by training
 RUN_KEYS = ("clip_steps", "lr", "region_from")  # a command line setting one of these describes one phase-1 run

@@ -48,7 +48,8 @@ def build_parser(cfg, config_name):
         "(A) is the CLIP phases with --config world_clip_baseline; (B) --stage pretrain and (C) --stage transfer "
         "train in the same --work (its tokenizer.json, clip.pt and rpn.pt).")
     region.add_argument("--labels", help="(B) the pseudo-labels: the JSONL of `regionclip mine <world>/captions.jsonl "
-                        "--rule regionclip --concepts POOL --model <(A) exported>`")
+                        "[--rule regionclip] --concepts POOL --model <(A) exported>` (the default caption rule's labels "
+                        "need --pretrain-outside-pool skip)")
     region.add_argument("--concepts", help="(B) the concept pool the labels were mined with, one name a line "
                         "(default: the world's concept names, the exported model's concepts.txt)")
     region.add_argument("--teacher", help="(B) the frozen teacher and the student's start: a checkpoint of both "
@@ -77,10 +78,8 @@ def build_parser(cfg, config_name):
             kw["type"] = {"int": int, "float": float, "str": str}[opt.kind]
         if key == "preset":
             kw["choices"] = model_presets()
-        elif key == "text_targets":
-            kw["choices"] = ["centroids", "prototypes"]
-        elif key == "prompt_templates":
-            kw["choices"] = ["single", "ensemble"]
+        elif opt.choices is not None:
+            kw["choices"] = list(opt.choices)
         group.add_argument(flag, **kw)
     return ap
 

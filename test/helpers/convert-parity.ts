@@ -163,8 +163,10 @@ export async function recordGraphRuns<T>(fn: () => Promise<T>): Promise<{ result
   const original = CheckedSession.prototype.run;
   const runs: GraphRun[] = [];
   CheckedSession.prototype.run = async function (this: CheckedSession, feeds: Record<string, ort.Tensor>) {
+    // Feeds are copied: the pipeline reuses its buffers between runs (one pooled-features buffer per call).
+    const inputs = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor(t.type, t.data.slice(), t.dims)]));
     const outputs = await original.call(this, feeds);
-    runs.push({ role: this.graphName.slice(this.graphName.lastIndexOf('/') + 1), outputNames: [...this.session.outputNames], inputs: { ...feeds }, outputs });
+    runs.push({ role: this.graphName.slice(this.graphName.lastIndexOf('/') + 1), outputNames: [...this.session.outputNames], inputs, outputs });
     return outputs;
   };
   try {

@@ -55,6 +55,30 @@ for (const mode of ['features', 'crop'] as const) {
       expect((await model.embedRegions(decoded, Boxes.empty())).length).toBe(0);
     });
 
+    it('pools each batch into one buffer per call: batches of 4 (4, 4, 2) and concurrent calls give the same embeddings', async () => {
+      const D = model.manifest.embedDim;
+      const boxes = (seed: number) => Float32Array.from(Array.from({ length: 10 }, (_, k) => {
+        const x = ((k * 37 + seed * 11) % 29) * 2, y = ((k * 17 + seed * 5) % 23) * 2;
+        return [x, y, x + 8 + ((k + seed) % 7) * 3, y + 6 + ((k * seed) % 5) * 4];
+      }).flat());
+      const [a, b] = [boxes(1), boxes(2)];
+      const small = await DetectorModel.load(join(repoRoot, 'fixtures', 'models', `tiny-detector-${mode}`), { regionBatchSize: 4 });
+      try {
+        const one = await model.embedRegions(decoded, a); // default batch: all 10 in one
+        const batched = await small.embedRegions(decoded, a);
+        for (let i = 0; i < one.length; i++) expect(batched[i]).toBeCloseTo(one[i], 5);
+        // Two calls in flight on one model: each keeps its own pooled buffer, so each equals its call alone.
+        const alone = [await small.embedRegions(decoded, a), await small.embedRegions(decoded, b)];
+        const together = await Promise.all([small.embedRegions(decoded, a), small.embedRegions(decoded, b)]);
+        expect(Array.from(together[0])).toEqual(Array.from(alone[0]));
+        expect(Array.from(together[1])).toEqual(Array.from(alone[1]));
+        expect(Array.from(alone[0])).not.toEqual(Array.from(alone[1]));
+        expect(one.length).toBe(10 * D);
+      } finally {
+        await small.release();
+      }
+    });
+
     it('validates a Float32Array of boxes at the edge', async () => {
       await expect(model.embedRegions(decoded, Float32Array.from([0, 0, Infinity, 4]))).rejects.toThrow(InvalidInputError);
     });

@@ -69,7 +69,7 @@ export {
   type ClipPreprocessOptions,
   type ResizedForDetection,
 } from './image/preprocess.js';
-export { readManifest, parseManifest, manifestSchema, type Manifest, type LoadedManifest, type GraphSpec, type ModelInfo } from './models/manifest.js';
+export { readManifest, parseManifest, modelInfo, manifestSchema, type Manifest, type LoadedManifest, type GraphSpec, type ModelInfo } from './models/manifest.js';
 export { ClipModel, type ClipLoadOptions } from './models/clip.js';
 export { ClipTextEncoder, type PhraseEmbeddingOptions, type TextEncoderOptions } from './models/text-encoder.js';
 export { TextEmbeddingCache, defaultCacheDir } from './models/embedding-cache.js';

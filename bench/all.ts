@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { readJsonFile, readTextFile, writeTextFile } from '../src/io/files.js';
 import { lcg } from './random.js';
+import { positiveInt } from './args.js';
 
 const root = join(import.meta.dirname, '..');
 const started = performance.now();
@@ -46,11 +47,6 @@ const { values: flags, positionals } = parseArgs({
     'no-int8': { type: 'boolean', default: false },
   },
 });
-const positiveInt = (name: string, text: string): number => {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} takes an integer >= 1, got ${JSON.stringify(text)}`);
-  return n;
-};
 const repeats = positiveInt('repeats', flags.repeats ?? (flags.quick ? '1' : '3'));
 const R = positiveInt('proposals', flags.proposals ?? (flags.quick ? '50' : '1000'));
 const P = positiveInt('phrases', flags.phrases ?? (flags.quick ? '10' : '100'));

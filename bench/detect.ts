@@ -23,6 +23,7 @@ import { DetectorModel } from '../src/models/detector.js';
 import { ClipTextEncoder } from '../src/models/text-encoder.js';
 import { readTextFile, writeTextFile } from '../src/io/files.js';
 import { lcg, randomBoxes } from './random.js';
+import { positiveInt } from './args.js';
 
 const root = join(import.meta.dirname, '..');
 const { values: flags, positionals } = parseArgs({
@@ -38,11 +39,6 @@ const { values: flags, positionals } = parseArgs({
     'boxes-out': { type: 'string' },
   },
 });
-const positiveInt = (name: string, text: string): number => {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} takes an integer >= 1, got ${JSON.stringify(text)}`);
-  return n;
-};
 const image = flags.image ?? join(root, 'fixtures', 'images', 'shapes.png');
 const threads = flags.threads === undefined ? undefined : positiveInt('threads', flags.threads);
 const R = positiveInt('proposals', flags.proposals);

@@ -28,6 +28,7 @@ import { resizeForDetection } from '../src/image/preprocess.js';
 import { decodeImage } from '../src/image/read.js';
 import { DetectorModel } from '../src/models/detector.js';
 import { lcg, randomBoxes } from './random.js';
+import { positiveInt } from './args.js';
 
 const root = join(import.meta.dirname, '..');
 const { values: flags, positionals } = parseArgs({
@@ -41,11 +42,6 @@ const { values: flags, positionals } = parseArgs({
     python: { type: 'string', default: '/usr/bin/python3' },
   },
 });
-const positiveInt = (name: string, text: string): number => {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} takes an integer >= 1, got ${JSON.stringify(text)}`);
-  return n;
-};
 const R = positiveInt('regions', flags.regions);
 const threads = positiveInt('threads', flags.threads);
 const repeats = positiveInt('repeats', flags.repeats);

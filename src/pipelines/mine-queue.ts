@@ -22,7 +22,7 @@
  *   files, fsync before checkpoint, truncate on resume) holds per range.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { FlowProducer, Job, Queue, QueueEvents, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import {
@@ -38,7 +38,7 @@ import type { MineFormat } from '../io/mined.js';
 import { modelConceptPool } from '../models/detector.js';
 import { locateManifest } from '../models/loader.js';
 import { selectPrecision } from '../models/manifest.js';
-import { exportsOf, mineSettingsHash, minedModelVersion, nothingMined, type MineOptions, type MineSummary } from './mine.js';
+import { checkResumeOrOverwrite, checkRootFolder, exportsOf, mineSettingsHash, minedModelVersion, nothingMined, type MineOptions, type MineSummary } from './mine.js';
 import { resolveModelFolder } from '../models/model-source.js';
 
 /** The BullMQ queue every mining job goes to, and the prefix of its Redis keys. */
@@ -198,9 +198,7 @@ async function planRun(model: string | undefined, given: QueueMineOptions, range
   for (const key of ['shard', 'lines']) {
     if (entries.some(([k]) => k === key)) throw new UsageError(expectedMessage(`no --${key} with --redis (the producer splits the input into ranges itself)`, 'mine', `--${key}`));
   }
-  if (given.resume === true && given.overwrite === true) {
-    throw new UsageError(expectedMessage('either --resume (attach to the run) or --overwrite (start it over)', 'mine', 'both'));
-  }
+  checkResumeOrOverwrite(given, 'attach to the run');
   const unknown = entries.map(([k]) => k).filter((k) => !(QUEUE_MINE_KEYS as readonly string[]).includes(k));
   if (unknown.length > 0) throw new ConfigError(expectedMessage('known options of a distributed mine', 'the given options', unknown.join(', ')));
   const input = resolve(given.input);
@@ -210,9 +208,7 @@ async function planRun(model: string | undefined, given: QueueMineOptions, range
   }
   const output = resolve(given.output);
   const root = resolve(given.root ?? dirname(input));
-  if (!(existsSync(root) && statSync(root).isDirectory())) {
-    throw new IoError(expectedMessage('an existing folder (the images\' paths are relative to it)', 'mine.root (--root)', `${given.root ?? root}, ${existsSync(root) ? 'a file' : 'a path that does not exist'}`));
-  }
+  checkRootFolder(root, given.root ?? root);
   const settings: RangeSettings = {
     input, root, rule: given.rule, temperature: given.temperature, threshold: given.threshold, floor: given.floor, objectnessWeight: given.objectnessWeight,
     topK: given.topK, nms: given.nms, vote: given.vote, minScore: given.minScore, proposals: given.proposals, rpnNms: given.rpnNms,

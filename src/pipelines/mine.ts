@@ -223,6 +223,20 @@ function checkWritableExport(e: { format: Exclude<MineFormat, 'jsonl'>; path: st
   checkWritableFile(existing === undefined ? e.path : join(e.path, 'data.yaml'), what);
 }
 
+/** `--resume` with `--overwrite` is a usage error (single and distributed runs); `resumeMeans`: what --resume does there. */
+export function checkResumeOrOverwrite(options: { resume?: boolean; overwrite?: boolean }, resumeMeans: string): void {
+  if (options.resume === true && options.overwrite === true) {
+    throw new UsageError(expectedMessage(`either --resume (${resumeMeans}) or --overwrite (start it over)`, 'mine', 'both'));
+  }
+}
+
+/** A run's `--root` is an existing folder, checked before the model loads (exit 7); `shown` names it in the error. */
+export function checkRootFolder(root: string, shown: string = root): void {
+  if (!(existsSync(root) && statSync(root).isDirectory())) {
+    throw new IoError(expectedMessage('an existing folder (the images\' paths are relative to it)', 'mine.root (--root)', `${shown}, ${existsSync(root) ? 'a file' : 'a path that does not exist'}`));
+  }
+}
+
 /** How exports name the labeller (Label Studio's model_version): the model folder's name and the rule. */
 export function minedModelVersion(modelDir: string, rule: MineSettings['rule'], dtype: ModelDtype = 'fp32'): string {
   return `regionclip mine ${basename(modelDir)}${dtype === 'fp32' ? '' : ` ${dtype}`} (${rule})`;
@@ -251,13 +265,9 @@ export async function mine(model: DetectorModel | string | undefined, given: Min
   const settings = resolveMineOptions(given, OTHER_OPTIONS);
   const options: ResolvedMineOptions = { ...given, ...settings, shard: settings.shard, lines: settings.lines };
   const exports = exportsOf(options);
-  if (options.resume === true && options.overwrite === true) {
-    throw new UsageError(expectedMessage('either --resume (continue the run) or --overwrite (start it over)', 'mine', 'both'));
-  }
+  checkResumeOrOverwrite(options, 'continue the run');
   if (!existsSync(options.input)) throw new IoError(expectedMessage('an existing JSONL or COCO-captions file', options.input, 'a path that does not exist'));
-  if (options.root !== undefined && !(existsSync(options.root) && statSync(options.root).isDirectory())) {
-    throw new IoError(expectedMessage('an existing folder (the images\' paths are relative to it)', 'mine.root (--root)', `${options.root}, ${existsSync(options.root) ? 'a file' : 'a path that does not exist'}`));
-  }
+  if (options.root !== undefined) checkRootFolder(options.root);
   await checkHasLines(options.input);
   // Outputs are checked before the model loads, so a run never ends unable to write (exports are written last).
   checkWritableFile(options.output, 'output (--out)');

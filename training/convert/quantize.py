@@ -247,11 +247,12 @@ def cmd_apply(args):
         spec = m["graphs"].get(role)
         if spec is None:
             raise QuantizeError(f"{args.ranges} has ranges for graph {role!r}, which {path} does not have")
-        if m["files"][spec["file"]]["sha256"] != entry.get("sha256"):
-            raise QuantizeError(f"{args.ranges} was calibrated on another {spec['file']} (sha256 {entry.get('sha256')}, the manifest records {m['files'][spec['file']]['sha256']})")
+        recorded = m["files"][spec["file"]]["sha256"]
+        if recorded != entry.get("sha256"):
+            raise QuantizeError(f"{args.ranges} was calibrated on another {spec['file']} (sha256 {entry.get('sha256')}, the manifest records {recorded})")
         actual = sha256(os.path.join(args.model, spec["file"]))
-        if actual != m["files"][spec["file"]]["sha256"]:
-            raise QuantizeError(f"{spec['file']} is not the file the manifest records (sha256 {actual}, the manifest records {m['files'][spec['file']]['sha256']}): "
+        if actual != recorded:
+            raise QuantizeError(f"{spec['file']} is not the file the manifest records (sha256 {actual}, the manifest records {recorded}): "
                                 "its int8 variant would record the wrong source")
         rewritten.append((role, spec, to_qdq(onnx.load(os.path.join(args.model, spec["file"])), entry.get("ranges", {}))))
     if not rewritten:

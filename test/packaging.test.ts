@@ -5,7 +5,7 @@
  * runs from any folder (README "Set up and test" and "Installing elsewhere").
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,8 @@ describe('packaging', () => {
 
   it('the built CLI runs from another folder, with the built-in model and presets found beside it', () => {
     const bin = join(repoRoot, 'dist', 'cli', 'main.js');
+    // npm run build makes the bin executable: npx runs it straight from a clone (tsc writes it 644)
+    expect(statSync(bin).mode & 0o111).toBe(0o111);
     const version = spawnSync(process.execPath, [bin, '--version'], { cwd: elsewhere, encoding: 'utf8' });
     expect([version.status, version.stdout.trim()]).toEqual([0, packageJson.version]);
     const image = join(repoRoot, 'fixtures', 'world', 'images', '000020.jpg');

@@ -117,8 +117,8 @@ OPTIONS = {
                                  "teacher's logit scale, as RegionCLIP's CLSS_TEMP 0.01 is CLIP RN50's 1/100)",
                                  lo=1e-6, nullable=True),
     "pretrain_outside_pool": _opt("str", "(B) pseudo-labels whose concept is not in the pool: error, or skip (left out, "
-                                  "counted in the log: the default caption rule labels a phrase outside the pool, such as "
-                                  "the backdrop's \"blue sky\", with its head noun)", choices=("error", "skip")),
+                                  "counted in the log: the default caption rule labels a phrase that is no pool name, such as "
+                                  "the backdrop's \"blue sky\", with its head noun, \"sky\", outside the pool too)", choices=("error", "skip")),
     "pretrain_concept_weight": _opt("float", "(B) weight of the region-concept loss on the pseudo-labels", lo=0.0),
     "pretrain_distill_weight": _opt("float", "(B) weight of the KL distillation from the teacher", lo=0.0),
     "pretrain_image_weight": _opt("float", "(B) weight of the image-text loss", lo=0.0),

@@ -90,17 +90,21 @@
     (param $wx f32) (param $wy f32) (param $ww f32) (param $wh f32) (param $clip f32)
     (local $i i32) (local $o i32) (local $end i32) (local $rowBytes i32)
     (local $weights v128) (local $limit v128) (local $ref v128) (local $size v128) (local $centre v128)
-    (local $q v128) (local $x v128) (local $k v128) (local $ki v128) (local $r v128) (local $p v128) (local $t v128)
+    (local $q v128) (local $x v128) (local $s v128) (local $k v128) (local $ki v128) (local $r v128) (local $p v128) (local $t v128)
     (local $pc v128) (local $half v128)
-    (local $minX v128) (local $invLn2 v128) (local $ln2Hi v128) (local $ln2Lo v128)
+    (local $floor v128) (local $shifter v128) (local $invLn2 v128) (local $ln2Hi v128) (local $ln2Lo v128)
     (local $c5 v128) (local $c4 v128) (local $c3 v128) (local $c2 v128) (local $one v128) (local $bias v128)
     (local.set $weights (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1
       (f32x4.splat (local.get $wx)) (local.get $wy)) (local.get $ww)) (local.get $wh)))
+    ;; [dx, dy] pass through; [dw, dh] are clamped to [-104, clip]. Below -104, exp is under half the
+    ;; smallest float32 and rounds to 0 either way; -104 keeps 2^m a normal float64 below.
     (local.set $limit (f32x4.replace_lane 3 (f32x4.replace_lane 2
       (f32x4.splat (f32.const inf)) (local.get $clip)) (local.get $clip)))
+    (local.set $floor (f32x4.replace_lane 3 (f32x4.replace_lane 2
+      (f32x4.splat (f32.const -inf)) (f32.const -104)) (f32.const -104)))
     ;; exp's constants (see below)
-    (local.set $minX (f64x2.splat (f64.const -104)))
     (local.set $invLn2 (f64x2.splat (f64.const 0x1.71547652b82fep+6)))
+    (local.set $shifter (f64x2.splat (f64.const 0x1.8p+52)))
     (local.set $ln2Hi (f64x2.splat (f64.const 0x1.62e42feep-7)))
     (local.set $ln2Lo (f64x2.splat (f64.const 0x1.a39ef35793c76p-39)))
     (local.set $c5 (f64x2.splat (f64.const 0x1.1111111111111p-7)))
@@ -127,15 +131,21 @@
         (block $rowDone
           (loop $row
             (br_if $rowDone (i32.ge_u (local.get $o) (local.get $end)))
-            ;; [dx / wx, dy / wy, min(dw / ww, clip), min(dh / wh, clip)]
-            (local.set $q (f32x4.min (f32x4.div (v128.load (local.get $o)) (local.get $weights)) (local.get $limit)))
+            ;; [dx / wx, dy / wy, max(min(dw / ww, clip), -104), max(min(dh / wh, clip), -104)]. pmin and pmax
+            ;; (one instruction each) equal min and max here: a NaN quotient is their first operand, so
+            ;; it stays NaN, and the bounds are never zero.
+            (local.set $q (f32x4.pmax
+              (f32x4.pmin (f32x4.div (v128.load (local.get $o)) (local.get $weights)) (local.get $limit))
+              (local.get $floor)))
             ;; exp of [dw, dh] in float64: x = (64·m + j)·ln2/64 + r with |r| <= ln2/128, so
-            ;; exp(x) = 2^m · 2^(j/64) · e^r. Below -104, exp is under half the smallest float32 and
-            ;; rounds to 0 either way, so x is raised to -104 (a NaN stays NaN).
-            (local.set $x (f64x2.max (local.get $minX) (f64x2.promote_low_f32x4
-              (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $q) (local.get $q)))))
-            (local.set $k (f64x2.nearest (f64x2.mul (local.get $x) (local.get $invLn2))))
-            (local.set $ki (i32x4.trunc_sat_f64x2_s_zero (local.get $k)))
+            ;; exp(x) = 2^m · 2^(j/64) · e^r.
+            (local.set $x (f64x2.promote_low_f32x4
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $q) (local.get $q))))
+            ;; k = x·64/ln2 rounded to the nearest integer, ties to even (as f64x2.nearest): adding
+            ;; 1.5·2^52 rounds it there (|k| < 2^51), and the sum's low bits hold k as an integer.
+            (local.set $s (f64x2.add (f64x2.mul (local.get $x) (local.get $invLn2)) (local.get $shifter)))
+            (local.set $k (f64x2.sub (local.get $s) (local.get $shifter)))
+            (local.set $ki (i64x2.sub (local.get $s) (local.get $shifter)))
             ;; r = x - k·ln2/64, ln2/64 split so that k·hi is exact (fdlibm's ln2_hi and ln2_lo, / 64)
             (local.set $r (f64x2.sub (f64x2.sub (local.get $x) (f64x2.mul (local.get $k) (local.get $ln2Hi)))
               (f64x2.mul (local.get $k) (local.get $ln2Lo))))
@@ -145,14 +155,14 @@
             (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (local.get $c2)))
             (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (local.get $one)))
             (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (local.get $one)))
-            ;; 2^(j/64) from the table, j = k & 63 (a NaN argument has k = 0)
+            ;; 2^(j/64) from the table, j = k & 63 (a NaN argument gives some j and m, and a NaN result)
             (local.set $t (f64x2.replace_lane 1
-              (f64x2.splat (f64.load (i32.shl (i32.and (i32x4.extract_lane 0 (local.get $ki)) (i32.const 63)) (i32.const 3))))
-              (f64.load (i32.shl (i32.and (i32x4.extract_lane 1 (local.get $ki)) (i32.const 63)) (i32.const 3)))))
+              (f64x2.splat (f64.load (i32.shl (i32.and (i32.wrap_i64 (i64x2.extract_lane 0 (local.get $ki))) (i32.const 63)) (i32.const 3))))
+              (f64.load (i32.shl (i32.and (i32.wrap_i64 (i64x2.extract_lane 1 (local.get $ki))) (i32.const 63)) (i32.const 3)))))
             ;; · 2^m, m = k >> 6 (floor), as m + 1023 in the exponent field (m >= -163: a normal float64);
             ;; then rounded to float32: [exp(dw), exp(dh), 0, 0]
             (local.set $p (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.mul (local.get $p) (local.get $t))
-              (i64x2.shl (i64x2.add (i64x2.extend_low_i32x4_s (i32x4.shr_s (local.get $ki) (i32.const 6))) (local.get $bias))
+              (i64x2.shl (i64x2.add (i64x2.shr_s (local.get $ki) (i32.const 6)) (local.get $bias))
                 (i32.const 52)))))
             ;; [pcx, pcy] = [dx·w + cx, dy·h + cy]; [halfW, halfH] = 0.5·(exp·[w, h])
             (local.set $pc (f32x4.add (f32x4.mul (local.get $q) (local.get $size)) (local.get $centre)))

@@ -60,8 +60,8 @@ export function decodeBoxes(deltas: Float32Array, refBoxes: Float32Array, weight
 type DecodeFunction = (refs: number, rows: number, n: number, stride: number, wx: number, wy: number, ww: number, wh: number, clip: number) => void;
 let kernel: { wasm: WasmKernel; decode: DecodeFunction } | undefined;
 
-/** Rows decoded per round trip through the kernel's memory (at most about 4 MiB of deltas). */
-const CHUNK_BYTES = 1 << 22;
+/** Bytes of deltas decoded per round trip through the kernel's memory (whole rows; at least one row). Exported for tests. */
+export const DECODE_CHUNK_BYTES = 1 << 22;
 /** Where the reference boxes go in the kernel's memory: after exp's table of 64 float64. */
 const REFS_AT = 512;
 
@@ -77,7 +77,7 @@ export function decodeBoxesUnchecked(deltas: Float32Array, refBoxes: Float32Arra
     kernel = { wasm, decode: wasm.exports.decode as DecodeFunction };
   }
   const stride = deltas.length / n; // 4k floats per row
-  const rowsPerChunk = Math.max(1, Math.min(n, Math.floor(CHUNK_BYTES / (4 * stride))));
+  const rowsPerChunk = Math.max(1, Math.min(n, Math.floor(DECODE_CHUNK_BYTES / (4 * stride))));
   const rowsAt = REFS_AT + 16 * rowsPerChunk;
   reserve(kernel.wasm, rowsAt + 4 * stride * rowsPerChunk, 'decodeBoxes', `${n} rows of ${stride} deltas`);
   const floats = new Float32Array(kernel.wasm.memory.buffer);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { BBOX_XFORM_CLIP, decodeBoxes, encodeBoxes, InvalidInputError, type BoxCoderWeights } from '../../src/index.js';
-import { checkBoxCoderWeights, decodeBoxesUnchecked } from '../../src/geometry/box-coder.js';
+import { checkBoxCoderWeights, DECODE_CHUNK_BYTES, decodeBoxesUnchecked } from '../../src/geometry/box-coder.js';
 import { f32, goldenSources, SKIP_NO_SHARED } from '../helpers/golden.js';
 
 interface CoderCase {
@@ -134,9 +134,31 @@ describe('box decoding kernel', () => {
     expect(compared).toBeGreaterThan(10000);
   });
 
-  it('decodeBoxesUnchecked gives decodeBoxes\' result and the plain port\'s, in one round trip (1000 × 81 boxes) and across its 4 MiB chunks (4000 × 81)', () => {
+  it('clamps dw and dh at -104 below exactly as exp underflows: boxes centred at 0 keep the tiny half-sizes visible', () => {
+    // exp(x) for x < -104 is under half the smallest float32 and rounds to 0; between -104 and -87.3 it is subnormal.
+    // Centred at 0 with dx = dy = 0, each coordinate is ±0.5·exp(dw)·w, so any error in the clamp or the subnormal
+    // range shows (at a centre near 250 it would vanish in the addition).
+    const xs = [-110, -105, -104.5, -104, -103.97, -100, -95, -90, -87.34, -87.33, -86, -85];
+    for (let x = -110; x <= -85; x += 0.0625) xs.push(x);
+    const refs = new Float32Array(4 * xs.length), deltas = new Float32Array(4 * xs.length);
+    xs.forEach((x, i) => {
+      refs.set([-1, -1, 1, 1], 4 * i);
+      deltas.set([0, 0, x, x], 4 * i);
+    });
+    const got = decodeBoxes(deltas, refs);
+    const want = referenceDecode(deltas, refs, [1, 1, 1, 1]);
+    for (let i = 0; i < got.length; i++) expect(Object.is(got[i], want[i]), `x = ${xs[i >> 2]}, coordinate ${i % 4}: ${got[i]} vs ${want[i]}`).toBe(true);
+    // Subnormal half-sizes are really there (not flushed to zero), and below the clamp they are 0.
+    expect(got[4 * xs.indexOf(-100) + 2]).toBeGreaterThan(0);
+    expect(got[4 * xs.indexOf(-100) + 2]).toBeLessThan(1e-38);
+    expect(Math.abs(got[4 * xs.indexOf(-110) + 2])).toBe(0);
+  });
+
+  it('decodeBoxesUnchecked gives decodeBoxes\' result and the plain port\'s, in one round trip (1000 × 81 boxes) and across its chunks (2.5 chunks of 81-box rows)', () => {
     const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
-    for (const rows of [1000, 4000]) {
+    const rowsPerChunk = Math.floor(DECODE_CHUNK_BYTES / (4 * 4 * 81));
+    expect(rowsPerChunk).toBeGreaterThan(1000); // the first case takes one round trip, the second two and a half
+    for (const rows of [1000, Math.ceil(2.5 * rowsPerChunk)]) {
       const next = lcg(rows);
       const refs = Float32Array.from({ length: 4 * rows }, (_, i) => (i % 4 < 2 ? next() * 500 : 600 + next() * 300));
       const deltas = Float32Array.from({ length: 4 * rows * 81 }, () => (next() - 0.5) * 2);

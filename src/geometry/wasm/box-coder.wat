@@ -159,7 +159,7 @@
             (local.set $t (f64x2.replace_lane 1
               (f64x2.splat (f64.load (i32.shl (i32.and (i32.wrap_i64 (i64x2.extract_lane 0 (local.get $ki))) (i32.const 63)) (i32.const 3))))
               (f64.load (i32.shl (i32.and (i32.wrap_i64 (i64x2.extract_lane 1 (local.get $ki))) (i32.const 63)) (i32.const 3)))))
-            ;; · 2^m, m = k >> 6 (floor), as m + 1023 in the exponent field (m >= -163: a normal float64);
+            ;; · 2^m, m = k >> 6 (floor), as m + 1023 in the exponent field (x >= -104 gives m >= -151: a normal float64);
             ;; then rounded to float32: [exp(dw), exp(dh), 0, 0]
             (local.set $p (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.mul (local.get $p) (local.get $t))
               (i64x2.shl (i64x2.add (i64x2.shr_s (local.get $ki) (i32.const 6)) (local.get $bias))

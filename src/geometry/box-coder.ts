@@ -71,7 +71,8 @@ const REFS_AT = 512;
  */
 export function decodeBoxesUnchecked(deltas: Float32Array, refBoxes: Float32Array, weights: BoxCoderWeights): Float32Array {
   const n = refBoxes.length >> 2;
-  if (deltas.length === 0) return new Float32Array(0);
+  const out = new Float32Array(deltas.length);
+  if (deltas.length === 0) return out;
   if (kernel === undefined) {
     const wasm = instantiate(BOX_CODER_WASM);
     kernel = { wasm, decode: wasm.exports.decode as DecodeFunction };
@@ -82,14 +83,6 @@ export function decodeBoxesUnchecked(deltas: Float32Array, refBoxes: Float32Arra
   reserve(kernel.wasm, rowsAt + 4 * stride * rowsPerChunk, 'decodeBoxes', `${n} rows of ${stride} deltas`);
   const floats = new Float32Array(kernel.wasm.memory.buffer);
   const [wx, wy, ww, wh] = weights;
-  if (rowsPerChunk === n) {
-    // One round trip; slice copies the result out without zero-filling a new array first.
-    floats.set(refBoxes, REFS_AT >> 2);
-    floats.set(deltas, rowsAt >> 2);
-    kernel.decode(REFS_AT, rowsAt, n, stride, wx, wy, ww, wh, BBOX_XFORM_CLIP);
-    return floats.slice(rowsAt >> 2, (rowsAt >> 2) + deltas.length);
-  }
-  const out = new Float32Array(deltas.length);
   for (let i0 = 0; i0 < n; i0 += rowsPerChunk) {
     const rows = Math.min(rowsPerChunk, n - i0);
     floats.set(refBoxes.subarray(4 * i0, 4 * (i0 + rows)), REFS_AT >> 2);

@@ -33,13 +33,8 @@ export class CropRegionEncoder implements RegionEncoder {
     // Channels last once for all batches (roiAlign's working layout).
     const imageTensor = channelsLast({ data: pixels.data, dims: [1, 3, image.height, image.width] });
     const rois = roisOf(boxes.expand(context.contextScale ?? this.spec.contextScale));
-    // One crop buffer for this call's batches, reused (as the features encoder's pooled buffer): each batch's tower
-    // run ends before the next batch is cropped.
-    const perCrop = 3 * size * size;
-    const cropBuffer = new Float32Array(Math.min(boxes.length, Math.max(1, this.batchSize)) * perCrop);
-    return embedInBatches(boxes.length, this.clip.embedDim, this.batchSize, async (start, count) => {
-      const crops = roiAlign(imageTensor, rois.subarray(5 * start, 5 * (start + count)), { outputSize: [size, size], spatialScale: 1, samplingRatio: this.spec.samplingRatio, aligned: true },
-        cropBuffer.subarray(0, count * perCrop));
+    return embedInBatches(boxes.length, this.clip.embedDim, this.batchSize, 3 * size * size, async (start, count, input) => {
+      const crops = roiAlign(imageTensor, rois.subarray(5 * start, 5 * (start + count)), { outputSize: [size, size], spatialScale: 1, samplingRatio: this.spec.samplingRatio, aligned: true }, input);
       return this.clip.embedPixels({ data: crops.data, dims: [count, 3, size, size] });
     });
   }

@@ -57,13 +57,9 @@ export class FeatureRegionEncoder implements RegionEncoder {
     const { outputSize, spatialScale, samplingRatio, aligned } = this.spec;
     // Converted to channels last (roiAlign's working layout) once for all batches.
     const features = channelsLast(featureMap);
-    // One pooled buffer for this call's batches, reused: each batch's head run ends before the next batch is
-    // pooled (embedInBatches is sequential), and a fresh K×C×P×P array per batch cost as much as the pooling.
     const perRegion = featureMap.dims[1] * outputSize[0] * outputSize[1];
-    const pooledBuffer = new Float32Array(Math.min(boxes.length, Math.max(1, this.batchSize)) * perRegion);
-    const out = await embedInBatches(boxes.length, D, this.batchSize, async (start, count) => {
-      const pooled = roiAlign(features, rois.subarray(5 * start, 5 * (start + count)), { outputSize, spatialScale, samplingRatio, aligned },
-        pooledBuffer.subarray(0, count * perRegion));
+    const out = await embedInBatches(boxes.length, D, this.batchSize, perRegion, async (start, count, input) => {
+      const pooled = roiAlign(features, rois.subarray(5 * start, 5 * (start + count)), { outputSize, spatialScale, samplingRatio, aligned }, input);
       const result = await this.runHead(pooled, count);
       if (result.deltas !== undefined) boxDeltas?.set(result.deltas, 4 * start);
       return result.embeds;

@@ -45,15 +45,23 @@ export interface RegionEncoder {
 }
 
 /**
- * Runs `embedBatch(start, count)` over R regions in batches of `batchSize` and gathers the R×D
- * results in order. Each batch must return count×D values.
+ * Runs `embedBatch(start, count, input)` over R regions in batches of `batchSize` and gathers the R×D
+ * results in order. Each batch must return count×D values. `input` is count × `inputPerRegion` floats
+ * of one buffer this call allocates once and hands to every batch in turn (the pooled features or
+ * crops the batch fills and the graph reads): batches run one after another, so a batch's graph run
+ * has ended before the next batch writes, and each call has its own buffer, so concurrent calls stay
+ * apart. A fresh array per batch cost as much as the pooling itself.
  */
-export async function embedInBatches(R: number, D: number, batchSize: number, embedBatch: (start: number, count: number) => Promise<Float32Array>): Promise<Float32Array> {
+export async function embedInBatches(
+  R: number, D: number, batchSize: number, inputPerRegion: number,
+  embedBatch: (start: number, count: number, input: Float32Array) => Promise<Float32Array>,
+): Promise<Float32Array> {
   const out = new Float32Array(R * D);
   const batch = Math.max(1, batchSize);
+  const buffer = new Float32Array(Math.min(R, batch) * inputPerRegion);
   for (let start = 0; start < R; start += batch) {
     const count = Math.min(batch, R - start);
-    out.set(await embedBatch(start, count), start * D);
+    out.set(await embedBatch(start, count, buffer.subarray(0, count * inputPerRegion)), start * D);
   }
   return out;
 }

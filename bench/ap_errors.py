@@ -15,8 +15,12 @@ matches them. A detection that matches none is:
   Cls  IoU >= 0.1 with a GT box of another evaluated class (confused with it)
   Bkg  the rest (with --all-objects: Bkg-object if it overlaps an object of the world with IoU >= 0.1, else
        Bkg-nothing)
-AP50 is the 101-point interpolated AP of pycocotools (no crowd boxes, every area), averaged over the classes of a
-split with GT; "without X" removes the detections of kind X before computing it, so its rise is what X costs.
+AP50 is the 101-point interpolated AP of pycocotools (no crowd boxes, every area, no cap on detections per image:
+`regionclip detect` keeps at most 100 already), averaged over the classes of a split with GT; detections on images
+that are not in GT_COCO are ignored, as COCOeval ignores them. "Without X" removes the detections of kind X before
+computing it, so its rise is what X costs. (COCO's analyze() instead re-scores Loc at IoU 0.1, turning poor boxes
+into true positives; here they are only removed, so "without Loc" rises less.) The counts are of the false positives
+ranked above each class's median true positive (the lower of two), what the ranking gets wrong first.
 """
 import argparse
 import json
@@ -70,10 +74,16 @@ def main():
         by_world_image = {}
         for a in everything["annotations"]:
             by_world_image.setdefault(a["image_id"], []).append(xyxy(a["bbox"]))
-        world = {i: by_world_image.get(id_in_world.get(f), []) for i, f in file_of.items()}
+        missing = sorted(f for f in file_of.values() if f not in id_in_world)
+        if missing:
+            raise SystemExit(f"ap_errors.py: expected every image of {args.gt} in {args.all_objects} (matched by file_name) "
+                             f"but {len(missing)} are not, e.g. {missing[0]}")
+        world = {i: by_world_image.get(id_in_world[f], []) for i, f in file_of.items()}
+    evaluated = {i["id"] for i in gt["images"]}
     by_class = {}
     for d in dets:
-        by_class.setdefault(d["category_id"], []).append(d)
+        if d["image_id"] in evaluated:
+            by_class.setdefault(d["category_id"], []).append(d)
     kinds = {}
     for cid in names:
         matched, labels = set(), []
@@ -108,13 +118,12 @@ def main():
             row[drop] = np.mean([ap101([l == "TP" for l in kinds[n][0] if l != drop], kinds[n][1]) for n in scored])
         print(f"{part} ({len(scored)} classes with GT): AP50 {row[None]:.3f}; without "
               + ", ".join(f"{e} {row[e]:.3f}" for e in errors))
-        # the false positives that outrank each class's median true positive: what the ranking gets wrong first
         count = {}
         for n in scored:
             labels = kinds[n][0]
             tps = [i for i, l in enumerate(labels) if l == "TP"]
             if tps:
-                for l in labels[:tps[len(tps) // 2]]:
+                for l in labels[:tps[(len(tps) - 1) // 2]]:
                     if l != "TP":
                         count[l] = count.get(l, 0) + 1
         print(f"  false positives above each class's median true positive: "

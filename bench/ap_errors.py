@@ -89,23 +89,21 @@ def main():
         matched, labels = set(), []
         for d in sorted(by_class.get(cid, []), key=lambda d: -d["score"]):
             b, im = xyxy(d["bbox"]), d["image_id"]
-            best, best_j = 0.0, None
-            for j, (c, g) in enumerate(boxes.get(im, [])):
-                if c == cid and (v := iou(b, g)) > best and (im, j) not in matched:
-                    best, best_j = v, j
+            overlaps = [(j, c, iou(b, g)) for j, (c, g) in enumerate(boxes.get(im, []))]  # each GT box once
+            best, best_j = max(((v, j) for j, c, v in overlaps if c == cid and (im, j) not in matched), default=(0.0, None))
             if best >= 0.5:
                 matched.add((im, best_j))
                 labels.append("TP")
                 continue
-            same = max([iou(b, g) for c, g in boxes.get(im, []) if c == cid] + [0.0])
+            same = max((v for _, c, v in overlaps if c == cid), default=0.0)
             if same >= 0.5:
                 labels.append("Dup")
             elif same >= 0.1:
                 labels.append("Loc")
-            elif max([iou(b, g) for c, g in boxes.get(im, []) if c != cid] + [0.0]) >= 0.1:
+            elif max((v for _, c, v in overlaps if c != cid), default=0.0) >= 0.1:
                 labels.append("Cls")
             elif world is not None:
-                labels.append("Bkg-object" if max([iou(b, g) for g in world.get(im, [])] + [0.0]) >= 0.1 else "Bkg-nothing")
+                labels.append("Bkg-object" if max((iou(b, g) for g in world.get(im, [])), default=0.0) >= 0.1 else "Bkg-nothing")
             else:
                 labels.append("Bkg")
         npos = sum(1 for im in boxes.values() for c, _ in im if c == cid)

@@ -321,6 +321,22 @@ describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a 
     expect(exported.status, exported.stderr).toBe(0);
   }, 300_000);
 
+  it('--device: (C) only, cpu or cuda[:N], and a CUDA device that this PyTorch sees', () => {
+    const work = join(tmp, 'rc', 'whole');
+    const refused: [string[], RegExp][] = [
+      [['--stage', 'pretrain', '--labels', join(tmp, 'labels.jsonl'), '--device', 'cuda'], /--device cuda is used by --stage transfer only/],
+      [['--stage', 'transfer', '--device', 'tpu'], /Expected cpu, cuda or cuda:N for --device but received 'tpu'/],
+      [['--stage', 'transfer', '--device', 'meta'], /Expected cpu, cuda or cuda:N for --device but received 'meta'\./],
+    ];
+    const cuda = spawnSync(python, ['-c', 'import torch; print(torch.cuda.is_available())'], { encoding: 'utf8' }).stdout.trim();
+    if (cuda === 'False') refused.push([['--stage', 'transfer', '--device', 'cuda'], /Expected a CUDA device for --device cuda but this PyTorch \(\S+\) sees none\./]);
+    for (const [args, message] of refused) {
+      const run = trainStage(work, ...args);
+      expect(run.status, run.stdout).toBe(2); // argparse's usage error
+      expect(run.stderr).toMatch(message);
+    }
+  }, 120_000);
+
   it('(C) exports a background embedding and box deltas that the runtime loads and applies', async () => {
     const dir = join(tmp, 'model-c');
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));

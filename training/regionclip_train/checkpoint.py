@@ -22,9 +22,31 @@ from .config import RECIPE_DEFAULTS, ConfigError
 from .data import log
 
 
+def on_cpu(obj):
+    """obj with every tensor in its dicts, lists and tuples on the CPU (a phase trained on a GPU saves files that
+    read anywhere). What holds no GPU tensor is returned as it is (a CPU run saves the same bytes); a copied
+    state_dict keeps its _metadata."""
+    if isinstance(obj, torch.Tensor):
+        return obj if obj.device.type == "cpu" else obj.cpu()
+    if isinstance(obj, dict):
+        items = {k: on_cpu(v) for k, v in obj.items()}
+        if all(items[k] is v for k, v in obj.items()):
+            return obj
+        out = type(obj)(items)
+        if hasattr(obj, "_metadata"):
+            out._metadata = obj._metadata
+        return out
+    if isinstance(obj, (list, tuple)) and not hasattr(obj, "_fields"):
+        items = [on_cpu(v) for v in obj]
+        return obj if all(a is b for a, b in zip(items, obj)) else type(obj)(items)
+    return obj
+
+
 def save(obj, path):
     """torch.save through a file of the same name in <folder>/.saving (torch names the archive's records after
-    the file, so the bytes equal a direct save's), then a rename over path."""
+    the file, so the bytes equal a direct save's), then a rename over path. Tensors on a GPU are saved as CPU
+    tensors (on_cpu)."""
+    obj = on_cpu(obj)
     folder = os.path.join(os.path.dirname(path), ".saving")
     os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, os.path.basename(path))
@@ -88,7 +110,7 @@ def resumable(opts, phase, recipe):
     if not os.path.exists(path):
         log(f"--resume: no {path}; {phase} starts from step 0")
         return None
-    state = torch.load(path)
+    state = torch.load(path, map_location="cpu")
     # a key added to the recipe after the state was saved counts as its value from before (RECIPE_DEFAULTS)
     saved = {**{k: v for k, v in RECIPE_DEFAULTS.items() if k in recipe}, **state.get("recipe", {})}
     diff = [f"{k} {saved.get(k)!r} -> {recipe.get(k)!r}" for k in sorted(set(saved) | set(recipe)) if saved.get(k) != recipe.get(k)]

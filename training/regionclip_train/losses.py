@@ -79,7 +79,7 @@ def transfer(raw_embeds, deltas, class_embeds, background, labels, delta_targets
     x = F.normalize(raw_embeds, dim=-1)
     logits = torch.cat([x @ class_embeds.t(), x @ F.normalize(background, dim=0)[:, None]], dim=1) / temperature
     K = class_embeds.shape[0]
-    weight = torch.ones(K + 1)
+    weight = torch.ones(K + 1, device=logits.device)
     weight[K] = bg_weight
     cls = F.cross_entropy(logits, labels, weight=weight)
     fg = labels < K

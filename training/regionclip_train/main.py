@@ -63,6 +63,9 @@ def build_parser(cfg, config_name):
     ap.add_argument("--init", help="phase 1 is one run continuing this clip-image.pt (a new schedule over --clip-steps more steps)")
     ap.add_argument("--resume", action="store_true", help="continue each phase from its state file in --work "
                     "(<phase>-state.pt: optimizer, scheduler, random streams), skipping finished phases")
+    ap.add_argument("--device", default="cpu",
+                    help="where (C) --stage transfer trains: cpu, or cuda / cuda:N (its files are saved as on the CPU, "
+                    "so export and --resume read them anywhere; a GPU's results are not bit-identical to the CPU's)")
     ap.add_argument("--stop-after", type=int, help="stop the process once a phase has done this many steps (its "
                     "files saved; --resume continues)")
     group = ap.add_argument_group(
@@ -113,6 +116,20 @@ def parse_args(argv=None):
                          ("transfer_from", ("transfer",))):
         if getattr(args, flag) and args.stage not in stages:
             ap.error(f"--{flag.replace('_', '-')} is used by --stage {' and '.join(stages)} only")
+    if args.device != "cpu":
+        if args.stage != "transfer":
+            ap.error(f"--device {args.device} is used by --stage transfer only (the other stages train on the CPU)")
+        try:
+            dev = torch.device(args.device)
+        except RuntimeError as e:
+            ap.error(f"Expected cpu, cuda or cuda:N for --device but received {args.device!r} ({e}).")
+        if dev.type != "cuda":
+            ap.error(f"Expected cpu, cuda or cuda:N for --device but received {args.device!r}.")
+        if not torch.cuda.is_available():
+            ap.error(f"Expected a CUDA device for --device {args.device} but this PyTorch ({torch.__version__}) sees none.")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            ap.error(f"Expected a CUDA device for --device {args.device} but this PyTorch sees "
+                     f"{torch.cuda.device_count()} (cuda:0 to cuda:{torch.cuda.device_count() - 1}).")
     if args.export_from != "clip" and args.stage != "export":
         ap.error("--export-from is used by --stage export only")
     run = {k: v for k, v in vars(args).items() if k not in OPTIONS}

@@ -109,7 +109,7 @@ class Text(TextTower):
             x = block(x, self.mask[:L, :L])
         x = self.ln_final(x)
         eot = ids.argmax(dim=-1)
-        keep = (torch.arange(L)[None, :] <= eot[:, None]).to(x.dtype)
+        keep = (torch.arange(L, device=ids.device)[None, :] <= eot[:, None]).to(x.dtype)
         x = (x * keep[:, :, None]).sum(dim=1) / keep.sum(dim=1, keepdim=True)
         return self.out_norm(x @ self.text_projection)
 

@@ -93,7 +93,7 @@ def train_image(opts, p, world):
     state = checkpoint.resumable(opts, "clip-image", rec)
     first, init, init_label = 0, None, None
     if state is None and opts.init:
-        init, init_label = torch.load(opts.init), opts.init
+        init, init_label = torch.load(opts.init, map_location="cpu"), opts.init
     elif state is not None and state["step"] == state["steps"]:  # a finished run
         if state["run"] == len(runs) - 1:
             log(f"phase 1: {checkpoint.state_path(opts.work, 'clip-image')} is complete; nothing to resume")

@@ -54,7 +54,7 @@ CLIP_KEYS = ("backbone", "head", "text", "logit_scale", "steps")
 def load_clip(path, flag):
     """A checkpoint with both towers (clip.pt, pretrain.pt or transfer.pt)."""
     try:
-        ck = torch.load(path)
+        ck = torch.load(path, map_location="cpu")
     except (OSError, RuntimeError) as e:
         raise expected("a checkpoint of both towers (clip.pt or pretrain.pt in a --work folder)", flag,
                        f"{path}: {type(e).__name__}: {e}") from e
@@ -69,8 +69,9 @@ def embed_names(text, tok, names, templates, which):
     """[N, D] the runtime's phrase embeddings of names: each prompt's embedding L2-normalized, averaged over the
     name's prompts, renormalized (the default preset's normalize-average-normalize), by the frozen text tower."""
     prompts, per_name = name_prompts(names, templates, which)
+    dev = next(text.parameters()).device
     with torch.no_grad():
-        raw = torch.cat([text.forward_trimmed(tok(prompts[i:i + 512])) for i in range(0, len(prompts), 512)])
+        raw = torch.cat([text.forward_trimmed(tok(prompts[i:i + 512]).to(dev)) for i in range(0, len(prompts), 512)])
     return F.normalize(F.normalize(raw, dim=-1).reshape(len(names), per_name, -1).mean(dim=1), dim=-1)
 
 
@@ -108,7 +109,7 @@ def region_embeds(m, x, rois):
 
 
 def with_batch_index(b, boxes):
-    return torch.cat([torch.full((len(boxes), 1), float(b)), boxes], dim=1)
+    return torch.cat([torch.full((len(boxes), 1), float(b), device=boxes.device), boxes], dim=1)
 
 
 # ---------------------------------------------------------------- (B) region-text pretraining
@@ -245,23 +246,27 @@ def train_transfer(opts, p, world, tok, templates):
         raise ConfigError(f"Expected scenes with base boxes in {world.root}/gt.json for (C) but received none.")
     log(f"transfer: {K} base classes, {sum(len(g[0]) for g in gt.values())} base boxes on {len(gt)} scenes"
         + (f"; {novel} boxes of novel concepts left out (never box-supervised)" if novel else ""))
+    dev = torch.device(opts.device)
+    if dev.type == "cuda":
+        log(f"--device {opts.device}: {torch.cuda.get_device_name(dev)}")
     t0 = time.time()
-    class_embeds = embed_names(frozen_text(p, tok, ck), tok, names, templates, opts.prompt_templates)
+    class_embeds = embed_names(frozen_text(p, tok, ck).to(dev), tok, names, templates, opts.prompt_templates)
     log(f"classifier: {K} base class names ({opts.prompt_templates} prompts) embedded in {time.time() - t0:.0f}s")
     rpn_path = os.path.join(opts.work, "rpn.pt")
     if not os.path.exists(rpn_path):
         raise expected("the RPN of --stage rpn (its proposals are (C)'s RoIs)", "--work", f"no {rpn_path}")
-    rk = torch.load(rpn_path)
+    rk = torch.load(rpn_path, map_location="cpu")
     trunk, rpn = build_rpn(p)
     trunk.load_state_dict(rk["trunk"])
     rpn.head.load_state_dict(rk["head"])
-    trunk.eval()
-    rpn.eval()
+    trunk.eval().to(dev)
+    rpn.eval().to(dev)
     student = tower(p, ck, trainable=True)
+    student["vision"].to(dev)
     for frozen in (student["backbone"].stem, student["backbone"].res2):
         for q in frozen.parameters():
             q.requires_grad_(False)
-    extra = BoxHead(p["embed_dim"])
+    extra = BoxHead(p["embed_dim"]).to(dev)
     params = [q for q in student["vision"].parameters() if q.requires_grad] + list(extra.box_pred.parameters())
     opt = torch.optim.AdamW([{"params": params}, {"params": [extra.background], "weight_decay": 0.0}],
                             lr=opts.transfer_lr, weight_decay=0.05)
@@ -280,7 +285,7 @@ def train_transfer(opts, p, world, tok, templates):
     def propose(x):
         """The frozen RPN's top --transfer-proposals boxes per scene (after its NMS, best first)."""
         if opts.transfer_proposals == 0:
-            return [torch.zeros((0, 4)) for _ in range(len(x))]
+            return [torch.zeros((0, 4), device=dev) for _ in range(len(x))]
         with torch.no_grad():
             feats = OrderedDict((str(i), f) for i, f in enumerate(trunk(x)))
             boxes, _ = rpn(ImageList(x, [(S, S)] * len(x)), feats)
@@ -297,13 +302,16 @@ def train_transfer(opts, p, world, tok, templates):
                 x[b] = x[b].flip(-1)
                 boxes = torch.stack([S - boxes[:, 2], boxes[:, 1], S - boxes[:, 0], boxes[:, 3]], dim=1)
             targets.append((boxes, classes))
-        x = normalize(x)
+        x = normalize(x).to(dev)
         rois, labels, deltas_target = [], [], []
         for b, (proposals, (boxes, classes)) in enumerate(zip(propose(x), targets)):
-            candidates = torch.cat([proposals, boxes, jitter_boxes(boxes, opts.transfer_jitter, S, gen)])
+            # the boxes' random jitter and the RoI sample are drawn on the CPU (gen), so a GPU run draws the same
+            jittered = jitter_boxes(boxes, opts.transfer_jitter, S, gen)
+            boxes, classes = boxes.to(dev), classes.to(dev)
+            candidates = torch.cat([proposals, boxes, jittered.to(dev)])
             best, match = torchvision.ops.box_iou(candidates, boxes).max(dim=1)
             lab = torch.where(best >= FG_IOU, classes[match], torch.full_like(match, K))
-            take = sample_rois(lab, K, opts.transfer_rois, opts.transfer_fg_fraction, gen)
+            take = sample_rois(lab.cpu(), K, opts.transfer_rois, opts.transfer_fg_fraction, gen).to(dev)
             rois.append(with_batch_index(b, candidates[take]))
             labels.append(lab[take])
             deltas_target.append(coder.encode_single(boxes[match[take]], candidates[take]))

@@ -321,6 +321,38 @@ describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a 
     expect(exported.status, exported.stderr).toBe(0);
   }, 300_000);
 
+  it('--transfer-freeze: the frozen part of the image tower leaves (C) as it came from (B), the rest trains', () => {
+    // which parameter groups (C) changed against its start, pretrain.pt, per setting
+    const changed = (work: string) => {
+      const run = spawnSync(python, ['-c', [
+        'import sys, torch',
+        'a, b = torch.load(sys.argv[1]), torch.load(sys.argv[2])',
+        'out = []',
+        'for part in ("backbone", "head"):',
+        '    groups = sorted({k.split(".")[0] for k in a[part]})',
+        '    for g in groups:',
+        '        keys = [k for k in a[part] if k.split(".")[0] == g and a[part][k].is_floating_point()]',
+        '        out.append(f"{part}.{g}:{int(any(not torch.equal(a[part][k], b[part][k]) for k in keys))}")',
+        'print(" ".join(out))',
+      ].join('\n'), join(work, 'pretrain.pt'), join(work, 'transfer.pt')], { encoding: 'utf8', timeout: 60_000 });
+      expect(run.status, run.stderr).toBe(0);
+      return run.stdout.trim();
+    };
+    const expected = {
+      res2: 'backbone.res2:0 backbone.res3:1 backbone.res4:1 backbone.stem:0 head.out_norm:1 head.pool:1 head.res5:1',
+      res4: 'backbone.res2:0 backbone.res3:0 backbone.res4:0 backbone.stem:0 head.out_norm:1 head.pool:1 head.res5:1',
+      all: 'backbone.res2:0 backbone.res3:0 backbone.res4:0 backbone.stem:0 head.out_norm:0 head.pool:0 head.res5:0',
+    };
+    for (const [setting, groups] of Object.entries(expected)) {
+      const work = join(tmp, 'rc', `freeze-${setting}`);
+      mkdirSync(work, { recursive: true });
+      for (const f of ['pretrain.pt', 'rpn.pt', 'tokenizer.json']) copyFileSync(join(tmp, 'rc', 'whole', f), join(work, f));
+      const run = trainStage(work, '--stage', 'transfer', '--transfer-freeze', setting);
+      expect(run.status, run.stderr).toBe(0);
+      expect(changed(work), setting).toBe(groups);
+    }
+  }, 300_000);
+
   it('--device: (C) only, cpu or cuda[:N], and a CUDA device that this PyTorch sees', () => {
     const work = join(tmp, 'rc', 'whole');
     const refused: [string[], RegExp][] = [

@@ -19,7 +19,8 @@ file and its state file (checkpoint.py) for an exact --resume, and seeds its own
                embedding, cosine / temperature, cross-entropy with the background for RoIs of IoU < 0.5;
                class-agnostic box deltas (weights 10, 10, 5, 5) on the foreground RoIs. RoIs: the frozen RPN's
                proposals (<work>/rpn.pt), the base boxes and jittered copies, sampled as detectron2's RoI heads
-               sample them. The stem and res2 stay frozen (RegionCLIP's FREEZE_AT 2). Writes transfer.pt.
+               sample them. The stem and res2 stay frozen (RegionCLIP's FREEZE_AT 2; --transfer-freeze res4 freezes
+               the backbone, all the whole tower). Writes transfer.pt.
 
 In (B) and (C) every BatchNorm keeps its statistics (eval mode; RegionCLIP's towers use FrozenBN), so the
 function trained is the one exported; their affine parameters still train.
@@ -263,8 +264,10 @@ def train_transfer(opts, p, world, tok, templates):
     rpn.eval().to(dev)
     student = tower(p, ck, trainable=True)
     student["vision"].to(dev)
-    for frozen in (student["backbone"].stem, student["backbone"].res2):
-        for q in frozen.parameters():
+    bb = student["backbone"]
+    frozen = {"res2": (bb.stem, bb.res2), "res4": (bb,), "all": (student["vision"],)}[opts.transfer_freeze]
+    for part in frozen:
+        for q in part.parameters():
             q.requires_grad_(False)
     extra = BoxHead(p["embed_dim"]).to(dev)
     params = [q for q in student["vision"].parameters() if q.requires_grad] + list(extra.box_pred.parameters())

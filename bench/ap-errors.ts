@@ -22,9 +22,15 @@
  * the ground truth are left out (`regionclip eval` refuses them). "Without X" evaluates the results less the detections of kind
  * X, so its rise is what X costs. (COCO's analyze() instead re-scores Loc at IoU 0.1, turning poor boxes into true
  * positives; here they are only removed, so "without Loc" rises less.) The kinds use the project's IoU
- * (src/geometry/iou.ts, float32, torchvision's), COCOeval its own in float64: a box within float32 rounding of IoU 0.5
- * could be sorted as one and matched as the other. The counts are of the false positives ranked above each class's
- * median true positive (the lower of two), what the ranking gets wrong first.
+ * (src/geometry/iou.ts, float32, torchvision's; 0 where both boxes have no area), COCOeval its own in float64: a box
+ * within float32 rounding of IoU 0.5 could be sorted as one and matched as the other. The counts are of the false
+ * positives ranked above each class's median true positive (the lower of two), what the ranking gets wrong first;
+ * detections of equal score rank as COCOeval ranks them (by image id, then in input order).
+ * Where it differs from the Python script it replaced (bench/ap_errors.py): the inputs are checked as `regionclip eval`
+ * checks them (a result's category missing from the ground truth, or a split name that is none of its categories, is
+ * an error; names match ignoring case and spacing); crowd GT boxes count as plain boxes in the kinds, as there (the
+ * worlds have none), while COCOeval ignores them; past 100 detections of a class on one image, the rest count in the
+ * kinds but not in the AP (`regionclip detect` keeps at most 100 an image).
  */
 import { readFileSync } from 'node:fs';
 import { xywhToXyxy } from '../src/geometry/boxes.js';
@@ -72,8 +78,10 @@ export function sortDetections(gt: CocoDataset, results: CocoResult[], allObject
     byClass.set(d.category_id, list);
   });
   const kinds: (ErrorKind | 'TP' | undefined)[] = new Array(results.length);
+  const imagePos = new Map([...evaluated].sort((a, b) => a - b).map((id, k) => [id, k]));
   for (const [cid, list] of byClass) {
-    list.sort((a, b) => results[b].score - results[a].score); // stable, as pycocotools' mergesort
+    // best first; ties by image id, then input order (COCOeval's accumulate: per image, then a stable sort by score)
+    list.sort((a, b) => results[b].score - results[a].score || imagePos.get(results[a].image_id)! - imagePos.get(results[b].image_id)! || a - b);
     const matched = new Set<string>();
     for (const i of list) {
       const d = results[i];
@@ -82,7 +90,7 @@ export function sortDetections(gt: CocoDataset, results: CocoResult[], allObject
       const overlaps = iousWith(box, boxes); // each GT box once
       let best = 0, bestJ = -1, same = 0, other = 0;
       cats.forEach((c, j) => {
-        const v = overlaps[j];
+        const v = overlaps[j] || 0; // NaN (two boxes without area) overlaps nothing
         if (c === cid) {
           same = Math.max(same, v);
           if (!matched.has(`${d.image_id}:${j}`) && v >= best) { best = v; bestJ = j; } // ties: the later box, as COCOeval
@@ -99,7 +107,7 @@ export function sortDetections(gt: CocoDataset, results: CocoResult[], allObject
       else if (allObjects === undefined) kinds[i] = 'Bkg';
       else {
         const world = iousWith(box, allObjects.get(d.image_id)!);
-        kinds[i] = world.some((v) => v >= TOUCH) ? 'Bkg-object' : 'Bkg-nothing';
+        kinds[i] = world.some((v) => v >= TOUCH) ? 'Bkg-object' : 'Bkg-nothing'; // NaN >= 0.1 is false
       }
     }
   }

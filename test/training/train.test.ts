@@ -361,12 +361,23 @@ describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a 
       [['--stage', 'transfer', '--device', 'meta'], /Expected cpu, cuda or cuda:N for --device but received 'meta'\./],
     ];
     const cuda = spawnSync(python, ['-c', 'import torch; print(torch.cuda.is_available())'], { encoding: 'utf8' }).stdout.trim();
-    if (cuda === 'False') refused.push([['--stage', 'transfer', '--device', 'cuda'], /Expected a CUDA device for --device cuda but this PyTorch \(\S+\) sees none\./]);
+    if (cuda === 'False') refused.push([['--stage', 'transfer', '--device', 'cuda'], /Expected a CUDA device for --device cuda but received a PyTorch \(\S+\) that sees none\./]);
     for (const [args, message] of refused) {
       const run = trainStage(work, ...args);
       expect(run.status, run.stdout).toBe(2); // argparse's usage error
       expect(run.stderr).toMatch(message);
     }
+    // Files are saved through checkpoint.on_cpu: what holds no GPU tensor comes back as the same object (a CPU run saves
+    // the same bytes as before --device existed), a state_dict's _metadata included.
+    const same = spawnSync(python, ['-c', [
+      'import sys, torch', `sys.path.insert(0, ${JSON.stringify(join(root, 'training'))})`,
+      'from regionclip_train.checkpoint import on_cpu',
+      'sd = torch.nn.BatchNorm1d(3).state_dict()',
+      'obj = {"a": [torch.zeros(2), (torch.ones(1), 3)], "b": sd, "c": "text"}',
+      'print(on_cpu(sd) is sd, on_cpu(obj) is obj, on_cpu(obj)["b"]._metadata is sd._metadata)',
+    ].join('\n')], { encoding: 'utf8', timeout: 60_000 });
+    expect(same.status, same.stderr).toBe(0);
+    expect(same.stdout.trim()).toBe('True True True');
   }, 120_000);
 
   it('(C) exports a background embedding and box deltas that the runtime loads and applies', async () => {

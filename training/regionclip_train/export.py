@@ -38,7 +38,7 @@ def load_trained(work, p, vocab_size, source="clip"):
     for path in paths:
         if not os.path.exists(path):
             raise expected(f"a trained {os.path.basename(path)} to export (--export-from {source})", "--work", f"no {path}")
-    ck, rk = torch.load(paths[0], map_location="cpu"), torch.load(paths[1])
+    ck, rk = torch.load(paths[0], map_location="cpu"), torch.load(paths[1], map_location="cpu")
     m = build(p)
     m["backbone"].load_state_dict(ck["backbone"])
     m["head"].load_state_dict(ck["head"])

@@ -65,7 +65,8 @@ def build_parser(cfg, config_name):
                     "(<phase>-state.pt: optimizer, scheduler, random streams), skipping finished phases")
     ap.add_argument("--device", default="cpu",
                     help="where (C) --stage transfer trains: cpu, or cuda / cuda:N (its files are saved as on the CPU, "
-                    "so export and --resume read them anywhere; a GPU's results are not bit-identical to the CPU's)")
+                    "so export and --resume read them anywhere; a GPU's results are not bit-identical to the CPU's, "
+                    "and a stopped and resumed GPU run is not bit-identical to an uninterrupted one)")
     ap.add_argument("--stop-after", type=int, help="stop the process once a phase has done this many steps (its "
                     "files saved; --resume continues)")
     group = ap.add_argument_group(
@@ -121,14 +122,15 @@ def parse_args(argv=None):
             ap.error(f"--device {args.device} is used by --stage transfer only (the other stages train on the CPU)")
         try:
             dev = torch.device(args.device)
-        except RuntimeError as e:
-            ap.error(f"Expected cpu, cuda or cuda:N for --device but received {args.device!r} ({e}).")
+        except RuntimeError:
+            ap.error(f"Expected cpu, cuda or cuda:N for --device but received {args.device!r}.")
         if dev.type != "cuda":
             ap.error(f"Expected cpu, cuda or cuda:N for --device but received {args.device!r}.")
         if not torch.cuda.is_available():
-            ap.error(f"Expected a CUDA device for --device {args.device} but this PyTorch ({torch.__version__}) sees none.")
+            ap.error(f"Expected a CUDA device for --device {args.device} but received a PyTorch ({torch.__version__}) "
+                     "that sees none.")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            ap.error(f"Expected a CUDA device for --device {args.device} but this PyTorch sees "
+            ap.error(f"Expected a CUDA device for --device {args.device} but received a PyTorch that sees "
                      f"{torch.cuda.device_count()} (cuda:0 to cuda:{torch.cuda.device_count() - 1}).")
     if args.export_from != "clip" and args.stage != "export":
         ap.error("--export-from is used by --stage export only")

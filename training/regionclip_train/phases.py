@@ -197,7 +197,7 @@ def train_align(opts, p, world, tok, templates):
         return
     seed_all(opts.seed + 3)
     m = build(p)
-    ck = torch.load(os.path.join(opts.work, "clip.pt"))
+    ck = torch.load(os.path.join(opts.work, "clip.pt"), map_location="cpu")
     m["backbone"].load_state_dict(ck["backbone"])
     m["head"].load_state_dict(ck["head"])
     bank, concept_ids = _text_bank(opts, p, world, tok, templates, ck)
@@ -272,7 +272,7 @@ def train_text(opts, p, world, tok, templates):
     if finished:
         return
     seed_all(opts.seed + 2)
-    ck = torch.load(os.path.join(opts.work, "clip-image.pt"))
+    ck = torch.load(os.path.join(opts.work, "clip-image.pt"), map_location="cpu")
     concept_ids, scale = ck["concept_ids"], ck["logit_scale"]
     targets, single_embeds, single_labels, by_concept = _text_targets(opts, p, world, ck)
     text = build_text(p, len(tok.encoder))

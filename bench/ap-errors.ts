@@ -32,12 +32,11 @@
  * worlds have none), while COCOeval ignores them; past 100 detections of a class on one image, the rest count in the
  * kinds but not in the AP (`regionclip detect` keeps at most 100 an image).
  */
-import { readFileSync } from 'node:fs';
 import { xywhToXyxy } from '../src/geometry/boxes.js';
 import { boxIou } from '../src/geometry/iou.js';
 import { evaluateCoco } from '../src/eval/cocoeval.js';
-import type { CocoDataset, CocoResult, CocoSplit } from '../src/eval/coco-format.js';
-import { parseCocoDataset, parseCocoResults, parseCocoSplit } from '../src/io/coco.js';
+import type { CocoAnnotation, CocoDataset, CocoResult, CocoSplit } from '../src/eval/coco-format.js';
+import { readCocoDataset, readCocoResults, readCocoSplit } from '../src/io/coco.js';
 
 export type ErrorKind = 'Dup' | 'Loc' | 'Cls' | 'Bkg' | 'Bkg-object' | 'Bkg-nothing';
 export interface SplitErrors {
@@ -53,6 +52,17 @@ export interface SplitErrors {
 const MATCH = 0.5;
 const TOUCH = 0.1;
 
+/** Each image's annotations, by image id (one pass). */
+function annotationsByImage(annotations: CocoAnnotation[]): Map<number, CocoAnnotation[]> {
+  const out = new Map<number, CocoAnnotation[]>();
+  for (const a of annotations) {
+    const list = out.get(a.image_id) ?? [];
+    list.push(a);
+    out.set(a.image_id, list);
+  }
+  return out;
+}
+
 /** The IoU [N] of box (one XYXY box) with each of boxes (N×4). */
 function iousWith(box: Float32Array, boxes: Float32Array): Float32Array {
   return boxes.length === 0 ? new Float32Array(0) : boxIou(box, boxes);
@@ -66,8 +76,9 @@ export function sortDetections(gt: CocoDataset, results: CocoResult[], allObject
   { kinds: (ErrorKind | 'TP' | undefined)[]; byClass: Map<number, number[]> } {
   const evaluated = new Set(gt.images.map((im) => im.id));
   const gtOf = new Map<number, { cats: number[]; boxes: Float32Array }>();
+  const byImage = annotationsByImage(gt.annotations);
   for (const im of gt.images) {
-    const anns = gt.annotations.filter((a) => a.image_id === im.id);
+    const anns = byImage.get(im.id) ?? [];
     gtOf.set(im.id, { cats: anns.map((a) => a.category_id), boxes: xywhToXyxy(Float32Array.from(anns.flatMap((a) => a.bbox))) });
   }
   const byClass = new Map<number, number[]>();
@@ -150,9 +161,10 @@ export function objectsByImage(gt: CocoDataset, world: CocoDataset, gtPath: stri
     throw new Error(`Expected every image of ${gtPath} in ${worldPath} (matched by file_name) but received ${missing.length} `
       + `that are not, e.g. ${missing[0]}.`);
   }
+  const byImage = annotationsByImage(world.annotations);
   return new Map(gt.images.map((im) => {
-    const id = idInWorld.get(im.file_name)!;
-    return [im.id, xywhToXyxy(Float32Array.from(world.annotations.filter((a) => a.image_id === id).flatMap((a) => a.bbox)))];
+    const anns = byImage.get(idInWorld.get(im.file_name)!) ?? [];
+    return [im.id, xywhToXyxy(Float32Array.from(anns.flatMap((a) => a.bbox)))];
   }));
 }
 
@@ -175,11 +187,9 @@ function main(argv: string[]): void {
   const positional = at >= 0 ? [...argv.slice(0, at), ...argv.slice(at + 2)] : argv;
   if (positional.length !== 3 || (at >= 0 && worldPath === undefined)) throw new Error(usage);
   const [gtPath, resultsPath, splitPath] = positional;
-  const read = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as unknown;
-  const gt = parseCocoDataset(read(gtPath), gtPath);
-  const results = parseCocoResults(read(resultsPath), resultsPath);
-  const split = parseCocoSplit(read(splitPath), splitPath);
-  const world = worldPath === undefined ? undefined : objectsByImage(gt, parseCocoDataset(read(worldPath), worldPath), gtPath, worldPath);
+  const gt = readCocoDataset(gtPath);
+  const world = worldPath === undefined ? undefined : objectsByImage(gt, readCocoDataset(worldPath), gtPath, worldPath);
+  const [results, split] = [readCocoResults(resultsPath), readCocoSplit(splitPath)];
   for (const line of formatApErrors(apErrors(gt, results, split, world))) console.log(line);
 }
 

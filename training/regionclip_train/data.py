@@ -54,9 +54,10 @@ def load_u8(path, size=None):
 
 
 def normalize(u8):
-    """uint8 [B, 3, H, W] -> float (x - mean) / std with CLIP's mean/std (== PIXEL_NORM in pixel units)."""
-    mean = torch.tensor(PIXEL_NORM["pixelMean"])[None, :, None, None]
-    std = torch.tensor(PIXEL_NORM["pixelStd"])[None, :, None, None]
+    """uint8 [B, 3, H, W] -> float (x - mean) / std with CLIP's mean/std (== PIXEL_NORM in pixel units), on u8's
+    device."""
+    mean = torch.tensor(PIXEL_NORM["pixelMean"], device=u8.device)[None, :, None, None]
+    std = torch.tensor(PIXEL_NORM["pixelStd"], device=u8.device)[None, :, None, None]
     return (u8.float() - mean) / std
 
 

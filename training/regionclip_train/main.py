@@ -123,8 +123,8 @@ def parse_args(argv=None):
         try:
             dev = torch.device(args.device)
         except RuntimeError:
-            ap.error(f"Expected cpu, cuda or cuda:N for --device but received {args.device!r}.")
-        if dev.type != "cuda":
+            dev = None
+        if dev is None or dev.type != "cuda":
             ap.error(f"Expected cpu, cuda or cuda:N for --device but received {args.device!r}.")
         if not torch.cuda.is_available():
             ap.error(f"Expected a CUDA device for --device {args.device} but received a PyTorch ({torch.__version__}) "

@@ -305,7 +305,7 @@ def train_transfer(opts, p, world, tok, templates):
                 x[b] = x[b].flip(-1)
                 boxes = torch.stack([S - boxes[:, 2], boxes[:, 1], S - boxes[:, 0], boxes[:, 3]], dim=1)
             targets.append((boxes, classes))
-        x = normalize(x).to(dev)
+        x = normalize(x.to(dev))  # uint8 to the device, a quarter of the float bytes
         rois, labels, deltas_target = [], [], []
         for b, (proposals, (boxes, classes)) in enumerate(zip(propose(x), targets)):
             # the boxes' random jitter and the RoI sample are drawn on the CPU (gen), so a GPU run draws the same

@@ -4,6 +4,11 @@ the (B) and (C) stages can start from it (README "Built-in model"):
 
     /usr/bin/python3 training/recover_weights.py models/world-rn-small --work RUN [--preset small]
 
+The image tower comes from the whole-image vision graph (vision_model.onnx, one graph holding backbone and head),
+not from backbone.onnx / head.onnx: in a model exported with --vision-from (the built-in model: its detector graphs
+are RegionCLIP's transfer (C), its vision graph the CLIP image tower) that is the CLIP tower that (B) starts from,
+and in any other export the three graphs hold the same weights. The text tower and the RPN come from their graphs.
+
 The ONNX graphs hold every weight, but torch's export folds each BatchNorm into the convolution before it: such
 a pair comes back as the folded convolution (its weights) and an identity BatchNorm carrying the folded bias
 (weight 1, running mean 0, running variance 1 - eps), the same function in eval mode, which is how (B) and (C)
@@ -95,8 +100,7 @@ def main():
     with open(os.path.join(args.model, "merges.txt"), encoding="utf-8") as f:
         merges = [line.split() for line in f.read().splitlines()[1:] if line]
     m = build(p)
-    fill(m["backbone"], os.path.join(args.model, "backbone.onnx"))
-    fill(m["head"], os.path.join(args.model, "head.onnx"))
+    fill(m["vision"], os.path.join(args.model, "vision_model.onnx"))  # backbone.* and head.*: the CLIP image tower
     text = build_text(p, len(vocab))
     fill(text, os.path.join(args.model, "text_model.onnx"))
     trunk, rpn = build_rpn(p)

@@ -321,6 +321,33 @@ describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a 
     expect(exported.status, exported.stderr).toBe(0);
   }, 300_000);
 
+  it('--vision-from: a (C) detector whose whole-image vision graph is another checkpoint\'s image tower', () => {
+    const work = join(tmp, 'rc', 'whole');
+    const out = (name: string) => join(tmp, name);
+    for (const [name, extra] of [['model-cv', ['--export-from', 'transfer', '--vision-from', 'clip']], ['model-a', ['--export-from', 'clip']]] as const) {
+      const run = trainStage(work, '--stage', 'export', ...extra, '--out', out(name));
+      expect(run.status, run.stderr).toBe(0);
+    }
+    const sha = (dir: string, f: string) => createHash('sha256').update(readFileSync(join(out(dir), f))).digest('hex');
+    // the vision graph is clip.pt's, byte for byte; the detector graphs, background and text tower are (C)'s
+    expect(sha('model-cv', 'vision_model.onnx')).toBe(sha('model-a', 'vision_model.onnx'));
+    expect(sha('model-cv', 'vision_model.onnx')).not.toBe(sha('model-c', 'vision_model.onnx'));
+    for (const f of ['backbone.onnx', 'head.onnx', 'rpn.onnx', 'text_model.onnx', 'background.bin']) expect(sha('model-cv', f), f).toBe(sha('model-c', f));
+    const manifest = JSON.parse(readFileSync(join(out('model-cv'), 'manifest.json'), 'utf8'));
+    expect(manifest.files['vision_model.onnx'].sha256).toBe(sha('model-cv', 'vision_model.onnx'));
+    expect(manifest.description).toContain('the whole-image vision graph (classify) is the image tower of clip.pt (--vision-from clip)');
+    // only export takes it, and the checkpoint must be there
+    const refused = trainStage(work, '--stage', 'transfer', '--vision-from', 'clip');
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/--vision-from is used by --stage export only/);
+    const bare = join(tmp, 'rc', 'vision-bare');
+    mkdirSync(bare, { recursive: true });
+    for (const f of ['transfer.pt', 'rpn.pt', 'tokenizer.json']) copyFileSync(join(work, f), join(bare, f));
+    const missing = trainStage(bare, '--stage', 'export', '--export-from', 'transfer', '--vision-from', 'pretrain', '--out', out('model-bare'));
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toMatch(/a trained pretrain\.pt to export \(--vision-from pretrain\)/);
+  }, 300_000);
+
   it('--transfer-freeze: the frozen part of the image tower leaves (C) as it came from (B), the rest trains', () => {
     // which parameter groups (C) changed against its start, pretrain.pt, per setting
     const changed = (work: string) => {

@@ -8,7 +8,12 @@ manifest's scoring.conceptPool: `regionclip mine`'s default pool).
 (pretrain.pt, (B)) or transfer (transfer.pt, (C)). A (C) model adds what RegionCLIP's transfer learns: the head
 graph's second output box_deltas (regionEncoder.boxDeltas, weights 10, 10, 5, 5), background.bin (the
 background embedding, D little-endian float32: scoring.backgroundEmbed) and its classifier's temperature
-(scoring.temperature). The RPN is rpn.pt's in every case."""
+(scoring.temperature). The RPN is rpn.pt's in every case.
+
+--vision-from (default: --export-from's checkpoint) names the checkpoint whose image tower the whole-image
+vision_model graph (`classify`) is exported from, so a (C) detector can keep its CLIP towers for classification:
+(C) fine-tunes the image tower on base boxes only, which costs it zero-shot top-1 on whole images (README "Built-in
+model"). The text tower is --export-from's: detection scores against it."""
 import json
 import os
 import struct
@@ -23,7 +28,7 @@ from .config import expected
 from .models import ANCHORS, ANCHORS_PER_LOCATION, BoxHead, HeadWithDeltas, RpnGraph, build, build_rpn, build_text
 from .region_phases import BOX_WEIGHTS
 
-CHECKPOINTS = {"clip": "clip.pt", "pretrain": "pretrain.pt", "transfer": "transfer.pt"}  # --export-from
+CHECKPOINTS = {"clip": "clip.pt", "pretrain": "pretrain.pt", "transfer": "transfer.pt", "rpn": "rpn.pt"}  # --export-from, --vision-from
 BACKGROUND_FILE = "background.bin"
 
 NOTICE = ("regionclip built-in model (MIT). Weights were trained by training/train_world.py on images rendered from\n"
@@ -31,17 +36,27 @@ NOTICE = ("regionclip built-in model (MIT). Weights were trained by training/tra
           "twemoji style was not used for training.\n")
 
 
-def load_trained(work, p, vocab_size, source="clip"):
-    """(vision modules, text tower, RPN graph, the towers' checkpoint (--export-from), rpn.pt), in eval mode;
-    a transfer checkpoint's head graph (m["head_graph"]) also returns the box deltas."""
-    paths = [os.path.join(work, CHECKPOINTS[source]), os.path.join(work, "rpn.pt")]
-    for path in paths:
-        if not os.path.exists(path):
-            raise expected(f"a trained {os.path.basename(path)} to export (--export-from {source})", "--work", f"no {path}")
-    ck, rk = torch.load(paths[0], map_location="cpu"), torch.load(paths[1], map_location="cpu")
+def _checkpoint(work, name, why):
+    """The checkpoint CHECKPOINTS[name] of --work, on the CPU; why: the flag that asks for it, for the error."""
+    path = os.path.join(work, CHECKPOINTS[name])
+    if not os.path.exists(path):
+        raise expected(f"a trained {os.path.basename(path)} to export ({why})", "--work", f"no {path}")
+    return torch.load(path, map_location="cpu")
+
+
+def _image_tower(p, ck):
     m = build(p)
     m["backbone"].load_state_dict(ck["backbone"])
     m["head"].load_state_dict(ck["head"])
+    return m
+
+
+def load_trained(work, p, vocab_size, source="clip", vision_source=None):
+    """(image tower modules, text tower, RPN graph, the towers' checkpoint (--export-from), rpn.pt), in eval mode;
+    a transfer checkpoint's head graph (m["head_graph"]) also returns the box deltas. m["vision"] is the image tower
+    of vision_source's checkpoint (--vision-from; default: source's)."""
+    ck, rk = _checkpoint(work, source, f"--export-from {source}"), _checkpoint(work, "rpn", f"--export-from {source}")
+    m = _image_tower(p, ck)
     m["head_graph"] = m["head"]
     if source == "transfer":
         extra = BoxHead(p["embed_dim"])
@@ -53,13 +68,16 @@ def load_trained(work, p, vocab_size, source="clip"):
     trunk.load_state_dict(rk["trunk"])
     rpn.head.load_state_dict(rk["head"])
     rpn_graph = RpnGraph(trunk, rpn.head)
-    for mod in (m["vision"], text, rpn_graph):
+    if vision_source not in (None, source):
+        m["vision"] = _image_tower(p, _checkpoint(work, vision_source, f"--vision-from {vision_source}"))["vision"]
+    for mod in (m["vision"], m["backbone"], m["head_graph"], text, rpn_graph):
         mod.eval()
     return m, text, rpn_graph, ck, rk
 
 
-def _stages(ck):
-    """The (B) and (C) stages a checkpoint went through, for the manifest's description."""
+def _stages(ck, vision_from=None):
+    """The (B) and (C) stages a checkpoint went through, for the manifest's description (and which checkpoint the
+    vision graph comes from, when --vision-from names another)."""
     steps = ck["steps"]
     out = ""
     if "pretrain" in steps:
@@ -68,7 +86,16 @@ def _stages(ck):
     if "transfer" in steps:
         out += (f"; then RegionCLIP's transfer (C) on base boxes only (frozen text embeddings of the base names, "
                 f"a learned background embedding, class-agnostic box regression), {steps['transfer']} steps")
+    if vision_from is not None:
+        out += (f"; the whole-image vision graph (classify) is the image tower of {CHECKPOINTS[vision_from]} "
+                f"(--vision-from {vision_from})")
     return out
+
+
+def _vision_from(opts):
+    """--vision-from when it names another checkpoint than --export-from, else None."""
+    v = getattr(opts, "vision_from", None)
+    return v if v not in (None, opts.export_from) else None
 
 
 def manifest(opts, p, graphs, ck, rk):
@@ -92,7 +119,7 @@ def manifest(opts, p, graphs, ck, rk):
                         f"class-agnostic RPN trained on base boxes only, trained on the synthetic world ({opts.world_desc}); "
                         f"made by training/train_world.py --preset {opts.preset} --seed {opts.seed}: phase 1 (image tower) "
                         f"{ck['steps']['image']} steps, phase 2 (text tower) {ck['steps']['text']}, phase 3 (align) "
-                        f"{ck['steps'].get('align', 0)}, RPN {rk['steps']} steps{_stages(ck)}. Training images: see NOTICE."),
+                        f"{ck['steps'].get('align', 0)}, RPN {rk['steps']} steps{_stages(ck, _vision_from(opts))}. Training images: see NOTICE."),
         "license": "MIT",
         "source": "training/train_world.py (regionclip); training data: training/world (see NOTICE)",
         "embedDim": D,
@@ -122,7 +149,7 @@ def export(opts, p, tok, vocab, merges):
     """Writes the model folder --out and logs each file's size."""
     out = opts.out
     os.makedirs(out, exist_ok=True)
-    m, text, rpn_graph, ck, rk = load_trained(opts.work, p, len(vocab), opts.export_from)
+    m, text, rpn_graph, ck, rk = load_trained(opts.work, p, len(vocab), opts.export_from, _vision_from(opts))
     write_bpe_files(vocab, merges, out)
     D, C4 = p["embed_dim"], p["widths"][3]
     transfer = opts.export_from == "transfer"

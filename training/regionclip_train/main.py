@@ -59,6 +59,9 @@ def build_parser(cfg, config_name):
     region.add_argument("--export-from", default="clip", choices=["clip", "pretrain", "transfer"],
                         help="the towers --stage export writes: clip.pt (phases 1-3), pretrain.pt ((B)) or "
                         "transfer.pt ((C): adds the head's box deltas and the background embedding) (default clip)")
+    region.add_argument("--vision-from", choices=["clip", "pretrain", "transfer"],
+                        help="the checkpoint whose image tower the whole-image vision_model graph (classify) is exported "
+                        "from (default: --export-from's); e.g. a (C) detector keeping its CLIP image tower for classify")
     ap.add_argument("--extra-singles", nargs="*", default=[], help="more generated worlds whose single-object images join the CLIP training")
     ap.add_argument("--init", help="phase 1 is one run continuing this clip-image.pt (a new schedule over --clip-steps more steps)")
     ap.add_argument("--resume", action="store_true", help="continue each phase from its state file in --work "
@@ -134,6 +137,8 @@ def parse_args(argv=None):
                      f"{torch.cuda.device_count()} (cuda:0 to cuda:{torch.cuda.device_count() - 1}).")
     if args.export_from != "clip" and args.stage != "export":
         ap.error("--export-from is used by --stage export only")
+    if args.vision_from is not None and args.stage != "export":
+        ap.error("--vision-from is used by --stage export only")
     run = {k: v for k, v in vars(args).items() if k not in OPTIONS}
     run["world"] = os.path.abspath(args.world)
     run["extra_singles"] = [os.path.abspath(r) for r in args.extra_singles]

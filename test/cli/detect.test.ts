@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -350,17 +350,36 @@ const iou = (a: number[], b: number[]) => {
   return (w * h) / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h);
 };
 
+/**
+ * The built-in model less its trained background (manifest scoring.backgroundEmbed removed): a detector that, like a
+ * CLIP one, has only the labels and the distractor pool to say "not here" (the built-in model itself uses its
+ * background instead of the built-in pool).
+ */
+const noBackground = join(scratch, 'no-background');
+{
+  cpSync(join(repoRoot, 'models', 'world-rn-small'), noBackground, { recursive: true });
+  const manifest = JSON.parse(readFileSync(join(noBackground, 'manifest.json'), 'utf8'));
+  const file = manifest.scoring.backgroundEmbed as string;
+  delete manifest.scoring.backgroundEmbed;
+  delete manifest.files[file];
+  rmSync(join(noBackground, file));
+  writeFileSync(join(noBackground, 'manifest.json'), JSON.stringify(manifest, null, 2));
+}
+
 describe('regionclip detect: open-set scoring (the built-in distractor pool)', () => {
   // The default preset's distractor pool is embedded (90 concepts × 81 templates) once, then read from the cache.
   beforeAll(() => {
-    expect(cli('detect', mainImage, '--vocab', 'giraffe', '--quiet').status).toBe(0);
+    expect(cli('detect', mainImage, '--vocab', 'giraffe', '--model', noBackground, '--quiet').status).toBe(0);
   }, 300_000);
   it('a single absent label finds nothing, where a softmax over it alone scored 0.98', () => {
+    // the built-in model: its trained background
     const open = detectJson('--vocab', 'giraffe');
     expect(open.phrases).toEqual(['giraffe']);
     expect(open.detections).toEqual([]);
-    // --distractors none is the softmax over the labels alone: every region is a giraffe
-    const closed = detectJson('--vocab', 'giraffe', '--distractors', 'none');
+    // without a background: the pool turns it away …
+    expect(detectJson('--vocab', 'giraffe', '--model', noBackground).detections).toEqual([]);
+    // … and --distractors none is the softmax over the labels alone: every region is a giraffe
+    const closed = detectJson('--vocab', 'giraffe', '--distractors', 'none', '--model', noBackground);
     expect(closed.detections.length).toBeGreaterThan(5);
     expect(closed.detections[0].score).toBeGreaterThan(0.95);
   });
@@ -395,14 +414,16 @@ describe('regionclip detect: open-set scoring (the built-in distractor pool)', (
 
 describe('regionclip detect: class-agnostic NMS and the printed list', () => {
   it('--agnostic-nms keeps one box per place whatever the label; per-class NMS keeps overlapping boxes of different labels', () => {
-    const perClass = detectJson('--vocab', 'bicycle,sled', '--distractors', 'none');
+    // a softmax over the two labels alone (no background, no pool): every region is a bicycle or a sled
+    const closed = ['--distractors', 'none', '--model', noBackground];
+    const perClass = detectJson('--vocab', 'bicycle,sled', ...closed);
     /** Pairs (better first) whose boxes overlap by IoU > 0.5. */
     const overlapping = (ds: Listed[]) => ds.flatMap((a, i) => ds.slice(i + 1).filter((b) => iou(a.box, b.box) > 0.5).map((b) => [a, b]));
     expect(perClass.detections.length).toBeGreaterThan(2);
     const mixed = overlapping(perClass.detections);
     expect(mixed.length).toBeGreaterThan(0);
     for (const [a, b] of mixed) expect(a.label).not.toBe(b.label); // per-class NMS: overlaps only across labels
-    const agnostic = detectJson('--vocab', 'bicycle,sled', '--distractors', 'none', '--agnostic-nms');
+    const agnostic = detectJson('--vocab', 'bicycle,sled', ...closed, '--agnostic-nms');
     expect(agnostic.detections.length).toBeGreaterThan(0);
     expect(overlapping(agnostic.detections)).toEqual([]);
     // the best overlapping pair: its better box stays, the other label's box on it goes
@@ -410,7 +431,7 @@ describe('regionclip detect: class-agnostic NMS and the printed list', () => {
     expect(agnostic.detections).toContainEqual(better);
     expect(agnostic.detections).not.toContainEqual(worse);
     // the same through the preset key
-    const viaSet = detectJson('--vocab', 'bicycle,sled', '--distractors', 'none', '--set', 'detect.agnosticNms=true');
+    const viaSet = detectJson('--vocab', 'bicycle,sled', ...closed, '--set', 'detect.agnosticNms=true');
     expect(viaSet.detections).toEqual(agnostic.detections);
   });
 

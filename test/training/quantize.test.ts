@@ -43,7 +43,7 @@ describe.skipIf(!hasOnnx)('int8 recipe: probe, calibrate, apply', () => {
     expect(p.status, p.stderr).toBe(0);
     const listing = JSON.parse(readFileSync(join(probe, 'probe.json'), 'utf8'));
     // Each Conv / MatMul / Gemm with initializer weights: its input and output (shared tensors once).
-    expect(Object.fromEntries(Object.entries(listing).map(([role, e]) => [role, (e as { tensors: string[] }).tensors.length]))).toEqual({ backbone: 22, rpn: 28, head: 12 });
+    expect(Object.fromEntries(Object.entries(listing).map(([role, e]) => [role, (e as { tensors: string[] }).tensors.length]))).toEqual({ backbone: 22, rpn: 28, head: 14 });
 
     const images = join(repoRoot, 'fixtures', 'world', 'images');
     const c = spawnSync(tsx, [join(repoRoot, 'tools', 'calibrate-int8.ts'), '--model', model, '--probe', probe, '--images', images, '--out', ranges, '--proposals', '100'], { encoding: 'utf8', cwd: repoRoot, timeout: 180_000 });
@@ -73,9 +73,10 @@ print(c["QuantizeLinear"], c["DequantizeLinear"], c["Conv"], c["MatMul"], c["Gem
     expect(ops.status, ops.stderr).toBe(0);
     const [q, dq, conv, matmul, gemm, weights] = ops.stdout.trim().split(' ').map(Number);
     console.log(`head.int8.onnx: ${q} QuantizeLinear, ${dq} DequantizeLinear, ${conv} Conv, ${matmul} MatMul, ${gemm} Gemm, ${weights} int8 weights`);
-    // res5's 3 Conv and the attention pool's 4 weight MatMuls (its Gemm rewritten as one) are quantized; the 2
-    // activation × activation MatMuls stay float. Each probed tensor is quantized once; each weight dequantized once.
-    expect({ conv, matmul, gemm, weights }).toEqual({ conv: 3, matmul: 6, gemm: 0, weights: 7 });
+    // res5's 3 Conv, the attention pool's 4 weight MatMuls (its Gemm rewritten as one) and the box regressor's
+    // (RegionCLIP's transfer (C): box_deltas from the region embedding) are quantized; the 2 activation × activation
+    // MatMuls stay float. Each probed tensor is quantized once; each weight dequantized once.
+    expect({ conv, matmul, gemm, weights }).toEqual({ conv: 3, matmul: 7, gemm: 0, weights: 8 });
     expect(q).toBe(listing.head.tensors.length);
     expect(dq).toBe(q + weights);
 

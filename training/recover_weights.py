@@ -5,9 +5,12 @@ the (B) and (C) stages can start from it (README "Built-in model"):
     /usr/bin/python3 training/recover_weights.py models/world-rn-small --work RUN [--preset small]
 
 The image tower comes from the whole-image vision graph (vision_model.onnx, one graph holding backbone and head),
-not from backbone.onnx / head.onnx: in a model exported with --vision-from (the built-in model: its detector graphs
-are RegionCLIP's transfer (C), its vision graph the CLIP image tower) that is the CLIP tower that (B) starts from,
-and in any other export the three graphs hold the same weights. The text tower and the RPN come from their graphs.
+not from backbone.onnx / head.onnx. In a model exported with --vision-from clip (the built-in model: its detector
+graphs are RegionCLIP's transfer (C), its vision graph the CLIP image tower) that is the CLIP tower that (B) starts
+from; in an export without --vision-from the three graphs hold the same weights, the CLIP phases' for
+--export-from clip. When the manifest's description says the vision graph holds a (B) or (C) tower, the script says
+so: clip.pt then holds that tower (without (C)'s box regressor and background), not the CLIP phases'. The text
+tower and the RPN come from their graphs; the step counts and the CLIP phases' world from the description.
 
 The ONNX graphs hold every weight, but torch's export folds each BatchNorm into the convolution before it: such
 a pair comes back as the folded convolution (its weights) and an identity BatchNorm carrying the folded bias
@@ -64,6 +67,11 @@ def fill(module, path):
         raise SystemExit(f"{path}: {len(convs)} folded convolutions and {len(matmuls)} MatMul weights for "
                          f"{len(pairs)} Conv+BatchNorm pairs and {len(linears)} Linear layers")
     for (conv, bn), node in zip(pairs, convs):
+        absent = [t for t in node.input[1:3] if t not in inits]
+        if absent:
+            raise SystemExit(f"{path}: the weights of Conv node {node.name or node.output[0]} ({', '.join(absent)}) are no "
+                             f"initializers of the graph (shared or deduplicated by the exporter); expected one weight and "
+                             f"one bias initializer per folded convolution ({prefix(conv)})")
         w, b = inits[node.input[1]], inits[node.input[2]]
         if w.shape != conv.weight.shape:
             raise SystemExit(f"{path}: {node.input[1]} is {tuple(w.shape)}, expected {tuple(conv.weight.shape)} ({prefix(conv)})")
@@ -84,6 +92,15 @@ def fill(module, path):
     if missing:
         raise SystemExit(f"{path}: no weights for {', '.join(missing)}")
     module.load_state_dict(state)
+
+
+def vision_tower(description):
+    """Whose image tower an export's vision graph holds, from its manifest's description (export.manifest): "clip"
+    (the CLIP phases'), "(B) pretrain.pt" or "(C) transfer.pt"."""
+    chosen = re.search(r"\(--vision-from (clip|pretrain|transfer)\)", description)
+    stage = chosen.group(1) if chosen else ("transfer" if "transfer (C)" in description else
+                                            "pretrain" if "pretraining (B)" in description else "clip")
+    return {"clip": "clip", "pretrain": "(B) pretrain.pt", "transfer": "(C) transfer.pt"}[stage]
 
 
 def main():
@@ -114,8 +131,15 @@ def main():
                      r"RPN (\d+) steps", manifest.get("description", ""))
     image, text_steps, align, rpn_steps = (int(v) for v in made.groups()) if made else (0, 0, 0, 0)
     steps = {"image": image, "text": text_steps, "align": align}
+    tower = vision_tower(manifest.get("description", ""))
+    if tower != "clip":
+        print(f"note: the vision graph of {args.model} holds the image tower of {tower}, not the CLIP phases' "
+              f"(its manifest's description); clip.pt holds that tower")
+    world = re.search(r"trained on the synthetic world \(([^)]*)\)", manifest.get("description", ""))
+    worlds = {"clip": world.group(1)} if world and tower == "clip" else {}
     torch.save({"backbone": m["backbone"].state_dict(), "head": m["head"].state_dict(), "text": text.state_dict(),
-                "logit_scale": float(manifest["logitScale"]), "concept_ids": concept_ids, "steps": steps},
+                "logit_scale": float(manifest["logitScale"]), "concept_ids": concept_ids, "steps": steps,
+                **({"worlds": worlds} if worlds else {})},
                os.path.join(args.work, "clip.pt"))
     torch.save({"trunk": trunk.state_dict(), "head": rpn.head.state_dict(), "steps": rpn_steps}, os.path.join(args.work, "rpn.pt"))
     with open(os.path.join(args.work, "tokenizer.json"), "w", encoding="utf-8") as f:

@@ -123,7 +123,7 @@ describe('built-in model (models/world-rn-small) on held-out world data', () => 
       const [bicycle] = onObjects(result.detections);
       expect(bicycle.name).toBe('bicycle');
       expect(bicycle.on.length, 'a detection on the large bicycle').toBe(1);
-      expect(bicycle.on[0].score).toBeGreaterThanOrEqual(0.8);
+      expect(bicycle.on[0].score).toBeCloseTo(0.87, 1); // measured 0.870 (the threshold is 0.8)
       // (the small bicycle scores 0.39 and the sled's best box, a partial one, 0.13: README "Built-in model")
       const giraffe = await defaultDetector.detect(join(world, 'images', '000020.jpg'), { vocab: 'giraffe' });
       expect(giraffe.detections).toEqual([]);

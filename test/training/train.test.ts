@@ -323,6 +323,7 @@ describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a 
 
   it('--vision-from: a (C) detector whose whole-image vision graph is another checkpoint\'s image tower', () => {
     const work = join(tmp, 'rc', 'whole');
+    expect(existsSync(join(tmp, 'model-c', 'manifest.json')), 'the (C) export of the test before').toBe(true);
     const out = (name: string) => join(tmp, name);
     for (const [name, extra] of [['model-cv', ['--export-from', 'transfer', '--vision-from', 'clip']], ['model-a', ['--export-from', 'clip']]] as const) {
       const run = trainStage(work, '--stage', 'export', ...extra, '--out', out(name));
@@ -336,6 +337,23 @@ describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a 
     const manifest = JSON.parse(readFileSync(join(out('model-cv'), 'manifest.json'), 'utf8'));
     expect(manifest.files['vision_model.onnx'].sha256).toBe(sha('model-cv', 'vision_model.onnx'));
     expect(manifest.description).toContain('the whole-image vision graph (classify) is the image tower of clip.pt (--vision-from clip)');
+    // recover_weights.py reads the image tower from the vision graph: from model-cv it recovers the CLIP towers, whose
+    // export is model-a again, graph for graph and byte for byte, with the CLIP phases' world and steps in its
+    // description; from model-c (no --vision-from) it says that the tower it recovers is (C)'s
+    const recover = (model: string, into: string) => spawnSync(python, [join(root, 'training', 'recover_weights.py'), out(model), '--work', join(tmp, 'rc', into), '--preset', 'tiny'],
+      { encoding: 'utf8', timeout: 60_000 });
+    const fromCv = recover('model-cv', 'recovered-cv');
+    expect(fromCv.status, fromCv.stderr).toBe(0);
+    expect(fromCv.stdout).not.toContain('note:');
+    const again = trainStage(join(tmp, 'rc', 'recovered-cv'), '--stage', 'export', '--out', out('model-a-again'));
+    expect(again.status, again.stderr).toBe(0);
+    for (const f of ['vision_model.onnx', 'backbone.onnx', 'head.onnx', 'text_model.onnx', 'rpn.onnx']) expect(sha('model-a-again', f), f).toBe(sha('model-a', f));
+    const described = (dir: string) => JSON.parse(readFileSync(join(out(dir), 'manifest.json'), 'utf8')).description as string;
+    expect(described('model-a-again')).toBe(described('model-a'));
+    expect(described('model-a')).toMatch(/trained on the synthetic world \(\d+ scenes, \d+ single-object images\)/);
+    const fromC = recover('model-c', 'recovered-c');
+    expect(fromC.status, fromC.stderr).toBe(0);
+    expect(fromC.stdout).toContain(`note: the vision graph of ${out('model-c')} holds the image tower of (C) transfer.pt, not the CLIP phases'`);
     // only export takes it, and the checkpoint must be there
     const refused = trainStage(work, '--stage', 'transfer', '--vision-from', 'clip');
     expect(refused.status).toBe(2);
@@ -418,6 +436,8 @@ describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a 
     expect(manifest.graphs.head.outputs.map((o: { name: string; dims: unknown[] }) => [o.name, o.dims])).toEqual(
       [['region_embeds', ['regions', manifest.embedDim]], ['box_deltas', ['regions', 4]]]);
     expect(manifest.description).toMatch(/region-text pretraining \(B\) .* 3 steps; then RegionCLIP's transfer \(C\) .* 3 steps\./);
+    // each stage's world, as the checkpoints recorded it
+    expect(manifest.description).toMatch(/pseudo-labels on a world of \d+ scenes, \d+ single-object images, .*base boxes only on a world of \d+ scenes/);
 
     const detector = await Detector.load(dir, { cacheDir: false, settings: { detect: { scoreThreshold: 0, distractors: 'none' } } });
     try {

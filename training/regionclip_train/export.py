@@ -4,16 +4,18 @@ training/export_tiny_detector.py), vocab.json + merges.txt, NOTICE and a manifes
 (kind "detector", regionEncoder.mode "features"), and concepts.txt, the world's concept names in id order (the
 manifest's scoring.conceptPool: `regionclip mine`'s default pool).
 
---export-from names the towers' checkpoint: clip (clip.pt, phases 1-3: the built-in model and (A)), pretrain
+--export-from names the towers' checkpoint: clip (clip.pt, phases 1-3: (A), and the CLIP built-in model), pretrain
 (pretrain.pt, (B)) or transfer (transfer.pt, (C)). A (C) model adds what RegionCLIP's transfer learns: the head
 graph's second output box_deltas (regionEncoder.boxDeltas, weights 10, 10, 5, 5), background.bin (the
 background embedding, D little-endian float32: scoring.backgroundEmbed) and its classifier's temperature
-(scoring.temperature). The RPN is rpn.pt's in every case.
+(scoring.temperature). The RPN is rpn.pt's in every case. The description names the world each stage trained on
+where the checkpoint records it ("worlds": the CLIP phases', (B)'s and (C)'s --world), else the --world given here.
 
 --vision-from (default: --export-from's checkpoint) names the checkpoint whose image tower the whole-image
 vision_model graph (`classify`) is exported from, so a (C) detector can keep its CLIP towers for classification:
 (C) fine-tunes the image tower on base boxes only, which costs it zero-shot top-1 on whole images (README "Built-in
-model"). The text tower is --export-from's: detection scores against it."""
+model"); the built-in model is `--export-from transfer --vision-from clip`. The text tower is --export-from's:
+detection scores against it."""
 import json
 import os
 import struct
@@ -28,7 +30,7 @@ from .config import expected
 from .models import ANCHORS, ANCHORS_PER_LOCATION, BoxHead, HeadWithDeltas, RpnGraph, build, build_rpn, build_text
 from .region_phases import BOX_WEIGHTS
 
-CHECKPOINTS = {"clip": "clip.pt", "pretrain": "pretrain.pt", "transfer": "transfer.pt", "rpn": "rpn.pt"}  # --export-from, --vision-from
+CHECKPOINTS = {"clip": "clip.pt", "pretrain": "pretrain.pt", "transfer": "transfer.pt", "rpn": "rpn.pt"}  # in --work
 BACKGROUND_FILE = "background.bin"
 
 NOTICE = ("regionclip built-in model (MIT). Weights were trained by training/train_world.py on images rendered from\n"
@@ -45,6 +47,7 @@ def _checkpoint(work, name, why):
 
 
 def _image_tower(p, ck):
+    """The image tower modules (backbone, head, vision) of model preset p with checkpoint ck's weights."""
     m = build(p)
     m["backbone"].load_state_dict(ck["backbone"])
     m["head"].load_state_dict(ck["head"])
@@ -76,16 +79,18 @@ def load_trained(work, p, vocab_size, source="clip", vision_source=None):
 
 
 def _stages(ck, vision_from=None):
-    """The (B) and (C) stages a checkpoint went through, for the manifest's description (and which checkpoint the
-    vision graph comes from, when --vision-from names another)."""
-    steps = ck["steps"]
+    """The (B) and (C) stages a checkpoint went through, for the manifest's description, each with the world it
+    trained on when the checkpoint records it (and which checkpoint the vision graph comes from, when --vision-from
+    names another)."""
+    steps, worlds = ck["steps"], ck.get("worlds", {})
+    on = lambda stage: f" on a world of {worlds[stage]}" if stage in worlds else ""  # noqa: E731
     out = ""
     if "pretrain" in steps:
-        out += (f"; then RegionCLIP's region-text pretraining (B) on `regionclip mine` pseudo-labels, teacher the "
-                f"frozen towers, {steps['pretrain']} steps")
+        out += (f"; then RegionCLIP's region-text pretraining (B) on `regionclip mine` pseudo-labels{on('pretrain')}, "
+                f"teacher the frozen towers, {steps['pretrain']} steps")
     if "transfer" in steps:
-        out += (f"; then RegionCLIP's transfer (C) on base boxes only (frozen text embeddings of the base names, "
-                f"a learned background embedding, class-agnostic box regression), {steps['transfer']} steps")
+        out += (f"; then RegionCLIP's transfer (C) on base boxes only{on('transfer')} (frozen text embeddings of the "
+                f"base names, a learned background embedding, class-agnostic box regression), {steps['transfer']} steps")
     if vision_from is not None:
         out += (f"; the whole-image vision graph (classify) is the image tower of {CHECKPOINTS[vision_from]} "
                 f"(--vision-from {vision_from})")
@@ -94,8 +99,7 @@ def _stages(ck, vision_from=None):
 
 def _vision_from(opts):
     """--vision-from when it names another checkpoint than --export-from, else None."""
-    v = getattr(opts, "vision_from", None)
-    return v if v not in (None, opts.export_from) else None
+    return opts.vision_from if opts.vision_from not in (None, opts.export_from) else None
 
 
 def manifest(opts, p, graphs, ck, rk):
@@ -116,7 +120,8 @@ def manifest(opts, p, graphs, ck, rk):
         "kind": "detector",
         "description": (f"regionclip's built-in model: a small CLIP (ResNet image tower split into backbone/head, RegionCLIP's "
                         f"features mode; transformer text tower with a BPE vocab learned from the world's captions) and a "
-                        f"class-agnostic RPN trained on base boxes only, trained on the synthetic world ({opts.world_desc}); "
+                        f"class-agnostic RPN trained on base boxes only, trained on the synthetic world "
+                        f"({ck.get('worlds', {}).get('clip', opts.world_desc)}); "
                         f"made by training/train_world.py --preset {opts.preset} --seed {opts.seed}: phase 1 (image tower) "
                         f"{ck['steps']['image']} steps, phase 2 (text tower) {ck['steps']['text']}, phase 3 (align) "
                         f"{ck['steps'].get('align', 0)}, RPN {rk['steps']} steps{_stages(ck, _vision_from(opts))}. Training images: see NOTICE."),

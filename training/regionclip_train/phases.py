@@ -313,7 +313,8 @@ def train_text(opts, p, world, tok, templates):
 
     def save(n):
         checkpoint.save({"backbone": ck["backbone"], "head": ck["head"], "text": text.state_dict(), "logit_scale": scale,
-                         "concept_ids": concept_ids, "steps": {"image": ck["step"], "text": n}}, os.path.join(opts.work, "clip.pt"))
+                         "concept_ids": concept_ids, "steps": {"image": ck["step"], "text": n},
+                         "worlds": {"clip": opts.world_desc}}, os.path.join(opts.work, "clip.pt"))
         checkpoint.save(checkpoint.training_state("clip-text", rec, n, steps, dict(text=text), opt, sched, rng, gen),
                         checkpoint.state_path(opts.work, "clip-text"))
 

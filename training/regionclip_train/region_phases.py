@@ -195,7 +195,8 @@ def train_pretrain(opts, p, world, tok, templates):
 
     def save(n):
         checkpoint.save({**ck, "backbone": student["backbone"].state_dict(), "head": student["head"].state_dict(),
-                         "steps": {**ck["steps"], "pretrain": n}}, os.path.join(opts.work, "pretrain.pt"))
+                         "steps": {**ck["steps"], "pretrain": n}, "worlds": {**ck.get("worlds", {}), "pretrain": opts.world_desc}},
+                        os.path.join(opts.work, "pretrain.pt"))
         checkpoint.save(checkpoint.training_state("pretrain", rec, n, steps, parts, opt, sched, rng, gen),
                         checkpoint.state_path(opts.work, "pretrain"))
 
@@ -336,7 +337,8 @@ def train_transfer(opts, p, world, tok, templates):
         checkpoint.save({**ck, "backbone": student["backbone"].state_dict(), "head": student["head"].state_dict(),
                          "box_pred": extra.box_pred.state_dict(),
                          "background": F.normalize(extra.background.detach(), dim=0).clone(),
-                         "temperature": T, "classes": names, "steps": {**ck["steps"], "transfer": n}},
+                         "temperature": T, "classes": names, "steps": {**ck["steps"], "transfer": n},
+                         "worlds": {**ck.get("worlds", {}), "transfer": opts.world_desc}},
                         os.path.join(opts.work, "transfer.pt"))
         checkpoint.save(checkpoint.training_state("transfer", rec, n, steps, parts, opt, sched, rng, gen),
                         checkpoint.state_path(opts.work, "transfer"))

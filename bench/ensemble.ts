@@ -24,16 +24,18 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { categoryNameKey } from '../src/eval/category-names.js';
 import type { CocoDataset, CocoResult, CocoSplit } from '../src/eval/coco-format.js';
+import { resolveSplit } from '../src/eval/cocoeval.js';
 import { readCocoDataset, readCocoSplit, writeCocoResults } from '../src/io/coco.js';
+import type { DetectionResultData } from '../src/pipelines/detect.js';
 
-/** One image of `regionclip detect --json`. */
+/** One image of `regionclip detect --json` (the fields read here). */
 export interface DetectRecord {
-  image: { path: string };
-  detections: { label: string; score: number; box: [number, number, number, number] }[];
+  image: Pick<DetectionResultData['image'], 'path'>;
+  detections: DetectionResultData['detections'];
 }
 
-const norm = (label: string) => label.trim().toLowerCase();
 const boxKey = (box: readonly number[]) => box.join(',');
 
 /** The detector's boxes by image file name (detect's `--boxes` file). */
@@ -57,13 +59,12 @@ export function ensembleResults(detector: DetectRecord[], rescored: DetectRecord
     if (!(w >= 0 && w <= 1)) throw new Error(`Expected a weight in [0, 1] for --${name} but received ${w}.`);
   }
   const imageIds = new Map(gt.images.flatMap((i) => (i.file_name === undefined ? [] : [[basename(i.file_name), i.id] as const])));
-  const categoryIds = new Map(gt.categories.map((c) => [norm(c.name), c.id]));
-  // the split names categories by name or by id
-  const novelIds = new Set(split.novel.map((v) => (typeof v === 'number' ? v : categoryIds.get(norm(v)))));
+  const categoryIds = new Map(gt.categories.map((c) => [categoryNameKey(c.name), c.id]));
+  const novelIds = new Set(resolveSplit(split, gt).novel);
   const other = new Map<string, number>();
   for (const r of rescored) {
     const name = basename(r.image.path);
-    for (const d of r.detections) other.set(`${name}|${boxKey(d.box)}|${norm(d.label)}`, d.score);
+    for (const d of r.detections) other.set(`${name}|${boxKey(d.box)}|${categoryNameKey(d.label)}`, d.score);
   }
   const out: CocoResult[] = [];
   for (const r of detector) {
@@ -71,7 +72,7 @@ export function ensembleResults(detector: DetectRecord[], rescored: DetectRecord
     const imageId = imageIds.get(name);
     if (imageId === undefined) throw new Error(`Expected an image of the ground truth but received ${name}.`);
     for (const d of r.detections) {
-      const label = norm(d.label);
+      const label = categoryNameKey(d.label);
       const categoryId = categoryIds.get(label);
       if (categoryId === undefined) throw new Error(`Expected a category of the ground truth but received "${d.label}".`);
       const q = other.get(`${name}|${boxKey(d.box)}|${label}`);

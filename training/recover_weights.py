@@ -127,15 +127,16 @@ def main():
         concept_ids = sorted(c["id"] for c in json.load(f)["concepts"])
     os.makedirs(args.work, exist_ok=True)
     # the step counts the export wrote into the description (export.manifest), for the next export's
+    description = manifest.get("description", "")
     made = re.search(r"phase 1 \(image tower\) (\d+) steps, phase 2 \(text tower\) (\d+), phase 3 \(align\) (\d+), "
-                     r"RPN (\d+) steps", manifest.get("description", ""))
+                     r"RPN (\d+) steps", description)
     image, text_steps, align, rpn_steps = (int(v) for v in made.groups()) if made else (0, 0, 0, 0)
     steps = {"image": image, "text": text_steps, "align": align}
-    tower = vision_tower(manifest.get("description", ""))
+    tower = vision_tower(description)
     if tower != "clip":
         print(f"note: the vision graph of {args.model} holds the image tower of {tower}, not the CLIP phases' "
               f"(its manifest's description); clip.pt holds that tower")
-    world = re.search(r"trained on the synthetic world \(([^)]*)\)", manifest.get("description", ""))
+    world = re.search(r"trained on the synthetic world \(([^)]*)\)", description)
     worlds = {"clip": world.group(1)} if world and tower == "clip" else {}
     torch.save({"backbone": m["backbone"].state_dict(), "head": m["head"].state_dict(), "text": text.state_dict(),
                 "logit_scale": float(manifest["logitScale"]), "concept_ids": concept_ids, "steps": steps,

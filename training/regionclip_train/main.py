@@ -117,7 +117,7 @@ def parse_args(argv=None):
     if args.stage == "pretrain" and not args.labels:
         ap.error("--labels is needed by --stage pretrain (the JSONL of `regionclip mine --rule regionclip`)")
     for flag, stages in (("labels", ("pretrain",)), ("concepts", ("pretrain",)), ("teacher", ("pretrain",)),
-                         ("transfer_from", ("transfer",))):
+                         ("transfer_from", ("transfer",)), ("vision_from", ("export",))):
         if getattr(args, flag) and args.stage not in stages:
             ap.error(f"--{flag.replace('_', '-')} is used by --stage {' and '.join(stages)} only")
     if args.device != "cpu":
@@ -137,8 +137,6 @@ def parse_args(argv=None):
                      f"{torch.cuda.device_count()} (cuda:0 to cuda:{torch.cuda.device_count() - 1}).")
     if args.export_from != "clip" and args.stage != "export":
         ap.error("--export-from is used by --stage export only")
-    if args.vision_from is not None and args.stage != "export":
-        ap.error("--vision-from is used by --stage export only")
     run = {k: v for k, v in vars(args).items() if k not in OPTIONS}
     run["world"] = os.path.abspath(args.world)
     run["extra_singles"] = [os.path.abspath(r) for r in args.extra_singles]

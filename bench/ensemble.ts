@@ -85,7 +85,19 @@ export function ensembleResults(detector: DetectRecord[], rescored: DetectRecord
   return out;
 }
 
-const readRecords = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as DetectRecord[];
+/** `regionclip detect --json`'s records (one object for one image, an array for several); anything else is an error. */
+export function readRecords(path: string): DetectRecord[] {
+  const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
+  const records = Array.isArray(value) ? value : [value];
+  for (const [i, r] of records.entries()) {
+    const ok = typeof r === 'object' && r !== null && typeof (r as DetectRecord).image?.path === 'string' && Array.isArray((r as DetectRecord).detections);
+    if (!ok) {
+      throw new Error(`Expected the output of \`regionclip detect --json\` (records with image.path and detections) in ${path} but `
+        + `received record ${i}: ${JSON.stringify(r).slice(0, 80)} (a failed image, or another file such as --coco results).`);
+    }
+  }
+  return records as DetectRecord[];
+}
 
 function main(argv: string[]) {
   const usage = 'usage: npx tsx bench/ensemble.ts boxes <detector.json> <boxes.json>\n' +

@@ -16,7 +16,7 @@
  *       prints the paths of the images that have any (detect's image arguments).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { decodeImage } from '../src/image/read.js';
 import { DetectorModel } from '../src/models/detector.js';
 import { xywhToXyxy } from '../src/geometry/boxes.js';
@@ -108,7 +108,7 @@ function top1(resultsPath: string, world: string) {
 }
 
 function labels(world: string, file = 'gt.json') {
-  const gt = readJson<CocoGt>(join(world, file));
+  const gt = readJson<CocoGt>(resolve(world, file)); // relative to the world, or absolute
   console.log(gt.categories.map((c) => c.name).join('\n'));
 }
 

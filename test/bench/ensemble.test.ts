@@ -2,8 +2,11 @@
  * bench/ensemble.ts on a hand-made case: two images, a novel "dog" and a base "car"; the combined scores computed by
  * hand (p_det^(1−λ) · p_other^λ, λ 2/3 for novel names and 1/3 for base ones, ViLD's).
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { detectionBoxes, ensembleResults, type DetectRecord } from '../../bench/ensemble.js';
+import { detectionBoxes, ensembleResults, readRecords, type DetectRecord } from '../../bench/ensemble.js';
 import { parseCocoDataset, parseCocoSplit } from '../../src/io/coco.js';
 
 const gt = parseCocoDataset({
@@ -46,5 +49,17 @@ describe('bench/ensemble.ts', () => {
     expect(() => ensembleResults(cat, rescored, gt, split, { novel: 0.5, base: 0.5 })).toThrow('Expected a category of the ground truth but received "cat".');
     expect(() => ensembleResults(detector, rescored, gt, split, { novel: 1.5, base: 0.5 })).toThrow('Expected a weight in [0, 1] for --novel but received 1.5.');
     expect(() => detectionBoxes([detector[0], detector[0]])).toThrow('Expected one record per image file name but received 000003.jpg twice.');
+  });
+
+  it('reads detect --json (one object or an array) and refuses other files, such as COCO results', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'regionclip-ensemble-'));
+    try {
+      writeFileSync(join(dir, 'one.json'), JSON.stringify(detector[1]));
+      expect(readRecords(join(dir, 'one.json'))).toEqual([detector[1]]);
+      writeFileSync(join(dir, 'coco.json'), JSON.stringify([{ image_id: 4, category_id: 1, bbox: [1, 2, 3, 4], score: 0.5 }]));
+      expect(() => readRecords(join(dir, 'coco.json'))).toThrow(/Expected the output of `regionclip detect --json` \(records with image\.path and detections\) in \S+coco\.json but received record 0: \{"image_id":4/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -364,6 +364,7 @@ describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a 
     const missing = trainStage(bare, '--stage', 'export', '--export-from', 'transfer', '--vision-from', 'pretrain', '--out', out('model-bare'));
     expect(missing.status).not.toBe(0);
     expect(missing.stderr).toMatch(/a trained pretrain\.pt to export \(--vision-from pretrain\)/);
+    expect(existsSync(out('model-bare')), 'a refused export leaves no --out folder').toBe(false);
   }, 300_000);
 
   it('--transfer-freeze: the frozen part of the image tower leaves (C) as it came from (B), the rest trains', () => {

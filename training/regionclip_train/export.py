@@ -153,8 +153,8 @@ def write_concepts(world, out):
 def export(opts, p, tok, vocab, merges):
     """Writes the model folder --out and logs each file's size."""
     out = opts.out
-    os.makedirs(out, exist_ok=True)
     m, text, rpn_graph, ck, rk = load_trained(opts.work, p, len(vocab), opts.export_from, _vision_from(opts))
+    os.makedirs(out, exist_ok=True)  # after the checkpoints load: a refused export leaves no folder behind
     write_bpe_files(vocab, merges, out)
     D, C4 = p["embed_dim"], p["widths"][3]
     transfer = opts.export_from == "transfer"

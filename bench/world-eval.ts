@@ -8,6 +8,9 @@
  *   npx tsx bench/world-eval.ts top1 <classify.json> <world>
  *       zero-shot top-1 from `regionclip classify <world>/singles --labels-of-the-world --json classify.json`,
  *       by the concept's split (the world's singles.jsonl has the true label of each image).
+ *   npx tsx bench/world-eval.ts base-names <world>
+ *       prints the world's base concept names in id order, one a line: the classes a transfer (C) is box-trained on
+ *       (training/compose_ensemble.py's --base-classes)
  *   npx tsx bench/world-eval.ts labels <world> [gt-coco65.json]
  *       prints every concept name of the world (or of the given GT file), one a line (classify's `--labels`,
  *       detect's `--vocab-file`).
@@ -112,6 +115,12 @@ function labels(world: string, file = 'gt.json') {
   console.log(gt.categories.map((c) => c.name).join('\n'));
 }
 
+/** The world's base concept names in id order: the classes a transfer (C) is box-trained on (train_world.py `classes`). */
+function baseNames(world: string) {
+  const { concepts } = readJson<{ concepts: { id: number; name: string; split: string }[] }>(join(world, 'concepts.json'));
+  console.log(concepts.filter((c) => c.split === 'base').sort((x, y) => x.id - y.id).map((c) => c.name).join('\n'));
+}
+
 function gtBoxes(world: string, out: string) {
   const gt = readJson<CocoGt>(join(world, 'gt-coco65.json'));
   const files = new Map(gt.images.map((i) => [i.id, i.file_name]));
@@ -128,8 +137,9 @@ const [cmd, a, b] = args;
 if (cmd === 'recall' && a && b) await recall(a, b);
 else if (cmd === 'top1' && a && b) top1(a, b);
 else if (cmd === 'labels' && a) labels(a, b);
+else if (cmd === 'base-names' && a) baseNames(a);
 else if (cmd === 'gt-boxes' && a && b) gtBoxes(a, b);
 else {
-  console.error('usage: npx tsx bench/world-eval.ts recall <model> <world> [--nms 0.7] [--limit N] | top1 <classify.json> <world> | labels <world> [gt file] | gt-boxes <world> <boxes.json>');
+  console.error('usage: npx tsx bench/world-eval.ts recall <model> <world> [--nms 0.7] [--limit N] | top1 <classify.json> <world> | labels <world> [gt file] | base-names <world> | gt-boxes <world> <boxes.json>');
   process.exit(2);
 }

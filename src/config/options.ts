@@ -113,6 +113,7 @@ export interface DetectFlags {
   templates?: string;
   distractors?: string;
   agnosticNms?: boolean;
+  regionEnsemble?: boolean;
 }
 
 const camel = (flag: string) => flag.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());

@@ -49,6 +49,12 @@ export const settingsSchema = z.strictObject({
     distractors: distractorsOption().default('builtin'),
     /** Class-agnostic NMS: one box per object whatever its label (default: per-class, as RegionCLIP). */
     agnosticNms: z.boolean({ error: 'true or false' }).default(false),
+    /**
+     * ViLD's ensemble, when the model declares one (manifest `regionEnsemble`: a second region encoder whose label
+     * probability joins the detector's by a weighted geometric mean before thresholding and NMS); false scores with
+     * the detector alone. Models without one are unaffected.
+     */
+    regionEnsemble: z.boolean({ error: 'true or false' }).default(true),
     /** crop mode: enlarge boxes by this factor before cropping (overrides the manifest). */
     contextScale: positiveNumber().optional(),
   }).prefault({}),
@@ -61,6 +67,7 @@ export const DETECT_FLAGS = {
   'detect.maxDetections': 'max-det',
   'detect.distractors': 'distractors',
   'detect.agnosticNms': 'agnostic-nms',
+  'detect.regionEnsemble': 'region-ensemble',
   'proposals.postNmsTopK': 'proposals',
   'text.templates': 'templates',
 } as const;

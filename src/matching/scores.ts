@@ -152,3 +152,25 @@ export function scoreRegions(regionEmbeds: Float32Array, phraseEmbeds: Float32Ar
   }
   return fuseScores(probs, P, options.fusion ?? 'none', options.objectness);
 }
+
+/**
+ * ViLD's ensemble (Gu et al. 2022, "ViLD-ensemble"; F-VLM's has the same form): R×P probabilities of two region
+ * classifiers on the same regions combined per label by a weighted geometric mean, p^(1−λ) · q^λ, λ = `weights[p]`
+ * (ViLD: 1/3 for base labels, 2/3 for novel ones). `other` may be undefined for a region (its row left out, as
+ * for the regions `ensembleCandidates` drops): that row is q = 1, the upper bound, so `ensembleScores(p, undefined,
+ * …)` bounds every ensemble score from above. Objectness fusion applies after (`fuseScores`).
+ * @throws InvalidInputError for mismatched shapes or a weight outside [0, 1].
+ */
+export function ensembleProbs(primary: Float32Array, other: Float32Array | undefined, weights: Float32Array): Float32Array {
+  const P = weights.length;
+  if (P === 0 || primary.length % P !== 0) throw invalidInput(`R×${P} probabilities`, 'primary', `length ${primary.length}`);
+  if (other !== undefined && other.length !== primary.length) throw invalidInput(`${primary.length / P}×${P} probabilities`, 'other', `length ${other.length}`);
+  const bad = weights.findIndex((w) => !(w >= 0 && w <= 1));
+  if (bad >= 0) throw invalidInput('weights in [0, 1]', `weights[${bad}]`, String(weights[bad]));
+  const out = new Float32Array(primary.length);
+  for (let i = 0; i < primary.length; i++) {
+    const lambda = weights[i % P];
+    out[i] = primary[i] ** (1 - lambda) * (other === undefined ? 1 : other[i] ** lambda);
+  }
+  return out;
+}

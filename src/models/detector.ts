@@ -1,7 +1,8 @@
 /**
  * The detector behind one manifest (kind "detector"), as its stages: the proposal generator
  * (rpn.ts), the region encoder (region-encoder.ts: `features` or `crop`), the CLIP towers
- * (clip.ts) and the optional background embedding. Scoring is matching/scores.ts; orchestration
+ * (clip.ts), the optional background embedding and the optional ensemble partner (a second region encoder,
+ * ViLD's ensemble). Scoring is matching/scores.ts; orchestration
  * is pipelines/detect.ts.
  *
  * Glossary: H×W original image; h×w resized (detector) image; R regions; D embedding size.
@@ -58,6 +59,34 @@ function readConceptPool(dir: string, file: string): string[] {
   return names;
 }
 
+/**
+ * ViLD's ensemble partner (manifest `regionEnsemble`): a second features-mode region encoder (graphs
+ * `ensembleBackbone`, `ensembleHead`; `regionEncoder`'s RoIAlign settings, no box deltas), the temperature its
+ * logits use, λ per split and the detector's base classes. Scoring is matching/scores.ts `ensembleProbs`.
+ */
+export interface RegionEnsemble {
+  encoder: RegionEncoder;
+  temperature: number;
+  weights: { base: number; novel: number };
+  /** The detector's base classes (the manifest's `baseClasses` file, one name a line). */
+  baseClasses: readonly string[];
+}
+
+function regionEnsembleOf(opened: OpenedModel, manifest: DetectorManifest, options: DetectorLoadOptions): RegionEnsemble | undefined {
+  const ensemble = manifest.regionEnsemble;
+  const encoder = manifest.regionEncoder;
+  // The manifest schema requires features mode and both graphs with regionEnsemble.
+  if (ensemble === undefined || encoder.mode !== 'features') return undefined;
+  const spec = { ...encoder, featureOutput: ensemble.featureOutput, boxDeltas: undefined };
+  const image = { ...manifest.image, sizeDivisibility: encoderSizeDivisibility(manifest) };
+  return {
+    encoder: new FeatureRegionEncoder(opened.sessions.ensembleBackbone, opened.sessions.ensembleHead, spec, image, manifest.embedDim, options.regionBatchSize ?? 64),
+    temperature: ensemble.temperature,
+    weights: ensemble.weights,
+    baseClasses: readConceptPool(opened.loaded.dir, ensemble.baseClasses),
+  };
+}
+
 function regionEncoderOf(opened: OpenedModel, manifest: DetectorManifest, clip: ClipModel, options: DetectorLoadOptions): RegionEncoder {
   const batchSize = options.regionBatchSize ?? 64;
   const encoder = manifest.regionEncoder;
@@ -74,6 +103,8 @@ export class DetectorModel {
     readonly backgroundEmbed: Float32Array | undefined,
     /** The concept pool the manifest names (`scoring.conceptPool`), if any. */
     readonly conceptPool: readonly string[] | undefined,
+    /** ViLD's ensemble partner the manifest declares (`regionEnsemble`), if any. */
+    readonly regionEnsemble: RegionEnsemble | undefined,
     private readonly sessions: Record<string, CheckedSession>,
   ) {}
 
@@ -99,7 +130,14 @@ export class DetectorModel {
     const clip = ClipModel.fromOpened(opened);
     const rpn = new Rpn(opened.sessions.rpn, manifest.rpn, rpnSizeDivisibility(manifest));
     const pool = modelConceptPool(loaded);
-    return new DetectorModel({ ...loaded, manifest }, clip, rpn, regionEncoderOf(opened, manifest, clip, options), background, pool, opened.sessions);
+    let ensemble: RegionEnsemble | undefined;
+    try {
+      ensemble = regionEnsembleOf(opened, manifest, options);
+    } catch (error) {
+      await Promise.all(Object.values(opened.sessions).map((s) => s.release()));
+      throw error;
+    }
+    return new DetectorModel({ ...loaded, manifest }, clip, rpn, regionEncoderOf(opened, manifest, clip, options), background, pool, ensemble, opened.sessions);
   }
 
   /** Stage 1: the detector's resize (shortest edge, PIL bilinear), then the RPN. Boxes in resized pixels. */

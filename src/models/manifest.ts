@@ -185,15 +185,43 @@ const detectorManifestSchema = z.strictObject({
     /** Optional concept pool the model knows (one name a line): `regionclip mine`'s default pool. */
     conceptPool: z.string().min(1).optional(),
   }).default({ temperature: REGIONCLIP_TEMPERATURE }),
+  /**
+   * ViLD's ensemble (Gu et al. 2022, "ViLD-ensemble"): a second features-mode region encoder (graphs
+   * `ensembleBackbone` → RoIAlign with `regionEncoder`'s settings → `ensembleHead`, e.g. RegionCLIP's pretrained
+   * (B) beside its transfer (C)) scores each detection's box against the same phrase embeddings, and the two
+   * label probabilities are combined by a weighted geometric mean, p^(1−λ) · q^λ, λ = `weights.base` for the
+   * labels `baseClasses` names (the classes the detector was box-trained on) and `weights.novel` for every other.
+   */
+  regionEnsemble: z.strictObject({
+    /** The ensemble backbone output RoIAlign pools from. */
+    featureOutput: z.string().min(1),
+    /** The second encoder's logits = cosine / temperature (its own training's). */
+    temperature: z.number().positive(),
+    /** λ, the second encoder's weight in the geometric mean (ViLD: 1/3 base, 2/3 novel). */
+    weights: z.strictObject({ base: fraction, novel: fraction }),
+    /** The detector's base classes, one name a line (labels matched by the COCO category-name rule). */
+    baseClasses: z.string().min(1),
+  }).optional(),
   graphs: z.strictObject({
     text: graphSpec,
     vision: graphSpec.optional(),
     rpn: graphSpec,
     backbone: graphSpec.optional(),
     head: graphSpec.optional(),
+    ensembleBackbone: graphSpec.optional(),
+    ensembleHead: graphSpec.optional(),
   }),
 }).superRefine((m, ctx) => {
   checkTextPadding(m, ctx);
+  const ensembleGraphs = (['ensembleBackbone', 'ensembleHead'] as const).filter((g) => m.graphs[g] !== undefined);
+  if (m.regionEnsemble !== undefined) {
+    if (m.regionEncoder.mode !== 'features') ctx.addIssue({ code: 'custom', path: ['regionEnsemble'], message: 'needs regionEncoder.mode "features" (its RoIAlign settings pool the ensemble\'s regions)' });
+    for (const g of ['ensembleBackbone', 'ensembleHead'] as const) {
+      if (m.graphs[g] === undefined) ctx.addIssue({ code: 'custom', path: ['graphs', g], message: 'required with regionEnsemble' });
+    }
+  } else if (ensembleGraphs.length > 0) {
+    ctx.addIssue({ code: 'custom', path: ['regionEnsemble'], message: `required with graphs.${ensembleGraphs.join(' and graphs.')} (its temperature, weights and base classes)` });
+  }
   if (m.regionEncoder.mode === 'features') {
     for (const g of ['backbone', 'head'] as const) {
       if (m.graphs[g] === undefined) ctx.addIssue({ code: 'custom', path: ['graphs', g], message: `required when regionEncoder.mode is "features"` });
@@ -303,12 +331,12 @@ export function graphsOf(manifest: Manifest): [string, GraphSpec][] {
 }
 
 /**
- * Every file the manifest names that a run with these graph files reads (the graphs, tokenizer, background
- * and concept pool), relative to its folder. Variants not chosen are not read, so not checked.
+ * Every file the manifest names that a run with these graph files reads (the graphs, tokenizer, background,
+ * concept pool and the ensemble's base classes), relative to its folder. Variants not chosen are not read, so not checked.
  */
 export function referencedFiles(manifest: Manifest, graphFiles: Record<string, string> = fp32Files(manifest)): string[] {
   const graphs = Object.values(graphFiles);
-  const extra = manifest.kind === 'detector' ? [manifest.scoring.backgroundEmbed, manifest.scoring.conceptPool] : [];
+  const extra = manifest.kind === 'detector' ? [manifest.scoring.backgroundEmbed, manifest.scoring.conceptPool, manifest.regionEnsemble?.baseClasses] : [];
   const files = [...graphs, manifest.tokenizer.vocab, manifest.tokenizer.merges, manifest.tokenizer.tokenizerJson, ...extra];
   return [...new Set(files.filter((f): f is string => f !== undefined))];
 }

@@ -2,8 +2,8 @@
  * Zero-shot detection, RegionCLIP's inference: proposals (RPN, or given boxes) → region embeddings →
  * phrase embeddings → scores (cosine / temperature, softmax over phrases and their competitors: the
  * background, or the distractor pool of open-set scoring) → a finetuned head's box regression applied
- * to the proposals, if it has one → per-class (or class-agnostic) NMS. Orchestration only: every step
- * is a model method or a pure function.
+ * to the proposals, if it has one → ViLD's ensemble with a second region encoder, if the model has one → per-class
+ * (or class-agnostic) NMS. Orchestration only: every step is a model method or a pure function.
  *
  * Glossary: R regions, P phrases, K distractors, D embedding size.
  */
@@ -14,8 +14,8 @@ import type { ResizedForDetection } from '../image/preprocess.js';
 import { decodeImage, type DecodedImage, type DecodeOptions, type ImageInput } from '../image/read.js';
 import { categoryNameKey } from '../eval/category-names.js';
 import { selectDetections } from '../matching/detections.js';
-import { scoreRegions } from '../matching/scores.js';
-import { DetectorModel, type DetectorLoadOptions } from '../models/detector.js';
+import { ensembleProbs, fuseScores, scoreRegions } from '../matching/scores.js';
+import { DetectorModel, type DetectorLoadOptions, type RegionEnsemble } from '../models/detector.js';
 import { modelInfo, type ModelInfo } from '../models/manifest.js';
 import { ClipTextEncoder, type PhraseEmbeddingOptions, type TextEncoderOptions } from '../models/text-encoder.js';
 import { parseSettings, type DetectSettings, type DetectSettingsInput } from '../config/preset.js';
@@ -156,9 +156,14 @@ export async function detectImage(
   defaultSettings ??= resolveDetectSettings(DEFAULT_PRESET);
   const settings = options.settings === undefined ? defaultSettings : parseSettings({ ...options.settings }, 'detect options');
   parseRuntimeOptions(options, OTHER_OPTIONS);
-  const distractors = distractorsFor(competingPool(detector, settings.detect.distractors), phrases);
-  const distractorEmbeds = distractors.length === 0 ? undefined : await new ClipTextEncoder(detector.clip, options).embedPhrases(distractors, phraseOptions(settings));
-  return runDetection(detector, image, phrases, { phraseEmbeds, distractorEmbeds }, options, settings);
+  const encoder = new ClipTextEncoder(detector.clip, options);
+  const embed = async (pool: readonly string[]) => {
+    const distractors = distractorsFor(pool, phrases);
+    return distractors.length === 0 ? undefined : encoder.embedPhrases(distractors, phraseOptions(settings));
+  };
+  const distractorEmbeds = await embed(competingPool(detector, settings.detect.distractors));
+  const ensembleDistractorEmbeds = await embed(ensemblePool(detector, settings));
+  return runDetection(detector, image, phrases, { phraseEmbeds, distractorEmbeds, ensembleDistractorEmbeds }, options, settings);
 }
 
 /**
@@ -173,16 +178,40 @@ export function competingPool(detector: DetectorModel, distractors: DistractorsS
   return distractors === 'builtin' && trainedBackground ? [] : distractorPool(distractors);
 }
 
-/** The text side of one detection: P×D phrase embeddings and the K×D distractors competing with them. */
+/**
+ * The distractor pool that competes in the ensemble partner's softmax: it has no background, so it is the settings'
+ * pool whatever the detector's background (open-set scoring's rule for a model without one); none without an
+ * ensemble in use.
+ */
+export function ensemblePool(detector: DetectorModel, settings: DetectSettings): readonly string[] {
+  return activeEnsemble(detector, settings) === undefined ? [] : distractorPool(settings.detect.distractors);
+}
+
+/** The model's ensemble partner when the settings use it (`detect.regionEnsemble`). */
+function activeEnsemble(detector: DetectorModel, settings: DetectSettings): RegionEnsemble | undefined {
+  return settings.detect.regionEnsemble ? detector.regionEnsemble : undefined;
+}
+
+/**
+ * λ per phrase: the ensemble's `weights.base` for a phrase its base classes name (the COCO category-name rule,
+ * eval/category-names.ts: case, spacing and Unicode form ignored), `weights.novel` for every other.
+ */
+export function ensembleWeights(phrases: readonly string[], ensemble: Pick<RegionEnsemble, 'weights' | 'baseClasses'>): Float32Array {
+  const base = new Set(ensemble.baseClasses.map(categoryNameKey));
+  return Float32Array.from(phrases, (p) => (base.has(categoryNameKey(p)) ? ensemble.weights.base : ensemble.weights.novel));
+}
+
 /** The text encoder's options for `settings.text` (templates, ensembling, articles). */
 function phraseOptions(settings: DetectSettings, onProgress?: (done: number, total: number) => void): PhraseEmbeddingOptions {
   const { templates, ensemble, articles } = settings.text;
   return { templates, ensemble, fill: { articles }, onProgress };
 }
 
+/** The text side of one detection: P×D phrase embeddings and the K×D distractors competing with them (the detector's, and the ensemble partner's). */
 interface TextEmbeds {
   phraseEmbeds: Float32Array;
   distractorEmbeds?: Float32Array;
+  ensembleDistractorEmbeds?: Float32Array;
 }
 
 /** Whether an image input is already decoded pixels (a DecodedImage), not a path or encoded bytes. */
@@ -195,13 +224,13 @@ let defaultSettings: DetectSettings | undefined;
 
 /** detectImage's work, on options and settings already validated (Detector validates them once, at load and per call). */
 async function runDetection(
-  detector: DetectorModel, image: ImageInput | DecodedImage, phrases: string[], { phraseEmbeds, distractorEmbeds }: TextEmbeds, options: DetectOptions, settings: DetectSettings,
+  detector: DetectorModel, image: ImageInput | DecodedImage, phrases: string[], { phraseEmbeds, distractorEmbeds, ensembleDistractorEmbeds }: TextEmbeds, options: DetectOptions, settings: DetectSettings,
 ): Promise<DetectionResult> {
   const timings: Record<string, number> = {};
   let t = performance.now();
   const lap = (stage: string) => {
     const now = performance.now();
-    timings[stage] = round(now - t);
+    timings[stage] = round((timings[stage] ?? 0) + now - t);
     t = now;
   };
   const decoded = isDecoded(image) ? image : await decodeImage(image, options);
@@ -223,17 +252,41 @@ async function runDetection(
   lap('regions');
   // Given boxes (RegionCLIP's GT-box protocol) carry no objectness: their scores are the label
   // probabilities whatever the preset's fusion (documented on DetectOptions.boxes and --boxes).
-  const scores = scoreRegions(regionEmbeds, phraseEmbeds, detector.manifest.embedDim, {
-    temperature: detector.manifest.scoring.temperature,
-    backgroundEmbed: detector.backgroundEmbed,
-    distractorEmbeds,
-    fusion: objectness === undefined ? 'none' : settings.detect.fusion,
-    objectness,
-  });
+  const D = detector.manifest.embedDim;
+  const P = phrases.length;
+  const fusion = objectness === undefined ? 'none' : settings.detect.fusion;
+  const probs = scoreRegions(regionEmbeds, phraseEmbeds, D, { temperature: detector.manifest.scoring.temperature, backgroundEmbed: detector.backgroundEmbed, distractorEmbeds });
   // A finetuned head's box regression refines RPN proposals only (RegionCLIP skips it for given boxes).
   const weights = detector.regionEncoder.boxDeltaWeights;
   if (proposed !== undefined && regions.boxDeltas !== undefined && weights !== undefined) {
     boxes = regressProposals(proposed.proposals.boxes, regions.boxDeltas, weights, proposed.resized);
+  }
+  let scores: Float32Array;
+  const ensemble = activeEnsemble(detector, settings);
+  if (ensemble === undefined) {
+    scores = fuseScores(probs, P, fusion, objectness);
+  } else {
+    lap('scoring');
+    // The partner scores only the regions whose bound (its probability taken as 1) passes the threshold: every other
+    // region's ensemble score is at most that bound, so it could not pass, and is 0 (the detections are the same).
+    const lambdas = ensembleWeights(phrases, ensemble);
+    const bound = fuseScores(ensembleProbs(probs, undefined, lambdas), P, fusion, objectness);
+    const candidates: number[] = [];
+    for (let r = 0; r < boxes.length; r++) {
+      if (bound.subarray(r * P, (r + 1) * P).some((v) => v > settings.detect.scoreThreshold)) candidates.push(r);
+    }
+    const combined = new Float32Array(probs.length);
+    if (candidates.length > 0) {
+      // On the boxes reported: the proposals after the detector's box regression (given boxes as given).
+      const otherEmbeds = await ensemble.encoder.embed(decoded, boxes.gather(candidates), { resized: proposed?.resized });
+      const other = scoreRegions(otherEmbeds, phraseEmbeds, D, { temperature: ensemble.temperature, distractorEmbeds: ensembleDistractorEmbeds });
+      const mine = new Float32Array(candidates.length * P);
+      candidates.forEach((r, i) => mine.set(probs.subarray(r * P, (r + 1) * P), i * P));
+      const joined = ensembleProbs(mine, other, lambdas);
+      candidates.forEach((r, i) => combined.set(joined.subarray(i * P, (i + 1) * P), r * P));
+    }
+    scores = fuseScores(combined, P, fusion, objectness);
+    lap('ensemble');
   }
   const selected = selectDetections(scores, phrases.length, boxes, {
     scoreThreshold: settings.detect.scoreThreshold,
@@ -270,10 +323,13 @@ export class Detector {
   private readonly encoder: ClipTextEncoder;
   /** The distractors competing with every query's phrases (before the query's own labels are taken out). */
   private readonly pool: readonly string[];
+  /** The distractors competing in the ensemble partner's softmax (none without one). */
+  private readonly ensemblePool: readonly string[];
 
   private constructor(readonly model: DetectorModel, readonly settings: DetectSettings, private readonly options: DetectorOptions) {
     this.encoder = new ClipTextEncoder(model.clip, options);
     this.pool = competingPool(model, settings.detect.distractors);
+    this.ensemblePool = ensemblePool(model, settings);
   }
 
   /**
@@ -304,8 +360,10 @@ export class Detector {
     const phrases = resolvePhrases(options);
     const t0 = performance.now();
     const { phraseEmbeds, distractorEmbeds } = await this.encoder.embedWithDistractors(phrases, distractorsFor(this.pool, phrases), phraseOptions(this.settings, options.onTextProgress));
+    const ensembleDistractors = distractorsFor(this.ensemblePool, phrases);
+    const ensembleDistractorEmbeds = ensembleDistractors.length === 0 ? undefined : await this.encoder.embedPhrases(ensembleDistractors, phraseOptions(this.settings));
     const textMs = round(performance.now() - t0);
-    const result = await runDetection(this.model, image, phrases, { phraseEmbeds, distractorEmbeds }, { ...this.options, ...options }, this.settings);
+    const result = await runDetection(this.model, image, phrases, { phraseEmbeds, distractorEmbeds, ensembleDistractorEmbeds }, { ...this.options, ...options }, this.settings);
     result.timings.text = textMs;
     return result;
   }

@@ -14,10 +14,12 @@ describe('options', () => {
   });
 
   it('maps flags onto preset keys, over the preset and under --set', () => {
-    const flags = settingsFromFlags({ conf: 0.4, maxDet: 7, proposals: 50, templates: 'single', distractors: 'none', agnosticNms: true });
-    expect(flags).toEqual({ detect: { scoreThreshold: 0.4, maxDetections: 7, distractors: 'none', agnosticNms: true }, proposals: { postNmsTopK: 50 }, text: { templates: 'single' } });
+    const flags = settingsFromFlags({ conf: 0.4, maxDet: 7, proposals: 50, templates: 'single', distractors: 'none', agnosticNms: true, regionEnsemble: false });
+    expect(flags).toEqual({ detect: { scoreThreshold: 0.4, maxDetections: 7, distractors: 'none', agnosticNms: true, regionEnsemble: false }, proposals: { postNmsTopK: 50 }, text: { templates: 'single' } });
     const settings = resolveDetectSettings('default', { settings: flags, set: ['detect.scoreThreshold=0.6'] });
-    expect(settings.detect).toEqual({ scoreThreshold: 0.6, iouThreshold: 0.5, maxDetections: 7, fusion: 'geometric', distractors: 'none', agnosticNms: true });
+    expect(settings.detect).toEqual({ scoreThreshold: 0.6, iouThreshold: 0.5, maxDetections: 7, fusion: 'geometric', distractors: 'none', agnosticNms: true, regionEnsemble: false });
+    // the default: the model's ensemble partner, when it has one
+    expect(resolveDetectSettings('default').detect.regionEnsemble).toBe(true);
     expect(settings.proposals).toEqual({ postNmsTopK: 50, nmsThreshold: 0.9 });
     expect(resolveDetectSettings(settings)).toEqual(settings);
   });

@@ -13,7 +13,7 @@ describe('presets', () => {
     const settings = parseSettings(readPreset('default'), 'default');
     expect(settings.proposals).toEqual({ postNmsTopK: 1000, nmsThreshold: 0.9 });
     expect(settings.text).toEqual({ templates: 'ensemble', ensemble: 'normalize-average-normalize', articles: true });
-    expect(settings.detect).toEqual({ scoreThreshold: 0.8, iouThreshold: 0.5, maxDetections: 100, fusion: 'geometric', distractors: 'builtin', agnosticNms: false });
+    expect(settings.detect).toEqual({ scoreThreshold: 0.8, iouThreshold: 0.5, maxDetections: 100, fusion: 'geometric', distractors: 'builtin', agnosticNms: false, regionEnsemble: true });
     const zeroShot = parseSettings(readPreset('regionclip-zero-shot'), 'z');
     expect(zeroShot.text.ensemble).toBe('average-normalize');
     expect(zeroShot.detect.scoreThreshold).toBe(0.001);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cosineSimilarity, normalizeRows, regionPhraseProbs, scoreRegions, softmaxRows, REGIONCLIP_TEMPERATURE } from '../../src/matching/scores.js';
+import { cosineSimilarity, ensembleProbs, normalizeRows, regionPhraseProbs, scoreRegions, softmaxRows, REGIONCLIP_TEMPERATURE } from '../../src/matching/scores.js';
 import { InvalidInputError } from '../../src/errors.js';
 
 describe('scores', () => {
@@ -106,5 +106,33 @@ describe('cosineSimilarity as a blocked matrix product', () => {
       }
     }
     expect(entries).toBe(1 + 15 + 8 + 630 + 429);
+  });
+});
+
+describe('ensembleProbs (ViLD-ensemble: p^(1−λ) · q^λ per label)', () => {
+  // 2 regions × 2 labels; λ 1/3 for label 0 (base), 2/3 for label 1 (novel).
+  const p = Float32Array.from([0.8, 0.1, 0.2, 0.5]);
+  const q = Float32Array.from([0.5, 0.9, 0.04, 0.25]);
+  const w = Float32Array.from([1 / 3, 2 / 3]);
+  it('is the weighted geometric mean, label by label', () => {
+    const out = ensembleProbs(p, q, w);
+    const want = [0.8 ** (2 / 3) * 0.5 ** (1 / 3), 0.1 ** (1 / 3) * 0.9 ** (2 / 3), 0.2 ** (2 / 3) * 0.04 ** (1 / 3), 0.5 ** (1 / 3) * 0.25 ** (2 / 3)];
+    want.forEach((v, i) => expect(out[i]).toBeCloseTo(v, 6));
+    // 0.2^(2/3) · 0.04^(1/3) = 0.2^(2/3) · 0.2^(2/3) = 0.2^(4/3)
+    expect(out[2]).toBeCloseTo(0.2 ** (4 / 3), 6);
+  });
+  it('λ 0 is the detector alone, λ 1 the partner alone', () => {
+    expect(Array.from(ensembleProbs(p, q, Float32Array.from([0, 1])))).toEqual([p[0], q[1], p[2], q[3]].map(Math.fround));
+  });
+  it('without the partner (q = 1) it bounds every ensemble score from above', () => {
+    const bound = ensembleProbs(p, undefined, w);
+    expect(bound[1]).toBeCloseTo(0.1 ** (1 / 3), 6);
+    const out = ensembleProbs(p, q, w);
+    out.forEach((v, i) => expect(v).toBeLessThanOrEqual(bound[i]));
+  });
+  it('rejects mismatched shapes and weights outside [0, 1]', () => {
+    expect(() => ensembleProbs(p, q.subarray(0, 2), w)).toThrow(/2×2 probabilities for other/);
+    expect(() => ensembleProbs(p.subarray(0, 3), undefined, w)).toThrow(InvalidInputError);
+    expect(() => ensembleProbs(p, q, Float32Array.from([0.5, 1.5]))).toThrow(/weights in \[0, 1\] for weights\[1\]/);
   });
 });

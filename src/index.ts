@@ -73,14 +73,14 @@ export { readManifest, parseManifest, modelInfo, manifestSchema, type Manifest, 
 export { ClipModel, type ClipLoadOptions } from './models/clip.js';
 export { ClipTextEncoder, type PhraseEmbeddingOptions, type TextEncoderOptions } from './models/text-encoder.js';
 export { TextEmbeddingCache, defaultCacheDir } from './models/embedding-cache.js';
-export { cosineSimilarity, softmaxRows, regionPhraseProbs, scoreRegions, fuseScores, normalizeRows, REGIONCLIP_TEMPERATURE, type RegionScoreOptions, type ScoreRegionsOptions, type ObjectnessFusion } from './matching/scores.js';
+export { cosineSimilarity, softmaxRows, regionPhraseProbs, scoreRegions, fuseScores, ensembleProbs, ensembleCandidates, normalizeRows, REGIONCLIP_TEMPERATURE, type RegionScoreOptions, type ScoreRegionsOptions, type ObjectnessFusion } from './matching/scores.js';
 export { classifyImages, type ClassifyOptions, type ClassifyResult } from './pipelines/classify.js';
-export { DetectorModel, type DetectorLoadOptions, type ProposalOverrides } from './models/detector.js';
+export { DetectorModel, type DetectorLoadOptions, type ProposalOverrides, type RegionEnsemble } from './models/detector.js';
 export { Rpn } from './models/rpn.js';
 export { FeatureRegionEncoder } from './models/features-encoder.js';
 export { CropRegionEncoder } from './models/crop-encoder.js';
 export type { RegionEncoder, RegionContext } from './models/region-encoder.js';
-export { Detector, DetectionResult, detectImage, resolvePhrases, type Detection, type DetectionResultData, type DetectOptions, type DetectorOptions } from './pipelines/detect.js';
+export { Detector, DetectionResult, detectImage, resolvePhrases, ensembleWeights, type Detection, type DetectionResultData, type DetectOptions, type DetectorOptions } from './pipelines/detect.js';
 export { filterProposals, type Proposals, type ProposalOptions, type RpnLevelOutput } from './proposals/filter.js';
 export { selectDetections, type SelectOptions, type SelectedDetections } from './matching/detections.js';
 export { readPreset, parseSettings, applyOverrides, settingsSchema, type DetectSettings } from './config/preset.js';

@@ -1,6 +1,6 @@
 """Give a detector folder ViLD's ensemble partner: a second features-mode region encoder (offline tooling, no torch):
 
-    /usr/bin/python3 training/compose_ensemble.py --detector /tmp/wt/model-c --partner /tmp/wt/model-b \
+    /usr/bin/python3 training/compose_ensemble.py --detector /tmp/wt/model-c --partner /tmp/wt/model-b \\
         --base-classes base-classes.txt --out /tmp/wt/model-cb
     node dist/cli/main.js detect photo.jpg --model /tmp/wt/model-cb --vocab "cat,dog"
 
@@ -15,8 +15,9 @@ ensemble_head*.onnx, the base class names as base-classes.txt, and a manifest wi
 
 Refused, with every reason at once: a folder that is not a features-mode detector, a partner whose text tower
 differs from the detector's (both score the same phrase embeddings), or whose embedding size, detector resize or
-RoIAlign settings differ (the partner pools with the detector's settings), a partner that is itself an ensemble,
-an empty base-class file, and weights outside [0, 1].
+RoIAlign settings differ (the partner pools with the detector's settings), a partner that is itself an ensemble or
+has a trained background (its q has none), graph files without a recorded sha256, a missing or empty base-class
+file, weights outside [0, 1], and an --out that exists and is not empty.
 """
 import argparse
 import json
@@ -48,15 +49,25 @@ def read_manifest(folder, flag):
         raise ComposeError(f"{flag} {path}: not JSON ({error})") from None
 
 
-def read_names(path):
+def read_names(path, problems):
     try:
         with open(path, encoding="utf-8") as f:
             names = list(dict.fromkeys(line.strip() for line in f if line.strip()))
     except FileNotFoundError:
-        raise ComposeError(f"--base-classes {path}: no such file") from None
+        problems.append(f"--base-classes {path}: no such file")
+        return []
     if not names:
-        raise ComposeError(f"--base-classes {path}: no class names (one a line)")
+        problems.append(f"--base-classes {path}: no class names (one a line)")
     return names
+
+
+def trained_background(folder, m):
+    """Whether the folder's scoring.backgroundEmbed holds a non-zero vector (RegionCLIP's converted zero one does not count)."""
+    name = m.get("scoring", {}).get("backgroundEmbed")
+    if not name or not os.path.exists(os.path.join(folder, name)):
+        return False
+    with open(os.path.join(folder, name), "rb") as f:
+        return any(f.read())
 
 
 def problems_of(detector, partner, weights):
@@ -71,6 +82,14 @@ def problems_of(detector, partner, weights):
         out.append("--partner: it is itself an ensemble (give the plain export)")
     if "regionEnsemble" in detector:
         out.append("--detector: it has an ensemble already (give the plain export)")
+    backbone_outputs = [t["name"] for t in partner["graphs"].get("backbone", {}).get("outputs", [])]
+    if partner["regionEncoder"].get("featureOutput") not in backbone_outputs:
+        out.append(f"--partner: regionEncoder.featureOutput {partner['regionEncoder'].get('featureOutput')!r} is not one of graphs.backbone's outputs {backbone_outputs}")
+    for role in ("backbone", "head"):
+        graph = partner["graphs"].get(role, {})
+        for file in [graph.get("file")] + list(graph.get("variants", {}).values()):
+            if file not in partner.get("files", {}):
+                out.append(f"--partner: {file} (graphs.{role}) has no sha256 in its manifest's files")
     if detector.get("embedDim") != partner.get("embedDim"):
         out.append(f"embedDim: detector {detector.get('embedDim')}, partner {partner.get('embedDim')}")
     text = [m["files"].get(m["graphs"]["text"]["file"], {}).get("sha256") for m in (detector, partner)]
@@ -110,11 +129,14 @@ def compose(args):
     partner = read_manifest(args.partner, "--partner")
     weights = {"base": args.base_weight, "novel": args.novel_weight}
     problems = problems_of(detector, partner, weights)
-    names = read_names(args.base_classes) if not problems else []
+    if partner.get("kind") == "detector" and trained_background(args.partner, partner):
+        problems.append("--partner: it has a trained background (scoring.backgroundEmbed), which the ensemble would drop "
+                        "(its q is a softmax over the labels and distractors): give a partner without one, e.g. a (B) export")
+    names = read_names(args.base_classes, problems)
+    if os.path.exists(args.out) and (not os.path.isdir(args.out) or os.listdir(args.out)):
+        problems.append(f"--out {args.out}: exists and is not an empty folder (give a new one)")
     if problems:
         raise ComposeError(f"cannot combine {args.detector} with {args.partner}: {len(problems)} problem(s): " + "; ".join(problems))
-    if os.path.abspath(args.out) in (os.path.abspath(args.detector), os.path.abspath(args.partner)):
-        raise ComposeError("--out must be a new folder, not --detector or --partner")
     os.makedirs(args.out, exist_ok=True)
     for file in detector["files"]:
         os.makedirs(os.path.dirname(os.path.join(args.out, file)) or args.out, exist_ok=True)
@@ -177,7 +199,7 @@ def main():
         print(f"error: {error}", file=sys.stderr)
         sys.exit(EXIT_CONVERSION)
     print(f"{args.out}: {out['name']} with the ensemble partner from {args.partner} ({len(names)} base classes, "
-          f"λ {args.base_weight:.3f} base / {args.novel_weight:.3f} novel), {len(out['files'])} files")
+          f"λ {args.base_weight:.3f} base / {args.novel_weight:.3f} novel), {len(out['files'])} files recorded in its manifest")
 
 
 if __name__ == "__main__":

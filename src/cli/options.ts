@@ -34,7 +34,7 @@ export const runtimeOptions = {
   cache: { type: 'boolean', describe: 'Cache text embeddings on disk (the default; --no-cache to disable)' },
   'max-pixels': numberOption(`Refuse images with more pixels (default ${DEFAULT_MAX_PIXELS})`),
   threads: numberOption('onnxruntime intra-op threads'),
-  dtype: { type: 'string', describe: `Weight precision: ${MODEL_DTYPES.join(' | ')} (default fp32): each graph listing a file of that precision in its manifest runs it (the built-in model has int8 RPN, backbone and head: detect and mine, not classify); refused when none of the graphs the command runs has one` },
+  dtype: { type: 'string', describe: `Weight precision: ${MODEL_DTYPES.join(' | ')} (default fp32): each graph listing a file of that precision in its manifest runs it (the built-in model has int8 RPN, backbone, head and ensemble partner: detect and mine, not classify); refused when none of the graphs the command runs has one` },
 } as const satisfies OptionTable;
 
 /** `--quiet`: no progress bars (text embedding, images, lines, bytes) and no built-in-model notice; errors, warnings and the summary line still print. */

@@ -156,9 +156,9 @@ export function scoreRegions(regionEmbeds: Float32Array, phraseEmbeds: Float32Ar
 /**
  * ViLD's ensemble (Gu et al. 2022, "ViLD-ensemble"; F-VLM's has the same form): R×P probabilities of two region
  * classifiers on the same regions combined per label by a weighted geometric mean, p^(1−λ) · q^λ, λ = `weights[p]`
- * (ViLD: 1/3 for base labels, 2/3 for novel ones). `other` may be undefined for a region (its row left out, as
- * for the regions `ensembleCandidates` drops): that row is q = 1, the upper bound, so `ensembleScores(p, undefined,
- * …)` bounds every ensemble score from above. Objectness fusion applies after (`fuseScores`).
+ * (ViLD: 1/3 for base labels, 2/3 for novel ones). Without `other` every q is 1, the upper bound: `ensembleProbs(p,
+ * undefined, w)` bounds every ensemble score from above (`ensembleCandidates`). Objectness fusion applies after
+ * (`fuseScores`).
  * @throws InvalidInputError for mismatched shapes or a weight outside [0, 1].
  */
 export function ensembleProbs(primary: Float32Array, other: Float32Array | undefined, weights: Float32Array): Float32Array {
@@ -173,4 +173,27 @@ export function ensembleProbs(primary: Float32Array, other: Float32Array | undef
     out[i] = primary[i] ** (1 - lambda) * (other === undefined ? 1 : other[i] ** lambda);
   }
   return out;
+}
+
+/**
+ * The regions (indices, ascending) for which the ensemble partner must be run: those where some label's bound, the
+ * ensemble score with q = 1 (`ensembleProbs(probs, undefined, weights)`, fused with objectness as the scores are),
+ * passes `scoreThreshold` (strict >, as `selectDetections`). Every other region's ensemble score is at most its bound
+ * (q ≤ 1; powers, products, float32 rounding and the fusion's square root are monotone), so it could not pass: the
+ * detections are those of every region scored. `probs` R×P, before fusion; `weights` P.
+ * @throws InvalidInputError as `ensembleProbs` and `fuseScores`.
+ */
+export function ensembleCandidates(probs: Float32Array, weights: Float32Array, scoreThreshold: number, fusion: ObjectnessFusion, objectness?: Float32Array): Int32Array {
+  const P = weights.length;
+  const bound = fuseScores(ensembleProbs(probs, undefined, weights), P, fusion, objectness);
+  const out: number[] = [];
+  for (let r = 0; r < bound.length / P; r++) {
+    for (let p = 0; p < P; p++) {
+      if (bound[r * P + p] > scoreThreshold) {
+        out.push(r);
+        break;
+      }
+    }
+  }
+  return Int32Array.from(out);
 }

@@ -14,7 +14,7 @@ import type { ResizedForDetection } from '../image/preprocess.js';
 import { decodeImage, type DecodedImage, type DecodeOptions, type ImageInput } from '../image/read.js';
 import { categoryNameKey } from '../eval/category-names.js';
 import { selectDetections } from '../matching/detections.js';
-import { ensembleProbs, fuseScores, scoreRegions } from '../matching/scores.js';
+import { ensembleCandidates, ensembleProbs, fuseScores, scoreRegions, type ObjectnessFusion } from '../matching/scores.js';
 import { DetectorModel, type DetectorLoadOptions, type RegionEnsemble } from '../models/detector.js';
 import { modelInfo, type ModelInfo } from '../models/manifest.js';
 import { ClipTextEncoder, type PhraseEmbeddingOptions, type TextEncoderOptions } from '../models/text-encoder.js';
@@ -197,8 +197,49 @@ function activeEnsemble(detector: DetectorModel, settings: DetectSettings): Regi
  * eval/category-names.ts: case, spacing and Unicode form ignored), `weights.novel` for every other.
  */
 export function ensembleWeights(phrases: readonly string[], ensemble: Pick<RegionEnsemble, 'weights' | 'baseClasses'>): Float32Array {
-  const base = new Set(ensemble.baseClasses.map(categoryNameKey));
+  let base = baseKeys.get(ensemble.baseClasses);
+  if (base === undefined) baseKeys.set(ensemble.baseClasses, (base = new Set(ensemble.baseClasses.map(categoryNameKey))));
   return Float32Array.from(phrases, (p) => (base.has(categoryNameKey(p)) ? ensemble.weights.base : ensemble.weights.novel));
+}
+
+/** The category-name keys of each base-class list, computed once per loaded model. */
+const baseKeys = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+/**
+ * ViLD's ensemble on R regions whose detector probabilities `probs` (R×P, before objectness fusion) are known: the
+ * partner's q on the boxes reported, for the regions `ensembleCandidates` keeps, joined as p^(1−λ) · q^λ; every other
+ * region scores 0 (it could not pass the threshold). R×P scores, objectness fused. The partner has no background: with
+ * one label and no distractor its softmax has one column (q = 1 everywhere, nothing said), so the detector then scores
+ * alone.
+ */
+async function ensembleScores(
+  ensemble: RegionEnsemble, decoded: DecodedImage, boxes: Boxes, resized: ResizedForDetection | undefined, phrases: readonly string[],
+  probs: Float32Array, text: TextEmbeds, D: number, fuse: { fusion: ObjectnessFusion; objectness?: Float32Array; scoreThreshold: number },
+): Promise<{ scores: Float32Array; ran: boolean }> {
+  const P = phrases.length;
+  const K = text.ensembleDistractorEmbeds === undefined ? 0 : text.ensembleDistractorEmbeds.length / D;
+  if (P + K < 2) return { scores: fuseScores(probs, P, fuse.fusion, fuse.objectness), ran: false };
+  const lambdas = ensembleWeights(phrases, ensemble);
+  const candidates = ensembleCandidates(probs, lambdas, fuse.scoreThreshold, fuse.fusion, fuse.objectness);
+  const combined = new Float32Array(probs.length);
+  if (candidates.length > 0) {
+    const otherEmbeds = await ensemble.encoder.embed(decoded, boxes.gather(Array.from(candidates)), { resized });
+    const other = scoreRegions(otherEmbeds, text.phraseEmbeds, D, { temperature: ensemble.temperature, distractorEmbeds: text.ensembleDistractorEmbeds });
+    const mine = new Float32Array(candidates.length * P);
+    candidates.forEach((r, i) => mine.set(probs.subarray(r * P, (r + 1) * P), i * P));
+    const joined = ensembleProbs(mine, other, lambdas);
+    candidates.forEach((r, i) => combined.set(joined.subarray(i * P, (i + 1) * P), r * P));
+  }
+  return { scores: fuseScores(combined, P, fuse.fusion, fuse.objectness), ran: candidates.length > 0 };
+}
+
+/** The rows of `all` (one D-row per name of `names`, in order) for `wanted`; undefined for none. */
+function rowsNamed(wanted: readonly string[], names: readonly string[], all: Float32Array | undefined, D: number): Float32Array | undefined {
+  if (wanted.length === 0 || all === undefined) return undefined;
+  const index = new Map(names.map((n, i) => [n, i]));
+  const out = new Float32Array(wanted.length * D);
+  wanted.forEach((n, i) => out.set(all.subarray(index.get(n)! * D, (index.get(n)! + 1) * D), i * D));
+  return out;
 }
 
 /** The text encoder's options for `settings.text` (templates, ensembling, articles). */
@@ -224,8 +265,9 @@ let defaultSettings: DetectSettings | undefined;
 
 /** detectImage's work, on options and settings already validated (Detector validates them once, at load and per call). */
 async function runDetection(
-  detector: DetectorModel, image: ImageInput | DecodedImage, phrases: string[], { phraseEmbeds, distractorEmbeds, ensembleDistractorEmbeds }: TextEmbeds, options: DetectOptions, settings: DetectSettings,
+  detector: DetectorModel, image: ImageInput | DecodedImage, phrases: string[], text: TextEmbeds, options: DetectOptions, settings: DetectSettings,
 ): Promise<DetectionResult> {
+  const { phraseEmbeds, distractorEmbeds } = text;
   const timings: Record<string, number> = {};
   let t = performance.now();
   const lap = (stage: string) => {
@@ -267,26 +309,11 @@ async function runDetection(
     scores = fuseScores(probs, P, fusion, objectness);
   } else {
     lap('scoring');
-    // The partner scores only the regions whose bound (its probability taken as 1) passes the threshold: every other
-    // region's ensemble score is at most that bound, so it could not pass, and is 0 (the detections are the same).
-    const lambdas = ensembleWeights(phrases, ensemble);
-    const bound = fuseScores(ensembleProbs(probs, undefined, lambdas), P, fusion, objectness);
-    const candidates: number[] = [];
-    for (let r = 0; r < boxes.length; r++) {
-      if (bound.subarray(r * P, (r + 1) * P).some((v) => v > settings.detect.scoreThreshold)) candidates.push(r);
-    }
-    const combined = new Float32Array(probs.length);
-    if (candidates.length > 0) {
-      // On the boxes reported: the proposals after the detector's box regression (given boxes as given).
-      const otherEmbeds = await ensemble.encoder.embed(decoded, boxes.gather(candidates), { resized: proposed?.resized });
-      const other = scoreRegions(otherEmbeds, phraseEmbeds, D, { temperature: ensemble.temperature, distractorEmbeds: ensembleDistractorEmbeds });
-      const mine = new Float32Array(candidates.length * P);
-      candidates.forEach((r, i) => mine.set(probs.subarray(r * P, (r + 1) * P), i * P));
-      const joined = ensembleProbs(mine, other, lambdas);
-      candidates.forEach((r, i) => combined.set(joined.subarray(i * P, (i + 1) * P), r * P));
-    }
-    scores = fuseScores(combined, P, fusion, objectness);
-    lap('ensemble');
+    // On the boxes reported: the proposals after the detector's box regression (given boxes as given).
+    const joined = await ensembleScores(ensemble, decoded, boxes, proposed?.resized, phrases, probs, text, D, { fusion, objectness, scoreThreshold: settings.detect.scoreThreshold });
+    scores = joined.scores;
+    // `timings.ensemble` only when the partner ran (some region could pass, and its softmax had two columns).
+    lap(joined.ran ? 'ensemble' : 'scoring');
   }
   const selected = selectDetections(scores, phrases.length, boxes, {
     scoreThreshold: settings.detect.scoreThreshold,
@@ -359,9 +386,15 @@ export class Detector {
   private async run(image: ImageInput | DecodedImage, options: Omit<DetectOptions, 'settings' | keyof TextEncoderOptions>): Promise<DetectionResult> {
     const phrases = resolvePhrases(options);
     const t0 = performance.now();
-    const { phraseEmbeds, distractorEmbeds } = await this.encoder.embedWithDistractors(phrases, distractorsFor(this.pool, phrases), phraseOptions(this.settings, options.onTextProgress));
-    const ensembleDistractors = distractorsFor(this.ensemblePool, phrases);
-    const ensembleDistractorEmbeds = ensembleDistractors.length === 0 ? undefined : await this.encoder.embedPhrases(ensembleDistractors, phraseOptions(this.settings));
+    // The detector's pool and the partner's embedded in one call, so the progress bar counts both.
+    const own = distractorsFor(this.pool, phrases);
+    const partner = distractorsFor(this.ensemblePool, phrases);
+    const union = [...new Set([...own, ...partner])];
+    const embedded = await this.encoder.embedWithDistractors(phrases, union, phraseOptions(this.settings, options.onTextProgress));
+    const { phraseEmbeds } = embedded;
+    const D = this.model.manifest.embedDim;
+    const distractorEmbeds = rowsNamed(own, union, embedded.distractorEmbeds, D);
+    const ensembleDistractorEmbeds = rowsNamed(partner, union, embedded.distractorEmbeds, D);
     const textMs = round(performance.now() - t0);
     const result = await runDetection(this.model, image, phrases, { phraseEmbeds, distractorEmbeds, ensembleDistractorEmbeds }, { ...this.options, ...options }, this.settings);
     result.timings.text = textMs;

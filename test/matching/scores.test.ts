@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cosineSimilarity, ensembleProbs, normalizeRows, regionPhraseProbs, scoreRegions, softmaxRows, REGIONCLIP_TEMPERATURE } from '../../src/matching/scores.js';
+import { cosineSimilarity, ensembleCandidates, ensembleProbs, normalizeRows, regionPhraseProbs, scoreRegions, softmaxRows, REGIONCLIP_TEMPERATURE } from '../../src/matching/scores.js';
 import { InvalidInputError } from '../../src/errors.js';
 
 describe('scores', () => {
@@ -134,5 +134,21 @@ describe('ensembleProbs (ViLD-ensemble: p^(1−λ) · q^λ per label)', () => {
     expect(() => ensembleProbs(p, q.subarray(0, 2), w)).toThrow(/2×2 probabilities for other/);
     expect(() => ensembleProbs(p.subarray(0, 3), undefined, w)).toThrow(InvalidInputError);
     expect(() => ensembleProbs(p, q, Float32Array.from([0.5, 1.5]))).toThrow(/weights in \[0, 1\] for weights\[1\]/);
+  });
+});
+
+describe('ensembleCandidates (the regions the partner must score)', () => {
+  const w = Float32Array.from([0.5, 0.5]); // bound = sqrt(p)
+  it('keeps a region when a bound passes the threshold though its p does not, and drops one whose bound only equals it', () => {
+    // t = 0.5: region 0 p 0.3 (bound 0.548 > 0.5: kept), region 1 p 0.25 (bound exactly 0.5, strict >: dropped),
+    // region 2 p 0.1 / 0.9 (the second label's bound 0.949 passes), region 3 nothing near.
+    const probs = Float32Array.from([0.3, 0, 0.25, 0, 0.1, 0.9, 0.01, 0.02]);
+    expect(Array.from(ensembleCandidates(probs, w, 0.5, 'none'))).toEqual([0, 2]);
+  });
+  it('bounds after objectness fusion, as the scores are fused', () => {
+    // geometric: sqrt(bound · objectness); region 0 sqrt(sqrt(0.81) · 0.5) = 0.671, region 1 sqrt(0.9 · 0.1) = 0.3
+    const probs = Float32Array.from([0.81, 0, 0.81, 0]);
+    expect(Array.from(ensembleCandidates(probs, w, 0.6, 'geometric', Float32Array.from([0.5, 0.1])))).toEqual([0]);
+    expect(Array.from(ensembleCandidates(probs, w, 0.6, 'none'))).toEqual([0, 1]);
   });
 });

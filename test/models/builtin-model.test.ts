@@ -124,7 +124,7 @@ describe('built-in model (models/world-rn-small) on held-out world data', () => 
       expect(bicycle.name).toBe('bicycle');
       expect(bicycle.on.length, 'a detection on the large bicycle').toBe(1);
       // measured 0.819 with the (B) partner's ensemble (0.870 by the detector alone); the threshold is 0.8
-      expect(bicycle.on[0].score).toBeCloseTo(0.82, 1);
+      expect(bicycle.on[0].score).toBeCloseTo(0.819, 2);
       // (the small bicycle scores 0.46 and the sled's best box 0.08: README "Built-in model")
       const giraffe = await defaultDetector.detect(join(world, 'images', '000020.jpg'), { vocab: 'giraffe' });
       expect(giraffe.detections).toEqual([]);

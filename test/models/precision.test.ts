@@ -147,24 +147,33 @@ describe('the built-in model\'s int8 region graphs', () => {
     const int8 = await DetectorModel.load(builtin, { intraOpThreads: 1, dtype: 'int8' });
     try {
       const cosines: number[] = [];
+      const partner: number[] = [];
       for (const path of worldImages) {
         const image = await decodeImage(path);
         const { proposals, resized } = await fp32.propose(image);
         const boxes = DetectorModel.toOriginal(proposals.boxes, resized).gather(Array.from({ length: Math.min(100, proposals.scores.length) }, (_, i) => i));
-        const a = await fp32.embedRegions(image, boxes, { resized });
-        const b = await int8.embedRegions(image, boxes, { resized });
         const D = fp32.manifest.embedDim;
-        for (let r = 0; r < boxes.length; r++) {
-          let dot = 0;
-          for (let i = 0; i < D; i++) dot += a[r * D + i] * b[r * D + i];
-          cosines.push(dot); // both L2-normalized
-        }
+        const compare = (a: Float32Array, b: Float32Array, into: number[]) => {
+          for (let r = 0; r < boxes.length; r++) {
+            let dot = 0;
+            for (let i = 0; i < D; i++) dot += a[r * D + i] * b[r * D + i];
+            into.push(dot); // both L2-normalized
+          }
+        };
+        compare(await fp32.embedRegions(image, boxes, { resized }), await int8.embedRegions(image, boxes, { resized }), cosines);
+        // the ensemble partner's int8 graphs too
+        compare(await fp32.regionEnsemble!.encoder.embed(image, boxes, { resized }), await int8.regionEnsemble!.encoder.embed(image, boxes, { resized }), partner);
       }
       const mean = cosines.reduce((s, c) => s + c, 0) / cosines.length;
       console.log(`int8 vs fp32 region embeddings: mean cosine ${mean.toFixed(4)}, min ${Math.min(...cosines).toFixed(4)} over ${cosines.length} regions`);
       expect(cosines.length).toBe(300);
       expect(mean).toBeGreaterThanOrEqual(0.99);
       expect(Math.min(...cosines)).toBeGreaterThanOrEqual(0.98);
+      const partnerMean = partner.reduce((s, c) => s + c, 0) / partner.length;
+      console.log(`int8 vs fp32 ensemble-partner region embeddings: mean cosine ${partnerMean.toFixed(4)}, min ${Math.min(...partner).toFixed(4)}`);
+      expect(partner.length).toBe(300);
+      expect(partnerMean).toBeGreaterThanOrEqual(0.99);
+      expect(Math.min(...partner)).toBeGreaterThanOrEqual(0.98);
     } finally {
       await fp32.release();
       await int8.release();

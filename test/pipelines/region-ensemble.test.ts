@@ -81,6 +81,49 @@ describe('ViLD ensemble at run time (the built-in model: (C) detector + (B) part
     expect(joined.detections.some((d) => Math.abs(d.score - P.get(key(d))!) > 0.01)).toBe(true);
   }, 120_000);
 
+  it("with the default preset's built-in pool: the pool competes in the partner's softmax, the background in the detector's", async () => {
+    const boxes = Float32Array.from([150, 60, 250, 150, 20, 100, 120, 200]);
+    const on = await load('default', { detect: everyPair });
+    const off = await load('default', { detect: { ...everyPair, regionEnsemble: false } });
+    const partner = await load(dir, { detect: everyPair });
+    const [joined, p, q] = await Promise.all([on, off, partner].map((d) => d.detect(image, { vocab: ['bicycle', 'sled'], boxes })));
+    const P = byKey(p.detections);
+    const Q = byKey(q.detections);
+    expect(joined.detections).toHaveLength(4);
+    for (const d of joined.detections) {
+      const lambda = d.label === 'sled' ? 2 / 3 : 1 / 3;
+      const want = P.get(key(d))! ** (1 - lambda) * Q.get(key(d))! ** lambda;
+      expect(Math.abs(d.score - want) / want, key(d)).toBeLessThan(1e-4);
+    }
+  }, 120_000);
+
+  it('with proposals the partner scores the boxes reported (after the detector\'s box regression)', async () => {
+    const settings = { text: { templates: 'single' }, detect: everyPair };
+    const on = await load('regionclip-zero-shot', settings);
+    const off = await load('regionclip-zero-shot', { ...settings, detect: { ...everyPair, regionEnsemble: false } });
+    const [joined, p] = await Promise.all([on, off].map((d) => d.detect(image, { vocab: 'bicycle,sled' })));
+    const best = joined.detections.slice(0, 20);
+    const partner = await load(dir, { ...settings, detect: { ...everyPair, distractors: 'none' } });
+    const q = await partner.detect(image, { vocab: 'bicycle,sled', boxes: Float32Array.from(best.flatMap((d) => d.box)) });
+    const P = byKey(p.detections);
+    const Q = byKey(q.detections);
+    for (const d of best) {
+      const lambda = d.label === 'sled' ? 2 / 3 : 1 / 3;
+      const want = P.get(key(d))! ** (1 - lambda) * Q.get(key(d))! ** lambda;
+      expect(Math.abs(d.score - want) / want, key(d)).toBeLessThan(1e-4);
+    }
+  }, 120_000);
+
+  it('one label and no distractor: the partner\'s softmax has one column (q = 1), so the detector scores alone', async () => {
+    const settings = { text: { templates: 'single' }, detect: everyPair };
+    const on = await load('regionclip-zero-shot', settings);
+    const off = await load('regionclip-zero-shot', { ...settings, detect: { ...everyPair, regionEnsemble: false } });
+    const [a, b] = await Promise.all([on, off].map((d) => d.detect(image, { vocab: 'giraffe' })));
+    expect(a.detections.length).toBeGreaterThan(0);
+    expect(a.detections).toEqual(b.detections);
+    expect(a.timings.ensemble, 'the partner did not run').toBeUndefined();
+  }, 120_000);
+
   it('with the default preset the partner scores only regions that could pass, and the detections are those of every region scored', async () => {
     const preset = await load('default', {});
     const all = await load('default', { detect: { scoreThreshold: 0, maxDetections: 100_000 } });
@@ -96,7 +139,7 @@ describe('ViLD ensemble at run time (the built-in model: (C) detector + (B) part
   it('--no-region-ensemble (detect.regionEnsemble false) is the detector alone', async () => {
     const off = await load('regionclip-zero-shot', { text: { templates: 'single' }, detect: { ...everyPair, regionEnsemble: false } });
     const on = await load('regionclip-zero-shot', { text: { templates: 'single' }, detect: everyPair });
-    const [a, b] = await Promise.all([off, on].map((d) => d.detect(image, { vocab: 'bicycle' })));
+    const [a, b] = await Promise.all([off, on].map((d) => d.detect(image, { vocab: 'bicycle,sled' })));
     expect(a.timings.ensemble).toBeUndefined();
     expect(b.timings.ensemble).toBeGreaterThanOrEqual(0);
     expect(a.detections.map((d) => d.score)).not.toEqual(b.detections.map((d) => d.score));

@@ -87,9 +87,23 @@ describe('training/compose_ensemble.py', () => {
     const run = spawnSync(python, [tool, '--detector', tiny, '--partner', modelDir, '--base-classes', join(modelDir, 'base-classes.txt'), '--out', out, '--novel-weight', '1.5'], { encoding: 'utf8' });
     expect(run.status).toBe(5);
     expect(run.stderr).toMatch(/^error: cannot combine .* \d+ problem\(s\): /);
-    for (const reason of ['--partner: it is itself an ensemble', 'embedDim: detector', 'text tower: the partner', 'image: detector', '--novel-weight: 1.5 is outside [0, 1]']) {
+    for (const reason of ['--partner: it is itself an ensemble', '--partner: it has a trained background', 'embedDim: detector', 'text tower: the partner', 'image: detector', '--novel-weight: 1.5 is outside [0, 1]']) {
       expect(run.stderr).toContain(reason);
     }
     expect(existsSync(out)).toBe(false);
+  });
+
+  it('refuses a partner with a trained background, a missing base-class file and a folder in the way', () => {
+    const c = folder(root, 'c2', plainDetector());
+    const busy = join(root, 'busy');
+    mkdirSync(busy);
+    writeFileSync(join(busy, 'keep.txt'), 'mine');
+    const run = spawnSync(python, [tool, '--detector', c, '--partner', c, '--base-classes', join(root, 'none.txt'), '--out', busy], { encoding: 'utf8' });
+    expect(run.status).toBe(5);
+    expect(run.stderr).toContain('3 problem(s)');
+    for (const reason of ['--partner: it has a trained background', `--base-classes ${join(root, 'none.txt')}: no such file`, `--out ${busy}: exists and is not an empty folder`]) {
+      expect(run.stderr).toContain(reason);
+    }
+    expect(readFileSync(join(busy, 'keep.txt'), 'utf8')).toBe('mine');
   });
 });

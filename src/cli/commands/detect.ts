@@ -29,7 +29,7 @@ export const detectOptions = {
   templates: { type: 'string', describe: `Prompt templates: ${TEMPLATE_SET_NAMES.join(' | ')} (text.templates)` },
   distractors: { type: 'string', describe: 'Open-set scoring: concepts that compete with the labels and are never reported: builtin | none | a file, one concept per line (detect.distractors; the default preset: builtin, which a model with a trained background, like the built-in one, replaces with its background; a file competes beside it)' },
   'agnostic-nms': { type: 'boolean', describe: 'One NMS over all labels: overlapping boxes of different labels suppress each other (detect.agnosticNms)' },
-  'region-ensemble': { type: 'boolean', describe: 'ViLD\'s ensemble, when the model has one (the built-in model does): a second region encoder\'s label probability joins the detector\'s (--no-region-ensemble: the detector alone) (detect.regionEnsemble)' },
+  'region-ensemble': { type: 'boolean', describe: 'ViLD\'s ensemble, when the model has one (the built-in model does): a second region encoder\'s label probability joins the detector\'s (default on; --no-region-ensemble: the detector alone) (detect.regionEnsemble)' },
   boxes: { type: 'string', describe: 'Score these boxes instead of RPN proposals: JSON [[x1,y1,x2,y2],…] for every image, or {"photos/a/1.jpg": [[…]]} keyed by image path (from here, absolute, or its end: a/1.jpg, 1.jpg); clipped to the image (boxes left empty are dropped, with a warning); scores are label probabilities (no objectness fusion)' },
   ...jsonOption,
   coco: { type: 'string', describe: 'Write COCO results (and <name>.categories.json with the id maps)' },

@@ -22,12 +22,11 @@ file, weights outside [0, 1], and an --out that exists and is not empty.
 import argparse
 import json
 import os
-import shutil
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from file_hash import sha256  # noqa: E402
+from file_hash import place, sha256  # noqa: E402
 
 EXIT_CONVERSION = 5
 # regionEncoder keys the partner must share with the detector (its regions are pooled with the detector's settings).
@@ -107,15 +106,6 @@ def problems_of(detector, partner, weights):
     return out
 
 
-def place(src, dst):
-    if os.path.exists(dst):
-        os.remove(dst)
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copyfile(src, dst)
-
-
 def renamed(file, role):
     """backbone.onnx -> ensemble_backbone.onnx, backbone.int8.onnx -> ensemble_backbone.int8.onnx."""
     base = os.path.basename(file)
@@ -139,7 +129,6 @@ def compose(args):
         raise ComposeError(f"cannot combine {args.detector} with {args.partner}: {len(problems)} problem(s): " + "; ".join(problems))
     os.makedirs(args.out, exist_ok=True)
     for file in detector["files"]:
-        os.makedirs(os.path.dirname(os.path.join(args.out, file)) or args.out, exist_ok=True)
         place(os.path.join(args.detector, file), os.path.join(args.out, file))
     for extra in ("NOTICE", "LICENSE"):
         if os.path.exists(os.path.join(args.detector, extra)):

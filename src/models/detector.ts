@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ModelLoadError, expectedMessage } from '../errors.js';
+import { categoryNameKey } from '../eval/category-names.js';
 import { Boxes } from '../geometry/boxes.js';
 import type { DecodedImage } from '../image/read.js';
 import { resizeForDetection, type ResizedForDetection } from '../image/preprocess.js';
@@ -70,6 +71,8 @@ export interface RegionEnsemble {
   weights: { base: number; novel: number };
   /** The detector's base classes (the manifest's `baseClasses` file, one name a line). */
   baseClasses: readonly string[];
+  /** Their COCO category-name keys (eval/category-names.ts), which a label's key is looked up in. */
+  baseKeys: ReadonlySet<string>;
 }
 
 function regionEnsembleOf(opened: OpenedModel, manifest: DetectorManifest, options: DetectorLoadOptions): RegionEnsemble | undefined {
@@ -79,11 +82,13 @@ function regionEnsembleOf(opened: OpenedModel, manifest: DetectorManifest, optio
   if (ensemble === undefined || encoder.mode !== 'features') return undefined;
   const spec = { ...encoder, featureOutput: ensemble.featureOutput, boxDeltas: undefined };
   const image = { ...manifest.image, sizeDivisibility: encoderSizeDivisibility(manifest) };
+  const baseClasses = readConceptPool(opened.loaded.dir, ensemble.baseClasses);
   return {
     encoder: new FeatureRegionEncoder(opened.sessions.ensembleBackbone, opened.sessions.ensembleHead, spec, image, manifest.embedDim, options.regionBatchSize ?? 64),
     temperature: ensemble.temperature,
     weights: ensemble.weights,
-    baseClasses: readConceptPool(opened.loaded.dir, ensemble.baseClasses),
+    baseClasses,
+    baseKeys: new Set(baseClasses.map(categoryNameKey)),
   };
 }
 

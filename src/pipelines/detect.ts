@@ -156,14 +156,9 @@ export async function detectImage(
   defaultSettings ??= resolveDetectSettings(DEFAULT_PRESET);
   const settings = options.settings === undefined ? defaultSettings : parseSettings({ ...options.settings }, 'detect options');
   parseRuntimeOptions(options, OTHER_OPTIONS);
-  const encoder = new ClipTextEncoder(detector.clip, options);
-  const embed = async (pool: readonly string[]) => {
-    const distractors = distractorsFor(pool, phrases);
-    return distractors.length === 0 ? undefined : encoder.embedPhrases(distractors, phraseOptions(settings));
-  };
-  const distractorEmbeds = await embed(competingPool(detector, settings.detect.distractors));
-  const ensembleDistractorEmbeds = await embed(ensemblePool(detector, settings));
-  return runDetection(detector, image, phrases, { phraseEmbeds, distractorEmbeds, ensembleDistractorEmbeds }, options, settings);
+  const pools = queryPools(competingPool(detector, settings.detect.distractors), ensemblePool(detector, settings), phrases);
+  const all = pools.union.length === 0 ? undefined : await new ClipTextEncoder(detector.clip, options).embedPhrases(pools.union, phraseOptions(settings));
+  return runDetection(detector, image, phrases, { phraseEmbeds, ...poolEmbeds(pools, all, detector.manifest.embedDim) }, options, settings);
 }
 
 /**
@@ -196,14 +191,9 @@ function activeEnsemble(detector: DetectorModel, settings: DetectSettings): Regi
  * λ per phrase: the ensemble's `weights.base` for a phrase its base classes name (the COCO category-name rule,
  * eval/category-names.ts: case, spacing and Unicode form ignored), `weights.novel` for every other.
  */
-export function ensembleWeights(phrases: readonly string[], ensemble: Pick<RegionEnsemble, 'weights' | 'baseClasses'>): Float32Array {
-  let base = baseKeys.get(ensemble.baseClasses);
-  if (base === undefined) baseKeys.set(ensemble.baseClasses, (base = new Set(ensemble.baseClasses.map(categoryNameKey))));
-  return Float32Array.from(phrases, (p) => (base.has(categoryNameKey(p)) ? ensemble.weights.base : ensemble.weights.novel));
+export function ensembleWeights(phrases: readonly string[], ensemble: Pick<RegionEnsemble, 'weights' | 'baseKeys'>): Float32Array {
+  return Float32Array.from(phrases, (p) => (ensemble.baseKeys.has(categoryNameKey(p)) ? ensemble.weights.base : ensemble.weights.novel));
 }
-
-/** The category-name keys of each base-class list, computed once per loaded model. */
-const baseKeys = new WeakMap<readonly string[], ReadonlySet<string>>();
 
 /**
  * ViLD's ensemble on R regions whose detector probabilities `probs` (R×P, before objectness fusion) are known: the
@@ -233,13 +223,29 @@ async function ensembleScores(
   return { scores: fuseScores(combined, P, fuse.fusion, fuse.objectness), ran: candidates.length > 0 };
 }
 
-/** The rows of `all` (one D-row per name of `names`, in order) for `wanted`; undefined for none. */
-function rowsNamed(wanted: readonly string[], names: readonly string[], all: Float32Array | undefined, D: number): Float32Array | undefined {
-  if (wanted.length === 0 || all === undefined) return undefined;
-  const index = new Map(names.map((n, i) => [n, i]));
-  const out = new Float32Array(wanted.length * D);
-  wanted.forEach((n, i) => out.set(all.subarray(index.get(n)! * D, (index.get(n)! + 1) * D), i * D));
-  return out;
+/** One query's distractors: the detector's, the ensemble partner's, and both as one list, embedded in one call. */
+interface QueryPools {
+  own: readonly string[];
+  partner: readonly string[];
+  union: readonly string[];
+}
+
+function queryPools(ownPool: readonly string[], partnerPool: readonly string[], phrases: readonly string[]): QueryPools {
+  const own = distractorsFor(ownPool, phrases);
+  const partner = distractorsFor(partnerPool, phrases);
+  return { own, partner, union: [...new Set([...own, ...partner])] };
+}
+
+/** Each pool's K×D rows out of the union's embeddings (`all`, one row per `pools.union` name); undefined for an empty pool. */
+function poolEmbeds(pools: QueryPools, all: Float32Array | undefined, D: number): Pick<TextEmbeds, 'distractorEmbeds' | 'ensembleDistractorEmbeds'> {
+  const index = new Map(pools.union.map((n, i) => [n, i]));
+  const rows = (wanted: readonly string[]) => {
+    if (wanted.length === 0 || all === undefined) return undefined;
+    const out = new Float32Array(wanted.length * D);
+    wanted.forEach((n, i) => out.set(all.subarray(index.get(n)! * D, (index.get(n)! + 1) * D), i * D));
+    return out;
+  };
+  return { distractorEmbeds: rows(pools.own), ensembleDistractorEmbeds: rows(pools.partner) };
 }
 
 /** The text encoder's options for `settings.text` (templates, ensembling, articles). */
@@ -387,16 +393,11 @@ export class Detector {
     const phrases = resolvePhrases(options);
     const t0 = performance.now();
     // The detector's pool and the partner's embedded in one call, so the progress bar counts both.
-    const own = distractorsFor(this.pool, phrases);
-    const partner = distractorsFor(this.ensemblePool, phrases);
-    const union = [...new Set([...own, ...partner])];
-    const embedded = await this.encoder.embedWithDistractors(phrases, union, phraseOptions(this.settings, options.onTextProgress));
-    const { phraseEmbeds } = embedded;
-    const D = this.model.manifest.embedDim;
-    const distractorEmbeds = rowsNamed(own, union, embedded.distractorEmbeds, D);
-    const ensembleDistractorEmbeds = rowsNamed(partner, union, embedded.distractorEmbeds, D);
+    const pools = queryPools(this.pool, this.ensemblePool, phrases);
+    const { phraseEmbeds, distractorEmbeds: all } = await this.encoder.embedWithDistractors(phrases, pools.union, phraseOptions(this.settings, options.onTextProgress));
     const textMs = round(performance.now() - t0);
-    const result = await runDetection(this.model, image, phrases, { phraseEmbeds, distractorEmbeds, ensembleDistractorEmbeds }, { ...this.options, ...options }, this.settings);
+    const text = { phraseEmbeds, ...poolEmbeds(pools, all, this.model.manifest.embedDim) };
+    const result = await runDetection(this.model, image, phrases, text, { ...this.options, ...options }, this.settings);
     result.timings.text = textMs;
     return result;
   }

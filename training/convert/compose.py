@@ -13,7 +13,8 @@ logit 0 (real-weights.md §1.6). Manifest fields follow src/models/hf-layout.ts 
 """
 import json
 import os
-import shutil
+
+from file_hash import place
 
 from .checkpoints import ConversionError
 from .manifests import REGIONCLIP_TEMPERATURE, clip_preprocess, write_json
@@ -25,19 +26,6 @@ def read_json(path):
             return json.load(f)
     except FileNotFoundError:
         raise ConversionError(f"{path}: no such file") from None
-
-
-def place(src, dst):
-    """Hard link `src` at `dst` (a copy across file systems); nothing to do when they are the same file."""
-    os.makedirs(os.path.dirname(dst), exist_ok=True)
-    if os.path.exists(dst):
-        if os.path.samefile(src, dst):
-            return
-        os.remove(dst)
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copyfile(src, dst)
 
 
 def write_background(out, D):

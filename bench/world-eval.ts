@@ -18,7 +18,7 @@
  *       writes gt-coco65.json's boxes as detect's `--boxes` file ({"file name": [[x1, y1, x2, y2], …]}) and
  *       prints the paths of the images that have any (detect's image arguments).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { decodeImage } from '../src/image/read.js';
 import { DetectorModel } from '../src/models/detector.js';
@@ -117,7 +117,12 @@ function labels(world: string, file = 'gt.json') {
 
 /** The world's base concept names in id order: the classes a transfer (C) is box-trained on (train_world.py `classes`). */
 function baseNames(world: string) {
-  const { concepts } = readJson<{ concepts: { id: number; name: string; split: string }[] }>(join(world, 'concepts.json'));
+  const file = join(world, 'concepts.json');
+  if (!existsSync(file)) {
+    console.error(`error: ${file} does not exist: base-names reads a generated world's concepts.json (training/world/generate.ts writes it; the committed fixtures/world has none)`);
+    process.exit(2);
+  }
+  const { concepts } = readJson<{ concepts: { id: number; name: string; split: string }[] }>(file);
   console.log(concepts.filter((c) => c.split === 'base').sort((x, y) => x.id - y.id).map((c) => c.name).join('\n'));
 }
 

@@ -65,6 +65,12 @@ function knownOptions(argv: readonly string[]): string[] {
   return [...GLOBAL_OPTIONS, ...(command === undefined ? [] : commandOptions[command])];
 }
 
+/** The known options that take no value (those that have a `--no-` form), for suggestions. */
+function knownBooleanOptions(argv: readonly string[]): string[] {
+  const table = COMMAND_TABLES[commandOf(argv) ?? ''] ?? {};
+  return knownOptions(argv).filter((name) => name === 'verbose' || (Object.hasOwn(table, name) && table[name].type === 'boolean'));
+}
+
 /** "unknown option --name (did you mean …?)": a close name, else this command's name for a sibling command's flag. */
 function unknownOptionPart(name: string, argv: readonly string[]): string {
   const command = commandOf(argv);
@@ -73,7 +79,8 @@ function unknownOptionPart(name: string, argv: readonly string[]): string {
     const owner = Object.entries(group).find(([c, flag]) => c !== command && flag === name)![0];
     return `unknown option --${name} (did you mean --${group[command]}? --${name} is ${owner}'s)`;
   }
-  const suggestion = closestMatch(name, knownOptions(argv));
+  const negated = name.startsWith('no-') ? closestMatch(name.slice(3), knownBooleanOptions(argv)) : undefined;
+  const suggestion = negated === undefined ? closestMatch(name, knownOptions(argv)) : `no-${negated}`;
   return `unknown option --${name}${suggestion ? ` (did you mean --${suggestion}?)` : ''}`;
 }
 
@@ -106,8 +113,11 @@ export function usageErrorFrom(message: string, argv: string[]): UsageError {
   const commandNames = Object.keys(commandOptions);
   return usageError(names.map((name) => {
     if (name === STDIN_INPUT) return `"-" (stdin) where it takes no input (detect and classify read an image from it)`;
-    const asOption = argv.includes(`--${name}`) || argv.includes(`-${name}`) || argv.some((a) => a.startsWith(`--${name}=`)) || name.length === 1;
+    const typed = (flag: string) => argv.includes(flag) || argv.some((a) => a.startsWith(`${flag}=`));
+    const asOption = typed(`--${name}`) || argv.includes(`-${name}`) || name.length === 1;
     if (asOption) return unknownOptionPart(name, argv);
+    // yargs names a misspelt `--no-regin-ensemble` by what follows "no-": name the flag as typed, and its negation.
+    if (typed(`--no-${name}`)) return unknownOptionPart(`no-${name}`, argv);
     const suggestion = closestMatch(name, commandNames);
     return `unknown command "${name}"${suggestion ? ` (did you mean "${suggestion}"?)` : `; commands: ${commandNames.join(', ')}`}`;
   }));

@@ -98,6 +98,19 @@ describe('command-line mistakes', () => {
   });
 
   it.concurrent.each([
+    [['detect', image, '--vocab', 'cat', '--no-regin-ensemble'], 'unknown option --no-regin-ensemble (did you mean --no-region-ensemble?)'],
+    [['detect', image, '--vocab', 'cat', '--no-regin-ensemble=true'], 'unknown option --no-regin-ensemble (did you mean --no-region-ensemble?)'],
+    [['detect', image, '--vocab', 'cat', '--no-verbos'], 'unknown option --no-verbos (did you mean --no-verbose?)'],
+    [['detect', image, '--vocab', 'cat', '--no-zzzzzz'], 'unknown option --no-zzzzzz.'],
+  ])('a misspelt --no- flag is named as typed, not as an unknown command: %j', async (args, message) => {
+    const r = await cliAsync(...args);
+    expect(r.status).toBe(EXIT_CODES.usage);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).not.toContain('unknown command');
+  });
+
+  it.concurrent.each([
     [['detect', image, '--labels', 'cat'], 'unknown option --labels (did you mean --vocab? --labels is classify\'s)'],
     [['classify', image, '--vocab', 'cat'], 'unknown option --vocab (did you mean --labels? --vocab is detect\'s)'],
     [['classify', image, '--vocab-file', 'labels.txt'], 'unknown option --vocab-file (did you mean --labels? --vocab-file is detect\'s)'],

@@ -9,6 +9,8 @@ export default defineConfig({
     // cores busy. On the 2-core test machine the suite took 336 s with 3 forks against 526 s with 2 (the default).
     maxWorkers: Math.max(3, availableParallelism()),
     include: ['test/**/*.test.ts'],
+    // Says once per run when ../shared/golden is absent (the full-golden parity tests skip).
+    globalSetup: ['test/helpers/global-setup.ts'],
     testTimeout: 60_000,
   },
 });

@@ -14,11 +14,8 @@ export const sharedGoldenDir: string | null = (() => {
   return existsSync(dir) ? dir : null;
 })();
 
+/** Why the full-golden tests skip (their test name; global-setup.ts prints it once per run). */
 export const SKIP_NO_SHARED = `../shared/golden not found (looked in ${resolve(repoRoot, '..', 'shared', 'golden')}; set REGIONCLIP_GOLDEN_DIR to point elsewhere): full-golden parity tests skipped, the fixtures/golden subsets still run`;
-
-if (sharedGoldenDir === null) {
-  console.warn(`[regionclip tests] ${SKIP_NO_SHARED}`);
-}
 
 export function readJson<T = any>(path: string): T {
   return JSON.parse(readFileSync(path, 'utf8')) as T;

@@ -136,6 +136,9 @@ OPTIONS = {
     "transfer_bg_weight": _opt("float", "(C) cross-entropy weight of the background class (RegionCLIP's "
                                "BG_CLS_LOSS_WEIGHT 0.2)", lo=0.0),
     "transfer_box_weight": _opt("float", "(C) weight of the box regression loss", lo=0.0),
+    "transfer_ignore_iou": _opt("float", "(C) with --ignore-labels: a RoI that would be background is left out of the "
+                                "loss when its IoU with a pseudo-label of a concept outside the base classes is at least "
+                                "this", **FRACTION),
     "transfer_freeze": _opt("str", "(C) the image tower's frozen part: res2 (stem and res2, RegionCLIP's FREEZE_AT 2), "
                             "res4 (the whole backbone; the head's res5 and attention pool train) or all (the whole tower; "
                             "only the background embedding and the box deltas train, as F-VLM keeps its VLM frozen)",
@@ -143,7 +146,7 @@ OPTIONS = {
 }
 # Recipe keys added after training states were first saved, with the value that gives the behaviour from before
 # they existed: --resume reads a state without the key as made with this value.
-RECIPE_DEFAULTS = {"pretrain_outside_pool": "error", "transfer_freeze": "res2"}
+RECIPE_DEFAULTS = {"pretrain_outside_pool": "error", "transfer_freeze": "res2", "ignore_labels": None, "transfer_ignore_iou": 0.5}
 RECIPE_ONLY = {"clip_continue"}  # recipe keys without a flag (checked by _check_runs)
 META = {"description", "extends"}  # read, not used by training
 RUN_KEYS = ("clip_steps", "lr", "region_from")  # a command line setting one of these describes one phase-1 run
@@ -167,7 +170,8 @@ PHASE_KEYS = {
                                "pretrain_image_weight"),
     "transfer": COMMON_KEYS + ("transfer_from", "prompt_templates", "transfer_steps", "transfer_lr", "transfer_scenes",
                                "transfer_rois", "transfer_fg_fraction", "transfer_proposals", "transfer_jitter",
-                               "transfer_temperature", "transfer_bg_weight", "transfer_box_weight", "transfer_freeze"),
+                               "transfer_temperature", "transfer_bg_weight", "transfer_box_weight", "transfer_freeze",
+                               "ignore_labels", "transfer_ignore_iou"),
 }
 
 
@@ -281,7 +285,7 @@ def clip_runs(opts):
     return [base] + [{**base, **run} for run in continue_runs]
 
 
-FILE_KEYS = ("teacher", "labels", "concepts", "transfer_from")  # compared by content: the same files elsewhere resume
+FILE_KEYS = ("teacher", "labels", "concepts", "transfer_from", "ignore_labels")  # compared by content: the same files elsewhere resume
 
 
 def file_identity(path):

@@ -56,6 +56,10 @@ def build_parser(cfg, config_name):
                         "towers (default: <work>/clip.pt, (A))")
     region.add_argument("--transfer-from", help="(C) the checkpoint it starts from (default: <work>/pretrain.pt, "
                         "(B); <work>/clip.pt transfers (A) directly)")
+    region.add_argument("--ignore-labels", help="(C) pseudo-labels (a `regionclip mine` JSONL of the world's captions, "
+                        "as --labels): a RoI that would be background but overlaps one of a concept outside the base "
+                        "classes (IoU >= --transfer-ignore-iou) is left out of the loss, so the scenes' unboxed novel "
+                        "objects are not taught as background (default: none, RegionCLIP's recipe)")
     region.add_argument("--export-from", default="clip", choices=["clip", "pretrain", "transfer"],
                         help="the towers --stage export writes: clip.pt (phases 1-3), pretrain.pt ((B)) or "
                         "transfer.pt ((C): adds the head's box deltas and the background embedding) (default clip)")
@@ -117,7 +121,7 @@ def parse_args(argv=None):
     if args.stage == "pretrain" and not args.labels:
         ap.error("--labels is needed by --stage pretrain (the JSONL of `regionclip mine --rule regionclip`)")
     for flag, stages in (("labels", ("pretrain",)), ("concepts", ("pretrain",)), ("teacher", ("pretrain",)),
-                         ("transfer_from", ("transfer",)), ("vision_from", ("export",))):
+                         ("transfer_from", ("transfer",)), ("ignore_labels", ("transfer",)), ("vision_from", ("export",))):
         if getattr(args, flag) and args.stage not in stages:
             ap.error(f"--{flag.replace('_', '-')} is used by --stage {' and '.join(stages)} only")
     if args.device != "cpu":
@@ -141,7 +145,7 @@ def parse_args(argv=None):
     run["world"] = os.path.abspath(args.world)
     run["extra_singles"] = [os.path.abspath(r) for r in args.extra_singles]
     run["init"] = args.init and os.path.abspath(args.init)
-    for flag in ("labels", "concepts"):
+    for flag in ("labels", "concepts", "ignore_labels"):
         run[flag] = getattr(args, flag) and os.path.abspath(getattr(args, flag))
     run["teacher"] = os.path.abspath(args.teacher or os.path.join(args.work, "clip.pt"))
     run["transfer_from"] = os.path.abspath(args.transfer_from or os.path.join(args.work, "pretrain.pt"))

@@ -20,7 +20,10 @@ file and its state file (checkpoint.py) for an exact --resume, and seeds its own
                class-agnostic box deltas (weights 10, 10, 5, 5) on the foreground RoIs. RoIs: the frozen RPN's
                proposals (<work>/rpn.pt), the base boxes and jittered copies, sampled as detectron2's RoI heads
                sample them. The stem and res2 stay frozen (RegionCLIP's FREEZE_AT 2; --transfer-freeze res4 freezes
-               the backbone, all the whole tower). Writes transfer.pt.
+               the backbone, all the whole tower). With --ignore-labels (not RegionCLIP's: its recipe teaches every
+               unboxed object as background), a RoI that would be background but overlaps a pseudo-label of a
+               non-base concept (IoU >= --transfer-ignore-iou; `regionclip mine` over the captions, no human box)
+               is left out of the sample, as detectron2 leaves out its -1 labels. Writes transfer.pt.
 
 In (B) and (C) every BatchNorm keeps its statistics (eval mode; RegionCLIP's towers use FrozenBN), so the
 function trained is the one exported; their affine parameters still train.
@@ -219,10 +222,34 @@ def base_boxes(world, class_of, scale):
     return out, novel
 
 
+IGNORE = -1  # a RoI label: neither foreground nor background (detectron2's -1 in subsample_labels)
+
+
+def ignored_boxes(labels, world, class_of, scale):
+    """{scene index: boxes [L, 4] at the detector's size} of the pseudo-labels (PseudoLabels over the world's
+    pool, in pool order = sorted concept ids) whose concept is not a base class (class_of): (C)'s --ignore-labels."""
+    ids = sorted(world.concepts)
+    out = {}
+    for si in labels.scenes:
+        keep = torch.tensor([ids[int(c)] not in class_of for c in labels.concepts[si]], dtype=torch.bool)
+        if keep.any():
+            out[si] = labels.boxes[si][keep] * scale
+    return out
+
+
+def ignore_background(lab, candidates, ignored, bg_class, iou):
+    """RoI labels with those background RoIs (lab == bg_class) whose IoU with any box of `ignored` [L, 4] is at
+    least `iou` set to IGNORE (left out of the sample and the loss); lab [R], candidates [R, 4]."""
+    if ignored is None or len(ignored) == 0:
+        return lab
+    near = torchvision.ops.box_iou(candidates, ignored).max(dim=1).values >= iou
+    return torch.where((lab == bg_class) & near, torch.full_like(lab, IGNORE), lab)
+
+
 def sample_rois(labels, bg_class, n, fg_fraction, gen):
     """detectron2's subsample_labels: at most int(n * fg_fraction) foreground RoIs, background for the rest of
-    n, each drawn at random; indices into labels."""
-    fg = torch.nonzero(labels != bg_class).flatten()
+    n, each drawn at random (labels IGNORE are never drawn); indices into labels."""
+    fg = torch.nonzero((labels != bg_class) & (labels != IGNORE)).flatten()
     bg = torch.nonzero(labels == bg_class).flatten()
     n_fg = min(int(n * fg_fraction), len(fg))
     n_bg = min(n - n_fg, len(bg))
@@ -248,6 +275,14 @@ def train_transfer(opts, p, world, tok, templates):
         raise ConfigError(f"Expected scenes with base boxes in {world.root}/gt.json for (C) but received none.")
     log(f"transfer: {K} base classes, {sum(len(g[0]) for g in gt.values())} base boxes on {len(gt)} scenes"
         + (f"; {novel} boxes of novel concepts left out (never box-supervised)" if novel else ""))
+    ignored = {}
+    if opts.ignore_labels:
+        mined, skipped, outside = read_pseudo_labels(opts.ignore_labels, world, world_pool(world),
+                                                     skip_unknown=opts.limit_scenes is not None, outside_pool="skip")
+        ignored = ignored_boxes(mined, world, class_of, S / world.size)
+        log(f"--ignore-labels: {sum(len(b) for b in ignored.values())} of {mined.count} pseudo-labels name a concept "
+            f"outside the base classes, on {len(ignored)} scenes: background RoIs with IoU >= {opts.transfer_ignore_iou} "
+            f"with them are left out of the loss" + (f" ({outside} outside the pool skipped)" if outside else ""))
     dev = torch.device(opts.device)
     if dev.type == "cuda":
         log(f"--device {opts.device}: {torch.cuda.get_device_name(dev)}")
@@ -299,13 +334,17 @@ def train_transfer(opts, p, world, tok, templates):
         pick = [boxed[int(j)] for j in torch.randint(0, len(boxed), (opts.transfer_scenes,), generator=gen)]
         flip = (torch.rand(len(pick), generator=gen) < 0.5).tolist()
         x = scenes[pick].clone()
-        targets = []
+        targets, ignore = [], []
+        hflip = lambda boxes: torch.stack([S - boxes[:, 2], boxes[:, 1], S - boxes[:, 0], boxes[:, 3]], dim=1)
         for b, (si, fl) in enumerate(zip(pick, flip)):
             boxes, classes = gt[si]
+            skip = ignored.get(si)
             if fl:
                 x[b] = x[b].flip(-1)
-                boxes = torch.stack([S - boxes[:, 2], boxes[:, 1], S - boxes[:, 0], boxes[:, 3]], dim=1)
+                boxes = hflip(boxes)
+                skip = None if skip is None else hflip(skip)
             targets.append((boxes, classes))
+            ignore.append(None if skip is None else skip.to(dev))
         x = normalize(x.to(dev))  # uint8 to the device, a quarter of the float bytes
         rois, labels, deltas_target = [], [], []
         for b, (proposals, (boxes, classes)) in enumerate(zip(propose(x), targets)):
@@ -315,6 +354,7 @@ def train_transfer(opts, p, world, tok, templates):
             candidates = torch.cat([proposals, boxes, jittered.to(dev)])
             best, match = torchvision.ops.box_iou(candidates, boxes).max(dim=1)
             lab = torch.where(best >= FG_IOU, classes[match], torch.full_like(match, K))
+            lab = ignore_background(lab, candidates, ignore[b], K, opts.transfer_ignore_iou)
             take = sample_rois(lab.cpu(), K, opts.transfer_rois, opts.transfer_fg_fraction, gen).to(dev)
             rois.append(with_batch_index(b, candidates[take]))
             labels.append(lab[take])

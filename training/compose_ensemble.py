@@ -126,8 +126,7 @@ def compose(args):
     if os.path.exists(args.out) and (not os.path.isdir(args.out) or os.listdir(args.out)):
         problems.append(f"--out {args.out}: exists and is not an empty folder (give a new one)")
     if problems:
-        raise ComposeError(f"cannot combine {args.detector} with {args.partner}: {len(problems)} problem(s):"
-                           + "".join(f"\n  - {problem}" for problem in problems))
+        raise ComposeError(f"cannot combine {args.detector} with {args.partner}: {len(problems)} problem(s): " + "; ".join(problems))
     os.makedirs(args.out, exist_ok=True)
     for file in detector["files"]:
         place(os.path.join(args.detector, file), os.path.join(args.out, file))

@@ -86,13 +86,10 @@ describe('training/compose_ensemble.py', () => {
     const out = join(root, 'refused');
     const run = spawnSync(python, [tool, '--detector', tiny, '--partner', modelDir, '--base-classes', join(modelDir, 'base-classes.txt'), '--out', out, '--novel-weight', '1.5'], { encoding: 'utf8' });
     expect(run.status).toBe(5);
-    const lines = run.stderr.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^error: cannot combine .* (\d+) problem\(s\):$/);
-    const reasons = ['--partner: it is itself an ensemble', '--partner: it has a trained background', 'embedDim: detector', 'text tower: the partner', 'image: detector', '--novel-weight: 1.5 is outside [0, 1]'];
-    // one reason a line, as many lines as the count says
-    expect(lines.slice(1).every((line) => line.startsWith('  - '))).toBe(true);
-    expect(lines.length - 1).toBe(Number(/(\d+) problem/.exec(lines[0])![1]));
-    for (const reason of reasons) expect(lines.some((line) => line.startsWith(`  - ${reason}`))).toBe(true);
+    expect(run.stderr).toMatch(/^error: cannot combine .* \d+ problem\(s\): /);
+    for (const reason of ['--partner: it is itself an ensemble', '--partner: it has a trained background', 'embedDim: detector', 'text tower: the partner', 'image: detector', '--novel-weight: 1.5 is outside [0, 1]']) {
+      expect(run.stderr).toContain(reason);
+    }
     expect(existsSync(out)).toBe(false);
   });
 

@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -405,13 +405,14 @@ describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a 
       'import json, sys, torch',
       `sys.path.insert(0, ${JSON.stringify(join(root, 'training'))})`,
       'from regionclip_train.region_phases import IGNORE, ignore_background, sample_rois',
-      'cand = torch.tensor([[0, 0, 10, 10], [20, 20, 30, 30], [20, 20, 30, 36], [50, 50, 60, 60], [0, 0, 10, 10.]])',
-      'lab = torch.tensor([1, 3, 3, 3, 3])',
+      'cand = torch.tensor([[0, 0, 10, 10], [20, 20, 30, 30], [20, 20, 30, 36], [50, 50, 60, 60], [0, 0, 10, 10.], [20, 20, 30, 40]])',
+      'lab = torch.tensor([1, 3, 3, 3, 3, 3])',
       'ignored = torch.tensor([[20, 20, 30, 30], [0, 0, 10, 10.]])',
       // RoI 0 is foreground (kept whatever it overlaps); 1: IoU 1 with an ignored box; 2: IoU 100/160 = 0.625;
-      // 3: no overlap; 4: background on the second ignored box
+      // 3: no overlap; 4: background on the second ignored box; 5: IoU 100/200 = 0.5 exactly (>=: left out at 0.5)
       'out = {str(t): ignore_background(lab, cand, ignored, 3, t).tolist() for t in (0.5, 0.7)}',
       'out["none"] = ignore_background(lab, cand, None, 3, 0.5).tolist()',
+      'out["empty"] = ignore_background(lab, cand, torch.zeros((0, 4)), 3, 0.5).tolist()',
       'g = torch.Generator().manual_seed(0)',
       'lab2 = torch.tensor([IGNORE] * 50 + [3] * 5 + [0] * 5)',
       'out["drawn"] = sorted({int(lab2[i]) for _ in range(20) for i in sample_rois(lab2, 3, 8, 0.25, g)})',
@@ -420,40 +421,60 @@ describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a 
     ].join('\n')], { encoding: 'utf8', timeout: 60_000 });
     expect(unit.status, unit.stderr).toBe(0);
     expect(JSON.parse(unit.stdout)).toEqual({
-      '0.5': [1, -1, -1, 3, -1],
-      '0.7': [1, -1, 3, 3, -1],
-      none: [1, 3, 3, 3, 3],
+      '0.5': [1, -1, -1, 3, -1, -1],
+      '0.7': [1, -1, 3, 3, -1, 3],
+      none: [1, 3, 3, 3, 3, 3],
+      empty: [1, 3, 3, 3, 3, 3],
       drawn: [0, 3], // never an ignored RoI
       count: 10, // at most 25 foreground of 100, then every background: the 5 + 5 that are not ignored
     });
 
-    // the run: the real mine output of the test above with the first label of every other scene renamed to a novel
-    // concept of the world (the tiny model's labels may name none), and one label outside the world's pool
+    // the run: the real mine output of the test above with a whole-scene label of a novel concept added to every
+    // record (the tiny model's labels may name none; with --transfer-ignore-iou 0.01 every background proposal of
+    // 1% of the scene or more is left out), and one label outside the world's pool
     const concepts = JSON.parse(readFileSync(join(tmp, 'world', 'concepts.json'), 'utf8')).concepts as { id: number; name: string; split: string }[];
     const novel = concepts.find((c) => c.split !== 'base')!.name;
     const splitOf = new Map(concepts.map((c) => [c.name, c.split]));
-    const records = readFileSync(join(tmp, 'labels.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { labels: { concept: string }[] });
-    records.forEach((r, i) => { if (i % 2 === 0 && r.labels.length > 0) r.labels[0].concept = novel; });
+    const records = readFileSync(join(tmp, 'labels.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { image: string; width: number; height: number; labels: { concept: string }[] });
+    for (const r of records) r.labels.push({ box: [0, 0, r.width, r.height], concept: novel, score: 0.5 } as { concept: string });
     records[1].labels.push({ box: [0, 0, 10, 10], concept: 'no such concept', score: 0.5 } as { concept: string });
     writeFileSync(join(tmp, 'ignore.jsonl'), records.map((r) => JSON.stringify(r)).join('\n') + '\n');
     const mined = records.flatMap((r) => r.labels).filter((l) => splitOf.has(l.concept));
     const isOutside = (l: { concept: string }) => splitOf.get(l.concept) !== undefined && splitOf.get(l.concept) !== 'base';
     const outside = mined.filter(isOutside).length;
-    const scenes = records.filter((r) => r.labels.some(isOutside)).length;
-    expect(outside).toBeGreaterThanOrEqual(records.filter((r, i) => i % 2 === 0 && r.labels.length > 0).length);
+    const gtScenes = new Set(JSON.parse(readFileSync(join(tmp, 'world', 'gt.json'), 'utf8')).annotations
+      .filter((a: { category_id: number; bbox: number[] }) => splitOf.get(concepts.find((c) => c.id === a.category_id)!.name) === 'base' && a.bbox[2] >= 2 && a.bbox[3] >= 2)
+      .map((a: { image_id: number }) => a.image_id));
+    const images = new Map((JSON.parse(readFileSync(join(tmp, 'world', 'gt.json'), 'utf8')).images as { id: number; file_name: string }[]).map((i) => [basename(i.file_name), i.id]));
+    const scenes = records.filter((r) => r.labels.some(isOutside) && gtScenes.has(images.get(basename(r.image))!)).length;
+    expect(outside).toBeGreaterThanOrEqual(records.length);
     const work = join(tmp, 'rc', 'ignore');
     mkdirSync(work, { recursive: true });
     for (const f of ['pretrain.pt', 'rpn.pt', 'tokenizer.json']) copyFileSync(join(tmp, 'rc', 'whole', f), join(work, f));
-    const run = trainStage(work, '--stage', 'transfer', '--ignore-labels', join(tmp, 'ignore.jsonl'), '--stop-after', '1');
+    const run = trainStage(work, '--stage', 'transfer', '--ignore-labels', join(tmp, 'ignore.jsonl'), '--transfer-ignore-iou', '0.01', '--stop-after', '1');
     expect(run.status, run.stderr).toBe(0);
-    expect(run.stdout).toContain(`--ignore-labels: ${outside} of ${mined.length} pseudo-labels name a concept outside the base classes, on ${scenes} scenes: background RoIs with IoU >= 0.5 with them are left out of the loss (1 outside the pool skipped)`);
+    expect(run.stdout).toMatch(new RegExp(`--ignore-labels: \\d+ of ${mined.length} pseudo-labels name a concept outside the base classes, on ${scenes} scenes with base boxes: background RoIs with IoU >= 0.01 with them are left out of the loss \\(1 outside the pool skipped\\)`));
+    expect(Number(/--ignore-labels: (\d+) of/.exec(run.stdout)![1])).toBeLessThanOrEqual(outside);
+    // the step: some background RoIs were left out (the labels reach the sample, flipped scenes too)
+    expect(Number(/transfer step 1\/3 .* RoIs \(\d+ fg, (\d+) left out\)/.exec(run.stdout)?.[1])).toBeGreaterThan(0);
     // the labels are part of the recipe: resuming without them (or with another IoU) is refused
-    const other = trainStage(work, '--stage', 'transfer', '--resume', '--ignore-labels', join(tmp, 'ignore.jsonl'), '--transfer-ignore-iou', '0.7');
+    const other = trainStage(work, '--stage', 'transfer', '--resume', '--ignore-labels', join(tmp, 'ignore.jsonl'));
     expect(other.status).not.toBe(0);
-    expect(other.stderr).toMatch(/other values: transfer_ignore_iou 0\.5 -> 0\.7\./);
+    expect(other.stderr).toMatch(/other values: transfer_ignore_iou 0\.01 -> 0\.5\./);
     const without = trainStage(work, '--stage', 'transfer', '--resume');
     expect(without.status).not.toBe(0);
-    expect(without.stderr).toMatch(/other values: ignore_labels 'sha256:[0-9a-f]{64}' -> None\./);
+    expect(without.stderr).toMatch(/other values: ignore_labels 'sha256:[0-9a-f]{64}' -> None; transfer_ignore_iou 0\.01 -> None\./);
+    const alone = trainStage(work, '--stage', 'transfer', '--transfer-ignore-iou', '0.7');
+    expect(alone.status).toBe(2);
+    expect(alone.stderr).toContain('--transfer-ignore-iou is used with --ignore-labels only');
+    // a file whose labels all name base classes would change nothing: refused
+    const baseOnly = records.map((r) => ({ ...r, labels: r.labels.filter((l) => splitOf.get(l.concept) === 'base') }));
+    writeFileSync(join(tmp, 'base-only.jsonl'), baseOnly.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const nothing = trainStage(work, '--stage', 'transfer', '--ignore-labels', join(tmp, 'base-only.jsonl'), '--stop-after', '1');
+    expect(nothing.status).not.toBe(0);
+    expect(nothing.stderr).toContain('Expected pseudo-labels of concepts outside the base classes on scenes with base boxes for --ignore-labels but received none');
+    const missing = trainStage(work, '--stage', 'transfer', '--ignore-labels', join(tmp, 'no-such.jsonl'), '--stop-after', '1');
+    expect(missing.stderr).toContain('Expected a readable `regionclip mine` JSONL for --ignore-labels');
     const refused = trainStage(work, '--stage', 'pretrain', '--labels', join(tmp, 'labels.jsonl'), '--ignore-labels', join(tmp, 'labels.jsonl'));
     expect(refused.status).toBe(2);
     expect(refused.stderr).toContain('--ignore-labels is used by --stage transfer only');

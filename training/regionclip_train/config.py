@@ -138,7 +138,7 @@ OPTIONS = {
     "transfer_box_weight": _opt("float", "(C) weight of the box regression loss", lo=0.0),
     "transfer_ignore_iou": _opt("float", "(C) with --ignore-labels: a RoI that would be background is left out of the "
                                 "loss when its IoU with a pseudo-label of a concept outside the base classes is at least "
-                                "this", **FRACTION),
+                                "this (> 0: a RoI must overlap the label)", lo=0.01, hi=1.0),
     "transfer_freeze": _opt("str", "(C) the image tower's frozen part: res2 (stem and res2, RegionCLIP's FREEZE_AT 2), "
                             "res4 (the whole backbone; the head's res5 and attention pool train) or all (the whole tower; "
                             "only the background embedding and the box deltas train, as F-VLM keeps its VLM frozen)",
@@ -146,7 +146,7 @@ OPTIONS = {
 }
 # Recipe keys added after training states were first saved, with the value that gives the behaviour from before
 # they existed: --resume reads a state without the key as made with this value.
-RECIPE_DEFAULTS = {"pretrain_outside_pool": "error", "transfer_freeze": "res2", "ignore_labels": None, "transfer_ignore_iou": 0.5}
+RECIPE_DEFAULTS = {"pretrain_outside_pool": "error", "transfer_freeze": "res2", "ignore_labels": None, "transfer_ignore_iou": None}
 RECIPE_ONLY = {"clip_continue"}  # recipe keys without a flag (checked by _check_runs)
 META = {"description", "extends"}  # read, not used by training
 RUN_KEYS = ("clip_steps", "lr", "region_from")  # a command line setting one of these describes one phase-1 run
@@ -305,5 +305,7 @@ def recipe(opts, phase):
     def value(k):
         if k == "runs":
             return clip_runs(opts)
+        if k == "transfer_ignore_iou" and not opts.ignore_labels:
+            return None  # no effect without the labels: a recipe value would only block --resume
         return file_identity(getattr(opts, k)) if k in FILE_KEYS else getattr(opts, k)
     return {k: value(k) for k in PHASE_KEYS[phase]}

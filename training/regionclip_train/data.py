@@ -168,9 +168,16 @@ def rpn_batch(world, scenes, scene_ids, n, size, gen):
         bx = torch.tensor([bb[:4] for bb in world.boxes.get(scene_ids[i], [])], dtype=torch.float32).reshape(-1, 4) * scale
         if fl:
             x[b] = x[b].flip(-1)
-            bx = torch.stack([size - bx[:, 2], bx[:, 1], size - bx[:, 0], bx[:, 3]], dim=1) if len(bx) else bx
+            bx = hflip_boxes(bx, size)
         targets.append({"boxes": bx})
     return normalize(x), targets
+
+
+def hflip_boxes(boxes, width):
+    """XYXY boxes [N, 4] of an image `width` pixels wide, mirrored as the image is by .flip(-1)."""
+    if len(boxes) == 0:
+        return boxes
+    return torch.stack([width - boxes[:, 2], boxes[:, 1], width - boxes[:, 0], boxes[:, 3]], dim=1)
 
 
 def text_prompts(world, cids, templates, rng, template_mix, synonym_mix):

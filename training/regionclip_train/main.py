@@ -124,6 +124,8 @@ def parse_args(argv=None):
                          ("transfer_from", ("transfer",)), ("ignore_labels", ("transfer",)), ("vision_from", ("export",))):
         if getattr(args, flag) and args.stage not in stages:
             ap.error(f"--{flag.replace('_', '-')} is used by --stage {' and '.join(stages)} only")
+    if "transfer_ignore_iou" in given and not args.ignore_labels:
+        ap.error("--transfer-ignore-iou is used with --ignore-labels only")
     if args.device != "cpu":
         if args.stage != "transfer":
             ap.error(f"--device {args.device} is used by --stage transfer only (the other stages train on the CPU)")

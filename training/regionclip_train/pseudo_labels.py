@@ -38,13 +38,14 @@ def world_pool(world):
     return [world.concepts[cid]["name"] for cid in sorted(world.concepts)]
 
 
-def read_pseudo_labels(path, world, pool, skip_unknown=False, outside_pool="error"):
+def read_pseudo_labels(path, world, pool, skip_unknown=False, outside_pool="error", flag="--labels"):
     """The labels of `path` (a `regionclip mine` JSONL) on the world's scenes, matched by image path, boxes
     scaled from each record's width/height to the world's scene size. A label whose concept is not in `pool`
     (the --concepts the labels were mined with) is an error, or left out and counted when outside_pool is
     "skip" (the caption rule's labels of phrases outside the pool). A record of an image that is not one of the
     world's scenes is an error, or skipped when skip_unknown (the world is limited by --limit-scenes).
-    Returns (PseudoLabels, records skipped, labels outside the pool left out)."""
+    Errors name `flag`, the option that gave the file. Returns (PseudoLabels, records skipped, labels outside the
+    pool left out)."""
     index = {name: i for i, name in enumerate(pool)}
     scene_of = {os.path.normpath(c["image"]): i for i, c in enumerate(world.captions)}
     boxes, concepts, scores = {}, {}, {}
@@ -52,7 +53,7 @@ def read_pseudo_labels(path, world, pool, skip_unknown=False, outside_pool="erro
     try:
         f = open(path, encoding="utf-8")
     except OSError as e:
-        raise expected("a readable `regionclip mine` JSONL", "--labels", f"{type(e).__name__}: {e}") from e
+        raise expected("a readable `regionclip mine` JSONL", flag, f"{type(e).__name__}: {e}") from e
     with f:
         for n, line in enumerate(f, 1):
             if not line.strip():
@@ -96,6 +97,6 @@ def read_pseudo_labels(path, world, pool, skip_unknown=False, outside_pool="erro
                 scores[scene] = torch.tensor(scs, dtype=torch.float32)
                 count += len(rows)
     if count == 0:
-        raise ConfigError(f"Expected at least one pseudo-label for --labels but received none in {path}"
+        raise ConfigError(f"Expected at least one pseudo-label for {flag} but received none in {path}"
                           + (f" ({outside} outside the pool left out)." if outside else "."))
     return PseudoLabels(boxes, concepts, scores, sorted(boxes), count), skipped, outside

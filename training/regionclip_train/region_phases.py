@@ -44,7 +44,7 @@ from torchvision.models.detection.image_list import ImageList
 
 from . import checkpoint, losses
 from .config import ConfigError, expected
-from .data import DETECT, augment_singles, jitter_boxes, log, name_prompts, normalize, random_boxes
+from .data import DETECT, augment_singles, hflip_boxes, jitter_boxes, log, name_prompts, normalize, random_boxes
 from .loop import cosine_schedule, optimizer_step, run_steps
 from .models import BoxHead, build, build_rpn, build_text
 from .phases import resume_state, seed_all
@@ -278,11 +278,18 @@ def train_transfer(opts, p, world, tok, templates):
     ignored = {}
     if opts.ignore_labels:
         mined, skipped, outside = read_pseudo_labels(opts.ignore_labels, world, world_pool(world),
-                                                     skip_unknown=opts.limit_scenes is not None, outside_pool="skip")
-        ignored = ignored_boxes(mined, world, class_of, S / world.size)
+                                                     skip_unknown=opts.limit_scenes is not None, outside_pool="skip",
+                                                     flag="--ignore-labels")
+        ignored = {si: b for si, b in ignored_boxes(mined, world, class_of, S / world.size).items() if si in gt}
+        if not ignored:
+            raise ConfigError(f"Expected pseudo-labels of concepts outside the base classes on scenes with base boxes "
+                              f"for --ignore-labels but received none among the {mined.count} of {opts.ignore_labels} "
+                              "(the option would change nothing).")
         log(f"--ignore-labels: {sum(len(b) for b in ignored.values())} of {mined.count} pseudo-labels name a concept "
-            f"outside the base classes, on {len(ignored)} scenes: background RoIs with IoU >= {opts.transfer_ignore_iou} "
-            f"with them are left out of the loss" + (f" ({outside} outside the pool skipped)" if outside else ""))
+            f"outside the base classes, on {len(ignored)} scenes with base boxes: background RoIs with IoU >= "
+            f"{opts.transfer_ignore_iou} with them are left out of the loss"
+            + (f" ({outside} outside the pool skipped)" if outside else "")
+            + (f" ({skipped} records of scenes past --limit-scenes skipped)" if skipped else ""))
     dev = torch.device(opts.device)
     if dev.type == "cuda":
         log(f"--device {opts.device}: {torch.cuda.get_device_name(dev)}")
@@ -335,18 +342,17 @@ def train_transfer(opts, p, world, tok, templates):
         flip = (torch.rand(len(pick), generator=gen) < 0.5).tolist()
         x = scenes[pick].clone()
         targets, ignore = [], []
-        hflip = lambda boxes: torch.stack([S - boxes[:, 2], boxes[:, 1], S - boxes[:, 0], boxes[:, 3]], dim=1)
         for b, (si, fl) in enumerate(zip(pick, flip)):
             boxes, classes = gt[si]
             skip = ignored.get(si)
             if fl:
                 x[b] = x[b].flip(-1)
-                boxes = hflip(boxes)
-                skip = None if skip is None else hflip(skip)
+                boxes = hflip_boxes(boxes, S)
+                skip = None if skip is None else hflip_boxes(skip, S)
             targets.append((boxes, classes))
             ignore.append(None if skip is None else skip.to(dev))
         x = normalize(x.to(dev))  # uint8 to the device, a quarter of the float bytes
-        rois, labels, deltas_target = [], [], []
+        rois, labels, deltas_target, left_out = [], [], [], 0
         for b, (proposals, (boxes, classes)) in enumerate(zip(propose(x), targets)):
             # the boxes' random jitter and the RoI sample are drawn on the CPU (gen), so a GPU run draws the same
             jittered = jitter_boxes(boxes, opts.transfer_jitter, S, gen)
@@ -355,11 +361,15 @@ def train_transfer(opts, p, world, tok, templates):
             best, match = torchvision.ops.box_iou(candidates, boxes).max(dim=1)
             lab = torch.where(best >= FG_IOU, classes[match], torch.full_like(match, K))
             lab = ignore_background(lab, candidates, ignore[b], K, opts.transfer_ignore_iou)
+            left_out += int((lab == IGNORE).sum())
             take = sample_rois(lab.cpu(), K, opts.transfer_rois, opts.transfer_fg_fraction, gen).to(dev)
             rois.append(with_batch_index(b, candidates[take]))
             labels.append(lab[take])
             deltas_target.append(coder.encode_single(boxes[match[take]], candidates[take]))
         rois, labels, deltas_target = torch.cat(rois), torch.cat(labels), torch.cat(deltas_target)
+        if len(labels) == 0:  # a loss over no RoI is NaN, and would reach the weights
+            raise ConfigError(f"Expected RoIs to train on at (C) step {step} but received none: every background RoI "
+                              "was left out by --ignore-labels and --transfer-fg-fraction allows no foreground.")
         raw = region_embeds(student, x, rois)
         deltas = extra.box_pred(raw)
         loss_cls, loss_box, logits = losses.transfer(raw, deltas, class_embeds, extra.background, labels, deltas_target,
@@ -371,7 +381,7 @@ def train_transfer(opts, p, world, tok, templates):
         fg_top1 = (pred[fg] == labels[fg]).float().mean().item() if fg.any() else float("nan")
         bg_right = (pred[~fg] == K).float().mean().item() if (~fg).any() else float("nan")
         return lambda prog: (f"loss {loss.item():.3f} (cls {loss_cls.item():.3f} box {loss_box.item():.4f}) "
-                             f"{len(labels)} RoIs ({int(fg.sum())} fg): fg top-1 {fg_top1:.2f}, bg as bg {bg_right:.2f} {prog}")
+                             f"{len(labels)} RoIs ({int(fg.sum())} fg{f', {left_out} left out' if ignored else ''}): fg top-1 {fg_top1:.2f}, bg as bg {bg_right:.2f} {prog}")
 
     def save(n):
         checkpoint.save({**ck, "backbone": student["backbone"].state_dict(), "head": student["head"].state_dict(),

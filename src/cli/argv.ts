@@ -25,6 +25,8 @@ const STDIN_TOKEN = '\0stdin';
 
 /** Options every command accepts, and the one-letter ones (`-h`, `-V`). */
 const GLOBAL_OPTIONS = ['verbose', 'help', 'version'];
+/** The global options that are switches (a `--no-` form): main.ts's `verbose`. */
+const GLOBAL_SWITCHES = ['verbose'];
 const SHORT_OPTIONS = ['h', 'V'];
 
 /** Each command's option table (names and types), for suggestions and for telling a flag's value from an input. */
@@ -68,7 +70,7 @@ function knownOptions(argv: readonly string[]): string[] {
 /** The known options that take no value (those that have a `--no-` form), for suggestions. */
 function knownBooleanOptions(argv: readonly string[]): string[] {
   const table = COMMAND_TABLES[commandOf(argv) ?? ''] ?? {};
-  return knownOptions(argv).filter((name) => name === 'verbose' || (Object.hasOwn(table, name) && table[name].type === 'boolean'));
+  return knownOptions(argv).filter((name) => GLOBAL_SWITCHES.includes(name) || (Object.hasOwn(table, name) && table[name].type === 'boolean'));
 }
 
 /** "unknown option --name (did you mean …?)": a close name, else this command's name for a sibling command's flag. */

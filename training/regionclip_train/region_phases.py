@@ -226,15 +226,11 @@ IGNORE = -1  # a RoI label: neither foreground nor background (detectron2's -1 i
 
 
 def ignored_boxes(labels, world, class_of, scale):
-    """{scene index: boxes [L, 4] at the detector's size} of the pseudo-labels (PseudoLabels over the world's
-    pool, in pool order = sorted concept ids) whose concept is not a base class (class_of): (C)'s --ignore-labels."""
-    ids = sorted(world.concepts)
-    out = {}
-    for si in labels.scenes:
-        keep = torch.tensor([ids[int(c)] not in class_of for c in labels.concepts[si]], dtype=torch.bool)
-        if keep.any():
-            out[si] = labels.boxes[si][keep] * scale
-    return out
+    """{scene index: boxes [L, 4] at the detector's size} of the pseudo-labels (PseudoLabels over world_pool,
+    whose order is the sorted concept ids) whose concept is not a base class (class_of): (C)'s --ignore-labels."""
+    non_base = torch.tensor([cid not in class_of for cid in sorted(world.concepts)])  # [C], by pool index
+    keep = {si: non_base[labels.concepts[si]] for si in labels.scenes}
+    return {si: labels.boxes[si][k] * scale for si, k in keep.items() if k.any()}
 
 
 def ignore_background(lab, candidates, ignored, bg_class, iou):

@@ -89,7 +89,7 @@ print(sd['visual.conv1.weight'].dtype, int(sd['input_resolution']), int(sd['cont
     const detector = await Detector.load(at('rc-pre16'), { cacheDir: false });
     expect((await detector.detect(join(root, 'fixtures', 'images', 'shapes.png'), { vocab: 'square' })).phrases).toEqual(['square']);
     await detector.release();
-  }, 120_000);
+  }, 300_000);
 
   it('records each branch\'s preprocessing and the detectron2 RPN settings in the manifest', () => {
     const pre = JSON.parse(readFileSync(at('rc-pre', 'manifest.json'), 'utf8'));
@@ -122,7 +122,7 @@ print(sd['visual.conv1.weight'].dtype, int(sd['input_resolution']), int(sd['cont
     const result = (await detector.detect(image, { vocab: 'square,circle' })).toJSON();
     expect(result.phrases).toEqual(['square', 'circle']);
     await detector.release();
-  }, 120_000);
+  }, 300_000);
 
   it('exports text towers with a free sequence axis: batches cut after their last EOT give the 77-position embeddings', async () => {
     ok(['export_openai_clip.py', '--checkpoint', at('ViT.pt'), '--tokenizer-dir', tinyTokenizer, '--out', at('oai-vit-hf'), '--layout', 'transformers.js']);
@@ -149,7 +149,7 @@ print(sd['visual.conv1.weight'].dtype, int(sd['input_resolution']), int(sd['cont
       expect(Math.max(...cut.widths), dir).toBeLessThan(77);
       expect(relativeDiff(cut.raw, full.raw), dir).toBeLessThan(1e-5);
     }
-  }, 120_000);
+  }, 300_000);
 
   it('composes a crop-mode detector from a transformers.js CLIP folder and a converted RPN, files checked by sha256', async () => {
     const hf = at('hf');
@@ -169,7 +169,7 @@ print(sd['visual.conv1.weight'].dtype, int(sd['input_resolution']), int(sd['cont
     ok(['compose_detector.py', '--clip', at('oai-rn'), '--rpn-from', at('rc-pre'), '--out', at('composed-features')]);
     expect(JSON.parse(readFileSync(at('composed-features', 'manifest.json'), 'utf8')).regionEncoder.mode).toBe('features');
     await (await DetectorModel.load(at('composed-features'))).release();
-  }, 120_000);
+  }, 300_000);
 
   const mutate = (source: string, target: string, code: string) => ok(['-c', `import torch, sys; c = torch.load(sys.argv[1]); sd = c['model']\n${code}\ntorch.save(c, sys.argv[2])`, at(source), at(target)]);
   const refused = (file: string, ...extra: string[]) => {
@@ -197,7 +197,7 @@ print(sd['visual.conv1.weight'].dtype, int(sd['input_resolution']), int(sd['cont
     expect(vit.stderr).toContain('--split needs a ResNet');
     const tok = py(['export_openai_clip.py', '--checkpoint', at('RN.pt'), '--tokenizer-dir', join(root, 'fixtures', 'tokenizer'), '--out', at('refused')]);
     expect(tok.stderr.trim()).toMatch(/^error: the tokenizer has \d+ tokens, the text tower's token_embedding 714 rows$/);
-  }, 120_000);
+  }, 300_000);
 
   it('reads the RPN from a separate GeneralizedRCNN checkpoint (--rpn) and answers --help', () => {
     mutate('pretrained.pth', 'rpn-only.pth', "c['model'] = {k[len('offline_'):]: v for k, v in sd.items() if k.startswith('offline_')}");
@@ -217,5 +217,5 @@ print(sd['visual.conv1.weight'].dtype, int(sd['input_resolution']), int(sd['cont
     for (const script of ['export_openai_clip.py', 'export_regionclip.py', 'compose_detector.py', 'make_fake_checkpoints.py']) {
       expect(ok([script, '--help'])).toMatch(/^usage: /);
     }
-  }, 120_000);
+  }, 300_000);
 });

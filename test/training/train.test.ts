@@ -454,7 +454,7 @@ describe.skipIf(!hasTorch || !hasWorld)('training/train_world.py (tiny world, a 
     for (const f of ['pretrain.pt', 'rpn.pt', 'tokenizer.json']) copyFileSync(join(tmp, 'rc', 'whole', f), join(work, f));
     const run = trainStage(work, '--stage', 'transfer', '--ignore-labels', join(tmp, 'ignore.jsonl'), '--transfer-ignore-iou', '0.01', '--stop-after', '1');
     expect(run.status, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(new RegExp(`--ignore-labels: \\d+ of ${mined.length} pseudo-labels name a concept outside the base classes, on ${scenes} scenes with base boxes: background RoIs with IoU >= 0.01 with them are left out of the loss \\(1 outside the pool skipped\\)`));
+    expect(run.stdout).toMatch(new RegExp(`--ignore-labels: \\d+ of ${mined.length} pseudo-labels name a concept outside the base classes, on ${scenes} scenes with base boxes: background RoIs with IoU >= 0.01 with them are left out of the RoI sample \\(1 outside the pool skipped\\)`));
     expect(Number(/--ignore-labels: (\d+) of/.exec(run.stdout)![1])).toBeLessThanOrEqual(outside);
     // the step: some background RoIs were left out (the labels reach the sample, flipped scenes too)
     expect(Number(/transfer step 1\/3 .* RoIs \(\d+ fg, (\d+) left out\)/.exec(run.stdout)?.[1])).toBeGreaterThan(0);

@@ -137,7 +137,7 @@ OPTIONS = {
                                "BG_CLS_LOSS_WEIGHT 0.2)", lo=0.0),
     "transfer_box_weight": _opt("float", "(C) weight of the box regression loss", lo=0.0),
     "transfer_ignore_iou": _opt("float", "(C) with --ignore-labels: a RoI that would be background is left out of the "
-                                "loss when its IoU with a pseudo-label of a concept outside the base classes is at least "
+                                "RoI sample when its IoU with a pseudo-label of a concept outside the base classes is at least "
                                 "this (> 0: a RoI must overlap the label)", lo=0.01, hi=1.0),
     "transfer_freeze": _opt("str", "(C) the image tower's frozen part: res2 (stem and res2, RegionCLIP's FREEZE_AT 2), "
                             "res4 (the whole backbone; the head's res5 and attention pool train) or all (the whole tower; "

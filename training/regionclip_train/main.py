@@ -58,7 +58,7 @@ def build_parser(cfg, config_name):
                         "(B); <work>/clip.pt transfers (A) directly)")
     region.add_argument("--ignore-labels", help="(C) pseudo-labels (a `regionclip mine` JSONL of the world's captions, "
                         "as --labels): a RoI that would be background but overlaps one of a concept outside the base "
-                        "classes (IoU >= --transfer-ignore-iou) is left out of the loss, so the scenes' unboxed novel "
+                        "classes (IoU >= --transfer-ignore-iou) is left out of the RoI sample (other background RoIs take its place), so the scenes' unboxed novel "
                         "objects are not taught as background (default: none, RegionCLIP's recipe)")
     region.add_argument("--export-from", default="clip", choices=["clip", "pretrain", "transfer"],
                         help="the towers --stage export writes: clip.pt (phases 1-3), pretrain.pt ((B)) or "

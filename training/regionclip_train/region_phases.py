@@ -283,7 +283,7 @@ def train_transfer(opts, p, world, tok, templates):
                               "(the option would change nothing).")
         log(f"--ignore-labels: {sum(len(b) for b in ignored.values())} of {mined.count} pseudo-labels name a concept "
             f"outside the base classes, on {len(ignored)} scenes with base boxes: background RoIs with IoU >= "
-            f"{opts.transfer_ignore_iou} with them are left out of the loss"
+            f"{opts.transfer_ignore_iou} with them are left out of the RoI sample"
             + (f" ({outside} outside the pool skipped)" if outside else "")
             + (f" ({skipped} records of scenes past --limit-scenes skipped)" if skipped else ""))
     dev = torch.device(opts.device)
